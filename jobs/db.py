@@ -1,0 +1,123 @@
+"""Database access: the embedded default server, connections with retry, named SQL, migrations."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import psycopg
+from psycopg.rows import dict_row
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+QUERIES_DIR = SQL_DIR / "queries"
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached after retrying; the message carries the reason."""
+
+
+@cache
+def load_sql(name: str) -> str:
+    """Return the text of ``sql/queries/<name>.sql``; named bind parameters only."""
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in QUERIES_DIR.glob("*.sql")))
+        raise ValueError(f"unknown query {name!r}; known queries: {known}")
+    return path.read_text()
+
+
+def embedded_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL from ``pgserver`` in ``data_dir`` and return its URL."""
+    import pgserver  # imported lazily: only the embedded default needs it
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None keeps the server up for the next run and for other worker processes.
+    server = pgserver.get_server(str(pgdata), cleanup_mode=None)
+    return server.get_uri()
+
+
+def resolve_url(database_url: str | None, data_dir: Path) -> str:
+    """The configured ``DATABASE_URL``, or the embedded default's when it is unset."""
+    return database_url if database_url else embedded_url(data_dir)
+
+
+def connect(url: str, attempts: int = 5, base_delay: float = 0.5) -> psycopg.Connection[dict[str, Any]]:
+    """Connect with exponential back-off; raise ``DatabaseUnavailable`` naming the last error."""
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            return psycopg.connect(url, row_factory=dict_row, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            last = exc
+            log.warning("database connect failed (attempt %d/%d): %s", attempt + 1, attempts, _first_line(exc))
+            if attempt + 1 < attempts:
+                time.sleep(base_delay * 2**attempt)
+    raise DatabaseUnavailable(f"database unreachable after {attempts} attempts: {_first_line(last)}")
+
+
+def with_retry(url: str, work: Callable[[psycopg.Connection[dict[str, Any]]], T], attempts: int = 3) -> T:
+    """Run ``work`` in one transaction; on a dropped connection reconnect and run it again.
+
+    ``work`` must be idempotent (every write is an upsert keyed by run), so a transaction
+    that committed before the connection dropped is not written twice.
+    """
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            with connect(url) as conn, conn.transaction():
+                return work(conn)
+        except psycopg.OperationalError as exc:
+            last = exc
+            log.warning("database error (attempt %d/%d): %s", attempt + 1, attempts, _first_line(exc))
+            time.sleep(0.5 * 2**attempt)
+    raise DatabaseUnavailable(f"database write failed after {attempts} attempts: {_first_line(last)}")
+
+
+def yoyo_url(url: str) -> str:
+    """Translate a libpq URL for yoyo, which names the psycopg 3 driver in the scheme."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    user = quote(str(info.get("user", "")), safe="")
+    password = quote(str(info.get("password", "")), safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = str(info.get("host", ""))
+    port = f":{info['port']}" if info.get("port") else ""
+    dbname = quote(str(info.get("dbname", "postgres")), safe="")
+    if host.startswith("/"):
+        # A Unix-socket directory cannot sit in the authority part; yoyo passes query args through.
+        return f"postgresql+psycopg://{auth}/{dbname}?host={quote(host, safe='/')}"
+    return f"postgresql+psycopg://{auth}{host}{port}/{dbname}"
+
+
+def migrate(url: str) -> list[str]:
+    """Apply pending migrations in order, exactly once (yoyo tracks them); return their ids."""
+    from yoyo import get_backend, read_migrations
+
+    backend = get_backend(yoyo_url(url))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return [m.id for m in pending]
+
+
+def pending_migrations(url: str) -> list[str]:
+    """Ids of migrations not yet applied to ``url``."""
+    from yoyo import get_backend, read_migrations
+
+    backend = get_backend(yoyo_url(url))
+    return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
+
+
+def _first_line(exc: Exception | None) -> str:
+    text = str(exc).strip() if exc is not None else "unknown error"
+    return text.splitlines()[0] if text else type(exc).__name__

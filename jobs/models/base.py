@@ -1,0 +1,67 @@
+"""The one small interface every model sits behind.
+
+A model is fitted once on a training slice of log returns and then predicts, with its
+fitted parameters frozen, the cumulative log return over the next ``steps`` bars from any
+forecast origin, with a central prediction interval. Hyperparameters live in ``__init__``;
+fitted state lives in attributes ending in ``_``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class ModelFitError(RuntimeError):
+    """A model could not be fitted (did not converge, degenerate data); the window drops it."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Point forecasts and interval bounds of the cumulative ``steps``-bar log return, one per origin."""
+
+    mean: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    def __post_init__(self) -> None:
+        if not (self.mean.shape == self.lower.shape == self.upper.shape) or self.mean.ndim != 1:
+            raise ValueError(
+                f"prediction arrays must be 1-D and of one shape, got {self.mean.shape}, "
+                f"{self.lower.shape}, {self.upper.shape}"
+            )
+
+    def is_finite(self) -> bool:
+        """True when every value is finite (a NaN output drops the model from the window)."""
+        return bool(np.isfinite(self.mean).all() and np.isfinite(self.lower).all() and np.isfinite(self.upper).all())
+
+
+class ForecastModel(ABC):
+    """Fit on a training slice; predict a horizon's cumulative return with an interval."""
+
+    name: str = "model"
+
+    def __init__(self, seed: int = 0, interval: float = 0.9) -> None:
+        if not 0.0 < interval < 1.0:
+            raise ValueError(f"interval={interval!r} is invalid: expected a level in (0, 1)")
+        self.seed = seed
+        self.interval = interval
+
+    @abstractmethod
+    def fit(self, returns: np.ndarray, steps: int) -> ForecastModel:
+        """Fit on ``returns`` (1-D log returns of the training slice) for ``steps``-ahead targets."""
+
+    @abstractmethod
+    def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
+        """Forecast ``sum(returns[o+1 : o+1+steps])`` for each origin ``o`` using only ``returns[: o+1]``."""
+
+
+def cumulative_targets(returns: np.ndarray, origins: np.ndarray, steps: int) -> np.ndarray:
+    """The realised ``steps``-bar cumulative return after each origin (NaN past the end)."""
+    csum = np.concatenate([[0.0], np.cumsum(returns)])
+    out = np.full(origins.shape, np.nan)
+    ok = origins + steps < len(returns)
+    out[ok] = csum[origins[ok] + 1 + steps] - csum[origins[ok] + 1]
+    return out

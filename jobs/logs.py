@@ -1,0 +1,46 @@
+"""Logging: readable on a terminal, one JSON object per line everywhere else (Batch, CloudWatch)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from datetime import UTC, datetime
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON line; ``extra`` fields given as ``fields=`` are merged in."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        payload.update(getattr(record, "fields", {}) or {})
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Install one handler on the root logger (idempotent)."""
+    root = logging.getLogger()
+    if any(getattr(h, "_ensemble", False) for h in root.handlers):
+        return
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    handler._ensemble = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Third-party chatter that says nothing about the run.
+    for noisy in ("cmdstanpy", "prophet", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")

@@ -1,0 +1,139 @@
+"""Running symbol-horizon tasks: sharding, worker processes, one transaction per task."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jobs.config import JobConfig
+from jobs.db import DatabaseUnavailable, connect, with_retry
+from jobs.pipeline import run_symbol
+from jobs.results import SymbolOutcome
+from jobs.storage import write_outcome
+
+log = logging.getLogger(__name__)
+
+
+def shard(symbols: Sequence[str], index: int, count: int) -> tuple[str, ...]:
+    """This shard's symbols: an exact, stable partition (round-robin over the given order).
+
+    Every symbol lands in exactly one of the ``count`` shards, and the same one on a retry.
+    """
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard index {index} of {count} is invalid: expected 0 <= index < count, count >= 1")
+    return tuple(symbols[index::count])
+
+
+def make_run_id(cfg: JobConfig, symbols: Sequence[str], horizons: Sequence[str], env: dict[str, str],
+                today: datetime | None = None) -> str:
+    """A run id that a retry of the same run reproduces.
+
+    On AWS Batch it is the parent job's id (array children ``<id>:<index>`` share it, and
+    retries keep it). Locally it is the UTC date plus a digest of the configuration, symbols
+    and horizons, so re-running the same command on the same day is the same run.
+    """
+    if batch_id := env.get("AWS_BATCH_JOB_ID"):
+        return "batch-" + batch_id.split(":")[0]
+    day = (today or datetime.now(UTC)).strftime("%Y%m%d")
+    payload = json.dumps([sorted(cfg.to_env().items()), list(symbols), list(horizons)])
+    return f"local-{day}-{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a symbol at a horizon in a run."""
+
+    symbol: str
+    horizon: str
+    run_id: str
+
+
+def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
+    """Compute one task and write all its rows in one transaction (retried on a dropped connection).
+
+    Reading bars, fitting and writing happen inside the retried unit, so a connection lost at
+    any point re-runs the task; the inserts are keyed by run, so a commit that did land before
+    the drop is not duplicated.
+    """
+    def work(conn: Any) -> SymbolOutcome:
+        try:
+            outcome = run_symbol(conn, task.symbol, task.horizon, cfg)
+        except (DatabaseUnavailable, OSError):
+            raise
+        except Exception as exc:  # an unexpected model/pipeline bug fails this symbol only
+            if _is_connection_error(exc):
+                raise
+            log.exception("task %s %s crashed", task.symbol, task.horizon)
+            outcome = SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}")
+        write_outcome(conn, outcome, cfg, task.run_id)
+        return outcome
+
+    try:
+        return with_retry(url, work)
+    except DatabaseUnavailable as exc:
+        return SymbolOutcome(task.symbol, task.horizon, error=str(exc))
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.OperationalError)
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    # One intra-op thread per worker process: workers x threads must not oversubscribe the cores.
+    torch.set_num_threads(threads)
+
+
+def run_tasks(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int,
+              on_done: Callable[[SymbolOutcome], None] | None = None) -> list[SymbolOutcome]:
+    """Run ``tasks`` on ``workers`` processes (inline for one); results in task order."""
+    results: dict[int, SymbolOutcome] = {}
+    for i, outcome in _iter_outcomes(tasks, cfg, url, workers):
+        results[i] = outcome
+        if on_done:
+            on_done(outcome)
+    return [results[i] for i in range(len(tasks))]
+
+
+def _iter_outcomes(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int
+                   ) -> Iterator[tuple[int, SymbolOutcome]]:
+    if workers <= 1 or len(tasks) <= 1:
+        _init_worker(cfg.torch_threads)
+        for i, task in enumerate(tasks):
+            yield i, execute_task(task, cfg, url)
+        return
+    # Workers are spawned, not forked: a forked copy of an initialised torch can deadlock.
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(cfg.torch_threads,), max_tasks_per_child=50) as pool:
+        futures = {pool.submit(execute_task, task, cfg, url): i for i, task in enumerate(tasks)}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                yield i, fut.result()
+            except Exception as exc:  # a worker killed mid-task: that task is reported failed
+                task = tasks[i]
+                yield i, SymbolOutcome(task.symbol, task.horizon, error=f"worker died: {type(exc).__name__}: {exc}")
+
+
+def check_connection(url: str) -> None:
+    """Fail fast (``DatabaseUnavailable``) when the database cannot be reached."""
+    with connect(url) as conn:
+        conn.execute("SELECT 1")
+
+
+def default_workers() -> int:
+    """One worker per available core."""
+    return max(1, len(os.sched_getaffinity(0)))

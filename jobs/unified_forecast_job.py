@@ -1,0 +1,164 @@
+"""The forecast job: ``python -m jobs.unified_forecast_job --symbols AAPL,MSFT,SPY --horizon 1D``.
+
+Exit status: 0 every symbol forecast; 1 a symbol failed or the database was unreachable;
+2 bad input (configuration, environment, command line), reported before any row is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from jobs.config import HORIZONS, ConfigError, JobConfig, parse_horizons, parse_int, parse_symbols
+from jobs.db import DatabaseUnavailable, migrate, pending_migrations, resolve_url
+from jobs.logs import setup_logging
+from jobs.results import SymbolOutcome
+from jobs.runner import Task, check_connection, default_workers, make_run_id, run_tasks, shard
+from jobs.summary import print_summary, progress
+
+log = logging.getLogger("jobs.unified_forecast_job")
+
+
+class UsageError(ValueError):
+    """A bad command line; argparse's own exit would not say it in our one-line format."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = _Parser(prog="python -m jobs.unified_forecast_job", description=__doc__.splitlines()[0])
+    p.add_argument("--symbols", help="comma-separated symbols (default: ROLLOUT_SYMBOLS, else CANARY_SYMBOLS)")
+    p.add_argument("--horizon", help=f"comma-separated horizons from {', '.join(HORIZONS)} "
+                                     "(default: ROLLOUT_HORIZONS, else CANARY_HORIZONS)")
+    p.add_argument("--workers", default=None, help="worker processes (default: one per core)")
+    p.add_argument("--run-id", default=None, help="run id (default: the Batch job id, else derived from the "
+                                                  "configuration and the date, so a re-run is the same run)")
+    p.add_argument("--shard", default=None, metavar="INDEX/COUNT",
+                   help="run only this shard of the symbols, e.g. 0/4 (default: AWS_BATCH_JOB_ARRAY_INDEX/SIZE)")
+    p.add_argument("--sample-data", choices=("auto", "never"), default="auto",
+                   help="auto: seed labelled sample bars into an empty local database (ROLLOUT_PHASE=local)")
+    return p
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything validated before the first row is written."""
+
+    cfg: JobConfig
+    symbols: tuple[str, ...]
+    horizons: tuple[str, ...]
+    workers: int
+    run_id: str
+    sample_data: bool
+
+
+def make_plan(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
+    """Validate the command line and environment; raise ``ConfigError``/``UsageError`` on bad input."""
+    args = build_parser().parse_args(list(argv))
+    cfg = JobConfig.from_env(env)
+    if args.symbols is not None:
+        symbols = parse_symbols("--symbols", args.symbols)
+    elif cfg.default_symbols:
+        symbols = cfg.default_symbols
+    else:
+        raise ConfigError("no symbols: pass --symbols or set ROLLOUT_SYMBOLS or CANARY_SYMBOLS")
+    if args.horizon is not None:
+        horizons = parse_horizons("--horizon", args.horizon)
+    elif cfg.default_horizons:
+        horizons = cfg.default_horizons
+    else:
+        raise ConfigError("no horizon: pass --horizon or set ROLLOUT_HORIZONS or CANARY_HORIZONS")
+    workers = parse_int("--workers", args.workers, 1, 64) if args.workers is not None else default_workers()
+    index, count = _shard_of(args.shard, cfg)
+    mine = shard(symbols, index, count)
+    run_id = args.run_id or env.get("FORECAST_RUN_ID") or make_run_id(cfg, symbols, horizons, dict(env))
+    sample = args.sample_data == "auto" and cfg.rollout_phase == "local"
+    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample)
+
+
+def _shard_of(raw: str | None, cfg: JobConfig) -> tuple[int, int]:
+    if raw is None:
+        if cfg.array_index is not None and cfg.array_size is not None:
+            return cfg.array_index, cfg.array_size
+        return 0, 1
+    parts = raw.split("/")
+    if len(parts) != 2:
+        raise ConfigError(f"--shard={raw!r} is invalid: expected INDEX/COUNT such as 0/4")
+    count = parse_int("--shard COUNT", parts[1], 1, 10_000)
+    return parse_int("--shard INDEX", parts[0], 0, count - 1), count
+
+
+def prepare_database(plan: Plan) -> str:
+    """Resolve, reach and (for local runs) migrate the database; seed sample bars when asked."""
+    url = resolve_url(plan.cfg.database_url, plan.cfg.data_dir)
+    check_connection(url)
+    if plan.cfg.rollout_phase == "local":
+        migrate(url)
+    elif pending := pending_migrations(url):
+        # Deployed job roles have no DDL rights: the stack applies migrations, not the job.
+        raise DatabaseUnavailable(f"schema is behind: pending migrations {', '.join(pending)}; "
+                                  "apply them with `python -m jobs.migrate` (the stack does this on deploy)")
+    if plan.sample_data:
+        from jobs.sample_data import database_is_empty, seed_sample_bars
+
+        if database_is_empty(url):
+            timeframes = sorted({HORIZONS[h].timeframe for h in plan.horizons})
+            n = seed_sample_bars(url, plan.symbols, timeframes, seed=plan.cfg.seed)
+            log.info("seeded %d labelled sample bars into an empty database (see ohlc_bars.source)", n)
+    return url
+
+
+def run(plan: Plan, url: str) -> list[SymbolOutcome]:
+    """Compute and write every task of the plan, then publish its metrics."""
+    tasks = [Task(s, h, plan.run_id) for h in plan.horizons for s in plan.symbols]
+    with progress(len(tasks)) as advance:
+        outcomes = run_tasks(tasks, plan.cfg, url, plan.workers, on_done=advance)
+    _publish(outcomes, plan)
+    return outcomes
+
+
+def _publish(outcomes: list[SymbolOutcome], plan: Plan) -> None:
+    try:
+        from jobs.metrics import publish_run
+    except ImportError:
+        return
+    try:
+        publish_run(outcomes, plan.cfg, plan.run_id)
+    except Exception:  # metrics are best-effort: the rows are already committed
+        log.exception("publishing metrics failed; database rows are unaffected")
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run the job; return the exit status."""
+    env = os.environ if env is None else env
+    setup_logging()
+    try:
+        plan = make_plan(sys.argv[1:] if argv is None else argv, env)
+    except (ConfigError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        url = prepare_database(plan)
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    outcomes = run(plan, url)
+    print_summary(outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
+    failed = [o for o in outcomes if not o.ok]
+    for o in failed:
+        print(f"error: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The job's environment contract (DESIGN §3.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.config import ConfigError, JobConfig, Model
+
+CANARY_ENV = {
+    "ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true", "ENABLE_GB": "false",
+    "ENABLE_TRANSFORMER": "false", "ENABLE_RF": "false", "ENABLE_PROPHET": "false",
+    "ENSEMBLE_OPTIMIZATION_METHOD": "simple_avg",
+}
+ROLLBACK_EXPORTS = {"ENSEMBLE_MODEL_COUNT": "4", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true",
+                    "ENABLE_GB": "true", "ENABLE_TRANSFORMER": "false"}
+
+
+def test_defaults_are_the_two_model_core() -> None:
+    cfg = JobConfig.from_env({})
+    assert cfg.models == (Model.LSTM, Model.ARIMA_GARCH)
+    assert (cfg.divergence_threshold, cfg.divergence_critical_threshold) == (0.20, 0.30)
+    assert cfg.walk_forward and cfg.divergence_monitoring
+
+
+@pytest.mark.parametrize(("count", "expected"), [
+    ("2", ("LSTM", "ARIMA_GARCH")),
+    ("3", ("LSTM", "ARIMA_GARCH", "GB")),
+    ("4", ("LSTM", "ARIMA_GARCH", "GB", "RF")),
+])
+def test_count_selects_default_set(count: str, expected: tuple[str, ...]) -> None:
+    assert tuple(m.value for m in JobConfig.from_env({"ENSEMBLE_MODEL_COUNT": count}).models) == expected
+
+
+def test_flags_override_membership() -> None:
+    cfg = JobConfig.from_env({"ENSEMBLE_MODEL_COUNT": "3", "ENABLE_GB": "false", "ENABLE_PROPHET": "true"})
+    assert cfg.models == (Model.LSTM, Model.ARIMA_GARCH, Model.PROPHET)
+
+
+def test_rollback_snippet_over_canary_env_is_refused_naming_count_models_and_flags() -> None:
+    # The document's rollback exports, run in the canary's environment, leave ENABLE_RF=false.
+    with pytest.raises(ConfigError) as err:
+        JobConfig.from_env({**CANARY_ENV, **ROLLBACK_EXPORTS})
+    msg = str(err.value)
+    assert "ENSEMBLE_MODEL_COUNT=4" in msg
+    assert "3 enabled (LSTM, ARIMA_GARCH, GB)" in msg
+    assert "ENABLE_RF=false" in msg and "ENABLE_GB=true" in msg
+
+
+def test_consistent_four_model_rollback_is_accepted() -> None:
+    cfg = JobConfig.from_env({**CANARY_ENV, **ROLLBACK_EXPORTS, "ENABLE_RF": "true"})
+    assert cfg.models == (Model.LSTM, Model.ARIMA_GARCH, Model.GB, Model.RF)
+
+
+@pytest.mark.parametrize(("env", "needle"), [
+    ({"ENSEMBLE_MODEL_COUNT": "abc"}, "ENSEMBLE_MODEL_COUNT='abc' is invalid: expected an integer from 2 to 4"),
+    ({"ENSEMBLE_MODEL_COUNT": "5"}, "expected an integer from 2 to 4"),
+    ({"DIVERGENCE_THRESHOLD": "-1"}, "DIVERGENCE_THRESHOLD='-1' is invalid: expected a number in (0, 1]"),
+    ({"DIVERGENCE_THRESHOLD": "1.5"}, "expected a number in (0, 1]"),
+    ({"DIVERGENCE_THRESHOLD": "0.4"}, "must be below DIVERGENCE_CRITICAL_THRESHOLD=0.3"),
+    ({"ENABLE_LSTM": "maybe"}, "ENABLE_LSTM='maybe' is invalid: expected true or false"),
+    ({"ENSEMBLE_OPTIMIZATION_METHOD": "magic"}, "expected one of simple_avg, inverse_rmse, constrained_ls"),
+    ({"ROLLOUT_HORIZONS": "1D,2D"}, "unknown horizon '2D'; known horizons: 1D, 4h, 8h"),
+    ({"ROLLOUT_SYMBOLS": "AAPL,,MSFT"}, "expected a comma-separated list of symbols"),
+    ({"CANARY_SYMBOLS": "AAPL,AAPL"}, "duplicate symbols AAPL"),
+    ({"CANARY_SYMBOLS": "aapl"}, "'aapl' is not a ticker"),
+    ({"DATABASE_URL": "mysql://u:secret@h/db"}, "expected a URL starting with postgresql://"),
+    ({"AWS_BATCH_JOB_ARRAY_INDEX": "3"}, "set without AWS_BATCH_JOB_ARRAY_SIZE"),
+    ({"AWS_BATCH_JOB_ARRAY_INDEX": "3", "AWS_BATCH_JOB_ARRAY_SIZE": "3"}, "expected an integer from 0 to 2"),
+    ({"BASELINE_MODELS": "LSTM,XGB"}, "expected models from LSTM, ARIMA_GARCH"),
+])
+def test_bad_values_get_one_line_naming_variable_and_allowed(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        JobConfig.from_env(env)
+    assert needle in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_database_url_is_never_echoed() -> None:
+    with pytest.raises(ConfigError) as err:
+        JobConfig.from_env({"DATABASE_URL": "mysql://u:hunter2@h/db"})
+    assert "hunter2" not in str(err.value)
+
+
+def test_render_round_trips_and_never_renders_the_database_url() -> None:
+    cfg = JobConfig.from_env({
+        "ENSEMBLE_MODEL_COUNT": "4", "ENSEMBLE_OPTIMIZATION_METHOD": "constrained_ls",
+        "ROLLOUT_SYMBOLS": "AAPL,MSFT", "ROLLOUT_HORIZONS": "1D,4h", "ROLLOUT_PHASE": "limited",
+        "DIVERGENCE_THRESHOLD": "0.15", "BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF",
+        "DATABASE_URL": "postgresql://u:pw@h/db",
+    })
+    env = cfg.to_env()
+    assert "DATABASE_URL" not in env
+    assert env["ENABLE_RF"] == "true" and env["ENABLE_PROPHET"] == "false"
+    again = JobConfig.from_env(env)
+    assert again == JobConfig.from_env({**env})
+    assert (again.models, again.rollout_symbols, again.divergence_threshold) == (
+        cfg.models, cfg.rollout_symbols, cfg.divergence_threshold)
+
+
+def test_array_size_alone_means_a_one_off_run_of_every_symbol() -> None:
+    cfg = JobConfig.from_env({"AWS_BATCH_JOB_ARRAY_SIZE": "4"})
+    assert cfg.array_index is None and cfg.array_size is None

@@ -1,0 +1,56 @@
+"""Walk-forward window planning and the divergence maths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jobs.models.base import cumulative_targets
+from jobs.walkforward import WindowSpec, divergence, model_seed, plan_windows, rmse
+
+SPEC = WindowSpec(train=100, val=20, test=20, step=20, windows=3)
+
+
+def test_windows_end_at_the_latest_data_and_roll_by_step() -> None:
+    windows = plan_windows(200, SPEC, steps=1, walk_forward=True)
+    assert [w.window_id for w in windows] == [0, 1, 2]
+    last = windows[-1]
+    assert last.test_origins[-1] + 1 == 199  # the last target is the last return
+    assert [w.train.start for w in windows] == [20, 40, 60]
+    assert all(w.train.stop - w.train.start == 100 for w in windows)
+
+
+@pytest.mark.parametrize("steps", [1, 4, 8])
+def test_no_target_leaks_across_slices(steps: int) -> None:
+    for w in plan_windows(300, SPEC, steps=steps, walk_forward=True):
+        val_targets_end = w.val_origins[-1] + steps
+        assert val_targets_end < w.test_origins[0] + 1, "a validation target reaches into the test slice"
+        assert w.val_origins[0] + 1 == w.train.stop, "validation starts right after training"
+        assert w.test_origins[-1] + steps <= 299
+
+
+def test_walk_forward_off_means_one_split() -> None:
+    assert len(plan_windows(140, SPEC, steps=1, walk_forward=False)) == 1
+    with pytest.raises(ValueError, match="need 180"):
+        plan_windows(179, SPEC, steps=1, walk_forward=True)
+
+
+def test_divergence_is_relative_to_the_naive_forecast() -> None:
+    # The model's RMSE grows 30% from val to test, but so does the naive one: no degradation.
+    assert divergence(1.0, 1.3, 1.1, 1.43) == pytest.approx(0.0)
+    # Same skill loss of 25% relative to naive.
+    assert divergence(0.9, 1.25, 1.0, 1.1) == pytest.approx((1.25 / 1.1) / 0.9 - 1)
+    with pytest.raises(ValueError):
+        divergence(0.0, 1.0, 1.0, 1.0)
+
+
+def test_cumulative_targets_sum_the_next_steps() -> None:
+    r = np.arange(10, dtype=float)
+    out = cumulative_targets(r, np.array([0, 5, 8]), steps=2)
+    assert out[0] == 1 + 2 and out[1] == 6 + 7 and np.isnan(out[2])
+
+
+def test_rmse_and_seeds() -> None:
+    assert rmse(np.zeros(4), np.array([1.0, -1.0, 1.0, -1.0])) == 1.0
+    assert model_seed(7, "AAPL", "1D", 0, "LSTM") == model_seed(7, "AAPL", "1D", 0, "LSTM")
+    assert model_seed(7, "AAPL", "1D", 0, "LSTM") != model_seed(7, "AAPL", "1D", 1, "LSTM")

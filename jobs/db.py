@@ -51,7 +51,7 @@ def resolve_url(database_url: str | None, data_dir: Path) -> str:
     return database_url if database_url else embedded_url(data_dir)
 
 
-def connect(url: str, attempts: int = 5, base_delay: float = 0.5) -> psycopg.Connection[dict[str, Any]]:
+def connect(url: str, attempts: int = 5, base_delay: float = 0.25) -> psycopg.Connection[dict[str, Any]]:
     """Connect with exponential back-off; raise ``DatabaseUnavailable`` naming the last error."""
     last: Exception | None = None
     for attempt in range(attempts):

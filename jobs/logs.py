@@ -25,6 +25,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (it may be swapped, e.g. by test capture)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """Install one handler on the root logger (idempotent)."""
     root = logging.getLogger()
@@ -35,7 +47,7 @@ def setup_logging(level: int = logging.INFO) -> None:
 
         handler: logging.Handler = RichHandler(show_path=False, rich_tracebacks=False)
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(JsonFormatter())
     handler._ensemble = True  # type: ignore[attr-defined]
     root.addHandler(handler)

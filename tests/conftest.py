@@ -6,11 +6,18 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
 from jobs.db import embedded_url, migrate
+
+
+def with_dbname(url: str, name: str) -> str:
+    """The same server URL pointing at database ``name``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +36,7 @@ def empty_db_url(pg_server_url: str) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')  # identifiers cannot be bound; name is generated above
-    info = psycopg.conninfo.conninfo_to_dict(pg_server_url)
-    info["dbname"] = name
-    url = psycopg.conninfo.make_conninfo(**info)
+    url = with_dbname(pg_server_url, name)
     yield url
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -127,3 +127,24 @@ def scaled_interval(
     """Interval ``mean + scale * q`` for the standardised residual quantiles ``q = (lo, hi)``."""
     lo, hi = quantiles
     return mean + scale * lo, mean + scale * hi
+
+
+def sequence_features(returns: np.ndarray, origins: np.ndarray, lookback: int, scale: float) -> np.ndarray:
+    """Inputs for sequence nets, shape ``(origins, lookback, 2)``: scaled returns and scaled |returns|.
+
+    The absolute return channel lets a net see volatility regimes without learning squares.
+    """
+    scaled = returns / scale
+    return np.stack([lag_matrix(scaled, origins, lookback), lag_matrix(np.abs(scaled), origins, lookback)], axis=-1)
+
+
+def holdout_split(origins: np.ndarray, steps: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split time-ordered training origins into a head (fit) and a tail (early stopping).
+
+    Head origins stop ``steps`` bars before the tail's first origin, so no head target
+    overlaps a tail target.
+    """
+    n_tail = max(int(round(len(origins) * fraction)), 1)
+    tail = origins[-n_tail:]
+    head = origins[origins + steps <= tail[0]]
+    return head, tail

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
@@ -77,7 +79,7 @@ def test_residual_quantiles() -> None:
 
 
 def test_registry_builds_every_model_with_seed_and_interval() -> None:
-    for model in (Model.ARIMA_GARCH,):
+    for model in (Model.ARIMA_GARCH, Model.LSTM, Model.TRANSFORMER):
         built = build_model(model, seed=11, interval=0.8)
         assert built.name == model.value
         assert (built.seed, built.interval) == (11, 0.8)
@@ -158,3 +160,97 @@ def test_arima_garch_rejects_bad_input() -> None:
     model = ArimaGarchModel().fit(garch(300), 1)
     with pytest.raises(ValueError, match=r"origins must lie in \[0, 299\]"):
         model.predict(garch(300), np.array([300]))
+
+
+# --- torch sequence nets (LSTM, transformer) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread, as the job runs them (and xdist workers do not oversubscribe 2 cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+SEQUENCE_NETS = [Model.LSTM, Model.TRANSFORMER]
+
+
+@pytest.mark.parametrize("model", SEQUENCE_NETS)
+def test_sequence_net_learns_ar1_structure(model: Model) -> None:
+    y = ar1(800, phi=0.5)
+    fitted = build_model(model, seed=1).fit(y[:TRAIN], 1)
+    origins = np.arange(TRAIN, 799)
+    pred = fitted.predict(y, origins)
+    assert np.corrcoef(pred.mean, cumulative_targets(y, origins, 1))[0, 1] > 0.35
+    assert 1 <= fitted.best_epoch_ <= fitted.settings.max_epochs
+
+
+@pytest.mark.parametrize("model", SEQUENCE_NETS)
+def test_sequence_net_is_deterministic_and_causal(model: Model) -> None:
+    y = garch(700, seed=3)
+    origins = np.arange(TRAIN, 696)
+    first = build_model(model, seed=5).fit(y[:TRAIN], 4)
+    a = first.predict(y, origins)
+    b = build_model(model, seed=5).fit(y[:TRAIN], 4).predict(y, origins)
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.upper, b.upper)
+    other = build_model(model, seed=6).fit(y[:TRAIN], 4).predict(y, origins)
+    assert not np.array_equal(a.mean, other.mean)
+    changed = y.copy()
+    changed[600:] = 0.1
+    np.testing.assert_array_equal(first.predict(changed, origins[:100]).mean, a.mean[:100])
+
+
+@pytest.mark.parametrize("model", SEQUENCE_NETS)
+def test_sequence_net_interval_coverage_and_shape(model: Model) -> None:
+    y = garch(1000, seed=4)
+    steps = 4
+    fitted = build_model(model, seed=2, interval=0.9).fit(y[:TRAIN], steps)
+    origins = np.arange(TRAIN, 1000 - steps)
+    pred = fitted.predict(y, origins)
+    assert pred.is_finite()
+    assert (pred.lower < pred.mean).all() and (pred.mean < pred.upper).all()
+    assert 0.8 <= coverage(pred, cumulative_targets(y, origins, steps)) <= 0.97
+    # Volatility-scaled: the interval is wider after a volatility burst than before it.
+    width = pred.upper - pred.lower
+    burst = y.copy()
+    burst[890:900] = 0.08 * np.sign(burst[890:900] + 1e-12)
+    w_burst = fitted.predict(burst, np.array([899]))
+    assert float(w_burst.upper[0] - w_burst.lower[0]) > 2 * float(np.median(width))
+
+
+@pytest.mark.parametrize("model", SEQUENCE_NETS)
+def test_sequence_net_fit_failures(model: Model) -> None:
+    from jobs.models.lstm import TrainSettings
+
+    cls = model_class(model)
+    with pytest.raises(ModelFitError, match="no usable spread"):
+        cls().fit(np.zeros(300), 1)
+    with pytest.raises(ModelFitError, match="no usable spread"):
+        cls().fit(np.full(300, 1e200), 1)  # finite input whose variance overflows
+    with pytest.raises(ModelFitError, match="non-finite"):
+        cls(settings=TrainSettings(lr=1e30)).fit(garch(300), 1)
+
+
+def test_sequence_net_rejects_bad_input() -> None:
+    from jobs.models.lstm import LSTMModel, TrainSettings
+    from jobs.models.transformer import TransformerModel
+
+    with pytest.raises(ValueError, match="lookback=1"):
+        LSTMModel(lookback=1)
+    with pytest.raises(ValueError, match="holdout=0.9"):
+        LSTMModel(holdout=0.9)
+    with pytest.raises(ValueError, match="heads dividing d_model"):
+        TransformerModel(d_model=16, heads=3)
+    with pytest.raises(ValueError, match="lr=0"):
+        TrainSettings(lr=0)
+    with pytest.raises(ValueError, match="at least 120"):
+        LSTMModel().fit(garch(100), 1)
+    with pytest.raises(ValueError, match="before fit"):
+        LSTMModel().predict(garch(200), np.arange(3))
+    with pytest.raises(ValueError, match="integer indices"):
+        LSTMModel().fit(garch(200), 1).predict(garch(200), np.array([1.5]))

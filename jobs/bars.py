@@ -48,10 +48,10 @@ def validate_bars(symbol: str, timeframe: str, frame: pd.DataFrame, min_bars: in
     Refused: too few bars, missing/NaN/infinite prices, non-positive prices, duplicate or
     unordered timestamps, and flat histories (a constant price carries no signal to fit).
     """
-    where = f"{symbol} {timeframe}"
+    where = f"{timeframe} bars"  # the caller prefixes symbol and horizon
     if len(frame) < min_bars:
         raise BadBarsError(
-            f"{where}: {len(frame)} bars, need at least {min_bars} for the walk-forward windows"
+            f"{where}: {len(frame)} found, need at least {min_bars} for the walk-forward windows"
         )
     prices = frame.loc[:, list(PRICE_COLUMNS)].to_numpy(dtype=float)
     if not np.isfinite(prices).all():

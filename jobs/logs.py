@@ -7,6 +7,7 @@ import logging
 import sys
 import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,8 +38,12 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Install one handler on the root logger (idempotent)."""
+def setup_logging(level: int = logging.INFO, metrics_file: Path | None = None) -> None:
+    """Install one handler on the root logger (idempotent).
+
+    On a terminal, the local metric lines (``jobs.metrics``) go to ``metrics_file`` as JSON
+    lines instead, so the screen shows the run and not hundreds of datapoints.
+    """
     root = logging.getLogger()
     if any(getattr(h, "_ensemble", False) for h in root.handlers):
         return
@@ -51,8 +56,15 @@ def setup_logging(level: int = logging.INFO) -> None:
         handler.setFormatter(JsonFormatter())
     handler._ensemble = True  # type: ignore[attr-defined]
     root.addHandler(handler)
+    if sys.stderr.isatty() and metrics_file is not None:
+        metrics_file.parent.mkdir(parents=True, exist_ok=True)
+        to_file = logging.FileHandler(metrics_file)
+        to_file.setFormatter(JsonFormatter())
+        metrics_log = logging.getLogger("jobs.metrics")
+        metrics_log.addHandler(to_file)
+        metrics_log.propagate = False
     root.setLevel(level)
     # Third-party chatter that says nothing about the run.
-    for noisy in ("cmdstanpy", "prophet", "botocore", "urllib3"):
+    for noisy in ("cmdstanpy", "prophet", "botocore", "urllib3", "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")

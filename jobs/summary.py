@@ -57,19 +57,19 @@ def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
         div = sum(x.divergence for x in w) / len(w)
         overfit = sum(x.is_overfitting for x in w)
         table.add_row(
-            o.symbol, o.horizon, f"{f.target_ts:%Y-%m-%d %H:%M}",
+            o.symbol, o.horizon, f"{f.target_ts:%Y-%m-%d}" if o.horizon == "1D" else f"{f.target_ts:%Y-%m-%d %H:%M}",
             f"{f.predicted_price:,.2f} ({_pct(f.predicted_return)})",
             f"{f.lower_price:,.2f} – {f.upper_price:,.2f}",
             f"{val:.5f}", f"{test:.5f}", f"{test / naive:.3f}", _pct(div),
             f"{overfit}/{len(w)}" + (" [yellow]⚠[/yellow]" if overfit else ""),
-            " ".join(f"{k}={v:.2f}" for k, v in f.weights.items()) + (" (reverted)" if f.weights_reverted else ""),
+            " ".join(f"{k}:{v:.2f}" for k, v in f.weights.items()) + (" (reverted)" if f.weights_reverted else ""),
         )
     return table
 
 
 def print_summary(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, seconds: float) -> None:
     """Print the summary table and a one-line verdict to stdout."""
-    console = Console(width=max(150, Console().width))
+    console = Console(width=max(190, Console().width))
     console.print(summary_table(outcomes, run_id, cfg, seconds))
     ok = sum(o.ok for o in outcomes)
     windows = sum(len(o.windows) + len(o.baseline_windows) for o in outcomes)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from jobs.config import HORIZONS, ConfigError, JobConfig, parse_horizons, parse_int, parse_symbols
 from jobs.db import DatabaseUnavailable, migrate, pending_migrations, resolve_url
@@ -140,7 +141,7 @@ def _publish(outcomes: list[SymbolOutcome], plan: Plan) -> None:
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run the job; return the exit status."""
     env = os.environ if env is None else env
-    setup_logging()
+    setup_logging(metrics_file=Path(env.get("FORECAST_DATA_DIR") or ".data") / "metrics.jsonl")
     try:
         plan = make_plan(sys.argv[1:] if argv is None else argv, env)
     except (ConfigError, UsageError) as exc:

@@ -1,0 +1,98 @@
+"""The job for real: sample bars, LSTM + ARIMA-GARCH, walk-forward, rows in PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from jobs.unified_forecast_job import main
+from jobs.walkforward import DEFAULT_SPECS
+
+DEMO = ["--symbols", "AAPL,MSFT,SPY", "--horizon", "1D", "--workers", "1"]
+
+
+def fetch(url: str, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql, params or {}).fetchall()
+
+
+@pytest.fixture(scope="module")
+def demo_db(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One database the demo command ran against once (module-scoped: models take seconds)."""
+    import uuid
+
+    from tests.conftest import with_dbname
+
+    name = f"demo_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier
+    url = with_dbname(pg_server_url, name)
+    assert main(DEMO, {"DATABASE_URL": url}) == 0
+    return url
+
+
+def test_demo_writes_three_forecasts_and_one_metrics_row_per_window(demo_db: str) -> None:
+    forecasts = fetch(demo_db, "SELECT * FROM forecasts ORDER BY symbol")
+    assert [f["symbol"] for f in forecasts] == ["AAPL", "MSFT", "SPY"]
+    for f in forecasts:
+        assert f["horizon"] == "1D" and f["model_count"] == 2 and f["models_used"] == "LSTM,ARIMA_GARCH"
+        assert f["lower_price"] < f["predicted_price"] < f["upper_price"], f["symbol"]
+        assert abs(sum(f["weights"].values()) - 1) < 1e-9
+        assert f["target_ts"] > f["origin_ts"]
+    per_symbol = fetch(demo_db, "SELECT symbol, COUNT(*) AS n, COUNT(DISTINCT window_id) AS w "
+                                "FROM ensemble_validation_metrics GROUP BY symbol ORDER BY symbol")
+    windows = DEFAULT_SPECS["1d"].windows
+    assert [(r["symbol"], r["n"], r["w"]) for r in per_symbol] == [(s, windows, windows) for s in ("AAPL", "MSFT", "SPY")]
+
+
+def test_metrics_rows_are_consistent_with_their_definitions(demo_db: str) -> None:
+    rows = fetch(demo_db, "SELECT * FROM ensemble_validation_metrics")
+    for r in rows:
+        skill = (r["test_rmse"] / r["naive_test_rmse"]) / (r["val_rmse"] / r["naive_val_rmse"]) - 1
+        assert r["divergence"] == pytest.approx(skill), r["symbol"]
+        assert r["rmse_ratio"] == pytest.approx(r["test_rmse"] / r["val_rmse"])
+        assert r["is_overfitting"] == (r["divergence"] > 0.20)
+        assert r["weights_reverted"] == r["is_overfitting"]
+        assert r["val_start"] < r["test_start"] < r["test_end"]
+        assert r["model_set"] == "LSTM,ARIMA_GARCH" and not r["is_baseline"]
+
+
+def test_symbol_metadata_kept_in_step(demo_db: str) -> None:
+    rows = fetch(demo_db, "SELECT symbol, is_canary, rollout_phase FROM symbol_metadata ORDER BY symbol")
+    assert [(r["symbol"], r["rollout_phase"]) for r in rows] == [("AAPL", "local"), ("MSFT", "local"), ("SPY", "local")]
+
+
+def test_sample_bars_are_labelled(demo_db: str) -> None:
+    rows = fetch(demo_db, "SELECT symbol, MIN(source) AS source FROM ohlc_bars GROUP BY symbol ORDER BY symbol")
+    labels = {r["symbol"]: r["source"] for r in rows}
+    assert labels["SPY"].startswith("real: arch.data.sp500")
+    assert labels["AAPL"].startswith("simulated")
+
+
+def test_rerunning_the_same_run_writes_no_duplicates_and_same_values(demo_db: str) -> None:
+    before = fetch(demo_db, "SELECT symbol, predicted_return, run_id FROM forecasts ORDER BY symbol")
+    counts = fetch(demo_db, "SELECT (SELECT COUNT(*) FROM forecasts) f, (SELECT COUNT(*) FROM ensemble_validation_metrics) m")
+    assert main(DEMO, {"DATABASE_URL": demo_db}) == 0
+    assert fetch(demo_db, "SELECT (SELECT COUNT(*) FROM forecasts) f, (SELECT COUNT(*) FROM ensemble_validation_metrics) m") == counts
+    assert fetch(demo_db, "SELECT symbol, predicted_return, run_id FROM forecasts ORDER BY symbol") == before
+
+
+def test_same_bars_config_and_seed_give_the_same_forecasts(demo_db: str) -> None:
+    # A different run id forces a fresh computation; the forecasts must match the first run's exactly.
+    assert main([*DEMO, "--run-id", "determinism-check"], {"DATABASE_URL": demo_db}) == 0
+    rows = fetch(demo_db, "SELECT a.symbol, a.predicted_return AS a, b.predicted_return AS b FROM forecasts a "
+                          "JOIN forecasts b ON a.symbol = b.symbol AND b.run_id = 'determinism-check' "
+                          "WHERE a.run_id <> 'determinism-check'")
+    assert len(rows) == 3 and all(r["a"] == r["b"] for r in rows), rows
+
+
+def test_a_symbol_without_bars_fails_alone_and_is_recorded(demo_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--symbols", "AAPL,ZZZZ", "--horizon", "1D", "--workers", "1", "--run-id", "partial"]
+    assert main(argv, {"DATABASE_URL": demo_db}) == 1
+    assert "ZZZZ 1D: 1d bars: 0 found, need at least" in capsys.readouterr().err
+    assert [r["symbol"] for r in fetch(demo_db, "SELECT symbol FROM forecasts WHERE run_id = 'partial'")] == ["AAPL"]
+    failures = fetch(demo_db, "SELECT symbol, reason FROM forecast_failures WHERE run_id = 'partial'")
+    assert [f["symbol"] for f in failures] == ["ZZZZ"] and "need at least" in failures[0]["reason"]

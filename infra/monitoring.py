@@ -1,0 +1,337 @@
+"""Monitoring: SNS topics, CloudWatch alarms, a composite rollback alarm, Batch failure events, a dashboard.
+
+Every alarm and widget is built from the metric contract in ``jobs.metrics`` (namespace,
+names, dimension sets), so the stack watches exactly what the job publishes. The alarm
+definitions are plain data (``alarm_specs``) so tests can evaluate them against published
+datapoints; ``Monitoring`` turns them into resources.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from jobs import metrics as m
+
+TYPE_PREFIX = "ensemble:monitoring"
+REVIEW = "review"
+IMMEDIATE = "immediate"
+GREATER = "GreaterThanThreshold"
+LESS = "LessThanThreshold"
+BREACHING = "breaching"
+NOT_BREACHING = "notBreaching"
+
+# PutMetricAlarm limits (CloudWatch API reference): period*evaluation_periods is at most
+# 7 days, and at most 1 day when the period is shorter than an hour.
+MAX_EVALUATION_SECONDS = 7 * 86_400
+MAX_SHORT_PERIOD_EVALUATION_SECONDS = 86_400
+# One hour holds one scheduled run's datapoints; the alarm returns to OK the next hour.
+RUN_PERIOD_SECONDS = 3_600
+DEFAULT_RUN_INTERVALS: dict[str, int] = {"1D": 86_400, "4h": 14_400, "8h": 28_800}
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    """What the monitoring component needs from the stack's settings.
+
+    Attributes:
+        stack: Stack name; the ``Stack`` dimension value and part of every name.
+        horizons: Horizons the stack forecasts; aggregate alarms exist per horizon.
+        region: AWS region for the dashboard's widgets.
+        warning_threshold: Divergence above this flags windows for review (0.20).
+        critical_threshold: Divergence above this notifies on-call immediately (0.30).
+        baseline_escalation: Mean RMSE this much worse than the paired baseline escalates (0.05).
+        rollback_divergence: A symbol's mean divergence above this requires rollback (0.25).
+        rollback_rmse_increase: RMSE this much worse than the baseline requires rollback (0.10).
+        alert_storm_count: More critical events than this within the storm period is a storm (5).
+        alert_storm_period_seconds: The storm window (3600).
+        review_emails: Subscribers of the review topic.
+        immediate_emails: Subscribers of the immediate (on-call) topic.
+        run_intervals: Horizon -> longest gap in seconds between scheduled runs; no forecast
+            within it alarms.
+        job_queue_arns: Batch job queues whose FAILED jobs notify on-call (empty: any queue).
+        tags: Tags for every taggable resource.
+    """
+
+    stack: str
+    horizons: tuple[str, ...]
+    region: str
+    warning_threshold: float = 0.20
+    critical_threshold: float = 0.30
+    baseline_escalation: float = 0.05
+    rollback_divergence: float = 0.25
+    rollback_rmse_increase: float = 0.10
+    alert_storm_count: int = 5
+    alert_storm_period_seconds: int = 3_600
+    review_emails: tuple[str, ...] = ()
+    immediate_emails: tuple[str, ...] = ()
+    run_intervals: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RUN_INTERVALS))
+    job_queue_arns: tuple[pulumi.Input[str], ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.horizons:
+            raise ValueError("MonitoringArgs.horizons is empty: list at least one horizon")
+        if not 0 < self.warning_threshold < self.critical_threshold:
+            raise ValueError(f"warning_threshold={self.warning_threshold} and critical_threshold="
+                             f"{self.critical_threshold} are invalid: expected 0 < warning < critical")
+        missing = [h for h in self.horizons if h not in self.run_intervals]
+        if missing:
+            raise ValueError(f"run_intervals has no entry for horizons {', '.join(missing)}")
+
+    @property
+    def prefix(self) -> str:
+        """Name prefix of every alarm, topic and rule of this stack."""
+        return f"ensemble-forecast-{self.stack}"
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One metric alarm as data: what it watches, when it fires and whom it tells."""
+
+    key: str
+    metric: str
+    dimensions: Mapping[str, str]
+    statistic: str
+    comparison: str
+    threshold: float
+    period: int
+    evaluation_periods: int
+    treat_missing_data: str
+    topic: str | None
+    description: str
+
+    def breaches(self, value: float) -> bool:
+        """Whether one period's statistic ``value`` is on the alarming side of the threshold."""
+        return value > self.threshold if self.comparison == GREATER else value < self.threshold
+
+
+def check_evaluation_window(name: str, period: int, evaluation_periods: int) -> None:
+    """Raise ``ValueError`` when CloudWatch would refuse the alarm's period and evaluation periods."""
+    if period < 60 or period % 60:
+        raise ValueError(f"alarm {name}: period={period} is invalid: expected a multiple of 60 seconds")
+    total = period * evaluation_periods
+    limit = MAX_SHORT_PERIOD_EVALUATION_SECONDS if period < 3_600 else MAX_EVALUATION_SECONDS
+    if evaluation_periods < 1 or total > limit:
+        raise ValueError(f"alarm {name}: period {period}s x {evaluation_periods} evaluation periods = {total}s "
+                         f"is invalid: CloudWatch allows at most {limit}s for this period")
+
+
+def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
+    """The alarms on one horizon's aggregate (all symbols of the stack)."""
+    dims = {m.DIM_STACK: args.stack, m.DIM_HORIZON: horizon}
+
+    def spec(key: str, metric: str, stat: str, threshold: float, topic: str | None, desc: str, *,
+             comparison: str = GREATER, period: int = RUN_PERIOD_SECONDS, missing: str = NOT_BREACHING) -> AlarmSpec:
+        return AlarmSpec(f"{key}-{horizon}", metric, dims, stat, comparison, threshold, period, 1, missing,
+                         topic, f"{args.stack} {horizon}: {desc}")
+
+    return [
+        spec("divergence-warning", m.DIVERGENCE, "Maximum", args.warning_threshold, REVIEW,
+             f"a window's divergence above {args.warning_threshold:.0%}: review"),
+        spec("divergence-critical", m.DIVERGENCE, "Maximum", args.critical_threshold, IMMEDIATE,
+             f"a window's divergence above {args.critical_threshold:.0%}"),
+        spec("rmse-vs-baseline", m.RMSE_VS_BASELINE, "Average", args.baseline_escalation, IMMEDIATE,
+             f"mean RMSE more than {args.baseline_escalation:.0%} worse than the paired baseline: escalate"),
+        spec("model-errors", m.MODEL_ERRORS, "Sum", 0.0, IMMEDIATE, "a model failed inside the ensemble"),
+        spec("forecasts-failed", m.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
+        # No data at all means the scheduled run did not happen: that must alarm too.
+        spec("forecasts-missing", m.FORECASTS_WRITTEN, "Sum", 1.0, IMMEDIATE,
+             "no forecast written within the run interval", comparison=LESS,
+             period=args.run_intervals[horizon], missing=BREACHING),
+        spec("rollback-divergence", m.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.rollback_divergence, None,
+             f"a symbol's average divergence above {args.rollback_divergence:.0%} (rollback trigger)"),
+        spec("rollback-rmse", m.RMSE_VS_BASELINE, "Average", args.rollback_rmse_increase, None,
+             f"RMSE more than {args.rollback_rmse_increase:.0%} worse than the baseline (rollback trigger)"),
+    ]
+
+
+ROLLBACK_KEYS: tuple[str, ...] = ("rollback-divergence", "rollback-rmse", "model-errors", "forecasts-failed")
+
+
+def alarm_specs(args: MonitoringArgs) -> list[AlarmSpec]:
+    """Every metric alarm of the stack, validated against CloudWatch's evaluation limits."""
+    specs = [s for h in args.horizons for s in horizon_alarm_specs(args, h)]
+    specs.append(AlarmSpec(
+        "alert-storm", m.CRITICAL_ALERTS, {m.DIM_STACK: args.stack}, "Sum", GREATER, float(args.alert_storm_count),
+        args.alert_storm_period_seconds, 1, NOT_BREACHING, IMMEDIATE,
+        f"{args.stack}: more than {args.alert_storm_count} critical events within "
+        f"{args.alert_storm_period_seconds // 60} minutes (alert storm: rollback)",
+    ))
+    for s in specs:
+        check_evaluation_window(s.key, s.period, s.evaluation_periods)
+    return specs
+
+
+def rollback_rule(args: MonitoringArgs) -> str:
+    """The composite alarm rule: any rollback trigger of any horizon, or an alert storm."""
+    names = [f"{args.prefix}-{k}-{h}" for h in args.horizons for k in ROLLBACK_KEYS]
+    names.append(f"{args.prefix}-alert-storm")
+    return " OR ".join(f'ALARM("{n}")' for n in names)
+
+
+def batch_failure_pattern(queue_arns: Sequence[str]) -> str:
+    """EventBridge pattern for FAILED Batch jobs, limited to ``queue_arns`` when given."""
+    detail: dict[str, Any] = {"status": ["FAILED"]}
+    if queue_arns:
+        detail["jobQueue"] = list(queue_arns)
+    return json.dumps({"source": ["aws.batch"], "detail-type": ["Batch Job State Change"], "detail": detail})
+
+
+def topic_policy(topic_arn: str, alarm_prefix: str, rule_arn: str | None = None) -> str:
+    """Topic policy: this account's alarms (and the Batch failure rule, if given) may publish.
+
+    A topic policy replaces SNS's default one, so each service principal is named and
+    pinned to the account and the exact sources (no confused deputy); nothing else is granted.
+    """
+    parts = topic_arn.split(":")
+    if len(parts) != 6 or not parts[4]:
+        raise ValueError(f"topic ARN {topic_arn!r} is invalid: expected arn:aws:sns:<region>:<account>:<name>")
+    partition, region, account = parts[1], parts[3], parts[4]
+    statements: list[dict[str, Any]] = [
+        {"Sid": "CloudWatchAlarms", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": "sns:Publish", "Resource": topic_arn,
+         "Condition": {"ArnLike": {"aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:"
+                                                    f"{alarm_prefix}-*"},
+                       "StringEquals": {"aws:SourceAccount": account}}},
+    ]
+    if rule_arn is not None:
+        statements.append(
+            {"Sid": "BatchFailureEvents", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+             "Action": "sns:Publish", "Resource": topic_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _metric(name: str, dims: Mapping[str, str], **opts: Any) -> list[Any]:
+    row: list[Any] = [m.NAMESPACE, name]
+    for k, v in dims.items():
+        row += [k, v]
+    return row + [opts] if opts else row
+
+
+def _graph(title: str, region: str, metrics: list[list[Any]], *, stat: str = "Average", period: int = 3_600,
+           lines: Sequence[tuple[str, float]] = (), view: str = "timeSeries") -> dict[str, Any]:
+    props: dict[str, Any] = {"title": title, "region": region, "view": view, "stat": stat, "period": period,
+                             "metrics": metrics}
+    if lines:
+        props["annotations"] = {"horizontal": [{"label": label, "value": v} for label, v in lines]}
+    return {"type": "metric", "width": 12, "height": 6, "properties": props}
+
+
+def search_expression(stack: str, metric: str, stat: str, period: int) -> str:
+    """A SEARCH over every symbol of ``stack`` for ``metric`` (scales to prod's 100+ symbols)."""
+    dims = ",".join(sorted(m.PER_SYMBOL))
+    return f"SEARCH('{{{m.NAMESPACE},{dims}}} MetricName=\"{metric}\" {m.DIM_STACK}=\"{stack}\"', '{stat}', {period})"
+
+
+def dashboard_widgets(args: MonitoringArgs, alarm_arns: Sequence[str]) -> list[dict[str, Any]]:
+    """The dashboard's widgets: the rollout document's charts, per horizon, plus alarm status."""
+    r = args.region
+    agg = [{m.DIM_STACK: args.stack, m.DIM_HORIZON: h} for h in args.horizons]
+    warn, crit = ("warning", args.warning_threshold), ("critical", args.critical_threshold)
+    widgets = [
+        {"type": "alarm", "width": 24, "height": 3,
+         "properties": {"title": f"{args.stack}: alarms", "alarms": list(alarm_arns)}},
+        _graph("Divergence trends: validation vs test RMSE", r,
+               [_metric(n, d, label=f"{n} {d[m.DIM_HORIZON]}") for d in agg for n in (m.VALIDATION_RMSE, m.TEST_RMSE)]),
+        _graph("Overfitting alerts: max window divergence", r,
+               [_metric(m.DIVERGENCE, d, label=f"max divergence {d[m.DIM_HORIZON]}") for d in agg]
+               + [_metric(m.OVERFITTING_WINDOWS, d, stat="Sum", yAxis="right",
+                          label=f"overfitting windows {d[m.DIM_HORIZON]}") for d in agg],
+               stat="Maximum", lines=(warn, crit)),
+        _graph("RMSE: 2-model ensemble vs legacy baseline", r,
+               [_metric(n, d, label=f"{n} {d[m.DIM_HORIZON]}") for d in agg for n in (m.TEST_RMSE, m.BASELINE_TEST_RMSE)]
+               + [_metric(m.RMSE_VS_BASELINE, d, yAxis="right", label=f"relative gap {d[m.DIM_HORIZON]}") for d in agg],
+               lines=(("escalate", args.baseline_escalation), ("rollback", args.rollback_rmse_increase))),
+    ]
+    quality: list[list[Any]] = []
+    for i, d in enumerate(agg):
+        quality += [_metric(m.WINDOWS_EVALUATED, d, id=f"w{i}", label=f"windows {d[m.DIM_HORIZON]}"),
+                    _metric(m.OVERFITTING_WINDOWS, d, id=f"o{i}", label=f"overfitting {d[m.DIM_HORIZON]}"),
+                    [{"expression": f"100 * o{i} / w{i}", "label": f"% overfitting {d[m.DIM_HORIZON]}",
+                      "id": f"p{i}", "yAxis": "right"}]]
+    widgets.append(_graph("Window quality", r, quality, stat="Sum"))
+    widgets.append(_graph("Symbol health: average divergence per symbol", r, [
+        [{"expression": search_expression(args.stack, m.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", 86_400),
+          "id": "health", "label": ""}]], stat="Maximum", period=86_400,
+        lines=(("rollback", args.rollback_divergence),)))
+    widgets.append(_graph("Forecast generation", r, [
+        _metric(n, d, label=f"{n} {d[m.DIM_HORIZON]}") for d in agg
+        for n in (m.FORECASTS_WRITTEN, m.FORECASTS_FAILED, m.MODEL_ERRORS)
+    ] + [_metric(m.CRITICAL_ALERTS, {m.DIM_STACK: args.stack}, label="critical events")], stat="Sum",
+        lines=(("storm", args.alert_storm_count),)))
+    return widgets
+
+
+def dashboard_body(args: MonitoringArgs, alarm_arns: Sequence[str]) -> str:
+    """The dashboard JSON body."""
+    return json.dumps({"widgets": dashboard_widgets(args, alarm_arns)}, sort_keys=True)
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Topics, alarms, the rollback composite, Batch failure events and the dashboard of one stack."""
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}:Monitoring", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        self.topics = {
+            kind: aws.sns.Topic(f"{name}-{kind}", name=f"{args.prefix}-{kind}", tags=tags, opts=child)
+            for kind in (REVIEW, IMMEDIATE)
+        }
+        for kind, emails in ((REVIEW, args.review_emails), (IMMEDIATE, args.immediate_emails)):
+            for i, email in enumerate(emails):
+                aws.sns.TopicSubscription(f"{name}-{kind}-email-{i}", topic=self.topics[kind].arn, protocol="email",
+                                          endpoint=email, opts=child)
+        self.alarms = {s.key: self._alarm(name, args, s, tags, child) for s in alarm_specs(args)}
+        self.rollback_alarm = aws.cloudwatch.CompositeAlarm(
+            f"{name}-rollback-required", alarm_name=f"{args.prefix}-rollback-required",
+            alarm_description=f"{args.stack}: a rollback trigger fired; revert to the previous stack config",
+            alarm_rule=rollback_rule(args), alarm_actions=[self.topics[IMMEDIATE].arn], tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.alarms.values())))
+        self.batch_failed_rule = aws.cloudwatch.EventRule(
+            f"{name}-batch-failed", name=f"{args.prefix}-batch-failed",
+            description=f"{args.stack}: an AWS Batch job FAILED",
+            event_pattern=pulumi.Output.all(*args.job_queue_arns).apply(batch_failure_pattern), tags=tags, opts=child)
+        self.topic_policies = [self._policy(name, kind, args, child) for kind in (REVIEW, IMMEDIATE)]
+        aws.cloudwatch.EventTarget(
+            f"{name}-batch-failed-target", rule=self.batch_failed_rule.name, arn=self.topics[IMMEDIATE].arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths={"job": "$.detail.jobName", "id": "$.detail.jobId", "reason": "$.detail.statusReason"},
+                input_template=f'"{args.stack}: Batch job <job> (<id>) FAILED: <reason>"'),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.topic_policies))
+        arns = [a.arn for a in self.alarms.values()] + [self.rollback_alarm.arn]
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard", dashboard_name=f"{args.prefix}",
+            dashboard_body=pulumi.Output.all(*arns).apply(lambda a: dashboard_body(args, a)), opts=child)
+        self.register_outputs({
+            "reviewTopicArn": self.topics[REVIEW].arn,
+            "immediateTopicArn": self.topics[IMMEDIATE].arn,
+            "rollbackAlarmArn": self.rollback_alarm.arn,
+            "dashboardName": self.dashboard.dashboard_name,
+        })
+
+    def _alarm(self, name: str, args: MonitoringArgs, s: AlarmSpec, tags: dict[str, str],
+               opts: pulumi.ResourceOptions) -> aws.cloudwatch.MetricAlarm:
+        actions = [self.topics[s.topic].arn] if s.topic else []
+        return aws.cloudwatch.MetricAlarm(
+            f"{name}-{s.key}", name=f"{args.prefix}-{s.key}", alarm_description=s.description,
+            namespace=m.NAMESPACE, metric_name=s.metric, dimensions=dict(s.dimensions), statistic=s.statistic,
+            comparison_operator=s.comparison, threshold=s.threshold, period=s.period,
+            evaluation_periods=s.evaluation_periods, datapoints_to_alarm=s.evaluation_periods,
+            treat_missing_data=s.treat_missing_data,
+            alarm_actions=actions, ok_actions=actions if s.topic == IMMEDIATE else [], tags=tags, opts=opts)
+
+    def _policy(self, name: str, kind: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> aws.sns.TopicPolicy:
+        topic = self.topics[kind]
+        if kind == IMMEDIATE:
+            policy = pulumi.Output.all(topic.arn, self.batch_failed_rule.arn).apply(
+                lambda a: topic_policy(a[0], args.prefix, a[1]))
+        else:
+            policy = topic.arn.apply(lambda arn: topic_policy(arn, args.prefix))
+        return aws.sns.TopicPolicy(f"{name}-{kind}-policy", arn=topic.arn, policy=policy, opts=opts)

@@ -1,0 +1,190 @@
+"""The forecast job on AWS Batch (Fargate), scheduled by EventBridge: ``ensemble:batch:ForecastJob``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import iam
+from infra.settings import JobGroup, Settings
+from jobs.metrics import NAMESPACE
+
+JOB_MODULE = "jobs.unified_forecast_job"
+# Bad configuration (exit 2) never fixes itself on a retry; anything else may be transient.
+EXIT_CODE_CONFIG_ERROR = "2"
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One job definition and its schedule: a (job group, horizon) pair."""
+
+    group: JobGroup
+    horizon: str
+    definition: aws.batch.JobDefinition
+    rule: aws.cloudwatch.EventRule
+
+
+def container_properties(
+    group: JobGroup, horizon: str, settings: Settings, image: pulumi.Input[str],
+    roles: dict[str, pulumi.Input[str]], secret_arn: pulumi.Input[str], log_group: pulumi.Input[str],
+) -> dict[str, Any]:
+    """The Fargate container properties of one job definition (a plain document).
+
+    The image's ENTRYPOINT is ``python -m jobs.unified_forecast_job``, so the command holds
+    only its arguments: the effective command is ``python -m jobs.unified_forecast_job --horizon H``.
+    """
+    env = group.environment()
+    return {
+        "image": image,
+        "command": ["--horizon", horizon],
+        "jobRoleArn": roles["job"],
+        "executionRoleArn": roles["execution"],
+        "resourceRequirements": [
+            {"type": "VCPU", "value": f"{settings.batch.task_vcpu:g}"},
+            {"type": "MEMORY", "value": str(settings.batch.task_memory_mib)},
+        ],
+        "environment": [{"name": k, "value": env[k]} for k in sorted(env)],
+        # The URL is never a plain environment value: ECS injects it from Secrets Manager.
+        "secrets": [{"name": "DATABASE_URL", "valueFrom": secret_arn}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": log_group,
+                "awslogs-region": aws.config.region or "us-east-1",
+                "awslogs-stream-prefix": job_name(settings.stack, group, horizon),
+            },
+        },
+        "networkConfiguration": {"assignPublicIp": "DISABLED"},
+        "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+    }
+
+
+def job_name(stack: str, group: JobGroup, horizon: str) -> str:
+    """The job definition name (and scheduled job name) of a group and horizon."""
+    suffix = "" if group.name == "core" else f"-{group.name}"
+    return f"ensemble-forecast-{stack}{suffix}-{horizon}"
+
+
+class ForecastJob(pulumi.ComponentResource):
+    """ECR repository, Fargate compute, queue, job definitions, schedules, roles, secret and logs.
+
+    Attributes:
+        queue: The Batch job queue.
+        jobs: One ``ScheduledJob`` per (job group, horizon).
+        repository: The ECR repository holding the job image.
+        log_group: The job's CloudWatch log group.
+        secret: The Secrets Manager secret holding DATABASE_URL.
+    """
+
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ensemble:batch:ForecastJob", name, None, opts)
+        self._settings = settings
+        self._tags = settings.tags
+        child = pulumi.ResourceOptions(parent=self)
+        stack = settings.stack
+        self.repository = aws.ecr.Repository(
+            f"{name}-repo", name=f"ensemble-forecast-{stack}", image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration={"scan_on_push": True}, tags=self._tags, opts=child,
+        )
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/aws/batch/ensemble-forecast-{stack}",
+            retention_in_days=settings.batch.log_retention_days, tags=self._tags, opts=child,
+        )
+        self.secret = aws.secretsmanager.Secret(
+            f"{name}-database-url", name=f"ensemble-forecast/{stack}/database-url",
+            description="DATABASE_URL of the forecast job (job role login)", recovery_window_in_days=7,
+            tags=self._tags, opts=child,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-database-url-value", secret_id=self.secret.id,
+            secret_string=settings.database.job_url, opts=child,
+        )
+        roles = self._task_roles(name, child)
+        self.queue = self._queue(name, child)
+        events_role = aws.iam.Role(
+            f"{name}-events-role", assume_role_policy=pulumi.Output.json_dumps(iam.assume_role_policy("events.amazonaws.com")),
+            description="EventBridge: submit the scheduled forecast jobs", tags=self._tags, opts=child,
+        )
+        image = pulumi.Output.concat(self.repository.repository_url, settings.batch.image_suffix())
+        self.jobs = [
+            self._scheduled(name, group, horizon, image, roles, events_role, child)
+            for group in settings.groups for horizon in settings.horizons
+        ]
+        aws.iam.RolePolicy(
+            f"{name}-events-submit", role=events_role.id,
+            policy=pulumi.Output.json_dumps(iam.submit_policy(self.queue.arn, [j.definition.arn for j in self.jobs])),
+            opts=child,
+        )
+        self.register_outputs({"queueArn": self.queue.arn})
+
+    def _task_roles(self, name: str, child: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
+        trust = pulumi.Output.json_dumps(iam.assume_role_policy("ecs-tasks.amazonaws.com"))
+        execution = aws.iam.Role(f"{name}-execution-role", assume_role_policy=trust,
+                                 description="ECS: pull the job image, write its logs, read DATABASE_URL",
+                                 tags=self._tags, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-execution-policy", role=execution.id,
+            policy=pulumi.Output.json_dumps(iam.execution_policy(self.repository.arn, self.log_group.arn, self.secret.arn)),
+            opts=child,
+        )
+        job = aws.iam.Role(f"{name}-job-role", assume_role_policy=trust,
+                           description="The forecast job: publish its own CloudWatch metrics",
+                           tags=self._tags, opts=child)
+        aws.iam.RolePolicy(f"{name}-job-policy", role=job.id,
+                           policy=pulumi.Output.json_dumps(iam.job_policy(NAMESPACE)), opts=child)
+        return {"execution": execution.arn, "job": job.arn}
+
+    def _queue(self, name: str, child: pulumi.ResourceOptions) -> aws.batch.JobQueue:
+        batch = self._settings.batch
+        compute = aws.batch.ComputeEnvironment(
+            f"{name}-compute", name=f"ensemble-forecast-{self._settings.stack}", type="MANAGED",
+            compute_resources={
+                "type": "FARGATE", "max_vcpus": batch.max_vcpus, "subnets": list(batch.subnet_ids),
+                "security_group_ids": list(batch.security_group_ids),
+            },
+            tags=self._tags, opts=child,
+        )
+        return aws.batch.JobQueue(
+            f"{name}-queue", name=f"ensemble-forecast-{self._settings.stack}", state="ENABLED", priority=1,
+            compute_environment_orders=[{"order": 1, "compute_environment": compute.arn}],
+            tags=self._tags, opts=child,
+        )
+
+    def _scheduled(
+        self, name: str, group: JobGroup, horizon: str, image: pulumi.Output[str],
+        roles: dict[str, pulumi.Output[str]], events_role: aws.iam.Role, child: pulumi.ResourceOptions,
+    ) -> ScheduledJob:
+        settings, batch = self._settings, self._settings.batch
+        label = job_name(settings.stack, group, horizon)
+        props = container_properties(group, horizon, settings, image, roles, self.secret.arn, self.log_group.name)
+        definition = aws.batch.JobDefinition(
+            f"{name}-{group.name}-{horizon}", name=label, type="container", platform_capabilities=["FARGATE"],
+            container_properties=pulumi.Output.json_dumps(props),
+            retry_strategy={
+                "attempts": batch.retry_attempts,
+                "evaluate_on_exits": [
+                    {"action": "EXIT", "on_exit_code": EXIT_CODE_CONFIG_ERROR},
+                    {"action": "RETRY", "on_reason": "*"},
+                ],
+            },
+            timeout={"attempt_duration_seconds": batch.job_timeout_seconds},
+            propagate_tags=True, tags={**self._tags, "horizon": horizon, "jobGroup": group.name}, opts=child,
+        )
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-{group.name}-{horizon}-schedule", name=label,
+            description=f"Forecast {len(group.symbols)} symbols at horizon {horizon} ({group.name})",
+            schedule_expression=settings.monitoring.schedule(horizon), tags=self._tags, opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-{group.name}-{horizon}-target", rule=rule.name, arn=self.queue.arn, role_arn=events_role.arn,
+            batch_target={
+                "job_definition": definition.arn, "job_name": label,
+                # EventBridge accepts array sizes of 2-10,000; one task is a plain (non-array) job.
+                "array_size": group.array_size if group.array_size >= 2 else None,
+            },
+            opts=child,
+        )
+        return ScheduledJob(group=group, horizon=horizon, definition=definition, rule=rule)

@@ -1,0 +1,44 @@
+"""Declare every component of one stack from its settings; no resources at import time."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.batch import ForecastJob
+from infra.database import DatabaseSchema, migration_files
+from infra.settings import Settings
+
+
+def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
+    """Declare the database, the forecast job and its monitoring; return the stack outputs.
+
+    Args:
+        settings: Validated settings from ``infra.settings.load_settings``.
+
+    Returns:
+        Output name -> value, for ``pulumi.export``. Includes what a one-off regenerate job
+        needs (queue ARN and name, job definition ARNs per horizon) and the rollout summary.
+    """
+    database = DatabaseSchema("database", settings.database)
+    job = ForecastJob("forecast", settings, opts=pulumi.ResourceOptions(depends_on=[database]))
+    # Monitoring (infra/monitoring.py) is declared here, from settings.monitoring and `job`.
+    definitions: dict[str, dict[str, pulumi.Output[str]]] = {}
+    for scheduled in job.jobs:
+        definitions.setdefault(scheduled.group.name, {})[scheduled.horizon] = scheduled.definition.arn
+    return {
+        "rolloutPhase": settings.phase,
+        "symbols": list(settings.symbols),
+        "horizons": list(settings.horizons),
+        "jobGroups": {
+            g.name: {"models": [m.value for m in g.models], "symbols": list(g.symbols), "arraySize": g.array_size}
+            for g in settings.groups
+        },
+        "jobQueueArn": job.queue.arn,
+        "jobQueueName": job.queue.name,
+        "jobDefinitionArns": definitions["core"],
+        "highValueJobDefinitionArns": definitions.get("high-value", {}),
+        "repositoryUrl": job.repository.repository_url,
+        "logGroupName": job.log_group.name,
+        "databaseSecretArn": job.secret.arn,
+        "migrations": [m.name for m in migration_files()],
+    }

@@ -1,0 +1,128 @@
+"""End-of-phase review: ``python -m jobs.rollout_review --phase canary --days 7``.
+
+Reads the database (DATABASE_URL, else the embedded default), writes
+``reports/rollout_review_<phase>.md`` and ``.html`` and prints the decision with every
+reason. Exit status: 0 PROCEED, 3 MONITOR (extend the phase by 3 days), 4 ROLLBACK,
+2 bad input, 1 database unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from jobs.config import ROLLOUT_PHASES, ConfigError, JobConfig
+from jobs.db import DatabaseUnavailable, resolve_url
+from jobs.review_checks import Review, Thresholds, evaluate
+from jobs.review_data import ReviewData, load_review_data
+from jobs.review_report import write_reports
+
+EXIT_BAD_INPUT = 2
+EXIT_DATABASE = 1
+
+
+class UsageError(ValueError):
+    """A bad command line, reported as one line instead of argparse's usage block."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _fraction(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number (use a fraction, e.g. 0.15 for 15%)") from None
+
+
+def _days(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 365:
+        raise argparse.ArgumentTypeError(f"{raw!r} is invalid: expected a whole number of days from 1 to 365")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; threshold flags default to the rollout document's values."""
+    d = Thresholds()
+    p = _Parser(prog="python -m jobs.rollout_review", description=__doc__.splitlines()[0])
+    p.add_argument("--phase", required=True, choices=ROLLOUT_PHASES, help="rollout phase to review")
+    p.add_argument("--days", type=_days, default=7, help="review window in days (default 7)")
+    p.add_argument("--out-dir", type=Path, default=Path("reports"), help="report folder (default reports/)")
+    flags = {
+        "divergence_proceed": "average divergence must be below this to proceed",
+        "divergence_rollback": "average divergence above this for any symbol-horizon rolls back",
+        "overfitting_share": "share of overfitting windows must be below this to proceed",
+        "rmse_proceed": "test RMSE may be at most this much worse than the baseline to proceed",
+        "rmse_rollback": "test RMSE more than this much worse than the baseline rolls back",
+        "critical_divergence": "a window above this divergence is a critical alert",
+    }
+    for name, text in flags.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=_fraction, default=getattr(d, name),
+                       help=f"{text} (default {getattr(d, name)})")
+    p.add_argument("--max-critical-alerts-per-hour", type=int, default=d.max_critical_alerts_per_hour,
+                   help=f"more critical alerts than this in one hour rolls back (default {d.max_critical_alerts_per_hour})")
+    p.add_argument("--no-baseline-required", dest="require_baseline", action="store_false",
+                   help="let the RMSE check pass when no paired baseline windows were logged")
+    return p
+
+
+@dataclass(frozen=True)
+class Args:
+    """The validated command line."""
+
+    phase: str
+    days: int
+    out_dir: Path
+    thresholds: Thresholds
+
+
+def parse_args(argv: Sequence[str]) -> Args:
+    """Parse and validate ``argv``; raise ``UsageError`` with one line on bad input."""
+    ns = build_parser().parse_args(list(argv))
+    try:
+        thresholds = Thresholds(**{f.name: getattr(ns, f.name) for f in fields(Thresholds)})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return Args(ns.phase, ns.days, ns.out_dir, thresholds)
+
+
+def review(url: str, args: Args) -> tuple[Review, ReviewData]:
+    """Read the database and decide; the public entry point for other code (no printing, no files)."""
+    data = load_review_data(url, args.phase, args.days, args.thresholds)
+    return evaluate(args.phase, args.days, data.stats, data.incidents, args.thresholds), data
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run the review, write both reports, print the decision; return the exit status."""
+    env = os.environ if env is None else env
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        cfg = JobConfig.from_env(env)
+    except (UsageError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        result, data = review(resolve_url(cfg.database_url, cfg.data_dir), args)
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    md, html = write_reports(result, data, args.thresholds, args.out_dir)
+    print(f"{result.decision.value}: {args.phase} over the last {args.days} day(s)")
+    for reason in result.reasons:
+        print(f"  - {reason}")
+    print(f"report: {md} and {html}")
+    return result.decision.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+-- Test data for the review: one forecast row with an explicit created_at.
+INSERT INTO forecasts (
+    run_id, symbol, horizon, origin_ts, target_ts, last_close, predicted_return, predicted_price,
+    lower_return, upper_return, lower_price, upper_price, interval_level, weights, weights_reverted,
+    model_count, models_used, rollout_phase, created_at
+) VALUES (
+    %(run_id)s, %(symbol)s, %(horizon)s, %(origin_ts)s, %(target_ts)s, %(last_close)s, %(predicted_return)s,
+    %(predicted_price)s, %(lower_return)s, %(upper_return)s, %(lower_price)s, %(upper_price)s,
+    %(interval_level)s, %(weights)s, FALSE, %(model_count)s, %(models_used)s, %(rollout_phase)s, %(created_at)s
+);

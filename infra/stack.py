@@ -6,6 +6,7 @@ import pulumi
 
 from infra.batch import ForecastJob
 from infra.database import DatabaseSchema, migration_files
+from infra.monitoring import Monitoring, monitoring_args
 from infra.settings import Settings
 
 
@@ -21,7 +22,7 @@ def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
     """
     database = DatabaseSchema("database", settings.database)
     job = ForecastJob("forecast", settings, opts=pulumi.ResourceOptions(depends_on=[database]))
-    # Monitoring (infra/monitoring.py) is declared here, from settings.monitoring and `job`.
+    Monitoring("monitoring", monitoring_args(settings, job.queue.arn))
     definitions: dict[str, dict[str, pulumi.Output[str]]] = {}
     for scheduled in job.jobs:
         definitions.setdefault(scheduled.group.name, {})[scheduled.horizon] = scheduled.definition.arn

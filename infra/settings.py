@@ -246,9 +246,11 @@ def _decode(key: str, kind: str, raw: str) -> Any:
                 raise ValueError(raw)
             return raw.strip().lower() == "true"
     except ValueError:
-        shown = "<secret>" if kind == "secret" else repr(raw)
-        raise SettingsError(f"{key_name(key)}={shown} is invalid: expected a {kind} value") from None
+        raise SettingsError(f"{key_name(key)}={raw!r} is invalid: expected {_KIND_NAMES[kind]}") from None
     return raw
+
+
+_KIND_NAMES = {"json": "a YAML list or map", "int": "an integer", "float": "a number", "bool": "true or false"}
 
 
 def _wrap(fn: Callable[[], Any]) -> Any:

@@ -89,6 +89,10 @@ def parse_symbol_list(key: str, raw: Any, allow_empty: bool = False) -> tuple[st
         if allow_empty:
             return ()
         raise SettingsError(f"{key_name(key)} is empty: list at least one symbol")
+    for sym in raw:
+        if "," in sym or sym != sym.strip():
+            # parse_symbols reads a comma-separated string: a list item must hold one ticker.
+            raise SettingsError(f"{key_name(key)}: {sym!r} is not a ticker (one symbol per list item)")
     try:
         return parse_symbols(key_name(key), ",".join(raw))
     except ConfigError as exc:

@@ -119,7 +119,7 @@ class RecordingMocks(Mocks):
         if args.typ.startswith("pulumi:providers:") and _DEFAULT_PROVIDER.match(name):
             name = "default"  # the default provider's name carries the plugin version
         self.recorded.append(RecordedResource(args.typ, name, _redact(args.inputs, args.typ)))
-        return f"{args.name}-id", {**args.inputs, **_mock_outputs(args)}
+        return f"<id:{args.name}>", {**args.inputs, **_mock_outputs(args)}
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         """No provider functions are expected; answer empty."""
@@ -152,6 +152,8 @@ def _redact(value: Any, typ: str = "") -> Any:
         return {k: _redact(v) for k, v in sorted(value.items()) if k not in skip}
     if isinstance(value, list):
         return [_redact(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format carries every number as a float
     if isinstance(value, str) and value[:1] in "{[":
         try:
             return _redact(json.loads(value))  # policy and container documents, readable in diffs
@@ -160,17 +162,21 @@ def _redact(value: Any, typ: str = "") -> Any:
     return value
 
 
-def run_stack(stack_name: str, overrides: Mapping[str, Any] | None = None) -> StackRun:
+def run_stack(
+    stack_name: str, overrides: Mapping[str, Any] | None = None, recorded: list[RecordedResource] | None = None
+) -> StackRun:
     """Run ``infra/__main__.py`` for ``stack_name`` under mocks; return resources and outputs.
 
     Args:
         stack_name: ``canary``, ``limited`` or ``prod`` (reads ``Pulumi.<stack_name>.yaml``).
         overrides: Project config keys (short names) to replace; ``None`` values delete.
+        recorded: If given, receives the recorded resources even when the program raises.
 
     Raises:
         Whatever the program raises, e.g. ``infra.settings.SettingsError`` for bad config.
     """
     config, secret_keys = stack_config(stack_name, overrides)
+    previous = _current_loop()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mocks = RecordingMocks()
@@ -185,11 +191,20 @@ def run_stack(stack_name: str, overrides: Mapping[str, Any] | None = None) -> St
         run.outputs = {k: loop.run_until_complete(_resolve(v)) for k, v in sorted(outputs.items())}
     finally:
         run.extend(mocks.recorded)
+        if recorded is not None:
+            recorded.extend(mocks.recorded)
         loop.close()
-        asyncio.set_event_loop(None)
+        asyncio.set_event_loop(previous)
         reset_options()
         pulumi.runtime.set_all_config({}, [])
     return run
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_event_loop()
+    except RuntimeError:
+        return None
 
 
 async def _resolve(value: Any) -> Any:

@@ -1,0 +1,141 @@
+"""Settings: every bad-config case fails with its own clear message, before any resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.settings import CONFIG_KEYS, SettingsError, parse_settings
+from jobs.config import HORIZONS
+from tests.infra.harness import PROJECT, ROOT, STACKS, TEST_SECRETS, RecordedResource, run_stack
+
+
+def stack_values(stack_name: str) -> dict[str, Any]:
+    """The project keys of ``Pulumi.<stack>.yaml`` as decoded values, plus the test secrets."""
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack_name}.yaml").read_text())["config"]
+    values = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
+    return {**values, **TEST_SECRETS}
+
+
+def parse_with(stack_name: str, **changes: Any) -> None:
+    values = stack_values(stack_name)
+    for key, value in changes.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    parse_settings(values, stack_name)
+
+
+BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
+    ("warning-equals-critical", "canary", {"divergenceWarningThreshold": 0.3, "divergenceCriticalThreshold": 0.3},
+     "ensemble-forecast:divergenceWarningThreshold=0.3 must be below ensemble-forecast:divergenceCriticalThreshold=0.3"),
+    ("warning-above-critical", "canary", {"divergenceWarningThreshold": 0.4},
+     "divergenceWarningThreshold=0.4 must be below"),
+    ("threshold-above-one", "canary", {"divergenceCriticalThreshold": 1.5},
+     "ensemble-forecast:divergenceCriticalThreshold='1.5' is invalid: expected a number in (0, 1]"),
+    ("threshold-zero", "canary", {"divergenceWarningThreshold": 0},
+     "ensemble-forecast:divergenceWarningThreshold='0' is invalid: expected a number in (0, 1]"),
+    ("rollback-threshold-negative", "canary", {"rollbackDivergence": -0.25},
+     "ensemble-forecast:rollbackDivergence='-0.25' is invalid: expected a number in (0, 1]"),
+    ("unknown-horizon", "limited", {"horizons": ["1D", "2h"]}, "unknown horizon '2h'; known horizons: 1D, 4h, 8h"),
+    ("duplicate-horizon", "limited", {"horizons": ["1D", "1D"]}, "duplicate horizons"),
+    ("unknown-model", "canary", {"models": ["LSTM", "XGBOOST"]},
+     "ensemble-forecast:models='LSTM,XGBOOST' is invalid: expected models from LSTM, ARIMA_GARCH"),
+    ("one-model", "canary", {"models": ["LSTM"]}, "expected 2 to 4 distinct models"),
+    ("five-models", "canary", {"models": ["LSTM", "ARIMA_GARCH", "GB", "RF", "PROPHET"]},
+     "expected 2 to 4 distinct models"),
+    ("duplicate-model", "canary", {"models": ["LSTM", "LSTM", "GB"]}, "expected 2 to 4 distinct models"),
+    ("bad-high-value-models", "prod", {"highValueModels": ["GB"]},
+     "ensemble-forecast:highValueModels='GB' is invalid: expected 2 to 4 distinct models"),
+    ("duplicate-symbol", "limited", {"symbols": ["AAPL", "MSFT", "AAPL"]}, "duplicate symbols AAPL"),
+    ("duplicate-symbol-across-batches", "prod",
+     {"symbolBatches": [["AAPL", "MSFT"], ["SPY", "AAPL"]], "highValueSymbols": ["AAPL"]}, "duplicate symbols AAPL"),
+    ("lower-case-symbol", "canary", {"symbols": ["AAPL", "msft"]}, "'msft' is not a ticker"),
+    ("symbol-with-comma", "canary", {"symbols": ["AAPL,MSFT"]}, "ensemble-forecast:symbols: 'AAPL,MSFT' is not a ticker"),
+    ("empty-symbols", "canary", {"symbols": []}, "ensemble-forecast:symbols is empty: list at least one symbol"),
+    ("symbols-and-batches", "canary", {"symbolBatches": [["AAPL"]], "enabledBatches": 1},
+     "set exactly one of ensemble-forecast:symbols or ensemble-forecast:symbolBatches"),
+    ("enabled-batches-too-many", "prod", {"enabledBatches": 6},
+     "ensemble-forecast:enabledBatches=6 is invalid: expected 1 to 5"),
+    ("enabled-batches-zero", "prod", {"enabledBatches": 0}, "expected 1 to 5"),
+    ("high-value-not-declared", "prod", {"highValueSymbols": ["AAPL", "ZZZZ"]},
+     "ensemble-forecast:highValueSymbols names ZZZZ, which are not among the stack's symbols"),
+    ("canary-symbols-not-declared", "limited", {"canarySymbols": ["IBM"]}, "canarySymbols names IBM"),
+    ("missing-schedule", "canary", {"horizons": ["1D", "4h"]},
+     "ensemble-forecast:schedules has no schedule for horizon(s) 4h"),
+    ("bad-schedule", "canary", {"schedules": {"1D": "every day"}}, "schedules.1D='every day' is invalid"),
+    ("unknown-method", "canary", {"optimizationMethod": "magic"},
+     "ensemble-forecast:optimizationMethod='magic' is invalid: expected one of simple_avg, inverse_rmse"),
+    ("unknown-phase", "canary", {"rolloutPhase": "beta"}, "ensemble-forecast:rolloutPhase='beta' is invalid"),
+    ("missing-phase", "canary", {"rolloutPhase": None}, "ensemble-forecast:rolloutPhase is required but not set"),
+    ("latest-image", "canary", {"imageRef": "latest"}, "an immutable tag (not 'latest')"),
+    ("bad-email", "canary", {"immediateEmails": ["oncall"]}, "ensemble-forecast:immediateEmails=['oncall'] is invalid"),
+    ("bad-subnet", "canary", {"subnetIds": ["vpc-1"]}, "expected a list of subnet ids"),
+    ("fargate-memory", "canary", {"taskVcpu": 1, "taskMemoryMiB": 1024}, "taskMemoryMiB=1024 is invalid for 1 vCPU on Fargate: expected 2048 to 8192"),
+    ("unknown-key", "canary", {"modelCount": 4}, "ensemble-forecast:modelCount is not a known setting"),
+    ("walk-forward-not-bool", "canary", {"walkForward": "yes"}, "ensemble-forecast:walkForward='yes' is invalid"),
+]
+
+
+@pytest.mark.parametrize(("stack", "changes", "message"), [c[1:] for c in BAD_CONFIG], ids=[c[0] for c in BAD_CONFIG])
+def test_bad_config_fails_with_its_message(stack: str, changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_with(stack, **changes)
+    assert message in str(info.value), f"got: {info.value}"
+    assert "\n" not in str(info.value), "the error must be one line"
+
+
+def test_database_url_errors_never_echo_the_secret() -> None:
+    wrong_user = "postgresql://admin:hunter2-secret@db.example.com/forecast"
+    with pytest.raises(SettingsError, match="its user must be the job role 'forecast_job'") as info:
+        parse_with("canary", databaseUrl=wrong_user)
+    assert "hunter2-secret" not in str(info.value)
+    with pytest.raises(SettingsError, match="expected postgresql://forecast_job:<password>@host/db") as info:
+        parse_with("canary", databaseUrl="mysql://forecast_job:hunter2-secret@db/forecast")
+    assert "hunter2-secret" not in str(info.value)
+
+
+def test_bad_config_fails_before_any_resource_is_declared() -> None:
+    recorded: list[RecordedResource] = []
+    with pytest.raises(SettingsError, match="divergenceWarningThreshold=0.35 must be below"):
+        run_stack("canary", {"divergenceWarningThreshold": 0.35}, recorded=recorded)
+    assert recorded == [], f"resources were declared before validation: {[r.name for r in recorded]}"
+
+
+def test_config_strings_are_decoded_with_a_clear_error() -> None:
+    with pytest.raises(SettingsError, match="ensemble-forecast:enabledBatches='two' is invalid: expected an integer"):
+        run_stack("prod", {"enabledBatches": "two"})
+
+
+def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["main"] == "infra/" and project["runtime"]["name"] == "python"
+    declared = project["config"]
+    assert set(declared) == set(CONFIG_KEYS), set(declared) ^ set(CONFIG_KEYS)
+    for key, spec in declared.items():
+        assert spec.get("description"), f"Pulumi.yaml config key {key} has no description"
+    assert {k for k, spec in declared.items() if spec.get("secret")} == {"databaseUrl", "dbAdminPassword"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_files_use_only_declared_keys_and_hold_no_secret(stack: str) -> None:
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    project_keys = {k.split(":", 1)[1] for k in config if k.startswith(f"{PROJECT}:")}
+    assert project_keys <= set(CONFIG_KEYS), project_keys - set(CONFIG_KEYS)
+    assert not project_keys & {"databaseUrl", "dbAdminPassword"}, "secrets belong in `pulumi config set --secret`"
+    assert set(config[f"{PROJECT}:schedules"]) == set(config[f"{PROJECT}:horizons"]) <= set(HORIZONS)
+
+
+def test_defaults_are_the_rollout_documents() -> None:
+    values = stack_values("canary")
+    for key in ("divergenceWarningThreshold", "divergenceCriticalThreshold", "baselineRmseEscalation",
+                "rollbackDivergence", "rollbackRmseIncrease", "alertStormCount", "alertStormPeriodMinutes"):
+        values.pop(key)
+    monitoring = parse_settings(values, "canary").monitoring
+    assert (monitoring.warning_threshold, monitoring.critical_threshold) == (0.20, 0.30)
+    assert (monitoring.baseline_rmse_escalation, monitoring.rollback_divergence, monitoring.rollback_rmse_increase) == (
+        0.05, 0.25, 0.10)
+    assert (monitoring.alert_storm_count, monitoring.alert_storm_period_minutes) == (5, 60)

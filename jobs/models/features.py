@@ -7,10 +7,13 @@ frozen at fit time, so it is causal: its value at origin ``o`` uses only ``retur
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from statistics import NormalDist
 
 import numpy as np
 from scipy.signal import lfilter
+
+from jobs.models.base import ForecastModel, ModelFitError, Prediction, cumulative_targets
 
 # RiskMetrics' daily decay; the volatility scale only needs to track clustering roughly.
 EWMA_DECAY = 0.94
@@ -48,6 +51,19 @@ def check_origins(origins: np.ndarray, length: int) -> np.ndarray:
     if arr.size and (arr.min() < 0 or arr.max() >= length):
         raise ValueError(f"origins must lie in [0, {length - 1}] (the returns given), got {arr.min()}..{arr.max()}")
     return arr.astype(np.int64)
+
+
+def training_scale(returns: np.ndarray, model: str) -> float:
+    """The training slice's standard deviation, the unit every model scales returns by.
+
+    Raises:
+        ModelFitError: When it is zero (a constant series) or overflows.
+    """
+    with np.errstate(over="ignore"):  # an overflowing spread is reported just below
+        scale = float(np.std(returns))
+    if not np.isfinite(scale) or scale <= 0.0:
+        raise ModelFitError(f"{model}: training returns have no usable spread (std {scale})")
+    return scale
 
 
 def training_origins(length: int, steps: int, first: int = 0) -> np.ndarray:
@@ -148,3 +164,67 @@ def holdout_split(origins: np.ndarray, steps: int, fraction: float) -> tuple[np.
     tail = origins[-n_tail:]
     head = origins[origins + steps <= tail[0]]
     return head, tail
+
+
+class TabularModel(ForecastModel):
+    """Base for the scikit-learn forecasters: tabular features, one regressor, honest residuals.
+
+    Features at origin ``o`` are ``tabular_features`` (scaled lags, momentum, volatility)
+    built from ``returns[: o+1]``; the target is the cumulative ``steps``-bar return scaled
+    by the training spread. Subclasses fit the regressor and return *out-of-sample*
+    predictions for some training rows (a held-out tail, or out-of-bag); the interval comes
+    from those residuals, standardised by the causal EWMA volatility.
+
+    Args:
+        seed: Seeds the regressor's randomness.
+        interval: Central prediction interval level in (0, 1).
+        lookback: Number of lagged returns used as features.
+    """
+
+    min_train = 100
+
+    def __init__(self, seed: int = 0, interval: float = 0.9, lookback: int = 10) -> None:
+        super().__init__(seed=seed, interval=interval)
+        if lookback < 1:
+            raise ValueError(f"lookback={lookback!r} is invalid: expected at least 1 bar")
+        self.lookback = lookback
+
+    @abstractmethod
+    def fit_regressor(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fit ``self.regressor_`` on rows of ``(x, y)``; return (row indices, out-of-sample predictions)."""
+
+    def fit(self, returns: np.ndarray, steps: int) -> TabularModel:
+        """Fit on the training slice.
+
+        Raises:
+            ModelFitError: On a series without usable spread or non-finite fitted predictions.
+            ValueError: On invalid input.
+        """
+        r = check_returns(returns, self.min_train)
+        self.steps_ = check_steps(steps)
+        self.scale_ = training_scale(r, self.name)
+        origins = training_origins(len(r), self.steps_)
+        y = cumulative_targets(r, origins, self.steps_) / self._target_scale()
+        rows, honest = self.fit_regressor(tabular_features(r, origins, self.lookback, self.scale_), y)
+        if not np.isfinite(honest).all():
+            raise ModelFitError(f"{self.name}: fitted predictions are not finite")
+        vol = volatility_scale(r, origins[rows], self.steps_, self.scale_**2)
+        self.quantiles_ = residual_quantiles((y[rows] - honest) * self._target_scale() / vol, self.interval)
+        return self
+
+    def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
+        """Forecast the cumulative ``steps``-bar return after each origin, with the interval."""
+        if not hasattr(self, "regressor_"):
+            raise ValueError(f"{type(self).__name__}.predict called before fit")
+        r = check_returns(returns, 1)
+        idx = check_origins(origins, len(r))
+        if idx.size == 0:
+            empty = np.zeros(0)
+            return Prediction(mean=empty, lower=empty, upper=empty)
+        x = tabular_features(r, idx, self.lookback, self.scale_)
+        mean = self.regressor_.predict(x) * self._target_scale()
+        lower, upper = scaled_interval(mean, volatility_scale(r, idx, self.steps_, self.scale_**2), self.quantiles_)
+        return Prediction(mean=mean, lower=lower, upper=upper)
+
+    def _target_scale(self) -> float:
+        return self.scale_ * float(np.sqrt(self.steps_))

@@ -31,6 +31,7 @@ from jobs.models.features import (
     scaled_interval,
     sequence_features,
     training_origins,
+    training_scale,
     volatility_scale,
 )
 
@@ -160,10 +161,7 @@ class SequenceNetModel(ForecastModel):
         """
         r = check_returns(returns, self.min_train)
         self.steps_ = check_steps(steps)
-        with np.errstate(over="ignore"):  # an overflowing spread is reported just below
-            self.scale_ = float(np.std(r))
-        if not np.isfinite(self.scale_) or self.scale_ <= 0.0:
-            raise ModelFitError(f"{self.name}: training returns have no usable spread (std {self.scale_})")
+        self.scale_ = training_scale(r, self.name)
         self.start_variance_ = self.scale_**2
         origins = training_origins(len(r), self.steps_)
         target = cumulative_targets(r, origins, self.steps_) / self._target_scale()
@@ -197,6 +195,8 @@ class SequenceNetModel(ForecastModel):
         return torch.as_tensor(sequence_features(r, origins, self.lookback, self.scale_), dtype=torch.float32)
 
     def _forward(self, x: torch.Tensor) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0)  # recurrent layers reject an empty batch
         with torch.no_grad():
             out = self.net_(x).double().numpy()
         return out * self._target_scale()

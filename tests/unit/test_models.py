@@ -79,7 +79,7 @@ def test_residual_quantiles() -> None:
 
 
 def test_registry_builds_every_model_with_seed_and_interval() -> None:
-    for model in (Model.ARIMA_GARCH, Model.LSTM, Model.TRANSFORMER):
+    for model in Model:
         built = build_model(model, seed=11, interval=0.8)
         assert built.name == model.value
         assert (built.seed, built.interval) == (11, 0.8)
@@ -162,7 +162,7 @@ def test_arima_garch_rejects_bad_input() -> None:
         model.predict(garch(300), np.array([300]))
 
 
-# --- torch sequence nets (LSTM, transformer) ---------------------------------------------------
+# --- the learned models, one contract --------------------------------------------------------
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -176,21 +176,22 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(before)
 
 
-SEQUENCE_NETS = [Model.LSTM, Model.TRANSFORMER]
+LEARNERS = [Model.LSTM, Model.TRANSFORMER, Model.GB, Model.RF]
+SEEDED = [Model.LSTM, Model.TRANSFORMER, Model.RF]  # GB's sklearn randomness is unused at these sizes
+ALL_BUT_ARIMA = [*LEARNERS, Model.PROPHET]
 
 
-@pytest.mark.parametrize("model", SEQUENCE_NETS)
-def test_sequence_net_learns_ar1_structure(model: Model) -> None:
+@pytest.mark.parametrize("model", LEARNERS)
+def test_learner_finds_ar1_structure(model: Model) -> None:
     y = ar1(800, phi=0.5)
     fitted = build_model(model, seed=1).fit(y[:TRAIN], 1)
     origins = np.arange(TRAIN, 799)
     pred = fitted.predict(y, origins)
     assert np.corrcoef(pred.mean, cumulative_targets(y, origins, 1))[0, 1] > 0.35
-    assert 1 <= fitted.best_epoch_ <= fitted.settings.max_epochs
 
 
-@pytest.mark.parametrize("model", SEQUENCE_NETS)
-def test_sequence_net_is_deterministic_and_causal(model: Model) -> None:
+@pytest.mark.parametrize("model", list(Model))
+def test_model_is_deterministic_and_causal(model: Model) -> None:
     y = garch(700, seed=3)
     origins = np.arange(TRAIN, 696)
     first = build_model(model, seed=5).fit(y[:TRAIN], 4)
@@ -198,15 +199,24 @@ def test_sequence_net_is_deterministic_and_causal(model: Model) -> None:
     b = build_model(model, seed=5).fit(y[:TRAIN], 4).predict(y, origins)
     np.testing.assert_array_equal(a.mean, b.mean)
     np.testing.assert_array_equal(a.upper, b.upper)
-    other = build_model(model, seed=6).fit(y[:TRAIN], 4).predict(y, origins)
-    assert not np.array_equal(a.mean, other.mean)
     changed = y.copy()
-    changed[600:] = 0.1
+    changed[600:] = 0.1  # later bars must not move earlier forecasts
     np.testing.assert_array_equal(first.predict(changed, origins[:100]).mean, a.mean[:100])
+    empty = first.predict(y, np.arange(0))
+    assert empty.mean.shape == (0,)
 
 
-@pytest.mark.parametrize("model", SEQUENCE_NETS)
-def test_sequence_net_interval_coverage_and_shape(model: Model) -> None:
+@pytest.mark.parametrize("model", SEEDED)
+def test_seed_changes_random_models(model: Model) -> None:
+    y = garch(700, seed=3)
+    origins = np.arange(TRAIN, 696)
+    a = build_model(model, seed=5).fit(y[:TRAIN], 1).predict(y, origins)
+    b = build_model(model, seed=6).fit(y[:TRAIN], 1).predict(y, origins)
+    assert not np.array_equal(a.mean, b.mean)
+
+
+@pytest.mark.parametrize("model", ALL_BUT_ARIMA)
+def test_interval_coverage_and_volatility_scaling(model: Model) -> None:
     y = garch(1000, seed=4)
     steps = 4
     fitted = build_model(model, seed=2, interval=0.9).fit(y[:TRAIN], steps)
@@ -215,42 +225,66 @@ def test_sequence_net_interval_coverage_and_shape(model: Model) -> None:
     assert pred.is_finite()
     assert (pred.lower < pred.mean).all() and (pred.mean < pred.upper).all()
     assert 0.8 <= coverage(pred, cumulative_targets(y, origins, steps)) <= 0.97
-    # Volatility-scaled: the interval is wider after a volatility burst than before it.
-    width = pred.upper - pred.lower
+    # The interval is wider right after a volatility burst than it typically is.
     burst = y.copy()
-    burst[890:900] = 0.08 * np.sign(burst[890:900] + 1e-12)
-    w_burst = fitted.predict(burst, np.array([899]))
-    assert float(w_burst.upper[0] - w_burst.lower[0]) > 2 * float(np.median(width))
+    burst[890:900] = 0.08
+    after = fitted.predict(burst, np.array([899]))
+    assert float(after.upper[0] - after.lower[0]) > 2 * float(np.median(pred.upper - pred.lower))
 
 
-@pytest.mark.parametrize("model", SEQUENCE_NETS)
-def test_sequence_net_fit_failures(model: Model) -> None:
-    from jobs.models.lstm import TrainSettings
-
+@pytest.mark.parametrize("model", ALL_BUT_ARIMA)
+def test_degenerate_training_raises_model_fit_error(model: Model) -> None:
     cls = model_class(model)
     with pytest.raises(ModelFitError, match="no usable spread"):
         cls().fit(np.zeros(300), 1)
     with pytest.raises(ModelFitError, match="no usable spread"):
         cls().fit(np.full(300, 1e200), 1)  # finite input whose variance overflows
+
+
+@pytest.mark.parametrize("model", [Model.LSTM, Model.TRANSFORMER])
+def test_diverging_training_raises_model_fit_error(model: Model) -> None:
+    from jobs.models.lstm import TrainSettings
+
     with pytest.raises(ModelFitError, match="non-finite"):
-        cls(settings=TrainSettings(lr=1e30)).fit(garch(300), 1)
+        model_class(model)(settings=TrainSettings(lr=1e30)).fit(garch(300), 1)
 
 
-def test_sequence_net_rejects_bad_input() -> None:
+def test_sequence_net_reports_its_early_stopping_epoch() -> None:
     from jobs.models.lstm import LSTMModel, TrainSettings
+
+    fitted = LSTMModel(settings=TrainSettings(max_epochs=5, patience=2)).fit(garch(400), 1)
+    assert 1 <= fitted.best_epoch_ <= 5
+
+
+def test_prophet_forecasts_the_final_trend() -> None:
+    rng = np.random.default_rng(8)
+    # Drift up, then down over the last 200 training bars: the forecast follows the last slope.
+    drift = np.concatenate([np.full(300, 0.004), np.full(200, -0.004), np.full(100, -0.004)])
+    y = drift + rng.normal(0.0, 0.002, 600)
+    fitted = build_model(Model.PROPHET, seed=0).fit(y[:TRAIN], 4)
+    pred = fitted.predict(y, np.arange(TRAIN, 590))
+    np.testing.assert_allclose(pred.mean, -0.016, atol=0.004)
+    assert np.ptp(pred.mean) < 1e-9  # past the training slice the trend is one straight line
+
+
+def test_models_reject_bad_input() -> None:
+    from jobs.models.gb import GBModel
+    from jobs.models.lstm import LSTMModel, TrainSettings
+    from jobs.models.prophet_model import ProphetModel
+    from jobs.models.rf import RFModel
     from jobs.models.transformer import TransformerModel
 
-    with pytest.raises(ValueError, match="lookback=1"):
-        LSTMModel(lookback=1)
-    with pytest.raises(ValueError, match="holdout=0.9"):
-        LSTMModel(holdout=0.9)
-    with pytest.raises(ValueError, match="heads dividing d_model"):
-        TransformerModel(d_model=16, heads=3)
-    with pytest.raises(ValueError, match="lr=0"):
-        TrainSettings(lr=0)
+    for bad in (lambda: LSTMModel(lookback=1), lambda: LSTMModel(holdout=0.9), lambda: TrainSettings(lr=0),
+                lambda: TransformerModel(d_model=16, heads=3), lambda: GBModel(learning_rate=2.0),
+                lambda: RFModel(n_estimators=2), lambda: ProphetModel(changepoint_prior_scale=-1.0),
+                lambda: GBModel(lookback=0)):
+        with pytest.raises(ValueError, match="invalid"):
+            bad()
     with pytest.raises(ValueError, match="at least 120"):
         LSTMModel().fit(garch(100), 1)
     with pytest.raises(ValueError, match="before fit"):
-        LSTMModel().predict(garch(200), np.arange(3))
+        RFModel().predict(garch(200), np.arange(3))
     with pytest.raises(ValueError, match="integer indices"):
-        LSTMModel().fit(garch(200), 1).predict(garch(200), np.array([1.5]))
+        GBModel().fit(garch(200), 1).predict(garch(200), np.array([1.5]))
+    with pytest.raises(ValueError, match="1-D"):
+        ProphetModel().fit(garch(200).reshape(2, 100), 1)

@@ -1,0 +1,116 @@
+"""Monitoring as each real stack declares it (``Pulumi.<stack>.yaml`` run under the mock harness)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import monitoring as mon
+from jobs import metrics as m
+from tests.infra.harness import ACCOUNT, STACKS, StackRun, run_stack
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+HOUR = 3_600
+# The stack files' schedules are weekday-only: the longest gap spans the weekend.
+# 1D cron(30 21 ? * MON-FRI *): Fri 21:30 -> Mon 21:30; 4h cron(5 14,18 ...): Fri 18:05 -> Mon 14:05;
+# 8h cron(10 14 ...): Fri 14:10 -> Mon 14:10. Plus each stack's job timeout as grace.
+WEEKEND_GAP = {"1D": 72 * HOUR, "4h": 68 * HOUR, "8h": 72 * HOUR}
+STACK = {  # horizons, job timeout, immediate e-mails
+    "canary": (("1D",), 3_600, ["oncall@example.com"]),
+    "limited": (("1D", "4h", "8h"), 3_600, ["oncall@example.com"]),
+    "prod": (("1D", "4h", "8h"), 5_400, ["oncall@example.com", "devops@example.com"]),
+}
+
+
+@pytest.fixture(scope="module")
+def stack_runs() -> dict[str, StackRun]:
+    """Every stack's recorded run."""
+    return {name: run_stack(name) for name in STACKS}
+
+
+def alarms_of(run: StackRun) -> dict[str, dict]:
+    """Metric alarm inputs by alarm name."""
+    return {r.inputs["name"]: r.inputs for r in run.of_type(ALARM)}
+
+
+def topic(stack: str, kind: str) -> str:
+    """The harness's ARN of a stack's topic."""
+    return f"arn:aws:sns:us-east-1:{ACCOUNT}:ensemble-forecast-{stack}-{kind}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_alarms_on_its_thresholds(stack_runs: dict[str, StackRun], stack: str) -> None:
+    alarms = alarms_of(stack_runs[stack])
+    horizons, _, _ = STACK[stack]
+    want = {"divergence-warning": (0.2, "review"), "divergence-critical": (0.3, "immediate"),
+            "rmse-vs-baseline": (0.05, "immediate"), "rollback-divergence": (0.25, None),
+            "rollback-rmse": (0.1, None), "model-errors": (0, "immediate"), "forecasts-failed": (0, "immediate")}
+    for h in horizons:
+        for key, (threshold, kind) in want.items():
+            a = alarms[f"ensemble-forecast-{stack}-{key}-{h}"]
+            assert a["threshold"] == threshold, key
+            assert a["comparisonOperator"] == "GreaterThanThreshold" and a["treatMissingData"] == "notBreaching"
+            assert (a["period"], a["evaluationPeriods"]) == (HOUR, 1)
+            assert a["alarmActions"] == ([topic(stack, kind)] if kind else [])
+            assert a["dimensions"] == {m.DIM_STACK: stack, m.DIM_HORIZON: h}
+    storm = alarms[f"ensemble-forecast-{stack}-alert-storm"]
+    assert (storm["threshold"], storm["period"], storm["alarmActions"]) == (5, HOUR, [topic(stack, "immediate")])
+    assert len(alarms) == 8 * len(horizons) + 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_missing_forecasts_alarm_spans_the_longest_schedule_gap(stack_runs: dict[str, StackRun], stack: str) -> None:
+    alarms = alarms_of(stack_runs[stack])
+    horizons, timeout, _ = STACK[stack]
+    for h in horizons:
+        a = alarms[f"ensemble-forecast-{stack}-forecasts-missing-{h}"]
+        assert a["period"] == WEEKEND_GAP[h] + timeout
+        assert (a["comparisonOperator"], a["threshold"], a["statistic"]) == ("LessThanThreshold", 1, "Sum")
+        assert a["treatMissingData"] == "breaching" and a["alarmActions"] == [topic(stack, "immediate")]
+        assert a["period"] * a["evaluationPeriods"] <= mon.MAX_EVALUATION_SECONDS
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_has_topics_subscriptions_rollback_and_batch_failure_rule(
+        stack_runs: dict[str, StackRun], stack: str) -> None:
+    run = stack_runs[stack]
+    _, _, immediate = STACK[stack]
+    subs = sorted((r.inputs["topic"], r.inputs["endpoint"]) for r in run.of_type(
+        "aws:sns/topicSubscription:TopicSubscription"))
+    assert subs == sorted([(topic(stack, "review"), "ml-team@example.com")]
+                          + [(topic(stack, "immediate"), e) for e in immediate])
+    comp = run.named("monitoring-rollback-required").inputs
+    assert comp["alarmActions"] == [topic(stack, "immediate")]
+    assert f'ALARM("ensemble-forecast-{stack}-rollback-divergence-1D")' in comp["alarmRule"]
+    rule = run.named("monitoring-batch-failed").inputs
+    assert rule["eventPattern"]["detail"] == {
+        "status": ["FAILED"], "jobQueue": [f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/ensemble-forecast-{stack}"]}
+    assert run.named("monitoring-batch-failed-target").inputs["arn"] == topic(stack, "immediate")
+    policy = run.named("monitoring-immediate-policy").inputs["policy"]
+    assert {"Service": "events.amazonaws.com"} in [s["Principal"] for s in policy["Statement"]]
+    assert all(r.inputs.get("tags", {}).get("stack") == stack
+               for r in run if r.name.startswith("monitoring-") and r.type in (ALARM, "aws:sns/topic:Topic"))
+
+
+def test_thresholds_come_from_the_stack_config() -> None:
+    run = run_stack("canary", overrides={"divergenceWarningThreshold": 0.15, "divergenceCriticalThreshold": 0.35,
+                                         "alertStormCount": 9, "rollbackDivergence": 0.3,
+                                         "alertStormPeriodMinutes": 30})
+    alarms = alarms_of(run)
+    assert alarms["ensemble-forecast-canary-divergence-warning-1D"]["threshold"] == 0.15
+    assert alarms["ensemble-forecast-canary-divergence-critical-1D"]["threshold"] == 0.35
+    assert alarms["ensemble-forecast-canary-rollback-divergence-1D"]["threshold"] == 0.3
+    storm = alarms["ensemble-forecast-canary-alert-storm"]
+    assert (storm["threshold"], storm["period"]) == (9, 1_800)
+
+
+@pytest.mark.parametrize(("expr", "hours"), [
+    ("cron(30 21 ? * MON-FRI *)", 72), ("cron(5 14,18 ? * MON-FRI *)", 68), ("cron(0 */4 ? * * *)", 4),
+    ("rate(6 hours)", 6), ("cron(0 9 ? * 2-6 *)", 72), ("cron(15 10 ? * * *)", 24)])
+def test_max_run_gap(expr: str, hours: int) -> None:
+    assert mon.max_run_gap_seconds(expr) == hours * HOUR
+
+
+@pytest.mark.parametrize("expr", ["cron(0 9 1 * ? *)", "rate(soon)", "at(2026-01-01T00:00:00)"])
+def test_unsupported_schedules_are_refused(expr: str) -> None:
+    with pytest.raises(ValueError, match="not supported"):
+        mon.max_run_gap_seconds(expr)

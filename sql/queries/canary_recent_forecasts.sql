@@ -7,7 +7,7 @@ SELECT
     COUNT(*) AS forecast_count
 FROM forecasts
 WHERE symbol = ANY(%(symbols)s)
-  AND horizon = the bound horizon
-  AND created_at > NOW() - the bound window
+  AND horizon = %(horizon)s
+  AND created_at > NOW() - %(window)s
 GROUP BY symbol, horizon
 ORDER BY latest_created_at DESC, symbol;

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class ConfigError(ValueError):
@@ -169,9 +172,15 @@ def flags_for(models: tuple[Model, ...]) -> dict[Model, bool]:
     return {m: m in models for m in MODEL_ORDER}
 
 
-@dataclass(frozen=True)
-class JobConfig:
-    """The validated job configuration. Build with ``from_env`` or directly; render with ``to_env``."""
+class JobConfig(BaseModel):
+    """The validated job configuration. Build with ``from_env`` or directly; render with ``to_env``.
+
+    A frozen pydantic model: field types are checked on construction, and every
+    cross-field rule raises ``ConfigError`` (never pydantic's multi-line error) so the job
+    and the stacks report bad configuration the same way.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     models: tuple[Model, ...] = DEFAULT_MODEL_SETS[2]
     optimization_method: str = "simple_avg"
@@ -185,7 +194,7 @@ class JobConfig:
     rollout_symbols: tuple[str, ...] = ()
     rollout_horizons: tuple[str, ...] = ()
     baseline_models: tuple[Model, ...] = ()
-    database_url: str | None = field(default=None, repr=False)
+    database_url: str | None = Field(default=None, repr=False)
     data_dir: Path = Path(".data")
     array_index: int | None = None
     array_size: int | None = None
@@ -193,7 +202,14 @@ class JobConfig:
     torch_threads: int = 1
     stack: str = "local"
 
-    def __post_init__(self) -> None:
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc)) from None
+
+    def model_post_init(self, _context: Any) -> None:
+        """Cross-field rules, checked once every field has its type."""
         if self.divergence_threshold >= self.divergence_critical_threshold:
             raise ConfigError(
                 f"DIVERGENCE_THRESHOLD={self.divergence_threshold} must be below "
@@ -324,6 +340,16 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
     if (raw := get("DEPLOY_STACK")) is not None:
         out["stack"] = raw.strip()
     return out
+
+
+def _one_line(exc: ValidationError) -> str:
+    """The first error of a pydantic ``ValidationError`` as one line (ours keep their own text)."""
+    first = exc.errors()[0]
+    original = first.get("ctx", {}).get("error")
+    if isinstance(original, ConfigError):
+        return str(original)
+    where = ".".join(str(p) for p in first["loc"]) or "configuration"
+    return f"{where}={first.get('input')!r} is invalid: {first['msg']}"
 
 
 def _check_database_url(raw: str) -> str:

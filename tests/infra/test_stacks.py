@@ -1,0 +1,249 @@
+"""The three stacks, built from their real stack files: what each declares matches the rollout document."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import math
+
+import pulumi_aws
+import pytest
+import yaml
+
+from jobs.config import JobConfig
+from tests.infra.harness import PROJECT, REDACTED, ROOT, SECRET_MARKERS, STACKS, TEST_SECRETS, RecordedResource, StackRun
+
+JOB_DEF = "aws:batch/jobDefinition:JobDefinition"
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+LIMITED_SYMBOLS = ["AAPL", "MSFT", "SPY", "NVDA", "GOOGL", "AMZN", "TSLA", "META", "NFLX", "CRM"]
+CORE_ENV = {
+    "ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true", "ENABLE_GB": "false",
+    "ENABLE_TRANSFORMER": "false", "ENABLE_RF": "false", "ENABLE_PROPHET": "false",
+    "ENSEMBLE_OPTIMIZATION_METHOD": "simple_avg", "ENABLE_WALK_FORWARD": "true",
+    "ENABLE_DIVERGENCE_MONITORING": "true", "DIVERGENCE_THRESHOLD": "0.2", "DIVERGENCE_CRITICAL_THRESHOLD": "0.3",
+}
+
+
+def stack_file(stack: str) -> dict[str, object]:
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
+
+
+def env(resource: RecordedResource) -> dict[str, str]:
+    """The container environment of a job definition."""
+    return {e["name"]: e["value"] for e in resource.inputs["containerProperties"]["environment"]}
+
+
+def forecast(run: StackRun, type_: str) -> list[RecordedResource]:
+    """Resources of one type declared by the forecast job component (not monitoring's)."""
+    return [r for r in run.of_type(type_) if r.name.startswith("forecast-")]
+
+
+def job_defs(run: StackRun, group: str = "core") -> dict[str, RecordedResource]:
+    """Horizon -> job definition of one job group."""
+    out = {}
+    for r in run.of_type(JOB_DEF):
+        if r.inputs["tags"]["jobGroup"] == group:
+            out[r.inputs["tags"]["horizon"]] = r
+    return out
+
+
+def test_canary_runs_three_symbols_at_1d_with_the_2_model_ensemble(runs: dict[str, StackRun]) -> None:
+    defs = job_defs(runs["canary"])
+    assert list(defs) == ["1D"], f"canary job definitions: {list(defs)}"
+    e = env(defs["1D"])
+    assert e["CANARY_SYMBOLS"] == "AAPL,MSFT,SPY", defs["1D"].name
+    assert e["CANARY_HORIZONS"] == "1D" and e["ROLLOUT_PHASE"] == "canary"
+    assert "ROLLOUT_SYMBOLS" not in e, "canary uses the CANARY_* variables only"
+    assert {k: e[k] for k in CORE_ENV} == CORE_ENV, defs["1D"].name
+    assert runs["canary"].outputs["symbols"] == ["AAPL", "MSFT", "SPY"]
+
+
+def test_limited_runs_ten_symbols_at_three_horizons(runs: dict[str, StackRun]) -> None:
+    defs = job_defs(runs["limited"])
+    assert sorted(defs) == ["1D", "4h", "8h"]
+    for horizon, resource in defs.items():
+        e = env(resource)
+        assert e["ROLLOUT_SYMBOLS"].split(",") == LIMITED_SYMBOLS, resource.name
+        assert e["ROLLOUT_HORIZONS"] == "1D,4h,8h" and e["ROLLOUT_PHASE"] == "limited", resource.name
+        assert e["CANARY_SYMBOLS"] == "AAPL,MSFT,SPY", resource.name
+        assert {k: e[k] for k in CORE_ENV} == CORE_ENV, resource.name
+        assert resource.inputs["containerProperties"]["command"] == ["--horizon", horizon], resource.name
+
+
+def test_prod_enables_batches_and_runs_high_value_symbols_with_three_models(runs: dict[str, StackRun]) -> None:
+    config = stack_file("prod")
+    batches, enabled = config["symbolBatches"], config["enabledBatches"]
+    assert sum(len(b) for b in batches) >= 100 and all(len(b) <= 25 for b in batches)
+    assert all(len(b) == 25 for b in batches[:-1]), "prod symbols come in batches of 25"
+    expected = [s for b in batches[:enabled] for s in b]
+    core, high = job_defs(runs["prod"], "core"), job_defs(runs["prod"], "high-value")
+    assert sorted(core) == sorted(high) == ["1D", "4h", "8h"]
+    for horizon in core:
+        core_syms = env(core[horizon])["ROLLOUT_SYMBOLS"].split(",")
+        high_syms = env(high[horizon])["ROLLOUT_SYMBOLS"].split(",")
+        assert sorted(core_syms + high_syms) == sorted(expected), f"prod {horizon}: enabled symbols differ"
+        assert set(high_syms) == set(config["highValueSymbols"]) & set(expected)
+        assert {k: env(core[horizon])[k] for k in CORE_ENV} == CORE_ENV, core[horizon].name
+        high_env = env(high[horizon])
+        assert (high_env["ENSEMBLE_MODEL_COUNT"], high_env["ENABLE_GB"], high_env["ENABLE_RF"]) == ("3", "true", "false")
+        assert high_env["ENABLE_LSTM"] == high_env["ENABLE_ARIMA_GARCH"] == "true", high[horizon].name
+
+
+def test_staging_the_next_prod_batch_changes_only_symbols_and_array_sizes() -> None:
+    from tests.infra.harness import run_stack
+
+    day1, day2 = run_stack("prod"), run_stack("prod", {"enabledBatches": 2})
+    before = {r.name: r for r in day1}
+    changed = {r.name for r in day2 if before[r.name].inputs != r.inputs}
+    assert changed and all(name.startswith("forecast-core-") or name.startswith("forecast-high-value-")
+                           or name == "forecast-events-submit" for name in changed), changed
+    assert len(day2.outputs["symbols"]) == 50
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_environment_is_one_the_job_accepts(runs: dict[str, StackRun], stack: str) -> None:
+    for resource in runs[stack].of_type(JOB_DEF):
+        e = env(resource)
+        config = JobConfig.from_env(e)  # the job's own parser: raises on anything it would refuse
+        assert config.to_env() == {k: v for k, v in e.items() if k != "AWS_BATCH_JOB_ARRAY_SIZE"}, resource.name
+        assert "DATABASE_URL" not in e, f"{resource.name}: DATABASE_URL must come from Secrets Manager"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_array_size_is_ceil_symbols_over_symbols_per_task(runs: dict[str, StackRun], stack: str) -> None:
+    per_task = stack_file(stack)["symbolsPerTask"]
+    targets = {r.inputs["batchTarget"]["jobName"]: r for r in forecast(runs[stack], TARGET)}
+    for resource in runs[stack].of_type(JOB_DEF):
+        e = env(resource)
+        symbols = (e.get("ROLLOUT_SYMBOLS") or e["CANARY_SYMBOLS"]).split(",")
+        size = math.ceil(len(symbols) / per_task)
+        assert e["AWS_BATCH_JOB_ARRAY_SIZE"] == str(size), resource.name
+        target = targets[resource.inputs["name"]].inputs["batchTarget"]
+        assert target.get("arraySize") == (size if size >= 2 else None), f"{resource.name}: target array size"
+    sizes = {name: t.inputs["batchTarget"].get("arraySize") for name, t in targets.items()}
+    assert set(sizes.values()) == EXPECTED_ARRAY_SIZES[stack], sizes
+
+
+# canary: 3 symbols, 1 per task; limited: 10 symbols, 2 per task; prod day 1: 19 core and 6 high-value, 5 per task.
+EXPECTED_ARRAY_SIZES = {"canary": {3}, "limited": {5}, "prod": {4, 2}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_schedules_submit_each_job_definition_to_the_queue(runs: dict[str, StackRun], stack: str) -> None:
+    run, schedules = runs[stack], stack_file(stack)["schedules"]
+    rules = {r.inputs["name"]: r for r in forecast(run, RULE)}
+    queue_arn = run.outputs["jobQueueArn"]
+    defs = run.of_type(JOB_DEF)
+    assert len(rules) == len(defs) == len(forecast(run, TARGET))
+    for target in forecast(run, TARGET):
+        rule = rules[target.inputs["rule"]]
+        horizon = target.inputs["rule"].rsplit("-", 1)[1]
+        assert rule.inputs["scheduleExpression"] == schedules[horizon], rule.name
+        assert target.inputs["arn"] == queue_arn, target.name
+        assert target.inputs["batchTarget"]["jobDefinition"].split("/")[-1] == f"{target.inputs['rule']}:1", target.name
+        assert target.inputs["roleArn"].endswith(":forecast-events-role"), target.name
+
+
+def policy(run: StackRun, name: str) -> list[dict[str, object]]:
+    return run.named(name).inputs["policy"]["Statement"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_iam_is_least_privilege(runs: dict[str, StackRun], stack: str) -> None:
+    run = runs[stack]
+    secret_arn = run.outputs["databaseSecretArn"]
+    assert policy(run, "forecast-job-policy") == [{
+        "Sid": "PutOwnMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
+        "Condition": {"StringEquals": {"cloudwatch:namespace": "EnsembleForecast"}},
+    }]
+    execution = {s["Sid"]: s for s in policy(run, "forecast-execution-policy")}
+    assert execution["EcrAuth"]["Action"] == ["ecr:GetAuthorizationToken"]
+    assert execution["EcrPull"]["Action"] == ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                                              "ecr:GetDownloadUrlForLayer"]
+    assert execution["EcrPull"]["Resource"].endswith(f":ensemble-forecast-{stack}")
+    assert execution["Logs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert execution["Logs"]["Resource"].endswith(f"log-group:{run.outputs['logGroupName']}:log-stream:*")
+    assert execution["DatabaseUrl"] == {"Sid": "DatabaseUrl", "Effect": "Allow",
+                                        "Action": ["secretsmanager:GetSecretValue"], "Resource": secret_arn}
+    [submit] = policy(run, "forecast-events-submit")
+    arns = [f"{r.inputs['name']}:1" for r in run.of_type(JOB_DEF)]
+    assert submit["Action"] == ["batch:SubmitJob"]
+    assert submit["Resource"][0] == run.outputs["jobQueueArn"]
+    assert sorted(a.split("/")[-1] for a in submit["Resource"][1:]) == sorted(arns)
+    for resource in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in resource.inputs["policy"]["Statement"]:
+            assert not any("*" in a for a in statement["Action"]), f"{resource.name}: wildcard action"
+            if statement["Resource"] == "*":
+                assert statement["Sid"] in ("EcrAuth", "PutOwnMetrics"), f"{resource.name}: Resource * in {statement}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_roles_trust_only_their_service(runs: dict[str, StackRun], stack: str) -> None:
+    expected = {"forecast-execution-role": "ecs-tasks.amazonaws.com", "forecast-job-role": "ecs-tasks.amazonaws.com",
+                "forecast-events-role": "events.amazonaws.com"}
+    roles = {r.name: r for r in runs[stack].of_type("aws:iam/role:Role")}
+    assert set(roles) == set(expected)
+    for name, service in expected.items():
+        [statement] = roles[name].inputs["assumeRolePolicy"]["Statement"]
+        assert statement["Principal"] == {"Service": service} and statement["Action"] == "sts:AssumeRole", name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_plain_text_secret_anywhere(runs: dict[str, StackRun], stack: str) -> None:
+    run = runs[stack]
+    for resource in run:
+        text = json.dumps(resource.inputs)
+        for marker in (*SECRET_MARKERS, TEST_SECRETS["databaseUrl"], "postgresql://"):
+            assert marker not in text, f"{resource.type} {resource.name} carries a secret in plain text"
+    outputs = json.dumps(run.outputs)
+    assert not any(m in outputs for m in SECRET_MARKERS), "a stack output carries a secret"
+    assert run.named("forecast-database-url-value").inputs["secretString"] == REDACTED
+    assert run.named("database-provider").inputs["password"] == REDACTED
+    for name in ("database-job-role", "database-migration-role"):
+        assert run.named(name).inputs["password"] == REDACTED, name
+    for resource in run.of_type(JOB_DEF):
+        assert resource.inputs["containerProperties"]["secrets"] == [
+            {"name": "DATABASE_URL", "valueFrom": run.outputs["databaseSecretArn"]}], resource.name
+
+
+def taggable(type_token: str) -> bool:
+    """Whether the AWS resource type accepts tags (from the installed pulumi-aws)."""
+    _, module, cls = type_token.split(":")
+    resource_cls = getattr(importlib.import_module(f"pulumi_aws.{module.split('/')[0]}"), cls)
+    return "tags" in inspect.signature(resource_cls._internal_init).parameters
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_everything_taggable_is_tagged(runs: dict[str, StackRun], stack: str) -> None:
+    phase = stack_file(stack)["rolloutPhase"]
+    aws_resources = [r for r in runs[stack] if r.type.startswith("aws:")]
+    tagged = [r for r in aws_resources if taggable(r.type)]
+    assert len(tagged) >= 9 and pulumi_aws  # repository, logs, secret, roles, compute, queue, definitions, rules
+    for resource in tagged:
+        tags = resource.inputs.get("tags", {})
+        assert {k: tags.get(k) for k in ("service", "stack", "phase")} == {
+            "service": "ensemble-forecast", "stack": stack, "phase": phase}, f"{resource.type} {resource.name}: tags {tags}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_job_infrastructure_settings(runs: dict[str, StackRun], stack: str) -> None:
+    run, config = runs[stack], stack_file(stack)
+    [repo] = run.of_type("aws:ecr/repository:Repository")
+    assert repo.inputs["imageTagMutability"] == "IMMUTABLE" and repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    [logs] = run.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert logs.inputs["retentionInDays"] == config["logRetentionDays"]
+    [compute] = run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
+    assert compute.inputs["computeResources"]["type"] == "FARGATE"
+    assert compute.inputs["computeResources"]["subnets"] == config["subnetIds"]
+    [queue] = run.of_type("aws:batch/jobQueue:JobQueue")
+    assert queue.inputs["computeEnvironmentOrders"] == [{"computeEnvironment": f"arn:aws:batch:us-east-1:123456789012:{compute.inputs['name']}", "order": 1}]
+    for resource in run.of_type(JOB_DEF):
+        props = resource.inputs["containerProperties"]
+        assert props["image"] == f"{run.outputs['repositoryUrl']}:{config['imageRef']}", resource.name
+        assert resource.inputs["retryStrategy"]["attempts"] == config["retryAttempts"], resource.name
+        assert resource.inputs["retryStrategy"]["evaluateOnExits"][0] == {"action": "EXIT", "onExitCode": "2"}
+        assert resource.inputs["timeout"] == {"attemptDurationSeconds": config["jobTimeoutSeconds"]}, resource.name
+        assert props["logConfiguration"]["options"]["awslogs-group"] == run.outputs["logGroupName"]

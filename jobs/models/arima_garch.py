@@ -59,7 +59,9 @@ def garch_variance_path(resid: np.ndarray, p: GarchParams, h0: float) -> np.ndar
     return np.concatenate([[h0], rest])
 
 
-def cumulative_moments(y_now: np.ndarray, h_next: np.ndarray, p: GarchParams, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def cumulative_moments(
+    y_now: np.ndarray, h_next: np.ndarray, p: GarchParams, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of ``y[o+1] + ... + y[o+steps]`` given the state at each origin.
 
     Mean: the AR(1) multi-step means summed. Variance: innovation ``j`` enters the sum with
@@ -127,7 +129,8 @@ class ArimaGarchModel(ForecastModel):
             except (ValueError, np.linalg.LinAlgError) as exc:
                 raise ModelFitError(f"ARIMA_GARCH fit failed: {exc}") from exc
         if res.convergence_flag != 0:
-            raise ModelFitError(f"ARIMA_GARCH did not converge (flag {res.convergence_flag}): {res.optimization_result.message}")
+            message = res.optimization_result.message
+            raise ModelFitError(f"ARIMA_GARCH did not converge (flag {res.convergence_flag}): {message}")
         v = res.params.to_numpy()
         params = GarchParams(*map(float, v[:5]), nu=float(v[5]) if self.dist == "t" else None)
         values = params.as_array()

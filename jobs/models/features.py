@@ -166,14 +166,53 @@ def holdout_split(origins: np.ndarray, steps: int, fraction: float) -> tuple[np.
     return head, tail
 
 
-class TabularModel(ForecastModel):
+class ResidualIntervalModel(ForecastModel):
+    """Base for models whose interval is a point forecast plus volatility-scaled residual quantiles.
+
+    Subclasses fit, then call ``calibrate`` with their training-slice forecasts; ``predict``
+    adds to each point forecast the calibrated quantiles times the causal EWMA volatility
+    of the ``steps``-bar return at the origin.
+    """
+
+    @abstractmethod
+    def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """Fitted point forecasts at non-empty, validated ``origins`` of the validated ``returns``."""
+
+    def calibrate(self, returns: np.ndarray, origins: np.ndarray, forecasts: np.ndarray) -> None:
+        """Set the interval's standardised residual quantiles from training forecasts at ``origins``.
+
+        Needs ``steps_`` and ``start_variance_`` set by ``fit``.
+        """
+        if not np.isfinite(forecasts).all():
+            raise ModelFitError(f"{self.name}: fitted predictions are not finite")
+        residual = cumulative_targets(returns, origins, self.steps_) - forecasts
+        vol = volatility_scale(returns, origins, self.steps_, self.start_variance_)
+        self.quantiles_ = residual_quantiles(residual / vol, self.interval)
+
+    def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
+        """Forecast the cumulative ``steps``-bar return after each origin, with the interval."""
+        if not hasattr(self, "quantiles_"):
+            raise ValueError(f"{type(self).__name__}.predict called before fit")
+        r = check_returns(returns, 1)
+        idx = check_origins(origins, len(r))
+        mean = self.point_forecast(r, idx) if idx.size else np.zeros(0)
+        scale = volatility_scale(r, idx, self.steps_, self.start_variance_)
+        lower, upper = scaled_interval(mean, scale, self.quantiles_)
+        return Prediction(mean=mean, lower=lower, upper=upper)
+
+    def _target_scale(self) -> float:
+        # Models that learn scaled targets divide by the spread of a steps-bar sum of returns.
+        return self.scale_ * float(np.sqrt(self.steps_))
+
+
+class TabularModel(ResidualIntervalModel):
     """Base for the scikit-learn forecasters: tabular features, one regressor, honest residuals.
 
     Features at origin ``o`` are ``tabular_features`` (scaled lags, momentum, volatility)
     built from ``returns[: o+1]``; the target is the cumulative ``steps``-bar return scaled
     by the training spread. Subclasses fit the regressor and return *out-of-sample*
     predictions for some training rows (a held-out tail, or out-of-bag); the interval comes
-    from those residuals, standardised by the causal EWMA volatility.
+    from those residuals.
 
     Args:
         seed: Seeds the regressor's randomness.
@@ -203,28 +242,14 @@ class TabularModel(ForecastModel):
         r = check_returns(returns, self.min_train)
         self.steps_ = check_steps(steps)
         self.scale_ = training_scale(r, self.name)
+        self.start_variance_ = self.scale_**2
         origins = training_origins(len(r), self.steps_)
         y = cumulative_targets(r, origins, self.steps_) / self._target_scale()
         rows, honest = self.fit_regressor(tabular_features(r, origins, self.lookback, self.scale_), y)
-        if not np.isfinite(honest).all():
-            raise ModelFitError(f"{self.name}: fitted predictions are not finite")
-        vol = volatility_scale(r, origins[rows], self.steps_, self.scale_**2)
-        self.quantiles_ = residual_quantiles((y[rows] - honest) * self._target_scale() / vol, self.interval)
+        self.calibrate(r, origins[rows], honest * self._target_scale())
         return self
 
-    def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
-        """Forecast the cumulative ``steps``-bar return after each origin, with the interval."""
-        if not hasattr(self, "regressor_"):
-            raise ValueError(f"{type(self).__name__}.predict called before fit")
-        r = check_returns(returns, 1)
-        idx = check_origins(origins, len(r))
-        if idx.size == 0:
-            empty = np.zeros(0)
-            return Prediction(mean=empty, lower=empty, upper=empty)
-        x = tabular_features(r, idx, self.lookback, self.scale_)
-        mean = self.regressor_.predict(x) * self._target_scale()
-        lower, upper = scaled_interval(mean, volatility_scale(r, idx, self.steps_, self.scale_**2), self.quantiles_)
-        return Prediction(mean=mean, lower=lower, upper=upper)
-
-    def _target_scale(self) -> float:
-        return self.scale_ * float(np.sqrt(self.steps_))
+    def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """The regressor's forecasts, back in log-return units."""
+        x = tabular_features(returns, origins, self.lookback, self.scale_)
+        return self.regressor_.predict(x) * self._target_scale()

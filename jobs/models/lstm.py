@@ -21,18 +21,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from jobs.models.base import ForecastModel, ModelFitError, Prediction, cumulative_targets
+from jobs.models.base import ModelFitError, cumulative_targets
 from jobs.models.features import (
-    check_origins,
+    ResidualIntervalModel,
     check_returns,
     check_steps,
     holdout_split,
-    residual_quantiles,
-    scaled_interval,
     sequence_features,
     training_origins,
     training_scale,
-    volatility_scale,
 )
 
 
@@ -53,7 +50,9 @@ class TrainSettings:
                 "are invalid: expected positive integers"
             )
         if not 0.0 < self.lr < float("inf") or not 0.0 <= self.weight_decay < float("inf"):
-            raise ValueError(f"lr={self.lr}, weight_decay={self.weight_decay} are invalid: expected lr > 0, weight_decay >= 0")
+            raise ValueError(
+                f"lr={self.lr}, weight_decay={self.weight_decay} are invalid: expected lr > 0, weight_decay >= 0"
+            )
 
 
 def seeded_init(net: nn.Module, generator: torch.Generator) -> None:
@@ -118,7 +117,7 @@ def _snapshot(net: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
 
 
-class SequenceNetModel(ForecastModel):
+class SequenceNetModel(ResidualIntervalModel):
     """Base for the torch sequence forecasters; subclasses only build the network.
 
     Args:
@@ -173,30 +172,17 @@ class SequenceNetModel(ForecastModel):
         head, tail = holdout_split(np.arange(len(origins)), self.steps_, self.holdout)
         self.best_epoch_ = train_net(net, (x[head], y[head]), (x[tail], y[tail]), self.settings, generator)
         self.net_ = net.eval()
-        fitted = self._forward(x)
-        scale = volatility_scale(r, origins, self.steps_, self.start_variance_)
-        self.quantiles_ = residual_quantiles((target * self._target_scale() - fitted) / scale, self.interval)
+        self.calibrate(r, origins, self._forward(x))
         return self
 
-    def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
-        """Forecast the cumulative ``steps``-bar return after each origin, with the interval."""
-        if not hasattr(self, "net_"):
-            raise ValueError(f"{type(self).__name__}.predict called before fit")
-        r = check_returns(returns, 1)
-        idx = check_origins(origins, len(r))
-        mean = self._forward(self._inputs(r, idx))
-        lower, upper = scaled_interval(mean, volatility_scale(r, idx, self.steps_, self.start_variance_), self.quantiles_)
-        return Prediction(mean=mean, lower=lower, upper=upper)
-
-    def _target_scale(self) -> float:
-        return self.scale_ * float(np.sqrt(self.steps_))
+    def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """The net's forecasts, back in log-return units."""
+        return self._forward(self._inputs(returns, origins))
 
     def _inputs(self, r: np.ndarray, origins: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(sequence_features(r, origins, self.lookback, self.scale_), dtype=torch.float32)
 
     def _forward(self, x: torch.Tensor) -> np.ndarray:
-        if len(x) == 0:
-            return np.zeros(0)  # recurrent layers reject an empty batch
         with torch.no_grad():
             out = self.net_(x).double().numpy()
         return out * self._target_scale()

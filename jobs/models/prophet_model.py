@@ -15,17 +15,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from jobs.models.base import ForecastModel, ModelFitError, Prediction, cumulative_targets
-from jobs.models.features import (
-    check_origins,
-    check_returns,
-    check_steps,
-    residual_quantiles,
-    scaled_interval,
-    training_origins,
-    training_scale,
-    volatility_scale,
-)
+from jobs.models.base import ModelFitError
+from jobs.models.features import ResidualIntervalModel, check_returns, check_steps, training_origins, training_scale
 
 _EPOCH = pd.Timestamp("2000-01-03")
 
@@ -45,7 +36,7 @@ def bar_dates(bars: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(_EPOCH + pd.to_timedelta(bars, unit="D"))
 
 
-class ProphetModel(ForecastModel):
+class ProphetModel(ResidualIntervalModel):
     """Prophet's piecewise-linear trend on the cumulative log price (see the module docstring).
 
     Args:
@@ -60,7 +51,9 @@ class ProphetModel(ForecastModel):
     def __init__(self, seed: int = 0, interval: float = 0.9, changepoint_prior_scale: float = 0.05) -> None:
         super().__init__(seed=seed, interval=interval)
         if not 0.0 < changepoint_prior_scale < float("inf"):
-            raise ValueError(f"changepoint_prior_scale={changepoint_prior_scale!r} is invalid: expected a positive number")
+            raise ValueError(
+                f"changepoint_prior_scale={changepoint_prior_scale!r} is invalid: expected a positive number"
+            )
         self.changepoint_prior_scale = changepoint_prior_scale
 
     def fit(self, returns: np.ndarray, steps: int) -> ProphetModel:
@@ -92,27 +85,11 @@ class ProphetModel(ForecastModel):
             raise ModelFitError(f"PROPHET: Stan failed to fit: {exc}") from exc
         self.prophet_ = model
         origins = training_origins(len(r), self.steps_)
-        fitted = self._trend_change(origins)
-        if not np.isfinite(fitted).all():
-            raise ModelFitError("PROPHET: fitted trend is not finite")
-        residual = cumulative_targets(r, origins, self.steps_) - fitted
-        vol = volatility_scale(r, origins, self.steps_, self.start_variance_)
-        self.quantiles_ = residual_quantiles(residual / vol, self.interval)
+        self.calibrate(r, origins, self.point_forecast(r, origins))
         return self
 
-    def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
-        """Trend change over ``steps`` bars after each origin, with the interval."""
-        if not hasattr(self, "prophet_"):
-            raise ValueError("ProphetModel.predict called before fit")
-        r = check_returns(returns, 1)
-        idx = check_origins(origins, len(r))
-        mean = self._trend_change(idx)
-        lower, upper = scaled_interval(mean, volatility_scale(r, idx, self.steps_, self.start_variance_), self.quantiles_)
-        return Prediction(mean=mean, lower=lower, upper=upper)
-
-    def _trend_change(self, origins: np.ndarray) -> np.ndarray:
-        if origins.size == 0:
-            return np.zeros(0)
+    def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """The fitted trend's change from bar ``o`` to bar ``o + steps`` (only bar indices matter)."""
         bars = np.unique(np.concatenate([origins, origins + self.steps_]))
         trend = self.prophet_.predict(pd.DataFrame({"ds": bar_dates(bars)}))["yhat"].to_numpy()
         at = dict(zip(bars.tolist(), trend, strict=True))

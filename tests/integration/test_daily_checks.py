@@ -1,0 +1,58 @@
+"""The morning review prints the three tables from real rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+from rich.console import Console
+
+from jobs import daily_checks
+from tests.integration.rollout_data import CANARY, Run, add_run, now, seed_symbols
+
+
+def run_checks(db_url: str, *argv: str) -> tuple[int, str]:
+    console = Console(record=True, width=200, color_system=None)
+    code = daily_checks.main(list(argv), env={"DATABASE_URL": db_url}, console=console)
+    return code, console.export_text()
+
+
+def test_three_tables_with_the_window_and_symbols(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        seed_symbols(conn, CANARY)
+        add_run(conn, Run("r1", "AAPL", "1D", now() - timedelta(hours=2), divergences=(0.10, 0.30), test_rmse=0.02))
+        add_run(conn, Run("r1", "MSFT", "1D", now() - timedelta(hours=2), divergences=(0.05, 0.07)))
+        add_run(conn, Run("r0", "SPY", "1D", now() - timedelta(hours=30), divergences=(0.45,)))
+        add_run(conn, Run("r1", "NVDA", "1D", now() - timedelta(hours=2), divergences=(0.9,), phase="limited"))
+    code, text = run_checks(db_url)
+    assert code == 0
+    assert "1. Divergence summary (last 24 h)" in text and "2. RMSE trends" in text and "3. Overfitting alerts" in text
+    lines = text.splitlines()
+    aapl = [[c for c in ln.split() if c != "│"] for ln in lines if ln.lstrip("│ ").startswith("AAPL")]
+    # Divergence row, RMSE row, one alert row (the 0.30 window), in table order.
+    assert aapl[0] == ["AAPL", "1D", "2", "0.2000", "0.3000", "1"]
+    assert aapl[1] == ["AAPL", "1D", "0.019000", "0.020000", "0.001000"]
+    assert "0.3000" in aapl[2] and "LSTM,ARIMA_GARCH" in aapl[2]
+    assert len(aapl) == 3
+    assert "SPY" not in text  # 30 hours ago
+    assert "NVDA" not in text  # not asked for
+    code, text = run_checks(db_url, "--symbols", "SPY,NVDA", "--hours", "48")
+    assert code == 0 and "0.4500" in text and "0.9000" in text and "AAPL" not in text
+
+
+def test_empty_window_says_no_rows(db_url: str) -> None:
+    code, text = run_checks(db_url, "--hours", "1")
+    assert code == 0 and text.count("no rows") == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--symbols", "aapl"], "--symbols='aapl' is invalid"),
+    (["--hours", "0"], "--hours='0' is invalid: expected an integer from 1 to 720"),
+    (["--days", "3"], "unrecognized arguments: --days 3"),
+])
+def test_bad_input_exits_2_with_one_line(argv: list[str], message: str, db_url: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert daily_checks.main(argv, env={"DATABASE_URL": db_url}) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

@@ -1,0 +1,36 @@
+"""The committed snapshots are current: a stale one fails with how to fix it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.infra.harness import SECRET_MARKERS, STACKS, TEST_SECRETS, StackRun
+from tests.infra.snapshots import STALE_HINT, render, snapshot_path, stale_diff
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_snapshot_is_current(runs: dict[str, StackRun], stack: str) -> None:
+    problem = stale_diff(stack, render(runs[stack], stack))
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_snapshot_holds_no_secret(stack: str) -> None:
+    text = snapshot_path(stack).read_text()
+    for marker in (*SECRET_MARKERS, TEST_SECRETS["databaseUrl"]):
+        assert marker not in text, f"{snapshot_path(stack).name} carries a secret"
+    document = json.loads(text)
+    names = [(r["type"], r["name"]) for r in document["resources"]]
+    assert names == sorted(names), "resources must be sorted by (type, name)"
+
+
+def test_a_stale_snapshot_says_run_make_snapshots(runs: dict[str, StackRun]) -> None:
+    edited = render(runs["canary"], "canary").replace('"AAPL,MSFT,SPY"', '"AAPL,MSFT"', 1)
+    problem = stale_diff("canary", edited)
+    assert problem is not None and STALE_HINT in problem and "run `make snapshots`" in problem
+    lines = problem.splitlines()
+    assert any(line.startswith("-") and '"AAPL,MSFT,SPY"' in line for line in lines), problem
+    assert any(line.startswith("+") and '"AAPL,MSFT"' in line for line in lines), problem

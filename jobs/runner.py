@@ -6,8 +6,10 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +21,14 @@ from jobs.results import SymbolOutcome
 from jobs.storage import write_outcome
 
 log = logging.getLogger(__name__)
+
+# A worker that died (kill -9, OOM killer) breaks the whole pool; its unfinished tasks run
+# again on fresh workers this many times before they are reported failed.
+POOL_RESTARTS = 2
+# Workers are replaced after this many tasks, so memory a model leaks or fragments stays bounded.
+MAX_TASKS_PER_CHILD = 50
+# Exit status of a worker that noticed its job process had died.
+ORPHAN_EXIT_STATUS = 70
 
 
 def shard(symbols: Sequence[str], index: int, count: int) -> tuple[str, ...]:
@@ -79,6 +89,9 @@ def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
         return with_retry(url, work)
     except DatabaseUnavailable as exc:
         return SymbolOutcome(task.symbol, task.horizon, error=str(exc))
+    except Exception as exc:  # e.g. a failed write: this task fails, the run goes on
+        log.exception("task %s %s failed outside the pipeline", task.symbol, task.horizon)
+        return SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}")
 
 
 def _is_connection_error(exc: Exception) -> bool:
@@ -87,11 +100,35 @@ def _is_connection_error(exc: Exception) -> bool:
     return isinstance(exc, psycopg.OperationalError)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent_pid: int | None = None) -> None:
     import torch
+    from threadpoolctl import threadpool_limits
 
-    # One intra-op thread per worker process: workers x threads must not oversubscribe the cores.
+    # workers x threads must not oversubscribe the cores: torch's pool, and the BLAS/OpenMP
+    # pools numpy and scipy load (each defaults to one spinning thread per core).
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)  # read by libraries loaded after this point
+    threadpool_limits(threads)  # libraries already loaded
     torch.set_num_threads(threads)
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """End this worker soon after the job process dies (``kill -9``, OOM killer).
+
+    Without it an orphaned pool worker finishes its queued tasks and then blocks forever on
+    the task queue, holding its memory. Exiting mid-task is safe: the open transaction
+    rolls back, and the re-run of the same run id writes the task.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(ORPHAN_EXIT_STATUS)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def run_tasks(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int,
@@ -112,20 +149,43 @@ def _iter_outcomes(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int
         for i, task in enumerate(tasks):
             yield i, execute_task(task, cfg, url)
         return
+    pending = dict(enumerate(tasks))
+    for restart in range(POOL_RESTARTS + 1):
+        if restart:
+            log.warning("a worker process died; re-running %d unfinished tasks on fresh workers (restart %d/%d)",
+                        len(pending), restart, POOL_RESTARTS)
+        for i, outcome in _pool_pass(pending, cfg, url, workers):
+            del pending[i]
+            yield i, outcome
+        if not pending:
+            return
+    for i, task in sorted(pending.items()):
+        yield i, SymbolOutcome(task.symbol, task.horizon, error=(
+            f"worker process died {POOL_RESTARTS + 1} times with this task unfinished (killed or out of memory); "
+            "re-run the same run id to retry it"))
+
+
+def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int
+               ) -> Iterator[tuple[int, SymbolOutcome]]:
+    """Run ``pending`` on one pool; tasks lost to a dead worker are simply not yielded."""
     # Workers are spawned, not forked: a forked copy of an initialised torch can deadlock.
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(cfg.torch_threads,), max_tasks_per_child=50) as pool:
-        futures = {pool.submit(execute_task, task, cfg, url): i for i, task in enumerate(tasks)}
+    with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(cfg.torch_threads, os.getpid()),
+                             max_tasks_per_child=MAX_TASKS_PER_CHILD) as pool:
+        futures = {pool.submit(execute_task, task, cfg, url): i for i, task in pending.items()}
         for fut in as_completed(futures):
             i = futures[fut]
             try:
-                yield i, fut.result()
-            except Exception as exc:  # a worker killed mid-task: that task is reported failed
-                task = tasks[i]
-                yield i, SymbolOutcome(task.symbol, task.horizon, error=f"worker died: {type(exc).__name__}: {exc}")
+                outcome = fut.result()
+            except BrokenProcessPool:  # a worker died: this task, and any queued, run again on a new pool
+                continue
+            except Exception as exc:  # execute_task returns failures, so this is the pool itself failing
+                outcome = SymbolOutcome(pending[i].symbol, pending[i].horizon,
+                                        error=f"worker pool error: {type(exc).__name__}: {exc}")
+            yield i, outcome
 
 
 def check_connection(url: str) -> None:

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast snapshots bench dashboard clean-data
+.PHONY: demo test snapshots bench bench-scale clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ snapshots: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.walk_forward
+	$(PY) -m bench.model_sets
+
+bench-scale: $(STAMP)
+	$(PY) -m bench.scale
 
 clean-data:
 	rm -rf .data

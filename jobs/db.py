@@ -37,6 +37,10 @@ def load_sql(name: str) -> str:
 
 def embedded_url(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL from ``pgserver`` in ``data_dir`` and return its URL."""
+    import warnings
+
+    # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     import pgserver  # imported lazily: only the embedded default needs it
 
     pgdata = (data_dir / "pgdata").resolve()

@@ -25,7 +25,8 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "ohlc_bars": ("SELECT",),
     "symbol_metadata": ("INSERT", "SELECT", "UPDATE"),
     "forecasts": ("INSERT", "SELECT", "UPDATE"),
-    "forecast_failures": ("INSERT", "SELECT", "UPDATE"),
+    # DELETE too: a retry that succeeds clears the failure an earlier attempt recorded (clear_failure.sql).
+    "forecast_failures": ("DELETE", "INSERT", "SELECT", "UPDATE"),
     "ensemble_validation_metrics": ("INSERT", "SELECT", "UPDATE"),
 }
 MIGRATE_COMMAND = "python -m jobs.migrate"

@@ -6,6 +6,11 @@ days, so calendar seasonality would be fiction. The forecast from origin ``o`` i
 fitted trend's change from bar ``o`` to bar ``o + steps``; past the training slice that is
 the last fitted slope times ``steps``, a drift forecast. The interval comes from training
 residuals standardised by the causal EWMA volatility, like the other models.
+
+Bars are indexed as in the series given to ``fit``. Any origin at or past the training
+slice's end lies on the final linear segment (Prophet places no changepoint in the last
+20% of the data), so out-of-sample forecasts are the same whatever offset the training
+slice had inside the series later given to ``predict``.
 """
 
 from __future__ import annotations

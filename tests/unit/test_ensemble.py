@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobs import config
 from jobs.ensemble import OPTIMIZATION_METHODS, combine, equal_weights, fit_weights
@@ -140,3 +142,28 @@ def test_combine_rejects_bad_input() -> None:
         combine({"A": -0.5, "B": 1.5}, {"A": _pred([1.0]), "B": _pred([1.0])})
     with pytest.raises(ValueError, match="different shapes"):
         combine({"A": 0.5, "B": 0.5}, {"A": _pred([1.0]), "B": _pred([1.0, 2.0])})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    k=st.integers(min_value=1, max_value=5),
+    n=st.integers(min_value=1, max_value=60),
+    seed=st.integers(min_value=0, max_value=2**31 - 1),
+    method=st.sampled_from(OPTIMIZATION_METHODS),
+)
+def test_weights_are_a_probability_vector_and_constrained_ls_is_optimal(k: int, n: int, seed: int, method: str) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.normal(0.0, 0.01, n)
+    preds = {f"m{i}": y * rng.uniform(-1, 2) + rng.normal(0.0, rng.uniform(0.0, 0.02), n) for i in range(k)}
+    w = fit_weights(method, preds, y)
+    assert list(w) == list(preds)
+    assert all(v >= 0.0 for v in w.values())
+    assert sum(w.values()) == pytest.approx(1.0, abs=1e-9)
+    if method == "constrained_ls":
+        # No vertex of the simplex (a single model) and not equal weights does better.
+        def sse(weights: dict[str, float]) -> float:
+            return float(np.sum((sum(weights[m] * preds[m] for m in preds) - y) ** 2))
+
+        best = sse(w)
+        candidates = [equal_weights(preds), *({m: float(m == name) for m in preds} for name in preds)]
+        assert all(best <= sse(c) * (1 + 1e-6) + 1e-15 for c in candidates)

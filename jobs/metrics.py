@@ -264,10 +264,16 @@ def send_batch(
 
 
 def log_datums(datums: Iterable[Datum], run_id: str, level: int = logging.INFO) -> int:
-    """Write datums as one JSON line each; return the datapoints written."""
+    """Log each datum as one structured record; return the datapoints written.
+
+    The record's fields go in ``extra={"fields": ...}``, which ``jobs.logs.JsonFormatter``
+    merges into the JSON line; the message alone stays readable on a terminal.
+    """
     total = 0
     for datum in datums:
-        log.log(level, json.dumps(datum.to_log(run_id), sort_keys=True))
+        record = datum.to_log(run_id)
+        log.log(level, "metric %s %s %s", datum.name, json.dumps(record["dimensions"], sort_keys=True),
+                json.dumps(record["values"]), extra={"fields": record})
         total += datum.datapoints
     return total
 

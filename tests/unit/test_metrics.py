@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from jobs import metrics as m
 from jobs.config import JobConfig, Model
+from jobs.logs import JsonFormatter
 from jobs.results import ForecastResult, SymbolOutcome, WindowResult
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
@@ -139,7 +140,9 @@ def test_relative_rmse_gap_pairs_by_window_id() -> None:
 def test_log_fallback_without_aws(no_aws: None, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="jobs.metrics")
     n = m.publish_run([outcome("AAPL", [0.1, 0.3]), failed("MSFT")], CFG, "run-1")
-    records = [json.loads(r.getMessage()) for r in caplog.records if r.name == "jobs.metrics"]
+    records = [r.fields for r in caplog.records if r.name == "jobs.metrics"]
+    line = json.loads(JsonFormatter().format(caplog.records[0]))
+    assert line["event"] == "metric" and line["namespace"] == m.NAMESPACE and line["run_id"] == "run-1"
     assert n == sum(sum(r["counts"]) for r in records) > 0
     div = [r for r in records if r["metric"] == m.DIVERGENCE and r["dimensions"] == {
         "Stack": "canary", "Symbol": "AAPL", "Horizon": "1D"}]
@@ -208,7 +211,7 @@ def test_persistent_failure_logs_the_datapoints_and_raises(caplog: pytest.LogCap
     caplog.set_level(logging.INFO, logger="jobs.metrics")
     with stub, pytest.raises(m.MetricsPublishError, match="1 PutMetricData batch"):
         m.publish_datums(client, datums, "run-4", attempts=3, sleep=lambda _: None)
-    logged = [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith("{")]
+    logged = [r.fields for r in caplog.records if getattr(r, "fields", None)]
     assert len(logged) == len(datums)
 
 

@@ -288,3 +288,15 @@ def test_models_reject_bad_input() -> None:
         GBModel().fit(garch(200), 1).predict(garch(200), np.array([1.5]))
     with pytest.raises(ValueError, match="1-D"):
         ProphetModel().fit(garch(200).reshape(2, 100), 1)
+
+
+@pytest.mark.parametrize("model", list(Model))
+def test_forecasts_do_not_depend_on_where_the_series_starts(model: Model) -> None:
+    # The walk-forward fits on returns[s : s+T] and predicts with the whole series.
+    y = garch(1000, seed=9)
+    fitted = build_model(model, seed=1).fit(y[300:800], 1)
+    origins = np.arange(799, 990)
+    whole = fitted.predict(y, origins)
+    cut = fitted.predict(y[300:], origins - 300)
+    np.testing.assert_allclose(cut.mean, whole.mean, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(cut.upper, whole.upper, rtol=1e-6, atol=1e-12)

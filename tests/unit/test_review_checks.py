@@ -1,0 +1,98 @@
+"""Decision rules on figures alone: thresholds, boundaries, the worst check decides, reasons listed."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.review_checks import Decision, Incident, SymbolHorizonStats, Thresholds, evaluate
+from jobs.review_data import covered_phases
+
+
+def stats(symbol: str = "AAPL", **kw: object) -> SymbolHorizonStats:
+    base: dict[str, object] = dict(windows=20, runs=5, avg_divergence=0.05, max_divergence=0.08,
+                                   overfitting_windows=0, paired_windows=20, rmse_change=-0.02, forecasts=5,
+                                   logged_share=1.0)
+    return SymbolHorizonStats(symbol, "1D", **{**base, **kw})  # type: ignore[arg-type]
+
+
+def decide(*rows: SymbolHorizonStats, incidents: tuple[Incident, ...] = (), t: Thresholds | None = None) -> Decision:
+    return evaluate("canary", 7, rows, incidents, t or Thresholds()).decision
+
+
+@pytest.mark.parametrize("avg, expected", [
+    (0.1499, Decision.PROCEED), (0.15, Decision.MONITOR), (0.25, Decision.MONITOR), (0.2501, Decision.ROLLBACK)])
+def test_divergence_boundaries(avg: float, expected: Decision) -> None:
+    assert decide(stats(), stats("MSFT", avg_divergence=avg)) is expected
+
+
+@pytest.mark.parametrize("change, expected", [
+    (-0.30, Decision.PROCEED), (0.05, Decision.PROCEED), (0.0501, Decision.MONITOR), (0.10, Decision.MONITOR),
+    (0.1001, Decision.ROLLBACK)])
+def test_rmse_against_baseline_boundaries(change: float, expected: Decision) -> None:
+    assert decide(stats(rmse_change=change)) is expected
+
+
+def test_overfitting_share_boundary() -> None:
+    assert decide(stats(overfitting_windows=1)) is Decision.PROCEED  # 5%
+    assert decide(stats(overfitting_windows=2)) is Decision.MONITOR  # 10% is not below 10%
+
+
+def test_missing_baseline_monitors_unless_not_required() -> None:
+    row = stats(rmse_change=None, paired_windows=0)
+    assert decide(row) is Decision.MONITOR
+    assert decide(row, t=Thresholds(require_baseline=False)) is Decision.PROCEED
+
+
+@pytest.mark.parametrize("kind", ["failure", "missing", "inconsistent", "logging", "alert_storm"])
+def test_any_incident_rolls_back(kind: str) -> None:
+    review = evaluate("canary", 7, [stats()], [Incident(kind, "SPY", "1D", "detail text")], Thresholds())
+    assert review.decision is Decision.ROLLBACK and review.decision.exit_code == 4
+    assert [r for r in review.reasons if r.startswith("[ROLLBACK]")] == [
+        f"[ROLLBACK] {next(c.name for c in review.checks if c.status is Decision.ROLLBACK)}: SPY 1D: detail text"]
+
+
+def test_worst_check_decides_and_every_reason_is_listed_worst_first() -> None:
+    review = evaluate("canary", 7, [stats(avg_divergence=0.30), stats("MSFT", model_errors=2)], [], Thresholds())
+    assert review.decision is Decision.ROLLBACK
+    assert review.reasons == (
+        "[ROLLBACK] divergence: AAPL 1D average divergence 30.0% > 25.0% (rollback trigger)",
+        "[MONITOR] model_errors: MSFT 1D 2 model error(s) in 20 windows",
+    )
+
+
+def test_nothing_to_review_is_monitor() -> None:
+    review = evaluate("limited", 3, [], [], Thresholds())
+    assert review.decision is Decision.MONITOR and review.decision.exit_code == 3
+    assert review.reasons == ("[MONITOR] data: no runs of phase limited in the last 3 day(s): nothing to review yet",)
+
+
+def test_an_all_failed_phase_still_rolls_back() -> None:
+    assert decide(incidents=(Incident("failure", "AAPL", "1D", "boom"),)) is Decision.ROLLBACK
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"divergence_proceed": 0.3}, "divergence_proceed=0.3 must be below divergence_rollback=0.25"),
+    ({"rmse_proceed": 0.2}, "rmse_proceed=0.2 must be below rmse_rollback=0.1"),
+    ({"overfitting_share": 0.0}, "overfitting_share=0.0 is invalid"),
+    ({"critical_divergence": float("nan")}, "critical_divergence=nan is invalid"),
+    ({"overfitting_share": 1.5}, "overfitting_share=1.5 is invalid: expected a share in (0, 1]"),
+    ({"max_critical_alerts_per_hour": -1}, "max_critical_alerts_per_hour=-1 is invalid"),
+])
+def test_bad_thresholds_are_refused_with_the_name(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        Thresholds(**kwargs)  # type: ignore[arg-type]
+
+
+def test_thresholds_default_to_the_rollout_document() -> None:
+    t = Thresholds()
+    assert (t.divergence_proceed, t.divergence_rollback, t.overfitting_share, t.rmse_proceed, t.rmse_rollback,
+            t.critical_divergence, t.max_critical_alerts_per_hour) == (0.15, 0.25, 0.10, 0.05, 0.10, 0.30, 5)
+
+
+def test_phases_cover_the_symbols_they_inherited() -> None:
+    assert covered_phases("canary") == ["canary"]
+    assert covered_phases("limited") == ["canary", "limited"]
+    assert covered_phases("prod") == ["canary", "limited", "prod"]
+    assert covered_phases("local") == ["local"]
+    with pytest.raises(ValueError, match="phase 'beta' is invalid: expected one of local, canary, limited, prod"):
+        covered_phases("beta")

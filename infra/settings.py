@@ -209,7 +209,8 @@ def parse_settings(values: Mapping[str, Any], stack: str) -> Settings:
     if phase not in PHASES:
         raise SettingsError(f"{key_name('rolloutPhase')}={phase!r} is invalid: expected one of {', '.join(PHASES)}")
     batches, enabled = _symbol_batches(values)
-    all_symbols = _wrap(lambda: parse_symbol_list("symbols", [s for b in batches for s in b]))
+    source = "symbolBatches" if "symbolBatches" in values else "symbols"
+    all_symbols = parse_symbol_list(source, [s for b in batches for s in b])
     symbols = tuple(s for b in batches[:enabled] for s in b)
     horizons = _wrap(lambda: parse_horizons(key_name("horizons"), _joined(values, "horizons")))
     canary = _subset(values, "canarySymbols", all_symbols, default=symbols if phase == "canary" else ())

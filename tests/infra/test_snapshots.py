@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.infra.harness import SECRET_MARKERS, STACKS, TEST_SECRETS, StackRun
+from tests.infra.harness import SECRET_MARKERS, STACKS, TEST_SECRETS, StackRun, run_stack
 from tests.infra.snapshots import STALE_HINT, render, snapshot_path, stale_diff
 
 
@@ -34,3 +34,10 @@ def test_a_stale_snapshot_says_run_make_snapshots(runs: dict[str, StackRun]) -> 
     lines = problem.splitlines()
     assert any(line.startswith("-") and '"AAPL,MSFT,SPY"' in line for line in lines), problem
     assert any(line.startswith("+") and '"AAPL,MSFT"' in line for line in lines), problem
+
+
+def test_runs_in_one_process_do_not_leak_into_each_other(runs: dict[str, StackRun]) -> None:
+    """After the other stacks ran in this process, a canary run records exactly what it did first."""
+    again = run_stack("canary")
+    assert render(again, "canary") == render(runs["canary"], "canary")
+    assert again.outputs == runs["canary"].outputs and len(again) == len(runs["canary"])

@@ -1,0 +1,192 @@
+"""Contract: what the stacks watch is what the job publishes, and the alarms fire when they should.
+
+The real job runs with the environment each stack renders into its job definitions, against
+moto's CloudWatch (fake credentials and region). Every alarm and every dashboard metric the
+stack declares must name a namespace, metric and exact dimension set that the job published.
+Then crafted runs, published by the real publisher, cross each threshold (or stay just
+below it), and each declared alarm's statistic, comparison, threshold, period and
+missing-data rule is evaluated against ``get_metric_data`` of the published datapoints.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+from moto import mock_aws
+
+from jobs import metrics as m
+from jobs.config import JobConfig
+from jobs.db import migrate
+from jobs.sample_data import seed_sample_bars
+from jobs.unified_forecast_job import main
+from tests.conftest import with_dbname
+from tests.infra.harness import STACKS, StackRun, run_stack
+from tests.unit.test_metrics import failed, outcome
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LEGACY = {"BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
+Metric = tuple[str, str, frozenset[tuple[str, str]]]
+
+
+@pytest.fixture(scope="module")
+def stacks() -> dict[str, StackRun]:
+    """Every stack's declared resources."""
+    return {s: run_stack(s) for s in STACKS}
+
+
+@pytest.fixture()
+def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Fake credentials and region in the environment; every AWS call served by moto."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        yield boto3.client("cloudwatch", region_name="us-east-1")
+
+
+def core_job_definitions(run: StackRun) -> list[tuple[list[str], dict[str, str]]]:
+    """(command, environment) of each core job definition, exactly as the stack renders them."""
+    out = []
+    for jd in run.of_type("aws:batch/jobDefinition:JobDefinition"):
+        if jd.name.startswith("forecast-core-"):
+            props = jd.inputs["containerProperties"]
+            out.append((list(props["command"]), {e["name"]: e["value"] for e in props["environment"]}))
+    return out
+
+
+def run_job_as_stack(run: StackRun, pg_server_url: str, extra_env: dict[str, str]) -> None:
+    """Run the real job once per core job definition (first symbol only, to stay fast)."""
+    name = f"c_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier
+    url = with_dbname(pg_server_url, name)
+    migrate(url)  # deployed phases never migrate: the stack does
+    symbol = run.outputs["jobGroups"]["core"]["symbols"][0]
+    seed_sample_bars(url, [symbol], ["1d", "1h"])
+    for command, env in core_job_definitions(run):
+        argv = [*command, "--symbols", symbol, "--workers", "1", "--run-id", f"contract-{name}"]
+        assert main(argv, {**env, **extra_env, "DATABASE_URL": url}) == 0
+
+
+def published(client: Any) -> set[Metric]:
+    """Every (namespace, metric, exact dimension set) present in CloudWatch."""
+    pages = client.get_paginator("list_metrics").paginate()
+    return {(x["Namespace"], x["MetricName"], frozenset((d["Name"], d["Value"]) for d in x["Dimensions"]))
+            for page in pages for x in page["Metrics"]}
+
+
+def alarm_metric(a: dict[str, Any]) -> Metric:
+    """What a declared alarm watches."""
+    return a["namespace"], a["metricName"], frozenset(a["dimensions"].items())
+
+
+def widget_metrics(body: dict[str, Any]) -> tuple[list[Metric], list[tuple[str, str, frozenset[str], str]]]:
+    """Explicit metrics and SEARCH expressions (namespace, metric, dimension names, Stack) of a dashboard."""
+    explicit, searches = [], []
+    for w in body["widgets"]:
+        for row in w["properties"].get("metrics", []):
+            if isinstance(row[0], str):
+                pairs = [x for x in row[2:] if isinstance(x, str)]
+                explicit.append((row[0], row[1], frozenset(zip(pairs[::2], pairs[1::2]))))
+            elif "SEARCH(" in row[0].get("expression", ""):
+                found = re.search(r"\{([^}]*)\} MetricName=\"(\w+)\" Stack=\"([\w-]+)\"", row[0]["expression"])
+                assert found, row[0]["expression"]
+                ns, *dims = found.group(1).split(",")
+                searches.append((ns, found.group(2), frozenset(dims), found.group(3)))
+    return explicit, searches
+
+
+def breaches(client: Any, a: dict[str, Any]) -> bool:
+    """Whether the alarm's condition holds now, from the published datapoints.
+
+    One evaluation period of the alarm's statistic over exactly its dimensions; no datapoint
+    at all is judged by ``treatMissingData`` as CloudWatch does.
+    """
+    if a["evaluationPeriods"] != 1:
+        raise ValueError("this evaluator handles single-period alarms only")
+    now = datetime.now(timezone.utc) + timedelta(seconds=1)
+    query = {"Id": "a", "ReturnData": True, "MetricStat": {
+        "Metric": {"Namespace": a["namespace"], "MetricName": a["metricName"],
+                   "Dimensions": [{"Name": k, "Value": v} for k, v in a["dimensions"].items()]},
+        "Period": a["period"], "Stat": a["statistic"]}}
+    values = client.get_metric_data(MetricDataQueries=[query], StartTime=now - timedelta(seconds=a["period"]),
+                                    EndTime=now)["MetricDataResults"][0]["Values"]
+    if not values:
+        return {"breaching": True, "notBreaching": False}[a["treatMissingData"]]
+    op = {"GreaterThanThreshold": float.__gt__, "LessThanThreshold": float.__lt__,
+          "GreaterThanOrEqualToThreshold": float.__ge__, "LessThanOrEqualToThreshold": float.__le__}
+    return op[a["comparisonOperator"]](float(values[0]), float(a["threshold"]))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_alarm_and_widget_watches_what_the_job_publishes(
+        stacks: dict[str, StackRun], stack: str, cloudwatch: Any, pg_server_url: str) -> None:
+    run = stacks[stack]
+    run_job_as_stack(run, pg_server_url, LEGACY)
+    have = published(cloudwatch)
+    alarms = [r.inputs for r in run.of_type(ALARM)]
+    assert alarms and [a["name"] for a in alarms if alarm_metric(a) not in have] == []
+    (dash,) = run.of_type("aws:cloudwatch/dashboard:Dashboard")
+    explicit, searches = widget_metrics(dash.inputs["dashboardBody"])
+    assert explicit and [x for x in explicit if x not in have] == []
+    for ns, name, dim_names, stack_value in searches:
+        assert any(ns == p[0] and name == p[1] and {k for k, _ in p[2]} == dim_names
+                   and (m.DIM_STACK, stack_value) in p[2] for p in have), name
+    # A healthy run: no error alarm fires and forecasts are not missing (divergence depends on the models).
+    health = ("model-errors", "forecasts-failed", "forecasts-missing")
+    assert [a["name"] for a in alarms if any(k in a["name"] for k in health) and breaches(cloudwatch, a)] == []
+
+
+@pytest.mark.xfail(strict=True, reason="the stacks do not render BASELINE_MODELS into the job environment, so "
+                                       "the RMSE-vs-baseline alarms and widgets get no data (reported to infra)")
+def test_canary_job_environment_alone_feeds_the_baseline_alarms(
+        stacks: dict[str, StackRun], cloudwatch: Any, pg_server_url: str) -> None:
+    run_job_as_stack(stacks["canary"], pg_server_url, {})
+    have = published(cloudwatch)
+    assert all(alarm_metric(r.inputs) in have for r in stacks["canary"].of_type(ALARM))
+
+
+# Scenario -> (outcomes per horizon, alarm keys that must fire; every other alarm must not).
+SCENARIOS: dict[str, tuple[Any, set[str]]] = {
+    "just below every threshold": (lambda h: [
+        outcome("AAPL", [0.199, 0.18], horizon=h, test=0.01049, baseline_test=0.01),
+        outcome("MSFT", [0.1], horizon=h, test=0.0100, baseline_test=0.01)], set()),
+    "warning only": (lambda h: [outcome("AAPL", [0.21, 0.05], horizon=h, test=0.0101, baseline_test=0.01)],
+                     {"divergence-warning"}),
+    "critical, escalate and rollback": (lambda h: [
+        outcome("AAPL", [0.31, 0.27], horizon=h, test=0.0111, baseline_test=0.01),
+        outcome("MSFT", [0.05], horizon=h, test=0.0111, baseline_test=0.01)],
+        {"divergence-warning", "divergence-critical", "rmse-vs-baseline", "rollback-divergence", "rollback-rmse"}),
+    # One critical event per horizon each: below the storm count even with three horizons.
+    "model error": (lambda h: [outcome("AAPL", [0.05], horizon=h, errors=1)], {"model-errors"}),
+    "failed forecast": (lambda h: [outcome("AAPL", [0.05], horizon=h), failed("MSFT", h)], {"forecasts-failed"}),
+    "alert storm": (lambda h: [outcome(s, [0.35, 0.4, 0.5], horizon=h) for s in ("AAPL", "MSFT")],
+                    {"divergence-warning", "divergence-critical", "rollback-divergence", "alert-storm"}),
+    "no run at all": (lambda h: [], {"forecasts-missing"}),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarm_conditions_from_published_datapoints(
+        stacks: dict[str, StackRun], stack: str, scenario: str, cloudwatch: Any) -> None:
+    run = stacks[stack]
+    make, firing = SCENARIOS[scenario]
+    (_, env), *_ = core_job_definitions(run)
+    cfg = JobConfig.from_env({**env, **LEGACY})
+    horizons = run.outputs["horizons"]
+    outcomes = [o for h in horizons for o in make(h)]
+    if outcomes:
+        assert m.publish_run(outcomes, cfg, f"scenario-{stack}", client=cloudwatch) > 0
+    fired = {a["name"] for a in (r.inputs for r in run.of_type(ALARM)) if breaches(cloudwatch, a)}
+    prefix = f"ensemble-forecast-{stack}-"
+    expected = {prefix + k for k in firing if k == "alert-storm"}
+    expected |= {f"{prefix}{k}-{h}" for k in firing if k != "alert-storm" for h in horizons}
+    assert fired == expected

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -32,7 +32,7 @@ def test_one_migration_resource_per_file_named_after_it(runs: dict[str, StackRun
     for stack, run in runs.items():
         commands = run.of_type("command:local:Command")
         assert [c.name for c in commands] == [f"database-migration-{f.name}" for f in files], stack
-        for command, path in zip(commands, files):
+        for command, path in zip(commands, files, strict=True):
             assert command.inputs["triggers"] == [path.name, hashlib.sha256(path.read_bytes()).hexdigest()]
             assert command.inputs["create"] == "python -m jobs.migrate"
             assert command.inputs["environment"] == "[secret]", f"{command.name}: the migrator URL must be secret"
@@ -106,7 +106,7 @@ def job_url(empty_db_url: str, runs: dict[str, StackRun]) -> Iterator[str]:
 
 
 def _outcome(symbol: str, error: str | None = None) -> SymbolOutcome:
-    t0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 5, tzinfo=UTC)
     window = WindowResult(0, t0, t0 + timedelta(days=60), t0 + timedelta(days=80), t0 + timedelta(days=100),
                           0.010, 0.011, 0.012, 0.012, 1.1, 0.05, False, {"LSTM": 0.5, "ARIMA_GARCH": 0.5}, False,
                           ("LSTM", "ARIMA_GARCH"), ("LSTM", "ARIMA_GARCH"))

@@ -246,3 +246,17 @@ def test_job_infrastructure_settings(runs: dict[str, StackRun], stack: str) -> N
         assert resource.inputs["retryStrategy"]["evaluateOnExits"][0] == {"action": "EXIT", "onExitCode": "2"}
         assert resource.inputs["timeout"] == {"attemptDurationSeconds": config["jobTimeoutSeconds"]}, resource.name
         assert props["logConfiguration"]["options"]["awslogs-group"] == run.outputs["logGroupName"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_container_properties_match_the_batch_api(runs: dict[str, StackRun], stack: str) -> None:
+    """containerProperties goes to RegisterJobDefinition verbatim: check it against the API's own model."""
+    import botocore.session
+    from botocore.validate import validate_parameters
+
+    shape = botocore.session.get_session().get_service_model("batch").operation_model("RegisterJobDefinition").input_shape
+    for resource in runs[stack].of_type(JOB_DEF):
+        params = {"jobDefinitionName": resource.inputs["name"], "type": "container",
+                  "platformCapabilities": resource.inputs["platformCapabilities"],
+                  "containerProperties": resource.inputs["containerProperties"]}
+        validate_parameters(params, shape)  # raises ParamValidationError naming any unknown or mistyped key

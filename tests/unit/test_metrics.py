@@ -22,13 +22,14 @@ T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
 def window(wid: int, divergence: float, val: float = 0.010, test: float = 0.011, *, baseline: bool = False,
            errors: dict[str, str] | None = None, threshold: float = 0.20) -> WindowResult:
-    """A walk-forward window with the given scores."""
+    """A walk-forward window with the given scores; baseline windows carry the legacy 4-model set."""
+    models = ("LSTM", "ARIMA_GARCH", "GB", "RF") if baseline else ("LSTM", "ARIMA_GARCH")
     return WindowResult(
         window_id=wid, train_start=T0, val_start=T0 + timedelta(days=100), test_start=T0 + timedelta(days=120),
         test_end=T0 + timedelta(days=140), val_rmse=val, test_rmse=test, naive_val_rmse=0.012,
         naive_test_rmse=0.012, rmse_ratio=test / val, divergence=divergence, is_overfitting=divergence > threshold,
-        weights={"LSTM": 0.5, "ARIMA_GARCH": 0.5}, weights_reverted=divergence > threshold,
-        model_set=("LSTM", "ARIMA_GARCH"), models_used=("LSTM", "ARIMA_GARCH"), model_errors=errors or {},
+        weights={k: 1 / len(models) for k in models}, weights_reverted=divergence > threshold,
+        model_set=models, models_used=models, model_errors=errors or {},
         is_baseline=baseline,
     )
 

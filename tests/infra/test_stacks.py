@@ -260,3 +260,19 @@ def test_container_properties_match_the_batch_api(runs: dict[str, StackRun], sta
                   "platformCapabilities": resource.inputs["platformCapabilities"],
                   "containerProperties": resource.inputs["containerProperties"]}
         validate_parameters(params, shape)  # raises ParamValidationError naming any unknown or mistyped key
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_policy_documents_are_accepted_by_iam(runs: dict[str, StackRun], stack: str) -> None:
+    """Every role's trust policy and inline policy passes IAM's document validation (moto)."""
+    import boto3
+    from moto import mock_aws
+
+    run = runs[stack]
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        for role in run.of_type("aws:iam/role:Role"):
+            iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.inputs["assumeRolePolicy"]))
+        for policy_resource in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+            document = json.dumps(policy_resource.inputs["policy"])
+            iam.create_policy(PolicyName=policy_resource.name, PolicyDocument=document)

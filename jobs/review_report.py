@@ -9,6 +9,7 @@ from jobs.review_checks import Review, SymbolHorizonStats, Thresholds, pct
 from jobs.review_data import ReviewData
 from jobs.review_svg import Threshold, bar_chart, line_chart
 
+MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",
            "RMSE vs baseline", "model errors", "forecasts", "failures", "missing", "inconsistent", "logged")
 
@@ -65,10 +66,14 @@ def charts(review: Review, data: ReviewData, t: Thresholds) -> list[str]:
     series: dict[str, list[float | None]] = {label: [None] * len(days) for label in labels}
     for p in data.daily:
         series.setdefault(f"{p.symbol} {p.horizon}", [None] * len(days))[days.index(p.day)] = p.avg_divergence
+    # A line per symbol-horizon is unreadable at prod's 300: draw the worst ones, say so in the title.
+    shown = sorted(series, key=lambda k: -max((v for v in series[k] if v is not None), default=0.0))[:MAX_LINES]
+    trend_title = "Average divergence per day" + (
+        f" ({MAX_LINES} highest of {len(series)})" if len(series) > MAX_LINES else "")
     divergence_lines = (Threshold(t.divergence_proceed, f"proceed {pct(t.divergence_proceed)}", "#2ca02c"),
                         Threshold(t.divergence_rollback, f"rollback {pct(t.divergence_rollback)}"))
     return [
-        line_chart("Average divergence per day", day_labels, series, divergence_lines),
+        line_chart(trend_title, day_labels, {k: series[k] for k in shown}, divergence_lines),
         bar_chart("Average divergence per symbol and horizon", labels, [s.avg_divergence for s in stats],
                   divergence_lines),
         bar_chart("Test RMSE against the paired baseline", labels, [s.rmse_change for s in stats],

@@ -48,7 +48,9 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
     def x(v: float) -> float:
         return left + plot * (v - lo) / span
 
-    parts = [_open(title, width, height)]
+    # The zero axis, so a negative bar (e.g. an RMSE improvement) reads as one.
+    parts = [_open(title, width, height),
+             f'<line x1="{x(0):.1f}" y1="{top - 4}" x2="{x(0):.1f}" y2="{height - 24}" stroke="#555"/>']
     for i, (label, value) in enumerate(zip(labels, values)):
         y = top + i * row
         parts.append(f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>')

@@ -59,3 +59,22 @@ def test_bad_cli_input_exits_2_with_one_line(argv: list[str], message: str, caps
 def test_bad_database_url_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert rollout_review.main(["--phase", "canary"], env={"DATABASE_URL": "mysql://x"}) == 2
     assert "DATABASE_URL is invalid" in capsys.readouterr().err
+
+
+def test_trend_chart_keeps_the_ten_worst_of_many_series() -> None:
+    from datetime import date, datetime, timezone
+
+    from jobs.review_checks import SymbolHorizonStats, Thresholds, evaluate
+    from jobs.review_data import DailyPoint, ReviewData
+    from jobs.review_report import charts
+
+    syms = [f"S{i:02d}" for i in range(12)]
+    stats = [SymbolHorizonStats(s, "1D", windows=4, runs=1, avg_divergence=i / 100, max_divergence=i / 100,
+                                paired_windows=4, rmse_change=0.0) for i, s in enumerate(syms)]
+    daily = tuple(DailyPoint(date(2026, 1, d), s, "1D", 4, i / 100) for i, s in enumerate(syms) for d in (1, 2))
+    now = datetime(2026, 1, 3, tzinfo=timezone.utc)
+    data = ReviewData("prod", now, now, tuple(stats), (), daily)
+    trend, bars, *_ = charts(evaluate("prod", 2, stats, [], Thresholds()), data, Thresholds())
+    assert "Average divergence per day (10 highest of 12)" in trend
+    assert trend.count("<polyline") == 10 and "S11 1D" in trend and "S01 1D" not in trend
+    assert bars.count("<rect") == 12  # the bar charts keep every symbol-horizon

@@ -226,7 +226,8 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
         spec("forecasts-failed", m.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
         # No data at all means the scheduled run did not happen: that must alarm too.
         spec("forecasts-missing", m.FORECASTS_WRITTEN, "Sum", 1.0, IMMEDIATE,
-             "no forecast written within the run interval", comparison=LESS,
+             f"no forecast written within {args.run_intervals[horizon] / 3_600:g}h (longest gap between "
+             "scheduled runs plus the job timeout)", comparison=LESS,
              period=args.run_intervals[horizon], missing=BREACHING),
         spec("rollback-divergence", m.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.rollback_divergence, None,
              f"a symbol's average divergence above {args.rollback_divergence:.0%} (rollback trigger)"),

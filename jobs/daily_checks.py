@@ -19,22 +19,14 @@ from rich.table import Table
 
 from jobs.config import ConfigError, JobConfig, parse_int, parse_symbols
 from jobs.db import DatabaseUnavailable, connect, load_sql, resolve_url
+from jobs.review_cli import OneLineParser, UsageError
 
 DEFAULT_SYMBOLS = "AAPL,MSFT,SPY"
 
 
-class UsageError(ValueError):
-    """A bad command line, reported as one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
-    p = _Parser(prog="python -m jobs.daily_checks", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m jobs.daily_checks", description=__doc__.splitlines()[0])
     p.add_argument("--symbols", default=DEFAULT_SYMBOLS, help=f"comma-separated symbols (default {DEFAULT_SYMBOLS})")
     p.add_argument("--hours", default="24", help="look-back window in hours, 1 to 720 (default 24)")
     return p

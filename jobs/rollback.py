@@ -9,7 +9,6 @@ Exit status: 0 shown, 1 no earlier version to return to, 2 bad input.
 
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 import sys
@@ -17,20 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.review_cli import OneLineParser, UsageError
+
 _STACK_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 class RollbackError(RuntimeError):
     """Nothing to roll back to, or git could not answer; the message says which."""
-
-
-class UsageError(ValueError):
-    """A bad command line, reported as one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
 
 
 @dataclass(frozen=True)
@@ -164,7 +156,7 @@ def render(plan: RollbackPlan) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the rollback plan for ``--stack``; return the exit status."""
-    p = _Parser(prog="python -m jobs.rollback", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m jobs.rollback", description=__doc__.splitlines()[0])
     p.add_argument("--stack", required=True, help="stack name: canary, limited or prod")
     p.add_argument("--repo", type=Path, default=Path("."), help="git checkout holding the stack files (default .)")
     try:

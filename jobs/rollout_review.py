@@ -18,20 +18,12 @@ from pathlib import Path
 from jobs.config import ROLLOUT_PHASES, ConfigError, JobConfig
 from jobs.db import DatabaseUnavailable, resolve_url
 from jobs.review_checks import Review, Thresholds, evaluate
+from jobs.review_cli import OneLineParser, UsageError
 from jobs.review_data import ReviewData, load_review_data
 from jobs.review_report import write_reports
 
 EXIT_BAD_INPUT = 2
 EXIT_DATABASE = 1
-
-
-class UsageError(ValueError):
-    """A bad command line, reported as one line instead of argparse's usage block."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
 
 
 def _fraction(raw: str) -> float:
@@ -54,7 +46,7 @@ def _days(raw: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The command line; threshold flags default to the rollout document's values."""
     d = Thresholds()
-    p = _Parser(prog="python -m jobs.rollout_review", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m jobs.rollout_review", description=__doc__.splitlines()[0])
     p.add_argument("--phase", required=True, choices=ROLLOUT_PHASES, help="rollout phase to review")
     p.add_argument("--days", type=_days, default=7, help="review window in days (default 7)")
     p.add_argument("--out-dir", type=Path, default=Path("reports"), help="report folder (default reports/)")

@@ -35,8 +35,12 @@ def load_sql(name: str) -> str:
     return path.read_text()
 
 
-def embedded_url(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL from ``pgserver`` in ``data_dir`` and return its URL."""
+def embedded_url(data_dir: Path, cleanup_mode: str | None = None) -> str:
+    """Start (or reuse) the embedded PostgreSQL from ``pgserver`` in ``data_dir`` and return its URL.
+
+    ``cleanup_mode=None`` (the default) keeps the server up for the next run and for other
+    worker processes; ``"delete"`` stops it and removes ``data_dir`` when this process exits.
+    """
     import warnings
 
     # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless.
@@ -45,8 +49,7 @@ def embedded_url(data_dir: Path) -> str:
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None keeps the server up for the next run and for other worker processes.
-    server = pgserver.get_server(str(pgdata), cleanup_mode=None)
+    server = pgserver.get_server(str(pgdata), cleanup_mode=cleanup_mode)
     return server.get_uri()
 
 

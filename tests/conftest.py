@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +22,15 @@ def with_dbname(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_server_url() -> str:
     """URL of a real PostgreSQL server started from pgserver for this test session.
 
-    Under pytest-xdist each worker gets its own data folder, hence its own server.
+    Each pytest process (each xdist worker) gets its own server in its own folder, outside
+    pytest's rotating temp folders (which a concurrent pytest run may prune), deleted at exit.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return embedded_url(Path(tmp_path_factory.getbasetemp()) / f"pg-{worker}")
+    folder = Path(tempfile.mkdtemp(prefix=f"ef-pg-{worker}-"))
+    return embedded_url(folder, cleanup_mode="delete")
 
 
 @pytest.fixture()

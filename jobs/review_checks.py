@@ -105,6 +105,12 @@ class SymbolHorizonStats:
         return self.overfitting_windows / self.windows if self.windows else None
 
     @property
+    def generated_share(self) -> float | None:
+        """Forecasts written over forecasts expected (written, failed or missing), or None when none expected."""
+        expected = self.forecasts + self.failures + self.missing
+        return self.forecasts / expected if expected else None
+
+    @property
     def label(self) -> str:
         """``SYMBOL horizon``, as reasons and charts name it."""
         return f"{self.symbol} {self.horizon}"

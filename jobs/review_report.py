@@ -11,7 +11,8 @@ from jobs.review_svg import Threshold, bar_chart, line_chart
 
 MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",
-           "RMSE vs baseline", "model errors", "forecasts", "failures", "missing", "inconsistent", "logged")
+           "RMSE vs baseline", "model errors", "forecasts", "failures", "missing", "generated", "inconsistent",
+           "logged")
 
 
 def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
@@ -19,7 +20,7 @@ def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
     rmse = "n/a" if s.rmse_change is None else f"{s.rmse_change:+.1%}"
     return (s.symbol, s.horizon, str(s.runs), str(s.windows), pct(s.avg_divergence), pct(s.max_divergence),
             f"{s.overfitting_windows} ({pct(s.overfitting_share)})", rmse, str(s.model_errors), str(s.forecasts),
-            str(s.failures), str(s.missing), str(s.inconsistent), pct(s.logged_share))
+            str(s.failures), str(s.missing), pct(s.generated_share), str(s.inconsistent), pct(s.logged_share))
 
 
 def title(review: Review) -> str:

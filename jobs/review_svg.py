@@ -106,7 +106,8 @@ def line_chart(title: str, x_labels: Sequence[str], series: Mapping[str, Sequenc
         color = PALETTE[k % len(PALETTE)]
         for segment in _segments(ys):
             points = " ".join("{:.1f},{:.1f}".format(*xy(i, v)) for i, v in segment)
-            parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
+            parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2" '
+                         'stroke-linecap="round"/>')
         parts.append(f'<text x="{width - 8}" y="{top + 16 * (k + 1) + 40}" text-anchor="end" fill="{color}">'
                      f'{escape(name)}</text>')
     parts.append("</svg>")

@@ -196,3 +196,15 @@ def test_html_report_carries_one_svg_per_chart_with_the_symbols(db_url: str, tmp
     assert page.count("<polyline") >= 3  # one divergence line per symbol
     assert "http" not in page and "<script" not in page and "src=" not in page
     assert "Decision: <span class='MONITOR'>MONITOR</span>" in page
+
+
+def test_report_table_counts_generation_per_symbol(db_url: str, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    build(db_url, ROLLBACK_CASES["missing"][0])
+    assert run_review(db_url, tmp_path, capsys)[0] == 4
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in
+            (tmp_path / "rollout_review_canary.md").read_text().splitlines() if line.startswith("| ") and " | 1D | " in line}
+    # AAPL skipped one of 7 days: 6 runs, 30 windows, 6 forecasts, 1 missing -> 6/7 generated.
+    assert rows["AAPL"] == ("| AAPL | 1D | 6 | 30 | 5.0% | 7.0% | 0 (0.0%) | -4.8% | 0 | 6 | 0 | 1 | 85.7% | 0 | "
+                            "100.0% |")
+    assert rows["MSFT"].endswith("| 7 | 0 | 0 | 100.0% | 0 | 100.0% |")

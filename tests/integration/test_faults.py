@@ -1,0 +1,220 @@
+"""Faults against real PostgreSQL: dropped connections, a killed worker, a killed job.
+
+The job runs for real (LSTM + ARIMA-GARCH on sample bars, 1D), as a subprocess where a
+process is killed and in-process where only the database misbehaves. After every fault the
+same run id is run again and the rows are counted exactly: one forecast per symbol-horizon,
+one metrics row per walk-forward window, nothing duplicated, nothing lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+
+from jobs.config import JobConfig
+from jobs.runner import Task, execute_task
+from jobs.sample_data import seed_sample_bars
+from jobs.unified_forecast_job import main
+from jobs.walkforward import DEFAULT_SPECS
+
+ROOT = Path(__file__).resolve().parents[2]
+# Two rounds of tasks on two workers: both are still busy when the first forecast lands.
+SYMBOLS = ("AAPL", "NVDA", "GOOGL", "AMZN")
+WINDOWS = DEFAULT_SPECS["1d"].windows
+JOB_TIMEOUT = 150.0
+
+
+def job_command(run_id: str, symbols: tuple[str, ...] = SYMBOLS) -> list[str]:
+    """The CLI the fault tests start and start again."""
+    return [sys.executable, "-m", "jobs.unified_forecast_job", "--symbols", ",".join(symbols),
+            "--horizon", "1D", "--workers", "2", "--run-id", run_id]
+
+
+def job_env(url: str, data_dir: Path) -> dict[str, str]:
+    """The job's environment: this test's database, metrics lines kept out of the checkout."""
+    return {**os.environ, "DATABASE_URL": url, "FORECAST_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+
+
+def scalar(url: str, sql: str, params: dict[str, object] | None = None) -> int:
+    """The single integer a query returns."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(sql, params or {}).fetchone()
+    return int(row[0]) if row else 0
+
+
+def forecast_count(url: str, run_id: str) -> int:
+    """Forecast rows written for ``run_id`` so far."""
+    return scalar(url, "SELECT COUNT(*) FROM forecasts WHERE run_id = %(r)s", {"r": run_id})
+
+
+def assert_complete_run(url: str, run_id: str, symbols: tuple[str, ...]) -> None:
+    """Exactly one forecast per symbol and one metrics row per window, no failure left recorded."""
+    with psycopg.connect(url) as conn:
+        forecasts = conn.execute("SELECT symbol, COUNT(*) FROM forecasts WHERE run_id = %(r)s GROUP BY symbol",
+                                 {"r": run_id}).fetchall()
+        metrics = conn.execute("SELECT symbol, COUNT(*), COUNT(DISTINCT window_id) FROM ensemble_validation_metrics "
+                               "WHERE run_id = %(r)s GROUP BY symbol", {"r": run_id}).fetchall()
+        failures = conn.execute("SELECT symbol, reason FROM forecast_failures WHERE run_id = %(r)s",
+                                {"r": run_id}).fetchall()
+    assert sorted(forecasts) == sorted((s, 1) for s in symbols)
+    assert sorted(metrics) == sorted((s, WINDOWS, WINDOWS) for s in symbols)
+    assert failures == []
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail the test naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def pool_workers(pid: int) -> list[psutil.Process]:
+    """The job's worker processes (spawned pool children, not multiprocessing's resource tracker)."""
+    return [c for c in psutil.Process(pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+
+
+@contextmanager
+def running_job(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start the job as a subprocess; make sure it and its workers are gone afterwards."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        survivors = [proc] if proc.poll() is None else []
+        try:
+            survivors += psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            pass
+        for p in survivors:
+            p.kill()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture()
+def seeded_url(db_url: str) -> str:
+    """A migrated database holding sample daily bars for ``SYMBOLS``."""
+    seed_sample_bars(db_url, SYMBOLS, ["1d"])
+    return db_url
+
+
+def test_a_killed_worker_loses_nothing_and_a_rerun_adds_nothing(seeded_url: str, tmp_path: Path) -> None:
+    run_id = "fault-kill-worker"
+    env = job_env(seeded_url, tmp_path)
+    with running_job(job_command(run_id), env, tmp_path / "first.log") as proc:
+        wait_for(lambda: forecast_count(seeded_url, run_id) >= 1 or proc.poll() is not None, JOB_TIMEOUT,
+                 "the first forecast row")
+        assert proc.poll() is None, "the job finished before a worker could be killed"
+        assert forecast_count(seeded_url, run_id) < len(SYMBOLS)
+        victim = pool_workers(proc.pid)[0]
+        victim.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=JOB_TIMEOUT) == 0, (tmp_path / "first.log").read_text()[-3000:]
+    log = (tmp_path / "first.log").read_text()
+    assert "a worker process died; re-running" in log  # the kill did land mid-run
+    assert_complete_run(seeded_url, run_id, SYMBOLS)
+    before = scalar(seeded_url, "SELECT COUNT(*) FROM ensemble_validation_metrics")
+
+    again = subprocess.run(job_command(run_id), env=env, cwd=ROOT, capture_output=True, timeout=JOB_TIMEOUT)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert_complete_run(seeded_url, run_id, SYMBOLS)
+    assert scalar(seeded_url, "SELECT COUNT(*) FROM ensemble_validation_metrics") == before
+    assert scalar(seeded_url, "SELECT COUNT(*) FROM forecasts") == len(SYMBOLS)
+
+
+def test_a_killed_job_leaves_no_workers_and_the_rerun_completes(seeded_url: str, tmp_path: Path) -> None:
+    run_id = "fault-kill-main"
+    env = job_env(seeded_url, tmp_path)
+    with running_job(job_command(run_id), env, tmp_path / "first.log") as proc:
+        wait_for(lambda: forecast_count(seeded_url, run_id) >= 1 or proc.poll() is not None, JOB_TIMEOUT,
+                 "the first forecast row")
+        assert proc.poll() is None, "the job finished before it could be killed"
+        workers = pool_workers(proc.pid)
+        assert len(workers) == 2
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        # Orphaned workers notice and exit instead of running on (or hanging) without their job.
+        gone, alive = psutil.wait_procs(workers, timeout=15)
+        assert alive == [], f"workers outlived the killed job: {[p.pid for p in alive]}"
+    partial = forecast_count(seeded_url, run_id)
+    assert 1 <= partial < len(SYMBOLS)
+
+    again = subprocess.run(job_command(run_id), env=env, cwd=ROOT, capture_output=True, timeout=JOB_TIMEOUT)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert_complete_run(seeded_url, run_id, SYMBOLS)
+
+
+class BackendKiller(threading.Thread):
+    """Terminates the job's PostgreSQL backends from another connection while the job runs.
+
+    ``only_mid_task`` picks backends idle inside a transaction (the task has read its bars
+    and is fitting), at most ``limit`` of them; otherwise every backend of the database is
+    terminated as soon as it appears, until stopped.
+    """
+
+    def __init__(self, url: str, only_mid_task: bool, limit: int = 10**9) -> None:
+        super().__init__(daemon=True)
+        self.url, self.only_mid_task, self.limit = url, only_mid_task, limit
+        self.terminated: list[int] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        state = "idle in transaction" if self.only_mid_task else "%"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set() and len(self.terminated) < self.limit:
+                rows = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state LIKE %(s)s",
+                    {"s": state}).fetchall()
+                for (pid,) in rows[: self.limit - len(self.terminated)]:
+                    if conn.execute("SELECT pg_terminate_backend(%(p)s)", {"p": pid}).fetchone()[0]:
+                        self.terminated.append(pid)
+                time.sleep(0.02)
+
+
+def test_dropped_connections_are_retried_and_the_run_completes(seeded_url: str, tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    symbols = SYMBOLS[:2]
+    killer = BackendKiller(seeded_url, only_mid_task=True, limit=2)
+    killer.start()
+    argv = ["--symbols", ",".join(symbols), "--horizon", "1D", "--workers", "1", "--run-id", "fault-drop"]
+    with caplog.at_level(logging.WARNING, logger="jobs.db"):
+        status = main(argv, {"DATABASE_URL": seeded_url, "FORECAST_DATA_DIR": str(tmp_path)})
+    killer.stop.set()
+    killer.join(timeout=10)
+    assert len(killer.terminated) == 2
+    retries = [r.getMessage() for r in caplog.records if "database error (attempt" in r.getMessage()]
+    assert len(retries) == 2 and all("terminating connection" in m for m in retries), retries
+    assert status == 0
+    assert_complete_run(seeded_url, "fault-drop", symbols)
+
+
+def test_a_database_that_keeps_dropping_fails_the_symbol_with_the_reason_and_writes_nothing(
+        seeded_url: str) -> None:
+    killer = BackendKiller(seeded_url, only_mid_task=False)
+    killer.start()
+    try:
+        outcome = execute_task(Task("AAPL", "1D", "fault-gone"), JobConfig(), seeded_url)
+    finally:
+        killer.stop.set()
+        killer.join(timeout=10)
+    assert killer.terminated
+    assert not outcome.ok and outcome.forecast is None
+    assert outcome.error is not None
+    assert outcome.error.startswith("database write failed after 3 attempts: ")
+    assert "terminating connection due to administrator command" in outcome.error
+    for table in ("forecasts", "ensemble_validation_metrics", "forecast_failures"):
+        assert scalar(seeded_url, f"SELECT COUNT(*) FROM {table}") == 0, table  # fixed table names

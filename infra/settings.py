@@ -69,6 +69,7 @@ CONFIG_KEYS: dict[str, str] = {
     "divergenceMonitoring": "bool",
     "highValueSymbols": "json",
     "highValueModels": "json",
+    "baselineModels": "json",
     "divergenceWarningThreshold": "float",
     "divergenceCriticalThreshold": "float",
     "baselineRmseEscalation": "float",
@@ -325,6 +326,8 @@ def _job_args(
         "rollout_phase": phase,
         "stack": stack,
         "canary_symbols": canary,
+        "baseline_models": () if values.get("baselineModels") == [] else _models(
+            values, "baselineModels", DEFAULTS.baseline_models),
     }
     # Canary runs on the CANARY_* variables, later phases on ROLLOUT_* (rollout document §7.1/7.2).
     args["canary_horizons" if phase == "canary" else "rollout_horizons"] = horizons

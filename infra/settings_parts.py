@@ -33,6 +33,8 @@ class Defaults:
 
     job: JobConfig = field(default_factory=JobConfig)
     high_value_models: tuple[Model, ...] = DEFAULT_MODEL_SETS[3]
+    # The legacy ensemble scored on the same windows, for "RMSE vs baseline" (alarms, review).
+    baseline_models: tuple[Model, ...] = DEFAULT_MODEL_SETS[4]
     baseline_rmse_escalation: float = 0.05  # "Max RMSE increase > 5% vs baseline -> escalate"
     rollback_divergence: float = 0.25  # "Average divergence > 25% for any symbol"
     rollback_rmse_increase: float = 0.10  # "RMSE Degradation: > 10% worse than baseline"

@@ -144,8 +144,6 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
     assert [a["name"] for a in alarms if any(k in a["name"] for k in health) and breaches(cloudwatch, a)] == []
 
 
-@pytest.mark.xfail(strict=True, reason="the stacks do not render BASELINE_MODELS into the job environment, so "
-                                       "the RMSE-vs-baseline alarms and widgets get no data (reported to infra)")
 def test_canary_job_environment_alone_feeds_the_baseline_alarms(
         stacks: dict[str, StackRun], cloudwatch: Any, pg_server_url: str) -> None:
     run_job_as_stack(stacks["canary"], pg_server_url, {})

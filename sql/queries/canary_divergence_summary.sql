@@ -9,6 +9,6 @@ SELECT
 FROM ensemble_validation_metrics
 WHERE symbol = ANY(%(symbols)s)
   AND NOT is_baseline
-  AND created_at > NOW() - %(window)s
+  AND created_at > NOW() - %(window)s::interval
 GROUP BY symbol, horizon
 ORDER BY symbol, horizon;

@@ -4,5 +4,5 @@ FROM ensemble_validation_metrics
 WHERE symbol = ANY(%(symbols)s)
   AND is_overfitting = TRUE
   AND NOT is_baseline
-  AND created_at > NOW() - %(window)s
+  AND created_at > NOW() - %(window)s::interval
 ORDER BY divergence DESC, symbol, created_at DESC;

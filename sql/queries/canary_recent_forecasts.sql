@@ -8,6 +8,6 @@ SELECT
 FROM forecasts
 WHERE symbol = ANY(%(symbols)s)
   AND horizon = %(horizon)s
-  AND created_at > NOW() - %(window)s
+  AND created_at > NOW() - %(window)s::interval
 GROUP BY symbol, horizon
 ORDER BY latest_created_at DESC, symbol;

@@ -10,7 +10,7 @@ SELECT
     SUM(CASE WHEN is_overfitting THEN 1 ELSE 0 END) AS overfitting_count,
     ROUND(100.0 * SUM(CASE WHEN is_overfitting THEN 1 ELSE 0 END) / COUNT(*), 1) AS pct_overfitting
 FROM ensemble_validation_metrics
-WHERE created_at > NOW() - %(window)s
+WHERE created_at > NOW() - %(window)s::interval
   AND NOT is_baseline
 GROUP BY created_at::date, symbol, horizon
 ORDER BY avg_divergence DESC, symbol, horizon;

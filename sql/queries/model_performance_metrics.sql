@@ -10,6 +10,6 @@ SELECT
     ROUND(AVG(divergence)::numeric, 4) AS avg_divergence,
     ROUND(100.0 * SUM(CASE WHEN is_overfitting THEN 1 ELSE 0 END) / COUNT(*), 1) AS pct_overfitting
 FROM ensemble_validation_metrics
-WHERE created_at > NOW() - %(window)s
+WHERE created_at > NOW() - %(window)s::interval
 GROUP BY model_count, is_baseline, horizon
 ORDER BY horizon, model_count, is_baseline;

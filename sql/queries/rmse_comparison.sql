@@ -7,7 +7,7 @@ SELECT
     ROUND(AVG(test_rmse - val_rmse)::numeric, 6) AS rmse_gap,
     COUNT(*) AS windows
 FROM ensemble_validation_metrics
-WHERE created_at > NOW() - %(window)s
+WHERE created_at > NOW() - %(window)s::interval
   AND NOT is_baseline
 GROUP BY symbol, horizon
 ORDER BY rmse_gap DESC, symbol, horizon;

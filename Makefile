@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test snapshots bench bench-scale clean-data
+.PHONY: demo test snapshots bench bench-scale dashboard clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ bench: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(PY) -m bench.scale
+
+dashboard: $(STAMP)
+	$(PY) -m jobs.dashboard --out reports/dashboard.html
 
 clean-data:
 	rm -rf .data

@@ -65,9 +65,10 @@ def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSp
     models = [m for m in MODEL_ORDER if m in set(cfg.models) | set(cfg.baseline_models)]
     windows, baseline, last = [], [], None
     for bounds in plan_windows(len(returns), spec, steps, cfg.walk_forward):
+        y_val, y_test = window_targets(returns, bounds, steps)
+        require_price_movement(series, bounds, steps, y_val, y_test)  # before fitting: refusing is cheap
         fitted = fit_and_predict(models, factory, returns, bounds, steps,
                                  lambda m, b=bounds: model_seed(cfg.seed, series.symbol, horizon, b.window_id, m.value))
-        y_val, y_test = window_targets(returns, bounds, steps)
         last = _score(cfg.models, fitted, y_val, y_test, cfg)
         windows.append(_window_row(series, bounds, steps, cfg.models, last, baseline=False))
         if cfg.baseline_models:
@@ -77,6 +78,25 @@ def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSp
         raise ValueError(f"{series.symbol} {horizon}: no walk-forward window could be planned")
     forecast = production_forecast(series, horizon, cfg, spec, factory, last)
     return tuple(windows), tuple(baseline), forecast
+
+
+def require_price_movement(series: Series, bounds: WindowBounds, steps: int, y_val: np.ndarray,
+                           y_test: np.ndarray) -> None:
+    """Refuse a window whose validation or test slice has a constant close price.
+
+    The naive forecast is exact on such a slice (zero RMSE), so the divergence measured
+    against it is undefined; the reason names the slice and its dates.
+
+    Raises:
+        BadBarsError: When every realised target of either slice is zero.
+    """
+    for name, targets, origins in (("validation", y_val, bounds.val_origins), ("test", y_test, bounds.test_origins)):
+        if not np.any(targets):
+            start, end = series.timestamps[origins[0] + 1], series.timestamps[origins[-1] + steps]
+            raise BadBarsError(
+                f"{series.timeframe} bars: constant close price from {start} to {end} (the {name} slice of "
+                f"walk-forward window {bounds.window_id}); divergence against the naive forecast is undefined"
+            )
 
 
 def _score(model_set: Sequence[Model], fitted: FittedWindow, y_val: np.ndarray, y_test: np.ndarray,

@@ -1,0 +1,160 @@
+"""Bad bars in PostgreSQL: each symbol is forecast or refused with a clear reason, never a crash.
+
+Hypothesis damages a clean simulated series (gaps, NaN/infinite/non-positive prices,
+constant stretches, huge jumps and spikes, short histories), writes it to ``ohlc_bars`` and
+runs the real pipeline on it with a small ``WindowSpec``. Duplicate and unordered bars cannot
+reach the job through the table's primary key and ``ORDER BY``; ``tests/unit/test_bars.py``
+covers them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jobs.bars import PRICE_COLUMNS, upsert_bars
+from jobs.config import JobConfig
+from jobs.db import connect, migrate
+from jobs.pipeline import run_symbol
+from jobs.results import SymbolOutcome
+from jobs.sample_data import seed_sample_bars, simulated_bars
+from jobs.storage import write_outcome
+from jobs.unified_forecast_job import main
+from jobs.walkforward import WindowSpec
+from tests.conftest import with_dbname
+
+SPEC = WindowSpec(train=120, val=20, test=20, step=20, windows=2)
+NEED = SPEC.required_returns(True) + 1  # bars run_symbol reads
+CLEAN = simulated_bars("CLEAN", "1d").iloc[-(NEED + 40):].reset_index(drop=True)
+CFG = JobConfig()
+# Every refusal must say what was wrong; these are the reasons the pipeline gives.
+CLEAR_REASONS = re.compile(
+    r"^1d bars: (\d+ found, need at least \d+|missing or non-finite price at .+|non-positive price at .+"
+    r"|constant close price over \d+ bars; nothing to forecast"
+    r"|constant close price from .+ to .+ \(the (validation|test) slice of walk-forward window \d\); "
+    r"divergence against the naive forecast is undefined)"
+    r"|^every model of LSTM,ARIMA_GARCH failed in this window"
+)
+_names = (f"BAD{i}" for i in itertools.count())
+
+
+@pytest.fixture(scope="module")
+def bad_db(pg_server_url: str) -> Iterator[str]:
+    """One migrated database for the module (hypothesis examples cannot use per-test fixtures)."""
+    name = f"bad_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier, not input
+    url = with_dbname(pg_server_url, name)
+    migrate(url)
+    yield url
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@st.composite
+def damaged_bars(draw: st.DrawFn) -> tuple[pd.DataFrame, list[str]]:
+    """A clean series with up to three defects in its latest bars; returns the frame and what was done."""
+    frame = CLEAN.copy()
+    done = []
+    recent = st.integers(len(frame) - NEED, len(frame) - 2)  # rows the pipeline will read
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["gap", "nan", "inf", "nonpositive", "constant", "jump", "spike", "short"]))
+        row = draw(recent)
+        if kind == "gap":
+            frame = frame.drop(index=frame.index[row: row + draw(st.integers(1, 15))])
+        elif kind in ("nan", "inf", "nonpositive"):
+            value = {"nan": math.nan, "inf": math.inf, "nonpositive": draw(st.sampled_from([0.0, -3.0]))}[kind]
+            frame.loc[frame.index[row], draw(st.sampled_from(PRICE_COLUMNS))] = value
+        elif kind == "constant":
+            start = draw(st.sampled_from([0, row]))  # the whole history, or a flat stretch
+            frame.loc[frame.index[start:], list(PRICE_COLUMNS)] = 42.0
+        elif kind in ("jump", "spike"):
+            factor = draw(st.sampled_from([1e-6, 1e-3, 50.0, 1e4, 1e8]))
+            rows = frame.index[row:] if kind == "jump" else frame.index[row: row + 1]
+            frame.loc[rows, list(PRICE_COLUMNS)] *= factor
+        else:
+            frame = frame.iloc[-draw(st.integers(2, NEED - 1)):]
+        done.append(kind)
+    return frame.reset_index(drop=True), done
+
+
+def assert_finite_forecast(outcome: SymbolOutcome) -> None:
+    """A success has a finite forecast inside its interval and finite window scores."""
+    f = outcome.forecast
+    assert f is not None
+    values = [f.predicted_return, f.lower_return, f.upper_return, f.predicted_price, f.lower_price, f.upper_price]
+    assert all(math.isfinite(v) for v in values), values
+    # Ordered, but not required to contain the point: a residual-quantile interval of a biased
+    # model can sit beside its mean (the LSTM does after a x1e4 jump).
+    assert f.lower_return <= f.upper_return and f.lower_price <= f.upper_price
+    assert len(outcome.windows) == SPEC.windows
+    for w in outcome.windows:
+        assert all(math.isfinite(v) for v in (w.val_rmse, w.test_rmse, w.divergence, w.rmse_ratio)), w
+
+
+@settings(max_examples=14, deadline=None)
+@given(case=damaged_bars())
+def test_damaged_bars_are_forecast_or_refused_with_a_clear_reason(bad_db: str,
+                                                                  case: tuple[pd.DataFrame, list[str]]) -> None:
+    frame, defects = case
+    symbol = next(_names)
+    with connect(bad_db) as conn, conn.transaction():
+        upsert_bars(conn, symbol, "1d", frame, "test: damaged sample")
+    with connect(bad_db) as conn:
+        outcome = run_symbol(conn, symbol, "1D", CFG, spec=SPEC)  # must return, never raise
+        with conn.transaction():
+            write_outcome(conn, outcome, CFG, "bad-data")
+        stored = conn.execute("SELECT predicted_return, lower_price, upper_price FROM forecasts "
+                              "WHERE symbol = %(s)s", {"s": symbol}).fetchall()
+        failures = conn.execute("SELECT reason FROM forecast_failures WHERE symbol = %(s)s", {"s": symbol}).fetchall()
+    if outcome.ok:
+        assert_finite_forecast(outcome)
+        assert len(stored) == 1 and all(math.isfinite(v) for v in stored[0].values()) and failures == []
+        read = frame.iloc[-NEED:][list(PRICE_COLUMNS)].to_numpy()  # the bars the pipeline read
+        assert len(frame) >= NEED and np.isfinite(read).all() and (read > 0).all(), defects
+    else:
+        assert outcome.error and CLEAR_REASONS.search(outcome.error), (defects, outcome.error)
+        assert stored == [] and [f["reason"] for f in failures] == [outcome.error]
+
+
+def test_gaps_and_a_huge_jump_are_still_forecast(bad_db: str) -> None:
+    frame = CLEAN.drop(index=range(len(CLEAN) - 100, len(CLEAN) - 90)).reset_index(drop=True)
+    frame.loc[len(frame) - 30:, list(PRICE_COLUMNS)] *= 1e4
+    with connect(bad_db) as conn, conn.transaction():
+        upsert_bars(conn, "JUMPY", "1d", frame, "test: gap and jump")
+    with connect(bad_db) as conn:
+        outcome = run_symbol(conn, "JUMPY", "1D", CFG, spec=SPEC)
+    assert outcome.error is None
+    assert_finite_forecast(outcome)
+    assert outcome.forecast is not None and outcome.forecast.last_close == pytest.approx(frame["close"].iloc[-1])
+
+
+def test_one_bad_symbol_fails_alone_and_the_run_exits_1_naming_it(db_url: str, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    seed_sample_bars(db_url, ["AAPL", "NVDA"], ["1d"])
+    broken = simulated_bars("BROKE", "1d")
+    broken.loc[len(broken) - 5, "close"] = np.nan
+    with connect(db_url) as conn, conn.transaction():
+        upsert_bars(conn, "BROKE", "1d", broken, "test: a NaN close")
+    argv = ["--symbols", "AAPL,BROKE,NVDA", "--horizon", "1D", "--workers", "1", "--run-id", "one-bad"]
+    assert main(argv, {"DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path)}) == 1
+    err = capsys.readouterr().err
+    bad_ts = broken["ts"].iloc[-5]
+    assert f"error: BROKE 1D: 1d bars: missing or non-finite price at {bad_ts}" in err
+    assert "AAPL 1D:" not in err and "NVDA 1D:" not in err
+    with psycopg.connect(db_url) as conn:
+        forecasts = conn.execute("SELECT symbol FROM forecasts WHERE run_id = 'one-bad' ORDER BY symbol").fetchall()
+        failures = conn.execute("SELECT symbol FROM forecast_failures WHERE run_id = 'one-bad'").fetchall()
+    assert forecasts == [("AAPL",), ("NVDA",)]
+    assert failures == [("BROKE",)]

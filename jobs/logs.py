@@ -41,8 +41,9 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def setup_logging(level: int = logging.INFO, metrics_file: Path | None = None) -> None:
     """Install one handler on the root logger (idempotent).
 
-    On a terminal, the local metric lines (``jobs.metrics``) go to ``metrics_file`` as JSON
-    lines instead, so the screen shows the run and not hundreds of datapoints.
+    With ``metrics_file`` (runs on the embedded database), the metric lines of the no-AWS fallback
+    (``jobs.metrics``) go to that file as JSON lines, so the screen shows the run and not
+    hundreds of datapoints; deployed runs leave them on stderr for CloudWatch Logs.
     """
     root = logging.getLogger()
     if any(getattr(h, "_ensemble", False) for h in root.handlers):
@@ -56,7 +57,7 @@ def setup_logging(level: int = logging.INFO, metrics_file: Path | None = None) -
         handler.setFormatter(JsonFormatter())
     handler._ensemble = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    if sys.stderr.isatty() and metrics_file is not None:
+    if metrics_file is not None:
         metrics_file.parent.mkdir(parents=True, exist_ok=True)
         to_file = logging.FileHandler(metrics_file)
         to_file.setFormatter(JsonFormatter())
@@ -65,6 +66,6 @@ def setup_logging(level: int = logging.INFO, metrics_file: Path | None = None) -
         metrics_log.propagate = False
     root.setLevel(level)
     # Third-party chatter that says nothing about the run.
-    for noisy in ("cmdstanpy", "prophet", "botocore", "urllib3", "pgserver"):
+    for noisy in ("cmdstanpy", "prophet", "botocore", "urllib3", "pgserver", "yoyo"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")

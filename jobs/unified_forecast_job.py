@@ -141,7 +141,9 @@ def _publish(outcomes: list[SymbolOutcome], plan: Plan) -> None:
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run the job; return the exit status."""
     env = os.environ if env is None else env
-    setup_logging(metrics_file=Path(env.get("FORECAST_DATA_DIR") or ".data") / "metrics.jsonl")
+    # With the embedded database, metric lines go to a file beside it: the screen shows the run.
+    embedded = not env.get("DATABASE_URL")
+    setup_logging(metrics_file=Path(env.get("FORECAST_DATA_DIR") or ".data") / "metrics.jsonl" if embedded else None)
     try:
         plan = make_plan(sys.argv[1:] if argv is None else argv, env)
     except (ConfigError, UsageError) as exc:

@@ -86,7 +86,8 @@ def with_retry(url: str, work: Callable[[psycopg.Connection[dict[str, Any]]], T]
         except psycopg.OperationalError as exc:
             last = exc
             log.warning("database error (attempt %d/%d): %s", attempt + 1, attempts, _first_line(exc))
-            time.sleep(0.5 * 2**attempt)
+            if attempt + 1 < attempts:  # no back-off after the last attempt: fail with the reason now
+                time.sleep(0.5 * 2**attempt)
     raise DatabaseUnavailable(f"database write failed after {attempts} attempts: {_first_line(last)}")
 
 

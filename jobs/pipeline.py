@@ -128,7 +128,8 @@ def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: Wind
     """Refit the production set on the latest training slice; weight it as the latest window says.
 
     The weights come from the most recent window (equal when it overfitted), renormalised
-    over the models that fit now; a model that fails here is left out and named.
+    over the models that fit now; a model that fails here is left out and named, and one
+    that failed in the latest window (so has no validated weight) is left out too.
     """
     steps = HORIZONS[horizon].steps
     returns = series.returns
@@ -148,6 +149,8 @@ def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: Wind
     weights = {k: v for k, v in latest.forecast_weights.items() if k in predictions}
     if sum(weights.values()) <= 0:
         weights = equal_weights(predictions)
+    # A model that fits now but failed in the latest window has no validated weight: leave it out.
+    predictions = {k: v for k, v in predictions.items() if k in weights}
     total = sum(weights.values())
     weights = {k: v / total for k, v in weights.items()}
     combined = combine(weights, predictions)

@@ -23,15 +23,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.bars import PRICE_COLUMNS, upsert_bars
+from jobs.bars import PRICE_COLUMNS, upsert_bars, validate_bars
 from jobs.config import JobConfig
 from jobs.db import connect, migrate
-from jobs.pipeline import run_symbol
+from jobs.pipeline import default_factory, production_forecast, run_symbol
 from jobs.results import SymbolOutcome
 from jobs.sample_data import seed_sample_bars, simulated_bars
 from jobs.storage import write_outcome
 from jobs.unified_forecast_job import main
-from jobs.walkforward import WindowSpec
+from jobs.walkforward import SetScore, WindowSpec
 from tests.conftest import with_dbname
 
 SPEC = WindowSpec(train=120, val=20, test=20, step=20, windows=2)
@@ -67,12 +67,13 @@ def damaged_bars(draw: st.DrawFn) -> tuple[pd.DataFrame, list[str]]:
     """A clean series with up to three defects in its latest bars; returns the frame and what was done."""
     frame = CLEAN.copy()
     done = []
-    recent = st.integers(len(frame) - NEED, len(frame) - 2)  # rows the pipeline will read
     for _ in range(draw(st.integers(1, 3))):
+        if len(frame) < 3:  # already far too short; nothing left worth damaging
+            break
         kind = draw(st.sampled_from(["gap", "nan", "inf", "nonpositive", "constant", "jump", "spike", "short"]))
-        row = draw(recent)
+        row = draw(st.integers(max(0, len(frame) - NEED), len(frame) - 1))  # among the bars the pipeline reads
         if kind == "gap":
-            frame = frame.drop(index=frame.index[row: row + draw(st.integers(1, 15))])
+            frame = frame.drop(index=frame.index[row: row + draw(st.integers(1, min(15, len(frame) - 2)))])
         elif kind in ("nan", "inf", "nonpositive"):
             value = {"nan": math.nan, "inf": math.inf, "nonpositive": draw(st.sampled_from([0.0, -3.0]))}[kind]
             frame.loc[frame.index[row], draw(st.sampled_from(PRICE_COLUMNS))] = value
@@ -158,3 +159,15 @@ def test_one_bad_symbol_fails_alone_and_the_run_exits_1_naming_it(db_url: str, t
         failures = conn.execute("SELECT symbol FROM forecast_failures WHERE run_id = 'one-bad'").fetchall()
     assert forecasts == [("AAPL",), ("NVDA",)]
     assert failures == [("BROKE",)]
+
+
+def test_a_model_that_failed_in_the_latest_window_gets_no_weight_in_the_forecast() -> None:
+    # Found by the property test: ARIMA-GARCH failed to converge in the last window after a
+    # x1e-6 jump but fit for the forecast, and the symbol failed with "no weight for model(s)".
+    series = validate_bars("CLEAN", "1d", CLEAN, NEED)
+    latest = SetScore(val_rmse=0.01, test_rmse=0.01, naive_val_rmse=0.01, naive_test_rmse=0.01, divergence=0.0,
+                      is_overfitting=False, weights={"LSTM": 1.0}, weights_reverted=False, models_used=("LSTM",),
+                      errors={"ARIMA_GARCH": "ModelFitError: did not converge"})
+    forecast = production_forecast(series, "1D", CFG, SPEC, default_factory(), latest)
+    assert forecast.models_used == ("LSTM",) and forecast.weights == {"LSTM": 1.0}
+    assert math.isfinite(forecast.predicted_return)

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from jobs import metrics as m
+from jobs import thresholds
 
 if TYPE_CHECKING:
     from infra.settings import Settings
@@ -122,13 +123,13 @@ class MonitoringArgs:
     stack: str
     horizons: tuple[str, ...]
     region: str
-    warning_threshold: float = 0.20
-    critical_threshold: float = 0.30
-    baseline_escalation: float = 0.05
-    rollback_divergence: float = 0.25
-    rollback_rmse_increase: float = 0.10
-    alert_storm_count: int = 5
-    alert_storm_period_seconds: int = 3_600
+    warning_threshold: float = thresholds.DIVERGENCE_WARNING
+    critical_threshold: float = thresholds.DIVERGENCE_CRITICAL
+    baseline_escalation: float = thresholds.BASELINE_RMSE_ESCALATION
+    rollback_divergence: float = thresholds.ROLLBACK_DIVERGENCE
+    rollback_rmse_increase: float = thresholds.ROLLBACK_RMSE_INCREASE
+    alert_storm_count: int = thresholds.ALERT_STORM_COUNT
+    alert_storm_period_seconds: int = thresholds.ALERT_STORM_PERIOD_SECONDS
     review_emails: tuple[str, ...] = ()
     immediate_emails: tuple[str, ...] = ()
     run_intervals: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RUN_INTERVALS))

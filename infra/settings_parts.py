@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import pulumi
 
 from jobs.config import DEFAULT_MODEL_SETS, HORIZONS, ConfigError, JobConfig, Model, parse_symbols, parse_threshold
+from jobs import thresholds
 
 PROJECT = "ensemble-forecast"
 
@@ -35,11 +36,11 @@ class Defaults:
     high_value_models: tuple[Model, ...] = DEFAULT_MODEL_SETS[3]
     # The legacy ensemble scored on the same windows, for "RMSE vs baseline" (alarms, review).
     baseline_models: tuple[Model, ...] = DEFAULT_MODEL_SETS[4]
-    baseline_rmse_escalation: float = 0.05  # "Max RMSE increase > 5% vs baseline -> escalate"
-    rollback_divergence: float = 0.25  # "Average divergence > 25% for any symbol"
-    rollback_rmse_increase: float = 0.10  # "RMSE Degradation: > 10% worse than baseline"
-    alert_storm_count: int = 5  # "> 5 critical alerts in 1 hour"
-    alert_storm_period_minutes: int = 60
+    baseline_rmse_escalation: float = thresholds.BASELINE_RMSE_ESCALATION
+    rollback_divergence: float = thresholds.ROLLBACK_DIVERGENCE
+    rollback_rmse_increase: float = thresholds.ROLLBACK_RMSE_INCREASE
+    alert_storm_count: int = thresholds.ALERT_STORM_COUNT
+    alert_storm_period_minutes: int = thresholds.ALERT_STORM_PERIOD_SECONDS // 60
     symbols_per_task: int = 5
     retry_attempts: int = 3
     job_timeout_seconds: int = 3600

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from jobs.thresholds import DIVERGENCE_CRITICAL, DIVERGENCE_WARNING
+
 
 class ConfigError(ValueError):
     """Bad configuration: one line naming the variable, the value and what is allowed."""
@@ -186,8 +188,8 @@ class JobConfig(BaseModel):
     optimization_method: str = "simple_avg"
     walk_forward: bool = True
     divergence_monitoring: bool = True
-    divergence_threshold: float = 0.20
-    divergence_critical_threshold: float = 0.30
+    divergence_threshold: float = DIVERGENCE_WARNING
+    divergence_critical_threshold: float = DIVERGENCE_CRITICAL
     rollout_phase: str = "local"
     canary_symbols: tuple[str, ...] = ()
     canary_horizons: tuple[str, ...] = ()

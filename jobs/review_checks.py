@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from jobs import thresholds
+
 
 class Decision(str, Enum):
     """The review's outcome, from best to worst; the exit status goes with it."""
@@ -46,13 +48,13 @@ class Thresholds:
         require_baseline: without paired baseline windows the RMSE check cannot pass (MONITOR).
     """
 
-    divergence_proceed: float = 0.15
-    divergence_rollback: float = 0.25
-    overfitting_share: float = 0.10
-    rmse_proceed: float = 0.05
-    rmse_rollback: float = 0.10
-    critical_divergence: float = 0.30
-    max_critical_alerts_per_hour: int = 5
+    divergence_proceed: float = thresholds.PROCEED_DIVERGENCE
+    divergence_rollback: float = thresholds.ROLLBACK_DIVERGENCE
+    overfitting_share: float = thresholds.OVERFITTING_SHARE
+    rmse_proceed: float = thresholds.BASELINE_RMSE_ESCALATION
+    rmse_rollback: float = thresholds.ROLLBACK_RMSE_INCREASE
+    critical_divergence: float = thresholds.DIVERGENCE_CRITICAL
+    max_critical_alerts_per_hour: int = thresholds.ALERT_STORM_COUNT
     require_baseline: bool = True
 
     def __post_init__(self) -> None:

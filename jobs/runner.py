@@ -160,9 +160,19 @@ def _iter_outcomes(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int
         if not pending:
             return
     for i, task in sorted(pending.items()):
-        yield i, SymbolOutcome(task.symbol, task.horizon, error=(
+        outcome = SymbolOutcome(task.symbol, task.horizon, error=(
             f"worker process died {POOL_RESTARTS + 1} times with this task unfinished (killed or out of memory); "
             "re-run the same run id to retry it"))
+        _record_failure(outcome, cfg, url, task.run_id)
+        yield i, outcome
+
+
+def _record_failure(outcome: SymbolOutcome, cfg: JobConfig, url: str, run_id: str) -> None:
+    """Record a task no worker could finish, as its worker would have (best effort)."""
+    try:
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, run_id))
+    except DatabaseUnavailable:
+        log.warning("could not record the failure of %s %s: database unavailable", outcome.symbol, outcome.horizon)
 
 
 def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int

@@ -22,9 +22,10 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
+from psycopg import sql
 
 from jobs.config import JobConfig
-from jobs.runner import Task, execute_task
+from jobs.runner import POOL_RESTARTS, Task, execute_task, run_tasks
 from jobs.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 from jobs.walkforward import DEFAULT_SPECS
@@ -47,10 +48,10 @@ def job_env(url: str, data_dir: Path) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": url, "FORECAST_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
 
 
-def scalar(url: str, sql: str, params: dict[str, object] | None = None) -> int:
+def scalar(url: str, query: str | sql.Composed, params: dict[str, object] | None = None) -> int:
     """The single integer a query returns."""
     with psycopg.connect(url) as conn:
-        row = conn.execute(sql, params or {}).fetchone()
+        row = conn.execute(query, params or {}).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -222,4 +223,39 @@ def test_a_database_that_keeps_dropping_fails_the_symbol_with_the_reason_and_wri
     assert outcome.error.startswith("database write failed after 3 attempts: ")
     assert "terminating connection due to administrator command" in outcome.error
     for table in ("forecasts", "ensemble_validation_metrics", "forecast_failures"):
-        assert scalar(seeded_url, f"SELECT COUNT(*) FROM {table}") == 0, table  # fixed table names
+        assert scalar(seeded_url, sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table))) == 0, table
+
+
+def test_tasks_whose_workers_keep_dying_fail_with_the_reason_after_the_restarts(seeded_url: str) -> None:
+    stop = threading.Event()
+    killed: set[int] = set()
+
+    def kill_every_worker() -> None:  # an OOM killer that never relents
+        while not stop.is_set():
+            for child in psutil.Process().children(recursive=True):
+                try:
+                    if "spawn_main" in " ".join(child.cmdline()):
+                        child.kill()
+                        killed.add(child.pid)
+                except psutil.NoSuchProcess:
+                    continue
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_every_worker, daemon=True)
+    killer.start()
+    tasks = [Task(s, "1D", "fault-oom") for s in SYMBOLS[:2]]
+    try:
+        outcomes = run_tasks(tasks, JobConfig(), seeded_url, workers=2)
+    finally:
+        stop.set()
+        killer.join(timeout=10)
+    assert len(killed) >= POOL_RESTARTS + 1  # every pool, including the restarts, lost its workers
+    assert [(o.symbol, o.ok) for o in outcomes] == [(t.symbol, False) for t in tasks]
+    reason = f"worker process died {POOL_RESTARTS + 1} times with this task unfinished"
+    assert all(o.error and o.error.startswith(reason) for o in outcomes), outcomes
+    with psycopg.connect(seeded_url) as conn:
+        failures = conn.execute("SELECT symbol, reason FROM forecast_failures WHERE run_id = 'fault-oom' "
+                                "ORDER BY symbol").fetchall()
+    assert [s for s, _ in failures] == sorted(t.symbol for t in tasks)
+    assert all(r.startswith(reason) for _, r in failures)
+    assert forecast_count(seeded_url, "fault-oom") == 0

@@ -16,7 +16,7 @@ MIN_BARS = 40
 
 
 def frame_with(**changes: object) -> pd.DataFrame:
-    """A copy of the clean base frame; ``changes`` maps 'column@row' to a new value."""
+    """A copy of the clean base frame; ``changes`` maps '<column>_at_<row>' to a new value."""
     frame = BASE.copy()
     for key, value in changes.items():
         column, row = key.split("_at_")

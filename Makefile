@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test snapshots bench bench-scale dashboard clean-data
+.PHONY: demo test snapshots bench bench-scale dashboard lock clean-data
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,6 +30,11 @@ bench-scale: $(STAMP)
 
 dashboard: $(STAMP)
 	$(PY) -m jobs.dashboard --out reports/dashboard.html
+
+# Re-pin constraints.txt after changing pyproject.toml's dependencies.
+lock: $(STAMP)
+	{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^ensemble-forecast'; } > constraints.new
+	mv constraints.new constraints.txt
 
 clean-data:
 	rm -rf .data

@@ -20,7 +20,9 @@ def test_image_installs_cpu_torch_first_then_the_project_without_dev_extras() ->
     pin = next(d for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
                if d.startswith("torch"))
     assert runs[0] == f"RUN pip install --index-url https://download.pytorch.org/whl/cpu {pin}", runs
-    assert runs[1] == "RUN pip install .", "the image installs what CI installs, without the dev extra"
+    assert runs[1] == "RUN pip install -c constraints.txt .", "the image installs what CI installs, without the dev extra"
+    makefile = (ROOT / "Makefile").read_text()
+    assert 'pip install --quiet -c constraints.txt -e ".[dev]"' in makefile, "CI pins with the same constraints"
     assert "COPY sql/ sql/" in INSTRUCTIONS, "migrations and queries are read from sql/ at run time"
 
 
@@ -42,7 +44,7 @@ def test_entrypoint_plus_job_command_is_the_forecast_job(runs: dict[str, StackRu
 
 def test_dockerignore_keeps_only_what_the_image_needs() -> None:
     lines = (ROOT / ".dockerignore").read_text().split()
-    assert lines[lines.index("**") + 1:lines.index("**") + 4] == ["!pyproject.toml", "!jobs/", "!sql/"]
+    assert lines[lines.index("**") + 1:lines.index("**") + 5] == ["!pyproject.toml", "!constraints.txt", "!jobs/", "!sql/"]
 
 
 def test_preview_workflow_previews_every_stack_and_comments_the_diff() -> None:

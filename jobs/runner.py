@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -22,11 +24,14 @@ from jobs.storage import write_outcome
 
 log = logging.getLogger(__name__)
 
-# A worker that died (kill -9, OOM killer) breaks the whole pool; its unfinished tasks run
-# again on fresh workers this many times before they are reported failed.
+# A worker that died (kill -9, OOM killer) breaks the whole pool; the pool's unfinished tasks
+# run again on fresh workers, and a task left unfinished by this many + 1 pools is reported failed.
 POOL_RESTARTS = 2
-# Workers are replaced after this many tasks, so memory a model leaks or fragments stays bounded.
-MAX_TASKS_PER_CHILD = 50
+# Each pool runs at most this many tasks per worker and is then replaced by a fresh one, so
+# memory a model leaks or fragments stays bounded. (Not ProcessPoolExecutor's own
+# max_tasks_per_child: on Python 3.11-3.12 it deadlocks once workers reach the limit with tasks
+# still queued, CPython gh-115634 -- a 100-symbol run on 2 workers hung after 100 tasks.)
+TASKS_PER_WORKER_PER_POOL = 50
 # Exit status of a worker that noticed its job process had died.
 ORPHAN_EXIT_STATUS = 70
 
@@ -150,29 +155,30 @@ def _iter_outcomes(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int
             yield i, execute_task(task, cfg, url)
         return
     pending = dict(enumerate(tasks))
-    for restart in range(POOL_RESTARTS + 1):
-        if restart:
-            log.warning("a worker process died; re-running %d unfinished tasks on fresh workers (restart %d/%d)",
-                        len(pending), restart, POOL_RESTARTS)
-        for i, outcome in _pool_pass(pending, cfg, url, workers):
+    lost: Counter[int] = Counter()  # pools that died with each task unfinished
+    while pending:
+        # The next pool's share: unfinished tasks of a pool that lost a worker come first.
+        batch = dict(itertools.islice(pending.items(), workers * TASKS_PER_WORKER_PER_POOL))
+        for i, outcome in _pool_pass(batch, cfg, url, workers):
             del pending[i]
             yield i, outcome
-        if not pending:
-            return
-    for i, task in sorted(pending.items()):
-        outcome = SymbolOutcome(task.symbol, task.horizon, error=(
-            f"worker process died {POOL_RESTARTS + 1} times with this task unfinished (killed or out of memory); "
-            "re-run the same run id to retry it"))
-        _record_failure(outcome, cfg, url, task.run_id)
-        yield i, outcome
+        lost.update(i for i in batch if i in pending)
+        for i in [i for i in batch if i in pending and lost[i] > POOL_RESTARTS]:
+            yield i, _given_up(pending.pop(i), cfg, url)
+        if retry := sum(i in pending for i in batch):
+            log.warning("a worker process died; re-running %d unfinished tasks on fresh workers", retry)
 
 
-def _record_failure(outcome: SymbolOutcome, cfg: JobConfig, url: str, run_id: str) -> None:
-    """Record a task no worker could finish, as its worker would have (best effort)."""
+def _given_up(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
+    """The failure of a task whose workers kept dying; recorded as its worker would have (best effort)."""
+    outcome = SymbolOutcome(task.symbol, task.horizon, error=(
+        f"worker process died {POOL_RESTARTS + 1} times with this task unfinished (killed or out of memory); "
+        "re-run the same run id to retry it"))
     try:
-        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, run_id))
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id))
     except DatabaseUnavailable:
-        log.warning("could not record the failure of %s %s: database unavailable", outcome.symbol, outcome.horizon)
+        log.warning("could not record the failure of %s %s: database unavailable", task.symbol, task.horizon)
+    return outcome
 
 
 def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int
@@ -183,8 +189,7 @@ def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int
 
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(cfg.torch_threads, os.getpid()),
-                             max_tasks_per_child=MAX_TASKS_PER_CHILD) as pool:
+                             initargs=(cfg.torch_threads, os.getpid())) as pool:
         futures = {pool.submit(execute_task, task, cfg, url): i for i, task in pending.items()}
         for fut in as_completed(futures):
             i = futures[fut]

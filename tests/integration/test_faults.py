@@ -25,7 +25,8 @@ import pytest
 from psycopg import sql
 
 from jobs.config import JobConfig
-from jobs.runner import POOL_RESTARTS, Task, execute_task, run_tasks
+from jobs.results import SymbolOutcome
+from jobs.runner import POOL_RESTARTS, TASKS_PER_WORKER_PER_POOL, Task, execute_task, run_tasks
 from jobs.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 from jobs.walkforward import DEFAULT_SPECS
@@ -259,3 +260,25 @@ def test_tasks_whose_workers_keep_dying_fail_with_the_reason_after_the_restarts(
     assert [s for s, _ in failures] == sorted(t.symbol for t in tasks)
     assert all(r.startswith(reason) for _, r in failures)
     assert forecast_count(seeded_url, "fault-oom") == 0
+
+
+def test_a_long_run_recycles_its_pools_and_never_stalls(seeded_url: str) -> None:
+    # ProcessPoolExecutor(max_tasks_per_child=...) hangs on Python 3.11 once workers reach the
+    # limit with tasks still queued (CPython gh-115634); the runner recycles whole pools instead.
+    # Symbols without bars fail in milliseconds, so 2.1 pools' worth of tasks stays cheap.
+    count = 2 * 2 * TASKS_PER_WORKER_PER_POOL + 10
+    tasks = [Task(f"NOBARS{i}", "1D", "fault-long") for i in range(count)]
+    outcomes: list[SymbolOutcome] = []
+    seen: set[int] = set()
+    runner = threading.Thread(target=lambda: outcomes.extend(run_tasks(tasks, JobConfig(), seeded_url, workers=2)),
+                              daemon=True)
+    runner.start()
+    while runner.is_alive() and len(seen) < 100:
+        seen.update(p.pid for p in pool_workers(os.getpid()))
+        runner.join(timeout=0.05)
+    runner.join(timeout=JOB_TIMEOUT)
+    assert not runner.is_alive(), "run_tasks stalled with tasks still queued"
+    assert [o.symbol for o in outcomes] == [t.symbol for t in tasks]
+    assert all(o.error and "0 found, need at least" in o.error for o in outcomes)
+    assert len(seen) == 2 * 3  # three pools of two workers: 100 + 100 + 10 tasks
+    assert scalar(seeded_url, "SELECT COUNT(*) FROM forecast_failures WHERE run_id = 'fault-long'") == count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -22,15 +23,22 @@ def with_dbname(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url() -> str:
+def pg_server_url() -> Iterator[str]:
     """URL of a real PostgreSQL server started from pgserver for this test session.
 
     Each pytest process (each xdist worker) gets its own server in its own folder, outside
-    pytest's rotating temp folders (which a concurrent pytest run may prune), deleted at exit.
+    pytest's rotating temp folders (which a concurrent pytest run may prune); the server is
+    stopped and its folder deleted when the session ends.
     """
+    import pgserver
+
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     folder = Path(tempfile.mkdtemp(prefix=f"ef-pg-{worker}-"))
-    return embedded_url(folder, cleanup_mode="delete")
+    embedded_url(folder, cleanup_mode="delete")  # the job's own start-up path
+    server = pgserver.get_server(str((folder / "pgdata").resolve()), cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture()

@@ -24,7 +24,7 @@ def read_csv(path: Path, symbol: str | None) -> pd.DataFrame:
     """Read and normalise the CSV; raise ``ValueError`` naming a missing or bad column."""
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(path, keep_default_na=False)  # "n/a" or "" in a price must be refused, not read as NaN
     frame.columns = [c.strip().lower() for c in frame.columns]
     time_col = next((c for c in TIME_COLUMNS if c in frame.columns), None)
     missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
@@ -41,7 +41,12 @@ def read_csv(path: Path, symbol: str | None) -> pd.DataFrame:
     if "volume" not in out.columns:
         out["volume"] = 0.0
     for col in (*PRICE_COLUMNS, "volume"):
-        out[col] = pd.to_numeric(out[col], errors="coerce")
+        numbers = pd.to_numeric(out[col], errors="coerce")
+        bad = numbers.isna() & (col != "volume" or out[col].astype(str).str.strip() != "")
+        if bad.any():
+            row = int(bad.idxmax())
+            raise ValueError(f"{path}: row {row + 2} column {col!r} = {out[col].iloc[row]!r} is not a number")
+        out[col] = numbers.fillna(0.0) if col == "volume" else numbers
     return out
 
 

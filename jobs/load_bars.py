@@ -42,7 +42,8 @@ def read_csv(path: Path, symbol: str | None) -> pd.DataFrame:
         out["volume"] = 0.0
     for col in (*PRICE_COLUMNS, "volume"):
         numbers = pd.to_numeric(out[col], errors="coerce")
-        bad = numbers.isna() & (col != "volume" or out[col].astype(str).str.strip() != "")
+        blank = out[col].astype(str).str.strip() == ""
+        bad = numbers.isna() & ~(blank & (col == "volume"))  # a blank volume means 0; a blank price is bad
         if bad.any():
             row = int(bad.idxmax())
             raise ValueError(f"{path}: row {row + 2} column {col!r} = {out[col].iloc[row]!r} is not a number")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -40,14 +40,31 @@ def timed_run(url: str, cfg: JobConfig, symbols: tuple[str, ...], workers: int, 
     return wall
 
 
-def accuracy(url: str, cfg: JobConfig, symbol: str, spec: WindowSpec) -> tuple[float, float, int]:
-    """Mean and median of test RMSE / naive test RMSE over the windows, and the window count."""
+@dataclass(frozen=True)
+class Accuracy:
+    """How the ensemble did over a symbol's windows."""
+
+    mean_ratio: float
+    median_ratio: float
+    windows: int
+    raw_flagged: float
+    divergence_flagged: float
+
+
+def accuracy(url: str, cfg: JobConfig, symbol: str, spec: WindowSpec) -> Accuracy:
+    """Test RMSE / naive test RMSE over the windows, and how often each overfitting rule fires.
+
+    ``raw_flagged``: share of windows whose raw test/val RMSE ratio moved by more than the
+    threshold; ``divergence_flagged``: share whose divergence (DESIGN §3.3) exceeds it.
+    """
     need = spec.required_returns(True) + 1
     with connect(url) as conn:
         series = validate_bars(symbol, "1d", read_bars(conn, symbol, "1d", need), need)
     windows, _, _ = evaluate_series(series, "1D", cfg, spec, default_factory())
     ratios = [w.test_rmse / w.naive_test_rmse for w in windows]
-    return statistics.fmean(ratios), statistics.median(ratios), len(ratios)
+    raw = sum(w.rmse_ratio - 1 > cfg.divergence_threshold for w in windows) / len(windows)
+    div = sum(w.is_overfitting for w in windows) / len(windows)
+    return Accuracy(statistics.fmean(ratios), statistics.median(ratios), len(ratios), raw, div)
 
 
 def main() -> None:
@@ -68,9 +85,12 @@ def main() -> None:
         print("\nensemble test RMSE / naive (zero-return) test RMSE, 2-model LSTM + ARIMA-GARCH, simple_avg:")
         for symbol in ("SPY", "MSFT"):
             for label, spec in (("default 4 windows", default), ("40 windows (~10 years)", long)):
-                mean, median, n = accuracy(url, cfg, symbol, spec)
-                print(f"  {symbol:5s} {label:24s} mean {mean:.4f}  median {median:.4f}  ({n} windows; "
-                      f"{'beats' if mean < 1 else 'does not beat'} naive; {100 * (mean - 1):+.2f}% RMSE)")
+                a = accuracy(url, cfg, symbol, spec)
+                print(f"  {symbol:5s} {label:24s} mean {a.mean_ratio:.4f}  median {a.median_ratio:.4f}  "
+                      f"({a.windows} windows; {'beats' if a.mean_ratio < 1 else 'does not beat'} naive; "
+                      f"{100 * (a.mean_ratio - 1):+.2f}% RMSE)")
+                print(f"  {'':5s} {'':24s} windows flagged at 20%: raw test/val RMSE {100 * a.raw_flagged:.0f}%, "
+                      f"divergence vs naive {100 * a.divergence_flagged:.0f}%")
     print("(SPY = S&P 500 index and MSFT = NASDAQ Composite from arch.data, 1999-2018: real daily data.)")
 
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobs.models.base import cumulative_targets
-from jobs.walkforward import WindowSpec, divergence, model_seed, plan_windows, rmse
+from jobs.config import Model
+from jobs.models.base import Prediction, cumulative_targets
+from jobs.walkforward import (
+    FittedWindow,
+    WindowSpec,
+    divergence,
+    model_seed,
+    plan_windows,
+    rmse,
+    score_set,
+)
 
 SPEC = WindowSpec(train=100, val=20, test=20, step=20, windows=3)
 
@@ -54,3 +63,36 @@ def test_rmse_and_seeds() -> None:
     assert rmse(np.zeros(4), np.array([1.0, -1.0, 1.0, -1.0])) == 1.0
     assert model_seed(7, "AAPL", "1D", 0, "LSTM") == model_seed(7, "AAPL", "1D", 0, "LSTM")
     assert model_seed(7, "AAPL", "1D", 0, "LSTM") != model_seed(7, "AAPL", "1D", 1, "LSTM")
+
+
+def _fitted(val: dict[str, np.ndarray], test: dict[str, np.ndarray]) -> FittedWindow:
+    def pred(x: np.ndarray) -> Prediction:
+        return Prediction(x, x - 0.01, x + 0.01)
+
+    return FittedWindow({k: pred(v) for k, v in val.items()}, {k: pred(v) for k, v in test.items()}, {})
+
+
+def test_an_overfitting_window_is_flagged_and_its_forecast_weights_revert_to_equal() -> None:
+    rng = np.random.default_rng(0)
+    y_val, y_test = rng.normal(0, 0.01, 60), rng.normal(0, 0.01, 60)
+    # LSTM "memorised" validation and is noise on test; ARIMA_GARCH is a weak, honest forecast.
+    fitted = _fitted({"LSTM": y_val * 0.95, "ARIMA_GARCH": y_val * 0.1},
+                     {"LSTM": rng.normal(0, 0.01, 60), "ARIMA_GARCH": y_test * 0.1})
+    models = (Model.LSTM, Model.ARIMA_GARCH)
+    score = score_set(models, fitted, y_val, y_test, "constrained_ls", threshold=0.20, monitoring=True)
+    assert score.divergence > 0.20 and score.is_overfitting and score.weights_reverted
+    assert score.weights["LSTM"] > 0.9, "the fitted weights trusted the memorising model"
+    assert score.forecast_weights == {"LSTM": 0.5, "ARIMA_GARCH": 0.5}
+    off = score_set(models, fitted, y_val, y_test, "constrained_ls", threshold=0.20, monitoring=False)
+    assert off.divergence == pytest.approx(score.divergence)
+    assert not off.is_overfitting and not off.weights_reverted and off.forecast_weights == off.weights
+
+
+def test_a_window_that_generalises_is_not_flagged() -> None:
+    rng = np.random.default_rng(1)
+    y_val, y_test = rng.normal(0, 0.01, 60), rng.normal(0, 0.02, 60)  # volatility doubles: raw RMSE jumps
+    fitted = _fitted({"LSTM": y_val * 0.3, "ARIMA_GARCH": y_val * 0.2},
+                     {"LSTM": y_test * 0.3, "ARIMA_GARCH": y_test * 0.2})
+    score = score_set((Model.LSTM, Model.ARIMA_GARCH), fitted, y_val, y_test, "simple_avg", 0.20, True)
+    assert score.test_rmse / score.val_rmse > 1.5, "raw RMSE moved a lot"
+    assert abs(score.divergence) < 0.05 and not score.is_overfitting

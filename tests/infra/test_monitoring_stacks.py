@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra import monitoring as mon
+from infra.schedules import max_run_gap_seconds
 from jobs import metrics as m
 from tests.infra.harness import ACCOUNT, STACKS, StackRun, run_stack
 
@@ -107,10 +108,10 @@ def test_thresholds_come_from_the_stack_config() -> None:
     ("cron(30 21 ? * MON-FRI *)", 72), ("cron(5 14,18 ? * MON-FRI *)", 68), ("cron(0 */4 ? * * *)", 4),
     ("rate(6 hours)", 6), ("cron(0 9 ? * 2-6 *)", 72), ("cron(15 10 ? * * *)", 24)])
 def test_max_run_gap(expr: str, hours: int) -> None:
-    assert mon.max_run_gap_seconds(expr) == hours * HOUR
+    assert max_run_gap_seconds(expr) == hours * HOUR
 
 
 @pytest.mark.parametrize("expr", ["cron(0 9 1 * ? *)", "rate(soon)", "at(2026-01-01T00:00:00)"])
 def test_unsupported_schedules_are_refused(expr: str) -> None:
     with pytest.raises(ValueError, match="not supported"):
-        mon.max_run_gap_seconds(expr)
+        max_run_gap_seconds(expr)

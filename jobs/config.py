@@ -355,7 +355,15 @@ def _one_line(exc: ValidationError) -> str:
 
 
 def _check_database_url(raw: str) -> str:
+    # Never echo the URL: it may carry a password.
     if not raw.startswith(("postgresql://", "postgres://")):
-        # Never echo the URL: it may carry a password.
         raise ConfigError("DATABASE_URL is invalid: expected a URL starting with postgresql:// or postgres://")
+    from psycopg import Error as PsycopgError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(raw)
+    except PsycopgError:
+        raise ConfigError("DATABASE_URL is invalid: not a parseable PostgreSQL URL "
+                          "(percent-encode special characters in the user and password)") from None
     return raw

@@ -75,10 +75,11 @@ def test_bad_values_get_one_line_naming_variable_and_allowed(env: dict[str, str]
     assert "\n" not in str(err.value)
 
 
-def test_database_url_is_never_echoed() -> None:
+@pytest.mark.parametrize("url", ["mysql://u:hunter2@h/db", "postgresql://forecast:hunter2%zz@localhost/db"])
+def test_a_bad_database_url_is_refused_without_echoing_it(url: str) -> None:
     with pytest.raises(ConfigError) as err:
-        JobConfig.from_env({"DATABASE_URL": "mysql://u:hunter2@h/db"})
-    assert "hunter2" not in str(err.value)
+        JobConfig.from_env({"DATABASE_URL": url})
+    assert "hunter2" not in str(err.value) and str(err.value).startswith("DATABASE_URL is invalid")
 
 
 def test_render_round_trips_and_never_renders_the_database_url() -> None:

@@ -105,7 +105,13 @@ def _is_connection_error(exc: Exception) -> bool:
     return isinstance(exc, psycopg.OperationalError)
 
 
-def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+# In a pool worker: where it reports each task index as it starts (see ``_pool_pass``).
+_started: Any = None
+
+
+def _init_worker(threads: int, parent_pid: int | None = None, started: Any = None) -> None:
+    global _started
+    _started = started
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -117,6 +123,13 @@ def _init_worker(threads: int, parent_pid: int | None = None) -> None:
     torch.set_num_threads(threads)
     if parent_pid is not None:
         _exit_with_parent(parent_pid)
+
+
+def _execute_reporting(index: int, task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
+    """``execute_task`` in a pool worker, first telling the job which task it started."""
+    if _started is not None:
+        _started.put(index)
+    return execute_task(task, cfg, url)
 
 
 def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
@@ -159,10 +172,15 @@ def _iter_outcomes(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int
     while pending:
         # The next pool's share: unfinished tasks of a pool that lost a worker come first.
         batch = dict(itertools.islice(pending.items(), workers * TASKS_PER_WORKER_PER_POOL))
-        for i, outcome in _pool_pass(batch, cfg, url, workers):
+        started: set[int] = set()
+        for i, outcome in _pool_pass(batch, cfg, url, workers, started):
             del pending[i]
             yield i, outcome
-        lost.update(i for i in batch if i in pending)
+        unfinished = [i for i in batch if i in pending]
+        # Blame the tasks a dying worker had started; queued ones never ran and are innocent.
+        # A worker killed before starting anything leaves no suspect: then every unfinished task counts.
+        suspects = [i for i in unfinished if i in started] or unfinished
+        lost.update(suspects)
         for i in [i for i in batch if i in pending and lost[i] > POOL_RESTARTS]:
             yield i, _given_up(pending.pop(i), cfg, url)
         if retry := sum(i in pending for i in batch):
@@ -181,16 +199,31 @@ def _given_up(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
     return outcome
 
 
-def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int
+def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, started: set[int]
                ) -> Iterator[tuple[int, SymbolOutcome]]:
-    """Run ``pending`` on one pool; tasks lost to a dead worker are simply not yielded."""
+    """Run ``pending`` on one pool; tasks lost to a dead worker are simply not yielded.
+
+    ``started`` receives the index of every task a worker began, so a broken pool's blame
+    falls on the tasks that were running, not on those still queued.
+    """
     # Workers are spawned, not forked: a forked copy of an initialised torch can deadlock.
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
+    reports = ctx.SimpleQueue()
+    try:
+        yield from _run_pool(pending, cfg, url, workers, ctx, reports)
+    finally:
+        while not reports.empty():  # the pool has shut down: every report is in the pipe
+            started.add(reports.get())
+        reports.close()
+
+
+def _run_pool(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, ctx: Any, reports: Any
+              ) -> Iterator[tuple[int, SymbolOutcome]]:
     with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(cfg.torch_threads, os.getpid())) as pool:
-        futures = {pool.submit(execute_task, task, cfg, url): i for i, task in pending.items()}
+                             initargs=(cfg.torch_threads, os.getpid(), reports)) as pool:
+        futures = {pool.submit(_execute_reporting, i, task, cfg, url): i for i, task in pending.items()}
         for fut in as_completed(futures):
             i = futures[fut]
             try:

@@ -127,8 +127,12 @@ class JobGroup:
         return self.job.models
 
     def environment(self) -> dict[str, str]:
-        """The container environment: the job's own rendering plus the array size."""
-        return {**self.job.to_env(), "AWS_BATCH_JOB_ARRAY_SIZE": str(self.array_size)}
+        """The container environment: exactly the job's own rendering.
+
+        No ``AWS_BATCH_*`` variable: that prefix is Batch's own (job definitions may not set
+        it); Batch sets ``AWS_BATCH_JOB_ARRAY_INDEX``/``SIZE`` itself in array children.
+        """
+        return self.job.to_env()
 
 
 @dataclass(frozen=True)

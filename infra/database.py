@@ -29,7 +29,9 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "forecast_failures": ("DELETE", "INSERT", "SELECT", "UPDATE"),
     "ensemble_validation_metrics": ("INSERT", "SELECT", "UPDATE"),
 }
-MIGRATE_COMMAND = "python -m jobs.migrate"
+# The project's own interpreter (Pulumi.yaml: virtualenv .venv), relative to the project root
+# where Pulumi runs: a bare `python` would be whatever the runner has on PATH, without psycopg.
+MIGRATE_COMMAND = ".venv/bin/python -m jobs.migrate"
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def test_one_migration_resource_per_file_named_after_it(runs: dict[str, StackRun
         assert [c.name for c in commands] == [f"database-migration-{f.name}" for f in files], stack
         for command, path in zip(commands, files, strict=True):
             assert command.inputs["triggers"] == [path.name, hashlib.sha256(path.read_bytes()).hexdigest()]
-            assert command.inputs["create"] == "python -m jobs.migrate"
+            assert command.inputs["create"] == ".venv/bin/python -m jobs.migrate", "the project venv, not PATH's python"
             assert command.inputs["environment"] == "[secret]", f"{command.name}: the migrator URL must be secret"
 
 

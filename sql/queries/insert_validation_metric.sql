@@ -10,4 +10,4 @@ INSERT INTO ensemble_validation_metrics (
     %(divergence)s, %(is_overfitting)s, %(weights)s, %(weights_reverted)s, %(model_count)s, %(models_used)s,
     %(model_set)s, %(model_errors)s, %(is_baseline)s, %(optimization_method)s, %(rollout_phase)s
 )
-ON CONFLICT (run_id, symbol, horizon, model_set, window_id) DO NOTHING;
+ON CONFLICT (run_id, symbol, horizon, model_set, is_baseline, window_id) DO NOTHING;

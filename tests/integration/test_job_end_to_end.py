@@ -81,12 +81,14 @@ def test_rerunning_the_same_run_writes_no_duplicates_and_same_values(demo_db: st
 
 
 def test_same_bars_config_and_seed_give_the_same_forecasts(demo_db: str) -> None:
-    # A different run id forces a fresh computation; the forecasts must match the first run's exactly.
+    # A different run id forces a fresh computation; it replaces the forecast for the same
+    # target time (one row per symbol, horizon and target), with exactly the same values.
+    before = fetch(demo_db, "SELECT symbol, target_ts, predicted_return, lower_return FROM forecasts ORDER BY symbol")
     assert main([*DEMO, "--run-id", "determinism-check"], {"DATABASE_URL": demo_db}) == 0
-    rows = fetch(demo_db, "SELECT a.symbol, a.predicted_return AS a, b.predicted_return AS b FROM forecasts a "
-                          "JOIN forecasts b ON a.symbol = b.symbol AND b.run_id = 'determinism-check' "
-                          "WHERE a.run_id <> 'determinism-check'")
-    assert len(rows) == 3 and all(r["a"] == r["b"] for r in rows), rows
+    after = fetch(demo_db, "SELECT symbol, target_ts, predicted_return, lower_return, run_id FROM forecasts "
+                           "ORDER BY symbol")
+    assert [r["run_id"] for r in after] == ["determinism-check"] * 3, "the regenerated forecast replaced the row"
+    assert [{k: r[k] for k in before[0]} for r in after] == before
 
 
 def test_a_symbol_without_bars_fails_alone_and_is_recorded(demo_db: str, capsys: pytest.CaptureFixture[str]) -> None:

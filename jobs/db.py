@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import psycopg
 from psycopg.rows import dict_row
@@ -92,18 +92,18 @@ def with_retry(url: str, work: Callable[[psycopg.Connection[dict[str, Any]]], T]
 
 
 def yoyo_url(url: str) -> str:
-    """Translate a libpq URL for yoyo, which names the psycopg 3 driver in the scheme."""
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    user = quote(str(info.get("user", "")), safe="")
-    password = quote(str(info.get("password", "")), safe="")
+    """Translate a libpq URL for yoyo, which names the psycopg 3 driver in the scheme.
+
+    User, password and database go in the URL; every other connection option (``sslmode``,
+    ``sslrootcert``, a Unix-socket or multi-host ``host``, ``port`` ...) goes in the query
+    string, which yoyo hands to ``psycopg.connect`` unchanged.
+    """
+    info = {k: str(v) for k, v in psycopg.conninfo.conninfo_to_dict(url).items()}
+    user = quote(info.pop("user", ""), safe="")
+    password = quote(info.pop("password", ""), safe="")
+    dbname = quote(info.pop("dbname", "postgres"), safe="")
     auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = str(info.get("host", ""))
-    port = f":{info['port']}" if info.get("port") else ""
-    dbname = quote(str(info.get("dbname", "postgres")), safe="")
-    if host.startswith("/"):
-        # A Unix-socket directory cannot sit in the authority part; yoyo passes query args through.
-        return f"postgresql+psycopg://{auth}/{dbname}?host={quote(host, safe='/')}"
-    return f"postgresql+psycopg://{auth}{host}{port}/{dbname}"
+    return f"postgresql+psycopg://{auth}/{dbname}" + (f"?{urlencode(info)}" if info else "")
 
 
 def migrate(url: str) -> list[str]:

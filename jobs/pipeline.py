@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,7 @@ from jobs.walkforward import (
 )
 
 INTERVAL = 0.9
+log = logging.getLogger(__name__)
 
 
 def default_factory(interval: float = INTERVAL) -> ModelFactory:
@@ -44,16 +46,31 @@ def default_factory(interval: float = INTERVAL) -> ModelFactory:
 def run_symbol(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,
                spec: WindowSpec | None = None, factory: ModelFactory | None = None) -> SymbolOutcome:
     """Evaluate and forecast one symbol at one horizon; a failure is returned, never raised."""
-    started = time.perf_counter()
+    loaded = load_series(conn, symbol, horizon, cfg, spec)
+    return loaded if isinstance(loaded, SymbolOutcome) else compute(loaded, horizon, cfg, spec, factory)
+
+
+def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,
+                spec: WindowSpec | None = None) -> Series | SymbolOutcome:
+    """The validated bars the windows need, or the failed outcome naming what is wrong with them."""
+    hz = HORIZONS[horizon]
+    need = (spec or DEFAULT_SPECS[hz.timeframe]).required_returns(cfg.walk_forward) + 1
     try:
-        hz = HORIZONS[horizon]
-        spec = spec or DEFAULT_SPECS[hz.timeframe]
-        need = spec.required_returns(cfg.walk_forward) + 1
-        series = validate_bars(symbol, hz.timeframe, read_bars(conn, symbol, hz.timeframe, need), need)
+        return validate_bars(symbol, hz.timeframe, read_bars(conn, symbol, hz.timeframe, need), need)
+    except BadBarsError as exc:
+        return SymbolOutcome(symbol, horizon, error=str(exc))
+
+
+def compute(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec | None = None,
+            factory: ModelFactory | None = None) -> SymbolOutcome:
+    """Walk-forward and forecast on bars already read: no database connection is held meanwhile."""
+    started = time.perf_counter()
+    spec = spec or DEFAULT_SPECS[HORIZONS[horizon].timeframe]
+    try:
         windows, baseline, forecast = evaluate_series(series, horizon, cfg, spec, factory or default_factory())
     except (BadBarsError, ValueError) as exc:
-        return SymbolOutcome(symbol, horizon, error=str(exc), seconds=time.perf_counter() - started)
-    return SymbolOutcome(symbol, horizon, forecast=forecast, windows=windows, baseline_windows=baseline,
+        return SymbolOutcome(series.symbol, horizon, error=str(exc), seconds=time.perf_counter() - started)
+    return SymbolOutcome(series.symbol, horizon, forecast=forecast, windows=windows, baseline_windows=baseline,
                          seconds=time.perf_counter() - started)
 
 
@@ -144,6 +161,8 @@ def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: Wind
             predictions[model.value] = pred
         except Exception as exc:  # a model failing drops that model only
             errors[model.value] = f"{type(exc).__name__}: {exc}"
+            log.warning("model %s left out of the %s %s forecast: %s", model.value, series.symbol, horizon,
+                        errors[model.value])
     if not predictions:
         raise ValueError(f"{series.symbol} {horizon}: every model failed for the forecast: {errors}")
     weights = {k: v for k, v in latest.forecast_weights.items() if k in predictions}

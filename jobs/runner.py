@@ -18,7 +18,8 @@ from typing import Any
 
 from jobs.config import JobConfig
 from jobs.db import DatabaseUnavailable, connect, with_retry
-from jobs.pipeline import run_symbol
+from jobs.bars import Series
+from jobs.pipeline import compute, load_series
 from jobs.results import SymbolOutcome
 from jobs.storage import write_outcome
 
@@ -71,27 +72,17 @@ class Task:
 
 
 def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
-    """Compute one task and write all its rows in one transaction (retried on a dropped connection).
+    """Read the task's bars, compute with no connection held, then write all its rows at once.
 
-    Reading bars, fitting and writing happen inside the retried unit, so a connection lost at
-    any point re-runs the task; the inserts are keyed by run, so a commit that did land before
-    the drop is not duplicated.
+    Reading and writing are each retried on a dropped connection; the write is one transaction
+    (every row of the symbol-horizon or none) and its inserts are keyed, so a commit that landed
+    before a drop is not duplicated by the retry.
     """
-    def work(conn: Any) -> SymbolOutcome:
-        try:
-            outcome = run_symbol(conn, task.symbol, task.horizon, cfg)
-        except (DatabaseUnavailable, OSError):
-            raise
-        except Exception as exc:  # an unexpected model/pipeline bug fails this symbol only
-            if _is_connection_error(exc):
-                raise
-            log.exception("task %s %s crashed", task.symbol, task.horizon)
-            outcome = SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}")
-        write_outcome(conn, outcome, cfg, task.run_id)
-        return outcome
-
     try:
-        return with_retry(url, work)
+        loaded = with_retry(url, lambda conn: load_series(conn, task.symbol, task.horizon, cfg))
+        outcome = loaded if isinstance(loaded, SymbolOutcome) else _compute(loaded, task, cfg)
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id))
+        return outcome
     except DatabaseUnavailable as exc:
         return SymbolOutcome(task.symbol, task.horizon, error=str(exc))
     except Exception as exc:  # e.g. a failed write: this task fails, the run goes on
@@ -99,10 +90,12 @@ def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
         return SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}")
 
 
-def _is_connection_error(exc: Exception) -> bool:
-    import psycopg
-
-    return isinstance(exc, psycopg.OperationalError)
+def _compute(series: Series, task: Task, cfg: JobConfig) -> SymbolOutcome:
+    try:
+        return compute(series, task.horizon, cfg)
+    except Exception as exc:  # an unexpected model/pipeline bug fails this symbol only
+        log.exception("task %s %s crashed", task.symbol, task.horizon)
+        return SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}")
 
 
 # In a pool worker: where it reports each task index as it starts (see ``_pool_pass``).

@@ -12,12 +12,19 @@ f AS (
     WHERE run_id IN (SELECT run_id FROM runs) AND rollout_phase = ANY(%(phases)s)
 ),
 m AS (
-    SELECT DISTINCT run_id, symbol, horizon FROM ensemble_validation_metrics
+    SELECT run_id, symbol, horizon, MIN(created_at) AS windows_at FROM ensemble_validation_metrics
     WHERE run_id IN (SELECT run_id FROM runs) AND rollout_phase = ANY(%(phases)s) AND NOT is_baseline
+    GROUP BY run_id, symbol, horizon
 )
 SELECT j.run_id, j.symbol, j.horizon, j.has_forecast, j.has_windows
 FROM (
-    SELECT run_id, symbol, horizon, f.run_id IS NOT NULL AS has_forecast, m.run_id IS NOT NULL AS has_windows
+    SELECT run_id, symbol, horizon, m.run_id IS NOT NULL AS has_windows,
+           -- One forecast per symbol, horizon and target: a later run's forecast for the same
+           -- target replaces this run's row, which was written all the same.
+           f.run_id IS NOT NULL OR EXISTS (
+               SELECT 1 FROM forecasts g
+               WHERE g.symbol = m.symbol AND g.horizon = m.horizon AND g.created_at >= m.windows_at
+                 AND g.run_id <> m.run_id) AS has_forecast
     FROM f
     FULL OUTER JOIN m USING (run_id, symbol, horizon)
 ) AS j

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from jobs.rollout_review import main as review_main
 from jobs.unified_forecast_job import main
 from jobs.walkforward import DEFAULT_SPECS
 
@@ -98,3 +100,18 @@ def test_a_symbol_without_bars_fails_alone_and_is_recorded(demo_db: str, capsys:
     assert [r["symbol"] for r in fetch(demo_db, "SELECT symbol FROM forecasts WHERE run_id = 'partial'")] == ["AAPL"]
     failures = fetch(demo_db, "SELECT symbol, reason FROM forecast_failures WHERE run_id = 'partial'")
     assert [f["symbol"] for f in failures] == ["ZZZZ"] and "need at least" in failures[0]["reason"]
+
+
+def test_a_regenerated_forecast_is_not_a_logging_gap_in_the_review(
+        demo_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Regenerating (a new run for the same target, e.g. after a rollback) replaces the forecast
+    # row; the earlier run's windows were logged with their forecast all the same.
+    for run_id in ("regen-a", "regen-b"):
+        assert main(["--symbols", "SPY", "--horizon", "1D", "--workers", "1", "--run-id", run_id],
+                    {"DATABASE_URL": demo_db}) == 0
+    argv = ["--phase", "local", "--days", "1", "--no-baseline-required", "--out-dir", str(tmp_path)]
+    review_main(argv, {"DATABASE_URL": demo_db})
+    out = capsys.readouterr().out
+    assert "[ROLLBACK] logging" not in out and "[MONITOR] logging" not in out, "a logging gap was reported"
+    report = (tmp_path / "rollout_review_local.md").read_text()
+    assert "| logging | PROCEED | 100% of forecasts and windows logged |" in report

@@ -172,45 +172,45 @@ def test_a_killed_job_leaves_no_workers_and_the_rerun_completes(seeded_url: str,
     assert_complete_run(seeded_url, run_id, SYMBOLS)
 
 
-class BackendKiller(threading.Thread):
-    """Terminates the job's PostgreSQL backends from another connection while the job runs.
+@contextmanager
+def connections_dropped_on_write(url: str, times: int) -> Iterator[None]:
+    """The next ``times`` forecast writes lose their connection mid-transaction, for real.
 
-    ``only_mid_task`` picks backends idle inside a transaction (the task has read its bars
-    and is fitting), at most ``limit`` of them; otherwise every backend of the database is
-    terminated as soon as it appears, until stopped.
+    A trigger on ``forecasts`` terminates its own backend (``pg_terminate_backend``) while the
+    task's write transaction is open: the client sees a dropped connection and the database
+    rolls the transaction back. A sequence counts the drops, since a sequence is not undone
+    by the rollback. Deterministic, unlike racing a killer thread against short transactions.
     """
-
-    def __init__(self, url: str, only_mid_task: bool, limit: int = 10**9) -> None:
-        super().__init__(daemon=True)
-        self.url, self.only_mid_task, self.limit = url, only_mid_task, limit
-        self.terminated: list[int] = []
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        state = "idle in transaction" if self.only_mid_task else "%"
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            while not self.stop.is_set() and len(self.terminated) < self.limit:
-                rows = conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state LIKE %(s)s",
-                    {"s": state}).fetchall()
-                for (pid,) in rows[: self.limit - len(self.terminated)]:
-                    if conn.execute("SELECT pg_terminate_backend(%(p)s)", {"p": pid}).fetchone()[0]:
-                        self.terminated.append(pid)
-                time.sleep(0.02)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE fault_drops")
+        conn.execute("CREATE TABLE fault_budget (n BIGINT NOT NULL)")
+        conn.execute("INSERT INTO fault_budget (n) VALUES (%(n)s)", {"n": times})
+        conn.execute("""
+            CREATE FUNCTION drop_connection() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('fault_drops') <= (SELECT n FROM fault_budget) THEN
+                    PERFORM pg_terminate_backend(pg_backend_pid());
+                END IF;
+                RETURN NEW;
+            END $$""")
+        conn.execute("CREATE TRIGGER drop_connection BEFORE INSERT ON forecasts "
+                     "FOR EACH ROW EXECUTE FUNCTION drop_connection()")
+    try:
+        yield
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER drop_connection ON forecasts")
+            conn.execute("DROP FUNCTION drop_connection()")
+            conn.execute("DROP TABLE fault_budget")
+            conn.execute("DROP SEQUENCE fault_drops")
 
 
 def test_dropped_connections_are_retried_and_the_run_completes(seeded_url: str, tmp_path: Path,
                                                                caplog: pytest.LogCaptureFixture) -> None:
     symbols = SYMBOLS[:2]
-    killer = BackendKiller(seeded_url, only_mid_task=True, limit=2)
-    killer.start()
     argv = ["--symbols", ",".join(symbols), "--horizon", "1D", "--workers", "1", "--run-id", "fault-drop"]
-    with caplog.at_level(logging.WARNING, logger="jobs.db"):
+    with connections_dropped_on_write(seeded_url, times=2), caplog.at_level(logging.WARNING, logger="jobs.db"):
         status = main(argv, {"DATABASE_URL": seeded_url, "FORECAST_DATA_DIR": str(tmp_path)})
-    killer.stop.set()
-    killer.join(timeout=10)
-    assert len(killer.terminated) == 2
     retries = [r.getMessage() for r in caplog.records  # this run's thread only: the logger is process-wide
                if "database error (attempt" in r.getMessage() and r.thread == threading.get_ident()]
     assert len(retries) == 2 and all("terminating connection" in m for m in retries), retries
@@ -220,19 +220,13 @@ def test_dropped_connections_are_retried_and_the_run_completes(seeded_url: str, 
 
 def test_a_database_that_keeps_dropping_fails_the_symbol_with_the_reason_and_writes_nothing(
         seeded_url: str) -> None:
-    killer = BackendKiller(seeded_url, only_mid_task=False)
-    killer.start()
-    try:
+    with connections_dropped_on_write(seeded_url, times=1_000):
         outcome = execute_task(Task("AAPL", "1D", "fault-gone"), JobConfig(), seeded_url)
-    finally:
-        killer.stop.set()
-        killer.join(timeout=10)
-    assert killer.terminated
     assert not outcome.ok and outcome.forecast is None
     assert outcome.error is not None
     assert outcome.error.startswith("database write failed after 3 attempts: ")
     assert "terminating connection due to administrator command" in outcome.error
-    for table in ("forecasts", "ensemble_validation_metrics", "forecast_failures"):
+    for table in ("forecasts", "ensemble_validation_metrics", "forecast_failures", "symbol_metadata"):
         assert scalar(seeded_url, sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table))) == 0, table
 
 

@@ -39,16 +39,27 @@ def _pct(x: float) -> str:
     return f"{100 * x:+.1f}%"
 
 
+def _vs_baseline(o: SymbolOutcome) -> str:
+    """Test RMSE relative to the paired baseline on the same windows (below 1 beats it)."""
+    if not o.baseline_windows:
+        return "–"
+    ours = sum(x.test_rmse for x in o.windows) / len(o.windows)
+    theirs = sum(x.test_rmse for x in o.baseline_windows) / len(o.baseline_windows)
+    return f"{ours / theirs:.3f}"
+
+
 def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, seconds: float) -> Table:
     """One row per symbol and horizon: forecast, interval, val/test RMSE, divergence, weights."""
     table = Table(title=f"run {run_id} · models {'+'.join(m.value for m in cfg.models)} · "
                         f"{cfg.optimization_method} · {seconds:.1f}s", title_justify="left")
+    baseline = bool(cfg.baseline_models)  # the paired legacy set's column only when it was scored
     for col in ("symbol", "horizon", "target", "forecast", "90% interval", "val RMSE", "test RMSE",
-                "vs naive", "divergence", "overfit", "weights"):
+                "vs naive", *(["vs baseline"] if baseline else []), "divergence", "overfit", "weights"):
         table.add_column(col, justify="right" if col not in ("symbol", "horizon", "weights") else "left")
     for o in outcomes:
         if not o.ok or o.forecast is None:
-            table.add_row(o.symbol, o.horizon, "[red]failed[/red]", *([""] * 7), (o.error or "")[:60])
+            table.add_row(o.symbol, o.horizon, "[red]failed[/red]", *([""] * (8 if baseline else 7)),
+                          (o.error or "")[:60])
             continue
         f, w = o.forecast, o.windows
         val = sum(x.val_rmse for x in w) / len(w)
@@ -60,7 +71,7 @@ def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
             o.symbol, o.horizon, f"{f.target_ts:%Y-%m-%d}" if o.horizon == "1D" else f"{f.target_ts:%Y-%m-%d %H:%M}",
             f"{f.predicted_price:,.2f} ({_pct(f.predicted_return)})",
             f"{f.lower_price:,.2f} – {f.upper_price:,.2f}",
-            f"{val:.5f}", f"{test:.5f}", f"{test / naive:.3f}", _pct(div),
+            f"{val:.5f}", f"{test:.5f}", f"{test / naive:.3f}", *([_vs_baseline(o)] if baseline else []), _pct(div),
             f"{overfit}/{len(w)}" + (" [yellow]⚠[/yellow]" if overfit else ""),
             " ".join(f"{k}:{v:.2f}" for k, v in f.weights.items()) + (" (reverted)" if f.weights_reverted else ""),
         )

@@ -104,3 +104,12 @@ def test_a_failing_model_is_dropped_weights_renormalised_and_recorded(db_url: st
         assert set(w.model_errors) == {"GB"}
         assert sum(w.weights.values()) == pytest.approx(1.0) and "GB" not in w.weights
     assert outcome.forecast is not None and set(outcome.forecast.weights) == {"LSTM", "ARIMA_GARCH"}
+
+
+def test_the_summary_shows_rmse_against_the_paired_baseline(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"DATABASE_URL": db_url, "BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
+    assert main(["--symbols", "SPY", "--horizon", "1D", "--workers", "1"], env) == 0
+    ratio = rows(db_url, "SELECT AVG(test_rmse) FILTER (WHERE NOT is_baseline) / AVG(test_rmse) FILTER "
+                         "(WHERE is_baseline) AS r FROM ensemble_validation_metrics")[0]["r"]
+    out = capsys.readouterr().out
+    assert "vs baseline" in out and f" {ratio:.3f} " in out, out

@@ -176,7 +176,8 @@ class ForecastJob(pulumi.ComponentResource):
         rule = aws.cloudwatch.EventRule(
             f"{name}-{group.name}-{horizon}-schedule", name=label,
             description=f"Forecast {len(group.symbols)} symbols at horizon {horizon} ({group.name})",
-            schedule_expression=settings.monitoring.schedule(horizon), tags=self._tags, opts=child,
+            schedule_expression=settings.monitoring.schedule(horizon),
+            state="ENABLED" if settings.monitoring.schedules_enabled else "DISABLED", tags=self._tags, opts=child,
         )
         aws.cloudwatch.EventTarget(
             f"{name}-{group.name}-{horizon}-target", rule=rule.name, arn=self.queue.arn, role_arn=events_role.arn,

@@ -23,6 +23,7 @@ from infra.settings_parts import (
     DatabaseSettings,
     MonitoringSettings,
     SettingsError,
+    flag,
     fraction,
     key_name,
     parse_batch,
@@ -90,6 +91,8 @@ CONFIG_KEYS: dict[str, str] = {
     "subnetIds": "json",
     "securityGroupIds": "json",
     "logRetentionDays": "int",
+    "manageDatabase": "bool",
+    "schedulesEnabled": "bool",
     "dbHost": "str",
     "dbPort": "int",
     "dbName": "str",
@@ -323,8 +326,8 @@ def _job_args(
     _wrap(lambda: parse_choice(key_name("optimizationMethod"), str(method), OPTIMIZATION_METHODS))
     args: dict[str, Any] = {
         "optimization_method": method,
-        "walk_forward": _flag(values, "walkForward", DEFAULTS.job.walk_forward),
-        "divergence_monitoring": _flag(values, "divergenceMonitoring", DEFAULTS.job.divergence_monitoring),
+        "walk_forward": flag(values, "walkForward", DEFAULTS.job.walk_forward),
+        "divergence_monitoring": flag(values, "divergenceMonitoring", DEFAULTS.job.divergence_monitoring),
         "divergence_threshold": warning,
         "divergence_critical_threshold": critical,
         "rollout_phase": phase,
@@ -336,13 +339,6 @@ def _job_args(
     # Canary runs on the CANARY_* variables, later phases on ROLLOUT_* (rollout document §7.1/7.2).
     args["canary_horizons" if phase == "canary" else "rollout_horizons"] = horizons
     return args
-
-
-def _flag(values: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = values.get(key, default)
-    if not isinstance(value, bool):
-        raise SettingsError(f"{key_name(key)}={value!r} is invalid: expected true or false")
-    return value
 
 
 def _group(

@@ -193,8 +193,14 @@ def parse_batch(values: Mapping[str, Any]) -> BatchSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """The database: where it is, its roles, and the two secrets (as secret Outputs only)."""
+    """The database: where it is, its roles, and the two secrets (as secret Outputs only).
 
+    ``manage`` says whether this stack declares the roles, schema, grants and migrations.
+    All stacks share one database, so exactly one stack (canary) may own them; the others
+    only hand the job its ``databaseUrl`` and need no admin password.
+    """
+
+    manage: bool
     host: str
     port: int
     name: str
@@ -203,7 +209,7 @@ class DatabaseSettings:
     admin_user: str
     job_role: str
     migration_role: str
-    admin_password: pulumi.Output[str] = field(repr=False)
+    admin_password: pulumi.Output[str] | None = field(repr=False)
     job_url: pulumi.Output[str] = field(repr=False)
     job_password: pulumi.Output[str] = field(repr=False)
 
@@ -218,19 +224,21 @@ def parse_database(values: Mapping[str, Any]) -> DatabaseSettings:
         raise SettingsError(f"{key_name('databaseUrl')} is invalid: expected postgresql://{job_role}:<password>@host/db")
     if unquote(parts.username or "") != job_role:
         raise SettingsError(f"{key_name('databaseUrl')} is invalid: its user must be the job role {job_role!r}")
-    admin_password = require(values, "dbAdminPassword")
+    manage = flag(values, "manageDatabase", False)
+    # Only the stack that owns the roles connects as the admin user.
+    admin_password = require(values, "dbAdminPassword") if manage else values.get("dbAdminPassword")
     ssl = values.get("dbSslMode", DEFAULTS.db_ssl_mode)
     if ssl not in _SSL_MODES:
         raise SettingsError(f"{key_name('dbSslMode')}={ssl!r} is invalid: expected one of {', '.join(_SSL_MODES)}")
     return DatabaseSettings(
-        host=host, port=_int(values, "dbPort", DEFAULTS.db_port, 1, 65_535),
+        manage=manage, host=host, port=_int(values, "dbPort", DEFAULTS.db_port, 1, 65_535),
         name=_string(values, "dbName", None, _IDENT_RE, "a lower-case PostgreSQL identifier"),
         schema=_string(values, "dbSchema", DEFAULTS.db_schema, _IDENT_RE, "a lower-case PostgreSQL identifier"),
         ssl_mode=ssl,
         admin_user=_string(values, "dbAdminUser", None, _IDENT_RE, "a lower-case PostgreSQL identifier"),
         job_role=job_role,
         migration_role=_string(values, "dbMigrationRole", DEFAULTS.db_migration_role, _IDENT_RE, "a lower-case PostgreSQL identifier"),
-        admin_password=pulumi.Output.secret(str(admin_password)),
+        admin_password=None if admin_password is None else pulumi.Output.secret(str(admin_password)),
         job_url=pulumi.Output.secret(url),
         job_password=pulumi.Output.secret(unquote(parts.password)),
     )
@@ -251,6 +259,7 @@ class MonitoringSettings:
         review_emails: Subscribers of the "review" topic (may be empty).
         immediate_emails: Subscribers of the "immediate" topic (may be empty).
         schedules: Horizon -> EventBridge schedule expression, one per stack horizon.
+        schedules_enabled: Whether the EventBridge rules fire (false once a later phase takes over).
     """
 
     warning_threshold: float
@@ -263,6 +272,7 @@ class MonitoringSettings:
     review_emails: tuple[str, ...]
     immediate_emails: tuple[str, ...]
     schedules: tuple[tuple[str, str], ...]
+    schedules_enabled: bool = True
 
     def schedule(self, horizon: str) -> str:
         """The schedule expression of ``horizon``."""
@@ -293,4 +303,13 @@ def parse_monitoring(values: Mapping[str, Any], horizons: tuple[str, ...], job: 
         review_emails=_strings(values, "reviewEmails", _EMAIL_RE, "e-mail addresses"),
         immediate_emails=_strings(values, "immediateEmails", _EMAIL_RE, "e-mail addresses"),
         schedules=tuple((h, schedules[h]) for h in horizons),
+        schedules_enabled=flag(values, "schedulesEnabled", True),
     )
+
+
+def flag(values: Mapping[str, Any], key: str, default: bool) -> bool:
+    """A boolean setting, ``default`` when unset."""
+    value = values.get(key, default)
+    if not isinstance(value, bool):
+        raise SettingsError(f"{key_name(key)}={value!r} is invalid: expected true or false")
+    return value

@@ -20,8 +20,9 @@ def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
         Output name -> value, for ``pulumi.export``. Includes what a one-off regenerate job
         needs (queue ARN and name, job definition ARNs per horizon) and the rollout summary.
     """
-    database = DatabaseSchema("database", settings.database)
-    job = ForecastJob("forecast", settings, opts=pulumi.ResourceOptions(depends_on=[database]))
+    # One stack (canary) owns the shared roles, schema and migrations; the others only reuse them.
+    database = [DatabaseSchema("database", settings.database)] if settings.database.manage else []
+    job = ForecastJob("forecast", settings, opts=pulumi.ResourceOptions(depends_on=database))
     Monitoring("monitoring", monitoring_args(settings, job.queue.arn))
     definitions: dict[str, dict[str, pulumi.Output[str]]] = {}
     for scheduled in job.jobs:
@@ -41,5 +42,7 @@ def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
         "repositoryUrl": job.repository.repository_url,
         "logGroupName": job.log_group.name,
         "databaseSecretArn": job.secret.arn,
-        "migrations": [m.name for m in migration_files()],
+        "manageDatabase": settings.database.manage,
+        "schedulesEnabled": settings.monitoring.schedules_enabled,
+        "migrations": [m.name for m in migration_files()] if settings.database.manage else [],
     }

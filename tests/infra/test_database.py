@@ -22,20 +22,50 @@ from jobs.config import JobConfig
 from jobs.db import MIGRATIONS_DIR, migrate
 from jobs.results import ForecastResult, SymbolOutcome, WindowResult
 from jobs.storage import write_outcome
-from tests.infra.harness import RecordedResource, StackRun
+from infra.settings import SettingsError
+from tests.infra.harness import RecordedResource, StackRun, run_stack
 
 SCHEMA = "forecast"
 
 
 def test_one_migration_resource_per_file_named_after_it(runs: dict[str, StackRun]) -> None:
     files = sorted(MIGRATIONS_DIR.glob("*.sql"))
-    for stack, run in runs.items():
+    for stack, run in [("canary", runs["canary"])]:
         commands = run.of_type("command:local:Command")
         assert [c.name for c in commands] == [f"database-migration-{f.name}" for f in files], stack
         for command, path in zip(commands, files, strict=True):
             assert command.inputs["triggers"] == [path.name, hashlib.sha256(path.read_bytes()).hexdigest()]
             assert command.inputs["create"] == ".venv/bin/python -m jobs.migrate", "the project venv, not PATH's python"
             assert command.inputs["environment"] == "[secret]", f"{command.name}: the migrator URL must be secret"
+
+
+DATABASE_TYPES = ("postgresql:", "random:", "command:", "pulumi:providers:postgresql", "ensemble:database:")
+
+
+def _database_resources(run: StackRun) -> list[str]:
+    return [f"{r.type} {r.name}" for r in run if r.type.startswith(DATABASE_TYPES)]
+
+
+def test_only_the_canary_stack_owns_the_shared_roles_schema_and_migrations(runs: dict[str, StackRun]) -> None:
+    # All stacks point at one database: a second owner would fail on `pulumi up` (roles exist)
+    # and its `pulumi destroy` would drop roles the other stacks' jobs log in as.
+    assert [s for s, run in runs.items() if run.outputs["manageDatabase"]] == ["canary"]
+    assert len(_database_resources(runs["canary"])) > 10
+    for stack in ("limited", "prod"):
+        run = runs[stack]
+        assert _database_resources(run) == [], stack
+        assert run.outputs["migrations"] == [], stack
+        # The job still gets its DATABASE_URL (the canary's job role) from Secrets Manager.
+        assert run.named("forecast-database-url-value").inputs["secretString"] == "[secret]"
+
+
+def test_a_reusing_stack_needs_no_admin_password_and_the_owner_does() -> None:
+    run = run_stack("limited", {"dbAdminPassword": None})
+    assert _database_resources(run) == [] and run.outputs["databaseSecretArn"]
+    with pytest.raises(SettingsError, match="dbAdminPassword is required"):
+        run_stack("canary", {"dbAdminPassword": None})
+    with pytest.raises(SettingsError, match="manageDatabase='yes' is invalid: expected true or false"):
+        run_stack("canary", {"manageDatabase": "yes"})
 
 
 def test_a_new_migration_file_appears_by_name(tmp_path: Path) -> None:

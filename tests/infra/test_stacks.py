@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from jobs.config import JobConfig
-from tests.infra.harness import PROJECT, REDACTED, ROOT, SECRET_MARKERS, STACKS, TEST_SECRETS, RecordedResource, StackRun
+from tests.infra.harness import PROJECT, REDACTED, ROOT, SECRET_MARKERS, STACKS, TEST_SECRETS, RecordedResource, StackRun, run_stack
 
 JOB_DEF = "aws:batch/jobDefinition:JobDefinition"
 RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -146,6 +146,14 @@ def test_schedules_submit_each_job_definition_to_the_queue(runs: dict[str, Stack
         assert target.inputs["roleArn"].endswith(":forecast-events-role"), target.name
 
 
+def test_schedules_enabled_sets_the_rule_state(runs: dict[str, StackRun]) -> None:
+    assert {r.inputs["state"] for s in STACKS for r in forecast(runs[s], RULE)} == {"ENABLED"}
+    # An earlier phase's stack stops firing once a later phase takes its symbols over.
+    disabled = run_stack("canary", {"schedulesEnabled": False})
+    assert [r.inputs["state"] for r in forecast(disabled, RULE)] == ["DISABLED"]
+    assert disabled.outputs["schedulesEnabled"] is False
+
+
 def policy(run: StackRun, name: str) -> list[dict[str, object]]:
     return run.named(name).inputs["policy"]["Statement"]
 
@@ -200,8 +208,10 @@ def test_no_plain_text_secret_anywhere(runs: dict[str, StackRun], stack: str) ->
     outputs = json.dumps(run.outputs)
     assert not any(m in outputs for m in SECRET_MARKERS), "a stack output carries a secret"
     assert run.named("forecast-database-url-value").inputs["secretString"] == REDACTED
-    assert run.named("database-provider").inputs["password"] == REDACTED
-    for name in ("database-job-role", "database-migration-role"):
+    database_roles = ("database-job-role", "database-migration-role") if run.outputs["manageDatabase"] else ()
+    if database_roles:
+        assert run.named("database-provider").inputs["password"] == REDACTED
+    for name in database_roles:
         assert run.named(name).inputs["password"] == REDACTED, name
     for resource in run.of_type(JOB_DEF):
         assert resource.inputs["containerProperties"]["secrets"] == [

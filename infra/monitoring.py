@@ -50,7 +50,7 @@ class MonitoringArgs:
         region: AWS region for the dashboard's widgets.
         warning_threshold: Divergence above this flags windows for review (0.20).
         critical_threshold: Divergence above this notifies on-call immediately (0.30).
-        baseline_escalation: Mean RMSE this much worse than the paired baseline escalates (0.05).
+        baseline_escalation: Any symbol's RMSE this much worse than the paired baseline escalates (0.05).
         rollback_divergence: A symbol's mean divergence above this requires rollback (0.25).
         rollback_rmse_increase: RMSE this much worse than the baseline requires rollback (0.10).
         alert_storm_count: More critical events than this within the storm period is a storm (5).
@@ -164,8 +164,9 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
              f"a window's divergence above {args.warning_threshold:.0%}: review"),
         spec("divergence-critical", m.DIVERGENCE, "Maximum", args.critical_threshold, IMMEDIATE,
              f"a window's divergence above {args.critical_threshold:.0%}"),
-        spec("rmse-vs-baseline", m.RMSE_VS_BASELINE, "Average", args.baseline_escalation, IMMEDIATE,
-             f"mean RMSE more than {args.baseline_escalation:.0%} worse than the paired baseline: escalate"),
+        # Rollout document: "Max RMSE increase > 5% vs baseline -> escalate": the worst symbol, not the mean.
+        spec("rmse-vs-baseline", m.RMSE_VS_BASELINE, "Maximum", args.baseline_escalation, IMMEDIATE,
+             f"a symbol's RMSE more than {args.baseline_escalation:.0%} worse than the paired baseline: escalate"),
         spec("model-errors", m.MODEL_ERRORS, "Sum", 0.0, IMMEDIATE, "a model failed inside the ensemble"),
         spec("forecasts-failed", m.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
         # No data at all means the scheduled run did not happen: that must alarm too.

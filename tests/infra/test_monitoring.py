@@ -90,7 +90,7 @@ def topic_arn(stack: str, kind: str) -> str:
 EXPECTED = {
     "divergence-warning": (m.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.20, "notBreaching", "review"),
     "divergence-critical": (m.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.30, "notBreaching", "immediate"),
-    "rmse-vs-baseline": (m.RMSE_VS_BASELINE, "Average", "GreaterThanThreshold", 0.05, "notBreaching", "immediate"),
+    "rmse-vs-baseline": (m.RMSE_VS_BASELINE, "Maximum", "GreaterThanThreshold", 0.05, "notBreaching", "immediate"),
     "model-errors": (m.MODEL_ERRORS, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
     "forecasts-failed": (m.FORECASTS_FAILED, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
     "forecasts-missing": (m.FORECASTS_WRITTEN, "Sum", "LessThanThreshold", 1.0, "breaching", "immediate"),

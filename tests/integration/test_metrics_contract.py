@@ -156,6 +156,10 @@ SCENARIOS: dict[str, tuple[Any, set[str]]] = {
     "just below every threshold": (lambda h: [
         outcome("AAPL", [0.199, 0.18], horizon=h, test=0.01049, baseline_test=0.01),
         outcome("MSFT", [0.1], horizon=h, test=0.0100, baseline_test=0.01)], set()),
+    # The worst symbol escalates ("Max RMSE increase > 5%"), though the mean (3.5%) is below 5%.
+    "one symbol's RMSE escalates": (lambda h: [
+        outcome("AAPL", [0.05], horizon=h, test=0.0107, baseline_test=0.01),
+        outcome("MSFT", [0.05], horizon=h, test=0.0100, baseline_test=0.01)], {"rmse-vs-baseline"}),
     "warning only": (lambda h: [outcome("AAPL", [0.21, 0.05], horizon=h, test=0.0101, baseline_test=0.01)],
                      {"divergence-warning"}),
     "critical, escalate and rollback": (lambda h: [

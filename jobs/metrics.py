@@ -91,7 +91,8 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(MODEL_ERRORS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
                    "Model failures inside the production ensemble's windows"),
         MetricSpec(CRITICAL_ALERTS, UNIT_COUNT, (PER_HORIZON, PER_STACK),
-                   "Critical events: windows over the critical threshold, model errors, failed forecasts"),
+                   "At most 1 per symbol-horizon and run: any window over the critical threshold, "
+                   "a model error or a failed forecast"),
     )
 }
 
@@ -156,12 +157,23 @@ def relative_rmse_gap(windows: Sequence[WindowResult], baseline: Sequence[Window
     return ours / theirs - 1.0 if theirs > 0 else None
 
 
+def is_critical(outcome: SymbolOutcome, cfg: JobConfig) -> bool:
+    """Whether a symbol-horizon is one critical alert: it failed, a model errored, or any window's
+    divergence is above ``cfg.divergence_critical_threshold``.
+
+    One alert per symbol-horizon, not per window: prod's 104 symbols x 4 windows would otherwise
+    pass the alert-storm count (> 5 per hour) in normal operation.
+    """
+    windows = [w for w in outcome.windows if not w.is_baseline]
+    return (not outcome.ok or any(w.model_errors for w in windows)
+            or any(w.divergence > cfg.divergence_critical_threshold for w in windows))
+
+
 def outcome_values(outcome: SymbolOutcome, cfg: JobConfig) -> dict[str, list[float]]:
     """Every metric's raw values for one symbol-horizon, before dimensions are attached."""
     windows = [w for w in outcome.windows if not w.is_baseline]
     divergences = [w.divergence for w in windows]
     model_errors = sum(len(w.model_errors) for w in windows)
-    critical = sum(1 for d in divergences if d > cfg.divergence_critical_threshold)
     values: dict[str, list[float]] = {
         DIVERGENCE: divergences,
         VALIDATION_RMSE: [w.val_rmse for w in windows],
@@ -172,7 +184,7 @@ def outcome_values(outcome: SymbolOutcome, cfg: JobConfig) -> dict[str, list[flo
         FORECASTS_WRITTEN: [1.0 if outcome.ok else 0.0],
         FORECASTS_FAILED: [0.0 if outcome.ok else 1.0],
         MODEL_ERRORS: [float(model_errors)],
-        CRITICAL_ALERTS: [float(critical + model_errors + (0 if outcome.ok else 1))],
+        CRITICAL_ALERTS: [1.0 if is_critical(outcome, cfg) else 0.0],
         SYMBOL_AVERAGE_DIVERGENCE: [],
         RMSE_VS_BASELINE: [],
     }
@@ -190,13 +202,20 @@ def build_datums(outcomes: Iterable[SymbolOutcome], cfg: JobConfig, timestamp: d
     """Turn a run's outcomes into datums: every metric under each of its dimension sets.
 
     Values for the same metric and dimensions are merged into one entry with counts, so a
-    stack of a hundred symbols still needs only a few PutMetricData calls.
+    stack of a hundred symbols still needs only a few PutMetricData calls. A symbol-horizon
+    listed twice (e.g. a retried symbol) still counts as at most one critical alert.
     """
     merged: dict[tuple[str, tuple[tuple[str, str], ...]], Counter[float]] = {}
     skipped = 0
+    alerted: set[tuple[str, str]] = set()
     for outcome in outcomes:
         labels = {DIM_STACK: cfg.stack, DIM_SYMBOL: outcome.symbol, DIM_HORIZON: outcome.horizon}
-        for name, raw in outcome_values(outcome, cfg).items():
+        values = outcome_values(outcome, cfg)
+        if values[CRITICAL_ALERTS] == [1.0]:
+            if (outcome.symbol, outcome.horizon) in alerted:
+                values[CRITICAL_ALERTS] = [0.0]
+            alerted.add((outcome.symbol, outcome.horizon))
+        for name, raw in values.items():
             # CloudWatch rejects NaN and infinities; a degenerate window must not sink the batch.
             vals = [float(v) for v in raw if math.isfinite(v)]
             skipped += len(raw) - len(vals)

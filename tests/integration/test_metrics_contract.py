@@ -169,8 +169,12 @@ SCENARIOS: dict[str, tuple[Any, set[str]]] = {
     # One critical event per horizon each: below the storm count even with three horizons.
     "model error": (lambda h: [outcome("AAPL", [0.05], horizon=h, errors=1)], {"model-errors"}),
     "failed forecast": (lambda h: [outcome("AAPL", [0.05], horizon=h), failed("MSFT", h)], {"forecasts-failed"}),
-    "alert storm": (lambda h: [outcome(s, [0.35, 0.4, 0.5], horizon=h) for s in ("AAPL", "MSFT")],
+    # Six critical symbol-horizons (more than 5) in one run is a storm, at any horizon count.
+    "alert storm": (lambda h: [outcome(s, [0.35, 0.4], horizon=h) for s in ("AAPL", "MSFT", "SPY", "NVDA", "GOOGL", "AMZN")],
                     {"divergence-warning", "divergence-critical", "rollback-divergence", "alert-storm"}),
+    # Many critical windows on one symbol are one alert per horizon (at most 3): no storm.
+    "critical windows on one symbol": (lambda h: [outcome("AAPL", [0.31, 0.35, 0.4, 0.5, 0.6, 0.7], horizon=h)],
+                                       {"divergence-warning", "divergence-critical", "rollback-divergence"}),
     "no run at all": (lambda h: [], {"forecasts-missing"}),
 }
 

@@ -109,8 +109,27 @@ def test_values_per_symbol_and_aggregate() -> None:
     assert expand(find(datums, m.FORECASTS_WRITTEN, Stack="canary")) == [0.0, 1.0, 1.0]
     assert expand(find(datums, m.FORECASTS_FAILED, Stack="canary", Symbol="SPY", Horizon="1D")) == [1.0]
     assert expand(find(datums, m.MODEL_ERRORS, Stack="canary")) == [0.0, 0.0, 1.0]
-    # AAPL: one window over 30% plus one model error; SPY: one failed forecast.
-    assert sum(expand(find(datums, m.CRITICAL_ALERTS, Stack="canary"))) == 3.0
+    # AAPL (a window over 30% and a model error) and SPY (failed): one critical alert each.
+    assert expand(find(datums, m.CRITICAL_ALERTS, Stack="canary")) == [0.0, 1.0, 1.0]
+
+
+def test_at_most_one_critical_alert_per_symbol_and_horizon() -> None:
+    # Four windows over 30% and two model errors are one alert; the same symbol at another horizon is another.
+    outs = [outcome("AAPL", [0.35, 0.4, 0.5, 0.9], errors=2), outcome("AAPL", [0.31], horizon="4h"),
+            outcome("MSFT", [0.3, 0.29]), outcome("SPY", [0.05], errors=1), failed("QQQ"),
+            # A retried symbol-horizon listed twice in one run is still one alert.
+            failed("NVDA"), outcome("NVDA", [0.6])]
+    datums = m.build_datums(outs, CFG, T0)
+    assert sum(expand(find(datums, m.CRITICAL_ALERTS, Stack="canary"))) == 5.0
+    assert sum(expand(find(datums, m.CRITICAL_ALERTS, Stack="canary", Horizon="1D"))) == 4.0
+    assert [m.is_critical(o, CFG) for o in outs] == [True, True, False, True, True, True, True]
+
+
+def test_critical_windows_on_a_few_symbols_of_a_large_stack_are_no_alert_storm() -> None:
+    # Prod-sized: 104 symbols x 4 windows; 8 windows over 30% on 4 symbols (storm count: more than 5).
+    outs = [outcome(f"S{i:03d}", [0.35 if i < 4 else 0.1, 0.31 if i < 4 else 0.05, 0.1, 0.1]) for i in range(104)]
+    total = sum(expand(find(m.build_datums(outs, CFG, T0), m.CRITICAL_ALERTS, Stack="canary")))
+    assert total == 4.0, "one per critical symbol-horizon, not one per window (8)"
 
 
 def test_every_datum_uses_a_declared_dimension_set_and_unit() -> None:

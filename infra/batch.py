@@ -102,10 +102,16 @@ class ForecastJob(pulumi.ComponentResource):
             f"{name}-database-url-value", secret_id=self.secret.id,
             secret_string=settings.database.job_url, opts=child,
         )
-        roles = self._task_roles(name, child)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        roles = self._task_roles(name, account, child)
         self.queue = self._queue(name, child)
+        # Only this stack's schedules (rule names start with the stack's job-name prefix) may use the role.
+        rules = iam.rule_arn_pattern(region, account, f"ensemble-forecast-{stack}-")
         events_role = aws.iam.Role(
-            f"{name}-events-role", assume_role_policy=pulumi.Output.json_dumps(iam.assume_role_policy("events.amazonaws.com")),
+            f"{name}-events-role",
+            assume_role_policy=pulumi.Output.json_dumps(iam.assume_role_policy("events.amazonaws.com", account, rules)),
             description="EventBridge: submit the scheduled forecast jobs", tags=self._tags, opts=child,
         )
         image = pulumi.Output.concat(self.repository.repository_url, settings.batch.image_suffix())
@@ -120,8 +126,10 @@ class ForecastJob(pulumi.ComponentResource):
         )
         self.register_outputs({"queueArn": self.queue.arn})
 
-    def _task_roles(self, name: str, child: pulumi.ResourceOptions) -> dict[str, pulumi.Output[str]]:
-        trust = pulumi.Output.json_dumps(iam.assume_role_policy("ecs-tasks.amazonaws.com"))
+    def _task_roles(
+        self, name: str, account: pulumi.Output[str], child: pulumi.ResourceOptions
+    ) -> dict[str, pulumi.Output[str]]:
+        trust = pulumi.Output.json_dumps(iam.assume_role_policy("ecs-tasks.amazonaws.com", account))
         execution = aws.iam.Role(f"{name}-execution-role", assume_role_policy=trust,
                                  description="ECS: pull the job image, write its logs, read DATABASE_URL",
                                  tags=self._tags, opts=child)

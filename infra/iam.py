@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi import Input
+from pulumi import Input, Output
 
 # Actions ECS needs to pull the image from one repository.
 ECR_PULL_ACTIONS: tuple[str, ...] = (
@@ -20,12 +20,35 @@ ECR_PULL_ACTIONS: tuple[str, ...] = (
 LOG_ACTIONS: tuple[str, ...] = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
-def assume_role_policy(service: str) -> dict[str, Any]:
-    """A trust policy letting only ``service`` (e.g. ``ecs-tasks.amazonaws.com``) assume the role."""
+def assume_role_policy(
+    service: str, account_id: Input[str], source_arn_pattern: Input[str] | None = None
+) -> dict[str, Any]:
+    """A trust policy letting only ``service`` assume the role, and only on this account's behalf.
+
+    Args:
+        service: The service principal, e.g. ``ecs-tasks.amazonaws.com``.
+        account_id: The stack's AWS account: ``aws:SourceAccount`` must equal it.
+        source_arn_pattern: If given, ``aws:SourceArn`` must match it (``ArnLike``), e.g. the
+            stack's EventBridge rules.
+
+    The conditions stop the confused deputy: another account's resource cannot make the
+    service assume this role for it.
+    """
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
+    if source_arn_pattern is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn_pattern}
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
+                       "Condition": condition}],
     }
+
+
+def rule_arn_pattern(region: Input[str], account_id: Input[str], name_prefix: str) -> Output[str]:
+    """``arn:aws:events:<region>:<account>:rule/<name_prefix>*``: the stack's EventBridge rules."""
+    if not name_prefix or "*" in name_prefix:
+        raise ValueError(f"rule name prefix {name_prefix!r} is invalid: expected a non-empty name without '*'")
+    return Output.concat("arn:aws:events:", region, ":", account_id, ":rule/", name_prefix, "*")
 
 
 def execution_policy(repository_arn: Input[str], log_group_arn: Input[str], secret_arn: Input[str]) -> dict[str, Any]:
@@ -44,8 +67,6 @@ def execution_policy(repository_arn: Input[str], log_group_arn: Input[str], secr
 
 def log_stream_arn(log_group_arn: Input[str]) -> Input[str]:
     """The ARN pattern of the log group's streams (the group's ARN may end in ``:*``)."""
-    from pulumi import Output
-
     return Output.from_input(log_group_arn).apply(lambda arn: f"{arn.removesuffix(':*')}:log-stream:*")
 
 

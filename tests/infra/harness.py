@@ -38,6 +38,15 @@ TEST_SECRETS: dict[str, str] = {
     "dbAdminPassword": "TEST-admin-pw-8d21e7",
 }
 SECRET_MARKERS: tuple[str, ...] = ("TEST-job-pw-5f3c9a", "TEST-admin-pw-8d21e7", "mock-generated-pw-0b9e")
+REGION = "us-east-1"
+# Provider functions the program calls, answered as a real account would (fixed, so snapshots are stable).
+INVOKE_RESULTS: dict[str, dict[str, str]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": {
+        "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "id": ACCOUNT, "userId": "AIDATESTDEPLOYER"},
+    "aws:index/getRegion:getRegion": {
+        "region": REGION, "name": REGION, "id": REGION, "description": "US East (N. Virginia)",
+        "endpoint": f"ec2.{REGION}.amazonaws.com"},
+}
 _DEFAULT_PROVIDER = re.compile(r"^default(_\d+_\d+_\d+.*)?$")
 
 
@@ -121,9 +130,9 @@ class RecordingMocks(Mocks):
         self.recorded.append(RecordedResource(args.typ, name, _redact(args.inputs, args.typ)))
         return f"<id:{args.name}>", {**args.inputs, **_mock_outputs(args)}
 
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        """No provider functions are expected; answer empty."""
-        return {}, None
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Answer the account and region look-ups with fixed values; anything else empty."""
+        return dict(INVOKE_RESULTS.get(args.token, {})), []
 
 
 def _mock_outputs(args: MockResourceArgs) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import inspect
 import json
@@ -10,8 +11,11 @@ import math
 import pytest
 import yaml
 
+from infra import iam
 from jobs.config import JobConfig
-from tests.infra.harness import PROJECT, REDACTED, ROOT, SECRET_MARKERS, STACKS, TEST_SECRETS, RecordedResource, StackRun, run_stack
+from tests.infra.harness import (
+    ACCOUNT, PROJECT, REDACTED, REGION, ROOT, SECRET_MARKERS, STACKS, TEST_SECRETS, RecordedResource, StackRun, run_stack,
+)
 
 JOB_DEF = "aws:batch/jobDefinition:JobDefinition"
 RULE = "aws:cloudwatch/eventRule:EventRule"
@@ -196,6 +200,26 @@ def test_roles_trust_only_their_service(runs: dict[str, StackRun], stack: str) -
     for name, service in expected.items():
         [statement] = roles[name].inputs["assumeRolePolicy"]["Statement"]
         assert statement["Principal"] == {"Service": service} and statement["Action"] == "sts:AssumeRole", name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_trust_policies_stop_the_confused_deputy(runs: dict[str, StackRun], stack: str) -> None:
+    # Only this account's services may assume the roles; only this stack's rules the events role.
+    roles = {r.name: r.inputs["assumeRolePolicy"]["Statement"][0] for r in runs[stack].of_type("aws:iam/role:Role")}
+    for name in ("forecast-execution-role", "forecast-job-role"):
+        assert roles[name]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, name
+    pattern = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ensemble-forecast-{stack}-*"
+    assert roles["forecast-events-role"]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": pattern}}
+    rule_arns = [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{r.inputs['name']}" for r in forecast(runs[stack], RULE)]
+    assert rule_arns and all(fnmatch.fnmatchcase(a, pattern) for a in rule_arns)
+    others = [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ensemble-forecast-{o}-1D" for o in STACKS if o != stack]
+    assert not any(fnmatch.fnmatchcase(a, pattern) for a in others), "another stack's rules must not match"
+
+
+def test_rule_arn_pattern_refuses_a_wildcard_prefix() -> None:
+    with pytest.raises(ValueError, match="rule name prefix"):
+        iam.rule_arn_pattern("us-east-1", ACCOUNT, "ensemble-*")
 
 
 @pytest.mark.parametrize("stack", STACKS)

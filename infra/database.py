@@ -71,8 +71,8 @@ class DatabaseSchema(pulumi.ComponentResource):
 
     def __init__(self, name: str, db: DatabaseSettings, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ensemble:database:Schema", name, None, opts)
-        if not db.manage or db.admin_password is None:
-            raise ValueError("DatabaseSchema needs manageDatabase: true and dbAdminPassword (the owning stack)")
+        if not db.manage or db.admin_password is None or db.admin_user is None:
+            raise ValueError("DatabaseSchema needs manageDatabase: true, dbAdminUser and dbAdminPassword (the owning stack)")
         self._db = db
         provider = postgresql.Provider(
             f"{name}-provider", host=db.host, port=db.port, database=db.name, username=db.admin_user,

@@ -206,7 +206,7 @@ class DatabaseSettings:
     name: str
     schema: str
     ssl_mode: str
-    admin_user: str
+    admin_user: str | None
     job_role: str
     migration_role: str
     admin_password: pulumi.Output[str] | None = field(repr=False)
@@ -235,7 +235,8 @@ def parse_database(values: Mapping[str, Any]) -> DatabaseSettings:
         name=_string(values, "dbName", None, _IDENT_RE, "a lower-case PostgreSQL identifier"),
         schema=_string(values, "dbSchema", DEFAULTS.db_schema, _IDENT_RE, "a lower-case PostgreSQL identifier"),
         ssl_mode=ssl,
-        admin_user=_string(values, "dbAdminUser", None, _IDENT_RE, "a lower-case PostgreSQL identifier"),
+        admin_user=_string(values, "dbAdminUser", None, _IDENT_RE, "a lower-case PostgreSQL identifier")
+        if manage or "dbAdminUser" in values else None,
         job_role=job_role,
         migration_role=_string(values, "dbMigrationRole", DEFAULTS.db_migration_role, _IDENT_RE, "a lower-case PostgreSQL identifier"),
         admin_password=None if admin_password is None else pulumi.Output.secret(str(admin_password)),

@@ -24,6 +24,7 @@ from jobs.results import ForecastResult, SymbolOutcome, WindowResult
 from jobs.storage import write_outcome
 from infra.settings import SettingsError
 from tests.infra.harness import RecordedResource, StackRun, run_stack
+from tests.infra.test_stacks import stack_file
 
 SCHEMA = "forecast"
 
@@ -62,8 +63,11 @@ def test_only_the_canary_stack_owns_the_shared_roles_schema_and_migrations(runs:
 def test_a_reusing_stack_needs_no_admin_password_and_the_owner_does() -> None:
     run = run_stack("limited", {"dbAdminPassword": None})
     assert _database_resources(run) == [] and run.outputs["databaseSecretArn"]
+    assert "dbAdminUser" not in stack_file("limited") and "dbAdminUser" not in stack_file("prod")
     with pytest.raises(SettingsError, match="dbAdminPassword is required"):
         run_stack("canary", {"dbAdminPassword": None})
+    with pytest.raises(SettingsError, match="dbAdminUser is required"):
+        run_stack("canary", {"dbAdminUser": None})
     with pytest.raises(SettingsError, match="manageDatabase='yes' is invalid: expected true or false"):
         run_stack("canary", {"manageDatabase": "yes"})
 

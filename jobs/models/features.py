@@ -174,6 +174,8 @@ class ResidualIntervalModel(ForecastModel):
     of the ``steps``-bar return at the origin.
     """
 
+    min_train: int = 100  # shortest training slice a subclass accepts
+
     @abstractmethod
     def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:
         """Fitted point forecasts at non-empty, validated ``origins`` of the validated ``returns``."""
@@ -199,6 +201,20 @@ class ResidualIntervalModel(ForecastModel):
         scale = volatility_scale(r, idx, self.steps_, self.start_variance_)
         lower, upper = scaled_interval(mean, scale, self.quantiles_)
         return Prediction(mean=mean, lower=lower, upper=upper)
+
+    def _training_targets(self, returns: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Validate the training slice, set ``steps_``, ``scale_``, ``start_variance_``.
+
+        Returns:
+            The validated returns, the training origins, and their targets scaled by
+            ``_target_scale``.
+        """
+        r = check_returns(returns, self.min_train)
+        self.steps_ = check_steps(steps)
+        self.scale_ = training_scale(r, self.name)
+        self.start_variance_ = self.scale_**2
+        origins = training_origins(len(r), self.steps_)
+        return r, origins, cumulative_targets(r, origins, self.steps_) / self._target_scale()
 
     def _target_scale(self) -> float:
         # Models that learn scaled targets divide by the spread of a steps-bar sum of returns.
@@ -239,12 +255,7 @@ class TabularModel(ResidualIntervalModel):
             ModelFitError: On a series without usable spread or non-finite fitted predictions.
             ValueError: On invalid input.
         """
-        r = check_returns(returns, self.min_train)
-        self.steps_ = check_steps(steps)
-        self.scale_ = training_scale(r, self.name)
-        self.start_variance_ = self.scale_**2
-        origins = training_origins(len(r), self.steps_)
-        y = cumulative_targets(r, origins, self.steps_) / self._target_scale()
+        r, origins, y = self._training_targets(returns, steps)
         rows, honest = self.fit_regressor(tabular_features(r, origins, self.lookback, self.scale_), y)
         self.calibrate(r, origins[rows], honest * self._target_scale())
         return self

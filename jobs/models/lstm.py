@@ -21,15 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from jobs.models.base import ModelFitError, cumulative_targets
+from jobs.models.base import ModelFitError
 from jobs.models.features import (
     ResidualIntervalModel,
-    check_returns,
-    check_steps,
     holdout_split,
     sequence_features,
-    training_origins,
-    training_scale,
 )
 
 
@@ -158,12 +154,7 @@ class SequenceNetModel(ResidualIntervalModel):
             ModelFitError: On a constant series or a loss that becomes non-finite.
             ValueError: On invalid input.
         """
-        r = check_returns(returns, self.min_train)
-        self.steps_ = check_steps(steps)
-        self.scale_ = training_scale(r, self.name)
-        self.start_variance_ = self.scale_**2
-        origins = training_origins(len(r), self.steps_)
-        target = cumulative_targets(r, origins, self.steps_) / self._target_scale()
+        r, origins, target = self._training_targets(returns, steps)
         generator = torch.Generator().manual_seed(self.seed)
         net = self.build_net(2)
         seeded_init(net, generator)

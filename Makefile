@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 snapshots: $(STAMP)
-	$(PY) -m tests.infra.snapshots --write
+	$(PY) -m tests.support.snapshots --write
 
 bench: $(STAMP)
 	$(PY) -m bench.walk_forward

@@ -23,8 +23,8 @@ from pathlib import Path
 import pgserver
 import psutil
 
-from jobs.db import connect, migrate
-from jobs.sample_data import seed_sample_bars
+from jobs.storage.db import connect, migrate
+from jobs.storage.sample_data import seed_sample_bars
 
 ROOT = Path(__file__).resolve().parent.parent
 HORIZONS = ("1D", "4h", "8h")

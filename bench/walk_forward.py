@@ -17,13 +17,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 
-from jobs.bars import read_bars, validate_bars
-from jobs.config import JobConfig
-from jobs.db import connect, embedded_url, migrate
-from jobs.pipeline import default_factory, evaluate_series
-from jobs.runner import Task, run_tasks
-from jobs.sample_data import seed_sample_bars
-from jobs.walkforward import DEFAULT_SPECS, WindowSpec
+from jobs.storage.bars import read_bars, validate_bars
+from jobs.contract.config import JobConfig
+from jobs.storage.db import connect, embedded_url, migrate
+from jobs.forecasting.pipeline import default_factory, evaluate_series
+from jobs.running.runner import Task, run_tasks
+from jobs.storage.sample_data import seed_sample_bars
+from jobs.forecasting.walkforward import DEFAULT_SPECS, WindowSpec
 
 SYMBOLS = ("AAPL", "MSFT", "SPY", "NVDA", "GOOGL", "AMZN")
 

@@ -18,7 +18,7 @@ import pulumi_postgresql as postgresql
 import pulumi_random as random
 
 from infra.settings_parts import DatabaseSettings
-from jobs.db import MIGRATIONS_DIR
+from jobs.contract.schema import migrations_dir
 
 # The job's table rights (DESIGN §3.2): reads its input, writes its results, no DDL.
 TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
@@ -42,8 +42,9 @@ class MigrationFile:
     sha256: str
 
 
-def migration_files(folder: Path = MIGRATIONS_DIR) -> list[MigrationFile]:
+def migration_files(folder: Path | None = None) -> list[MigrationFile]:
     """The migration files in apply order (their timestamped names sort chronologically)."""
+    folder = migrations_dir() if folder is None else folder
     paths = sorted(folder.glob("*.sql"))
     if not paths:
         raise ValueError(f"no migration files (*.sql) in {folder}")

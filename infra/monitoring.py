@@ -1,6 +1,6 @@
 """Monitoring: SNS topics, CloudWatch alarms, a composite rollback alarm, Batch failure events, a dashboard.
 
-Every alarm and widget is built from the metric contract in ``jobs.metrics`` (namespace,
+Every alarm and widget is built from the metric contract in ``jobs.monitoring.publisher`` (namespace,
 names, dimension sets), so the stack watches exactly what the job publishes. The alarm
 definitions are plain data (``alarm_specs``) so tests can evaluate them against published
 datapoints; ``Monitoring`` turns them into resources.
@@ -17,8 +17,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.schedules import run_intervals
-from jobs import metrics as m
-from jobs import thresholds
+from jobs.monitoring import publisher as m
+from jobs.contract import thresholds
 
 if TYPE_CHECKING:
     from infra.settings import Settings

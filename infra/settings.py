@@ -2,7 +2,7 @@
 
 Everything the program declares comes from a ``Settings`` built here, so bad configuration
 fails with one clear ``SettingsError`` before any resource is declared. Symbol, horizon and
-model parsing reuse ``jobs.config`` and every job environment is a ``jobs.config.JobConfig``,
+model parsing reuse ``jobs.contract.config`` and every job environment is a ``jobs.contract.config.JobConfig``,
 so the stack cannot render an environment the job would refuse.
 """
 
@@ -32,7 +32,7 @@ from infra.settings_parts import (
     parse_symbol_list,
     require,
 )
-from jobs.config import (
+from jobs.contract.config import (
     OPTIMIZATION_METHODS,
     ConfigError,
     JobConfig,
@@ -263,7 +263,7 @@ _KIND_NAMES = {"json": "a YAML list or map", "int": "an integer", "float": "a nu
 
 
 def _wrap(fn: Callable[[], Any]) -> Any:
-    # jobs.config raises ConfigError; the stack reports every problem as SettingsError.
+    # jobs.contract.config raises ConfigError; the stack reports every problem as SettingsError.
     try:
         return fn()
     except ConfigError as exc:

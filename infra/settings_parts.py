@@ -14,8 +14,8 @@ from urllib.parse import unquote, urlsplit
 
 import pulumi
 
-from jobs.config import DEFAULT_MODEL_SETS, HORIZONS, ConfigError, JobConfig, Model, parse_symbols, parse_threshold
-from jobs import thresholds
+from jobs.contract.config import DEFAULT_MODEL_SETS, HORIZONS, ConfigError, JobConfig, Model, parse_symbols, parse_threshold
+from jobs.contract import thresholds
 
 PROJECT = "ensemble-forecast"
 
@@ -28,7 +28,7 @@ class SettingsError(ValueError):
 class Defaults:
     """The canonical default values, in one place (the rollout document's numbers).
 
-    Divergence thresholds and job behaviour come from ``jobs.config.JobConfig``'s own
+    Divergence thresholds and job behaviour come from ``jobs.contract.config.JobConfig``'s own
     defaults, so the job and the stack share them.
     """
 
@@ -85,7 +85,7 @@ def require(values: Mapping[str, Any], key: str) -> Any:
 
 
 def parse_symbol_list(key: str, raw: Any, allow_empty: bool = False) -> tuple[str, ...]:
-    """Validate a YAML list of symbols with ``jobs.config.parse_symbols``."""
+    """Validate a YAML list of symbols with ``jobs.contract.config.parse_symbols``."""
     if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
         raise SettingsError(f"{key_name(key)}={raw!r} is invalid: expected a list of ticker strings")
     if not raw:
@@ -110,7 +110,7 @@ def _int(values: Mapping[str, Any], key: str, default: int, low: int, high: int)
 
 
 def fraction(values: Mapping[str, Any], key: str, default: float) -> float:
-    """A fraction in (0, 1], validated by ``jobs.config.parse_threshold``."""
+    """A fraction in (0, 1], validated by ``jobs.contract.config.parse_threshold``."""
     value = values.get(key, default)
     try:
         return parse_threshold(key_name(key), str(value))

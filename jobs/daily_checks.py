@@ -17,9 +17,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from jobs.config import ConfigError, JobConfig, parse_int, parse_symbols
-from jobs.db import DatabaseUnavailable, connect, load_sql, resolve_url
-from jobs.review_cli import OneLineParser, UsageError
+from jobs.contract.config import ConfigError, JobConfig, parse_int, parse_symbols
+from jobs.storage.db import DatabaseUnavailable, connect, load_sql, resolve_url
+from jobs.cli import OneLineParser, UsageError
 
 DEFAULT_SYMBOLS = "AAPL,MSFT,SPY"
 

@@ -19,9 +19,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from jobs.config import ConfigError, JobConfig
-from jobs.db import DatabaseUnavailable, connect, load_sql, resolve_url
-from jobs.review_svg import Threshold, bar_chart, line_chart
+from jobs.contract.config import ConfigError, JobConfig
+from jobs.storage.db import DatabaseUnavailable, connect, load_sql, resolve_url
+from jobs.monitoring.charts import Threshold, bar_chart, line_chart
 
 # The rollout document's rollback and escalation triggers (the stacks' defaults).
 ROLLBACK_DIVERGENCE = 0.25

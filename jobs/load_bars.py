@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from jobs.bars import PRICE_COLUMNS, upsert_bars
-from jobs.config import ConfigError, JobConfig, parse_symbols
-from jobs.db import DatabaseUnavailable, connect, migrate, resolve_url
+from jobs.storage.bars import PRICE_COLUMNS, upsert_bars
+from jobs.contract.config import ConfigError, JobConfig, parse_symbols
+from jobs.storage.db import DatabaseUnavailable, connect, migrate, resolve_url
 
 TIME_COLUMNS = ("ts", "date", "timestamp", "datetime")
 

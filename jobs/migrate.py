@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
-from jobs.config import ConfigError, JobConfig
-from jobs.db import DatabaseUnavailable, migrate, resolve_url
+from jobs.contract.config import ConfigError, JobConfig
+from jobs.storage.db import DatabaseUnavailable, migrate, resolve_url
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.review_cli import OneLineParser, UsageError
+from jobs.cli import OneLineParser, UsageError
 
 _STACK_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -105,7 +105,7 @@ def find_repo(path: Path) -> Path:
 def regenerate_commands(stack: str) -> list[str]:
     """Shell lines submitting one non-array Batch job per horizon from the stack outputs.
 
-    Without an array index the job runs every symbol of its definition (``jobs.config``);
+    Without an array index the job runs every symbol of its definition (``jobs.contract.config``);
     prod's high-value 3-model symbols have their own definitions.
     """
     outputs = {"jobDefinitionArns": ""} | ({"highValueJobDefinitionArns": "high-value-"} if stack == "prod" else {})

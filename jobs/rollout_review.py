@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from jobs.config import ROLLOUT_PHASES, ConfigError, JobConfig
-from jobs.db import DatabaseUnavailable, resolve_url
-from jobs.review_checks import Review, Thresholds, evaluate
-from jobs.review_cli import OneLineParser, UsageError
-from jobs.review_data import ReviewData, load_review_data
-from jobs.review_report import write_reports
+from jobs.contract.config import ROLLOUT_PHASES, ConfigError, JobConfig
+from jobs.storage.db import DatabaseUnavailable, resolve_url
+from jobs.rollout.checks import Review, Thresholds, evaluate
+from jobs.cli import OneLineParser, UsageError
+from jobs.rollout.data import ReviewData, load_review_data
+from jobs.rollout.report import write_reports
 
 EXIT_BAD_INPUT = 2
 EXIT_DATABASE = 1

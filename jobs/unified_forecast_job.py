@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.config import HORIZONS, ConfigError, JobConfig, parse_horizons, parse_int, parse_symbols
-from jobs.db import DatabaseUnavailable, migrate, pending_migrations, resolve_url
-from jobs.logs import setup_logging
-from jobs.results import SymbolOutcome
-from jobs.runner import Task, check_connection, default_workers, make_run_id, run_tasks, shard
-from jobs.summary import print_summary, progress
+from jobs.contract.config import HORIZONS, ConfigError, JobConfig, parse_horizons, parse_int, parse_symbols
+from jobs.storage.db import DatabaseUnavailable, migrate, pending_migrations, resolve_url
+from jobs.running.logs import setup_logging
+from jobs.forecasting.results import SymbolOutcome
+from jobs.running.runner import Task, check_connection, default_workers, make_run_id, run_tasks, shard
+from jobs.running.summary import print_summary, progress
 
 log = logging.getLogger("jobs.unified_forecast_job")
 
@@ -109,7 +109,7 @@ def prepare_database(plan: Plan) -> str:
         raise DatabaseUnavailable(f"schema is behind: pending migrations {', '.join(pending)}; "
                                   "apply them with `python -m jobs.migrate` (the stack does this on deploy)")
     if plan.sample_data:
-        from jobs.sample_data import database_is_empty, seed_sample_bars
+        from jobs.storage.sample_data import database_is_empty, seed_sample_bars
 
         if database_is_empty(url):
             timeframes = sorted({HORIZONS[h].timeframe for h in plan.horizons})
@@ -129,7 +129,7 @@ def run(plan: Plan, url: str) -> list[SymbolOutcome]:
 
 def _publish(outcomes: list[SymbolOutcome], plan: Plan) -> None:
     try:
-        from jobs.metrics import publish_run
+        from jobs.monitoring.publisher import publish_run
     except ImportError:
         return
     try:

@@ -17,21 +17,21 @@ import pytest
 from psycopg import sql
 
 from infra.database import TABLE_PRIVILEGES, migration_files
-from jobs.bars import read_bars
-from jobs.config import JobConfig
-from jobs.db import MIGRATIONS_DIR, migrate
-from jobs.results import ForecastResult, SymbolOutcome, WindowResult
-from jobs.storage import write_outcome
+from jobs.storage.bars import read_bars
+from jobs.contract.config import JobConfig
+from jobs.storage.db import MIGRATIONS_DIR, migrate
+from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.storage.forecasts import write_outcome
 from infra.settings import SettingsError
-from tests.infra.harness import RecordedResource, StackRun, run_stack
+from tests.support.stacks import RecordedResource, StackRun, run_stack
 from tests.infra.test_stacks import stack_file
 
 SCHEMA = "forecast"
 
 
-def test_one_migration_resource_per_file_named_after_it(runs: dict[str, StackRun]) -> None:
+def test_one_migration_resource_per_file_named_after_it(stack_runs: dict[str, StackRun]) -> None:
     files = sorted(MIGRATIONS_DIR.glob("*.sql"))
-    for stack, run in [("canary", runs["canary"])]:
+    for stack, run in [("canary", stack_runs["canary"])]:
         commands = run.of_type("command:local:Command")
         assert [c.name for c in commands] == [f"database-migration-{f.name}" for f in files], stack
         for command, path in zip(commands, files, strict=True):
@@ -47,13 +47,13 @@ def _database_resources(run: StackRun) -> list[str]:
     return [f"{r.type} {r.name}" for r in run if r.type.startswith(DATABASE_TYPES)]
 
 
-def test_only_the_canary_stack_owns_the_shared_roles_schema_and_migrations(runs: dict[str, StackRun]) -> None:
+def test_only_the_canary_stack_owns_the_shared_roles_schema_and_migrations(stack_runs: dict[str, StackRun]) -> None:
     # All stacks point at one database: a second owner would fail on `pulumi up` (roles exist)
     # and its `pulumi destroy` would drop roles the other stacks' jobs log in as.
-    assert [s for s, run in runs.items() if run.outputs["manageDatabase"]] == ["canary"]
-    assert len(_database_resources(runs["canary"])) > 10
+    assert [s for s, run in stack_runs.items() if run.outputs["manageDatabase"]] == ["canary"]
+    assert len(_database_resources(stack_runs["canary"])) > 10
     for stack in ("limited", "prod"):
-        run = runs[stack]
+        run = stack_runs[stack]
         assert _database_resources(run) == [], stack
         assert run.outputs["migrations"] == [], stack
         # The job still gets its DATABASE_URL (the canary's job role) from Secrets Manager.
@@ -82,8 +82,8 @@ def test_a_new_migration_file_appears_by_name(tmp_path: Path) -> None:
         migration_files(tmp_path / "empty")
 
 
-def test_roles_schema_and_grants(runs: dict[str, StackRun]) -> None:
-    run = runs["canary"]
+def test_roles_schema_and_grants(stack_runs: dict[str, StackRun]) -> None:
+    run = stack_runs["canary"]
     job, migrator = run.named("database-job-role").inputs, run.named("database-migration-role").inputs
     for role in (job, migrator):
         assert (role["superuser"], role["createDatabase"], role["createRole"], role["login"]) == (False, False, False, True)
@@ -118,7 +118,7 @@ def _as(url: str, user: str) -> str:
 
 
 @pytest.fixture()
-def job_url(empty_db_url: str, runs: dict[str, StackRun]) -> Iterator[str]:
+def job_url(empty_db_url: str, stack_runs: dict[str, StackRun]) -> Iterator[str]:
     """A database set up as the stack declares it; yields the job role's URL."""
     suffix = uuid.uuid4().hex[:8]
     job, migrator = f"job_{suffix}", f"migrator_{suffix}"
@@ -129,7 +129,7 @@ def job_url(empty_db_url: str, runs: dict[str, StackRun]) -> Iterator[str]:
             conn.execute(sql.SQL("ALTER ROLE {} SET search_path TO {}").format(sql.Identifier(role), sql.Identifier(SCHEMA)))
         conn.execute(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(sql.Identifier(SCHEMA), sql.Identifier(migrator)))
     migrate(_as(empty_db_url, migrator))
-    grants = [r for r in runs["canary"] if r.type in ("postgresql:index/grant:Grant", "postgresql:index/defaultPrivileges:DefaultPrivileges")]
+    grants = [r for r in stack_runs["canary"] if r.type in ("postgresql:index/grant:Grant", "postgresql:index/defaultPrivileges:DefaultPrivileges")]
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         for resource in grants:
             conn.execute(_grant_sql(resource, job, migrator, dbname))

@@ -11,7 +11,7 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from infra import monitoring as mon
-from jobs import metrics as m
+from jobs.monitoring import publisher as m
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

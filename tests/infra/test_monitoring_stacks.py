@@ -6,8 +6,8 @@ import pytest
 
 from infra import monitoring as mon
 from infra.schedules import max_run_gap_seconds
-from jobs import metrics as m
-from tests.infra.harness import ACCOUNT, STACKS, StackRun, run_stack
+from jobs.monitoring import publisher as m
+from tests.support.stacks import ACCOUNT, STACKS, StackRun, run_stack
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 HOUR = 3_600
@@ -22,10 +22,6 @@ STACK = {  # horizons, job timeout, immediate e-mails
 }
 
 
-@pytest.fixture(scope="module")
-def stack_runs() -> dict[str, StackRun]:
-    """Every stack's recorded run."""
-    return {name: run_stack(name) for name in STACKS}
 
 
 def alarms_of(run: StackRun) -> dict[str, dict]:

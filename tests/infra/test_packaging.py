@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tomllib
+import zipfile
+from pathlib import Path
 
 import yaml
 
-from tests.infra.harness import ROOT, STACKS, StackRun
+from tests.support.stacks import ROOT, STACKS, StackRun
 
 DOCKERFILE = (ROOT / "jobs" / "Dockerfile").read_text()
 INSTRUCTIONS = [line.strip() for line in DOCKERFILE.splitlines() if line.strip() and not line.lstrip().startswith("#")]
@@ -23,7 +27,7 @@ def test_image_installs_cpu_torch_first_then_the_project_without_dev_extras() ->
     assert runs[1] == "RUN pip install -c constraints.txt .", "the image installs what CI installs, without the dev extra"
     makefile = (ROOT / "Makefile").read_text()
     assert 'pip install --quiet -c constraints.txt -e ".[dev]"' in makefile, "CI pins with the same constraints"
-    assert "COPY sql/ sql/" in INSTRUCTIONS, "migrations and queries are read from sql/ at run time"
+    assert not any(i.startswith("COPY sql") for i in INSTRUCTIONS), "the SQL ships inside the package"
 
 
 def test_image_runs_as_a_non_root_user() -> None:
@@ -32,10 +36,10 @@ def test_image_runs_as_a_non_root_user() -> None:
     assert INSTRUCTIONS.index(f"USER {users[-1]}") < INSTRUCTIONS.index(next(i for i in INSTRUCTIONS if i.startswith("ENTRYPOINT")))
 
 
-def test_entrypoint_plus_job_command_is_the_forecast_job(runs: dict[str, StackRun]) -> None:
+def test_entrypoint_plus_job_command_is_the_forecast_job(stack_runs: dict[str, StackRun]) -> None:
     entrypoint = json.loads(next(i for i in INSTRUCTIONS if i.startswith("ENTRYPOINT")).removeprefix("ENTRYPOINT"))
     assert entrypoint == ["python", "-m", "jobs.unified_forecast_job"]
-    for stack, run in runs.items():
+    for stack, run in stack_runs.items():
         for resource in run.of_type("aws:batch/jobDefinition:JobDefinition"):
             horizon = resource.inputs["tags"]["horizon"]
             command = entrypoint + resource.inputs["containerProperties"]["command"]
@@ -44,7 +48,7 @@ def test_entrypoint_plus_job_command_is_the_forecast_job(runs: dict[str, StackRu
 
 def test_dockerignore_keeps_only_what_the_image_needs() -> None:
     lines = (ROOT / ".dockerignore").read_text().split()
-    assert lines[lines.index("**") + 1:lines.index("**") + 5] == ["!pyproject.toml", "!constraints.txt", "!jobs/", "!sql/"]
+    assert lines[lines.index("**") + 1:lines.index("**") + 5] == ["!pyproject.toml", "!constraints.txt", "!jobs/", "**/__pycache__"]
 
 
 def test_preview_workflow_previews_every_stack_and_comments_the_diff() -> None:
@@ -56,3 +60,16 @@ def test_preview_workflow_previews_every_stack_and_comments_the_diff() -> None:
     [step] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
     assert step["with"]["command"] == "preview" and step["with"]["diff"] is True
     assert step["with"]["comment-on-pr"] is True and re.search(r"matrix\.stack", step["with"]["stack-name"])
+
+
+def test_wheel_carries_migrations_and_queries_but_no_seed_sql(tmp_path: Path) -> None:
+    """What `pip install .` puts in the image: every migration and query, none of the test-only SQL."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(tmp_path), str(ROOT)], check=True)
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for kind in ("migrations", "queries"):
+        shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith(f"jobs/storage/sql/{kind}/")}
+        on_disk = {p.name for p in (ROOT / "jobs" / "storage" / "sql" / kind).glob("*.sql")}
+        assert shipped == on_disk and on_disk, f"{kind}: wheel has {sorted(shipped)}"
+    assert not any("review_seed" in n or n.startswith("tests/") for n in names)

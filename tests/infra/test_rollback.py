@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.harness import StackRun, run_stack
+from tests.support.stacks import StackRun, run_stack
 
 JOB_DEF = "aws:batch/jobDefinition:JobDefinition"
 LEGACY_MODELS = ["LSTM", "ARIMA_GARCH", "GB", "RF"]
@@ -16,8 +16,8 @@ def environment(run: StackRun, name: str) -> dict[str, str]:
     return {e["name"]: e["value"] for e in run.named(name).inputs["containerProperties"]["environment"]}
 
 
-def test_four_model_config_yields_the_legacy_environment_and_changes_nothing_else(runs: dict[str, StackRun]) -> None:
-    current, rolled_back = runs["canary"], run_stack("canary", {"models": LEGACY_MODELS})
+def test_four_model_config_yields_the_legacy_environment_and_changes_nothing_else(stack_runs: dict[str, StackRun]) -> None:
+    current, rolled_back = stack_runs["canary"], run_stack("canary", {"models": LEGACY_MODELS})
     assert sorted((r.type, r.name) for r in current) == sorted((r.type, r.name) for r in rolled_back), (
         "the rollback must not add or remove resources")
     before = {r.name: r for r in current}

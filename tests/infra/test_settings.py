@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from infra.settings import CONFIG_KEYS, SettingsError, parse_settings
-from jobs.config import HORIZONS
-from tests.infra.harness import PROJECT, ROOT, STACKS, TEST_SECRETS, RecordedResource, run_stack
+from jobs.contract.config import HORIZONS
+from tests.support.stacks import PROJECT, ROOT, STACKS, TEST_SECRETS, RecordedResource, run_stack
 
 
 def stack_values(stack_name: str) -> dict[str, Any]:

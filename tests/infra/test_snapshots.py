@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from tests.infra.harness import SECRET_MARKERS, STACKS, TEST_SECRETS, StackRun, run_stack
-from tests.infra.snapshots import STALE_HINT, render, snapshot_path, stale_diff
+from tests.support.stacks import SECRET_MARKERS, STACKS, TEST_SECRETS, StackRun, run_stack
+from tests.support.snapshots import STALE_HINT, render, snapshot_path, stale_diff
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_snapshot_is_current(runs: dict[str, StackRun], stack: str) -> None:
-    problem = stale_diff(stack, render(runs[stack], stack))
+def test_snapshot_is_current(stack_runs: dict[str, StackRun], stack: str) -> None:
+    problem = stale_diff(stack, render(stack_runs[stack], stack))
     if problem is not None:
         pytest.fail(problem, pytrace=False)
 
@@ -27,8 +27,8 @@ def test_snapshot_holds_no_secret(stack: str) -> None:
     assert names == sorted(names), "resources must be sorted by (type, name)"
 
 
-def test_a_stale_snapshot_says_run_make_snapshots(runs: dict[str, StackRun]) -> None:
-    edited = render(runs["canary"], "canary").replace('"AAPL,MSFT,SPY"', '"AAPL,MSFT"', 1)
+def test_a_stale_snapshot_says_run_make_snapshots(stack_runs: dict[str, StackRun]) -> None:
+    edited = render(stack_runs["canary"], "canary").replace('"AAPL,MSFT,SPY"', '"AAPL,MSFT"', 1)
     problem = stale_diff("canary", edited)
     assert problem is not None and STALE_HINT in problem and "run `make snapshots`" in problem
     lines = problem.splitlines()
@@ -36,8 +36,8 @@ def test_a_stale_snapshot_says_run_make_snapshots(runs: dict[str, StackRun]) -> 
     assert any(line.startswith("+") and '"AAPL,MSFT"' in line for line in lines), problem
 
 
-def test_runs_in_one_process_do_not_leak_into_each_other(runs: dict[str, StackRun]) -> None:
+def test_runs_in_one_process_do_not_leak_into_each_other(stack_runs: dict[str, StackRun]) -> None:
     """After the other stacks ran in this process, a canary run records exactly what it did first."""
     again = run_stack("canary")
-    assert render(again, "canary") == render(runs["canary"], "canary")
-    assert again.outputs == runs["canary"].outputs and len(again) == len(runs["canary"])
+    assert render(again, "canary") == render(stack_runs["canary"], "canary")
+    assert again.outputs == stack_runs["canary"].outputs and len(again) == len(stack_runs["canary"])

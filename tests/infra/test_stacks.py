@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from infra import iam
-from jobs.config import JobConfig
-from tests.infra.harness import (
+from jobs.contract.config import JobConfig
+from tests.support.stacks import (
     ACCOUNT, PROJECT, REDACTED, REGION, ROOT, SECRET_MARKERS, STACKS, TEST_SECRETS, RecordedResource, StackRun, run_stack,
 )
 
@@ -53,19 +53,19 @@ def job_defs(run: StackRun, group: str = "core") -> dict[str, RecordedResource]:
     return out
 
 
-def test_canary_runs_three_symbols_at_1d_with_the_2_model_ensemble(runs: dict[str, StackRun]) -> None:
-    defs = job_defs(runs["canary"])
+def test_canary_runs_three_symbols_at_1d_with_the_2_model_ensemble(stack_runs: dict[str, StackRun]) -> None:
+    defs = job_defs(stack_runs["canary"])
     assert list(defs) == ["1D"], f"canary job definitions: {list(defs)}"
     e = env(defs["1D"])
     assert e["CANARY_SYMBOLS"] == "AAPL,MSFT,SPY", defs["1D"].name
     assert e["CANARY_HORIZONS"] == "1D" and e["ROLLOUT_PHASE"] == "canary"
     assert "ROLLOUT_SYMBOLS" not in e, "canary uses the CANARY_* variables only"
     assert {k: e[k] for k in CORE_ENV} == CORE_ENV, defs["1D"].name
-    assert runs["canary"].outputs["symbols"] == ["AAPL", "MSFT", "SPY"]
+    assert stack_runs["canary"].outputs["symbols"] == ["AAPL", "MSFT", "SPY"]
 
 
-def test_limited_runs_ten_symbols_at_three_horizons(runs: dict[str, StackRun]) -> None:
-    defs = job_defs(runs["limited"])
+def test_limited_runs_ten_symbols_at_three_horizons(stack_runs: dict[str, StackRun]) -> None:
+    defs = job_defs(stack_runs["limited"])
     assert sorted(defs) == ["1D", "4h", "8h"]
     for horizon, resource in defs.items():
         e = env(resource)
@@ -76,13 +76,13 @@ def test_limited_runs_ten_symbols_at_three_horizons(runs: dict[str, StackRun]) -
         assert resource.inputs["containerProperties"]["command"] == ["--horizon", horizon], resource.name
 
 
-def test_prod_enables_batches_and_runs_high_value_symbols_with_three_models(runs: dict[str, StackRun]) -> None:
+def test_prod_enables_batches_and_runs_high_value_symbols_with_three_models(stack_runs: dict[str, StackRun]) -> None:
     config = stack_file("prod")
     batches, enabled = config["symbolBatches"], config["enabledBatches"]
     assert sum(len(b) for b in batches) >= 100 and all(len(b) <= 25 for b in batches)
     assert all(len(b) == 25 for b in batches[:-1]), "prod symbols come in batches of 25"
     expected = [s for b in batches[:enabled] for s in b]
-    core, high = job_defs(runs["prod"], "core"), job_defs(runs["prod"], "high-value")
+    core, high = job_defs(stack_runs["prod"], "core"), job_defs(stack_runs["prod"], "high-value")
     assert sorted(core) == sorted(high) == ["1D", "4h", "8h"]
     for horizon in core:
         core_syms = env(core[horizon])["ROLLOUT_SYMBOLS"].split(",")
@@ -96,7 +96,7 @@ def test_prod_enables_batches_and_runs_high_value_symbols_with_three_models(runs
 
 
 def test_staging_the_next_prod_batch_changes_only_symbols_and_array_sizes() -> None:
-    from tests.infra.harness import run_stack
+    from tests.support.stacks import run_stack
 
     day1, day2 = run_stack("prod"), run_stack("prod", {"enabledBatches": 2})
     before = {r.name: r for r in day1}
@@ -107,8 +107,8 @@ def test_staging_the_next_prod_batch_changes_only_symbols_and_array_sizes() -> N
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_environment_is_one_the_job_accepts(runs: dict[str, StackRun], stack: str) -> None:
-    for resource in runs[stack].of_type(JOB_DEF):
+def test_every_environment_is_one_the_job_accepts(stack_runs: dict[str, StackRun], stack: str) -> None:
+    for resource in stack_runs[stack].of_type(JOB_DEF):
         e = env(resource)
         config = JobConfig.from_env(e)  # the job's own parser: raises on anything it would refuse
         assert config.to_env() == e, resource.name
@@ -117,10 +117,10 @@ def test_every_environment_is_one_the_job_accepts(runs: dict[str, StackRun], sta
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_array_size_is_ceil_symbols_over_symbols_per_task(runs: dict[str, StackRun], stack: str) -> None:
+def test_array_size_is_ceil_symbols_over_symbols_per_task(stack_runs: dict[str, StackRun], stack: str) -> None:
     per_task = stack_file(stack)["symbolsPerTask"]
-    targets = {r.inputs["batchTarget"]["jobName"]: r for r in forecast(runs[stack], TARGET)}
-    for resource in runs[stack].of_type(JOB_DEF):
+    targets = {r.inputs["batchTarget"]["jobName"]: r for r in forecast(stack_runs[stack], TARGET)}
+    for resource in stack_runs[stack].of_type(JOB_DEF):
         e = env(resource)
         symbols = (e.get("ROLLOUT_SYMBOLS") or e["CANARY_SYMBOLS"]).split(",")
         size = math.ceil(len(symbols) / per_task)
@@ -135,8 +135,8 @@ EXPECTED_ARRAY_SIZES = {"canary": {3}, "limited": {5}, "prod": {4, 2}}
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_schedules_submit_each_job_definition_to_the_queue(runs: dict[str, StackRun], stack: str) -> None:
-    run, schedules = runs[stack], stack_file(stack)["schedules"]
+def test_schedules_submit_each_job_definition_to_the_queue(stack_runs: dict[str, StackRun], stack: str) -> None:
+    run, schedules = stack_runs[stack], stack_file(stack)["schedules"]
     rules = {r.inputs["name"]: r for r in forecast(run, RULE)}
     queue_arn = run.outputs["jobQueueArn"]
     defs = run.of_type(JOB_DEF)
@@ -150,8 +150,8 @@ def test_schedules_submit_each_job_definition_to_the_queue(runs: dict[str, Stack
         assert target.inputs["roleArn"].endswith(":forecast-events-role"), target.name
 
 
-def test_schedules_enabled_sets_the_rule_state(runs: dict[str, StackRun]) -> None:
-    assert {r.inputs["state"] for s in STACKS for r in forecast(runs[s], RULE)} == {"ENABLED"}
+def test_schedules_enabled_sets_the_rule_state(stack_runs: dict[str, StackRun]) -> None:
+    assert {r.inputs["state"] for s in STACKS for r in forecast(stack_runs[s], RULE)} == {"ENABLED"}
     # An earlier phase's stack stops firing once a later phase takes its symbols over.
     disabled = run_stack("canary", {"schedulesEnabled": False})
     assert [r.inputs["state"] for r in forecast(disabled, RULE)] == ["DISABLED"]
@@ -163,8 +163,8 @@ def policy(run: StackRun, name: str) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_iam_is_least_privilege(runs: dict[str, StackRun], stack: str) -> None:
-    run = runs[stack]
+def test_iam_is_least_privilege(stack_runs: dict[str, StackRun], stack: str) -> None:
+    run = stack_runs[stack]
     secret_arn = run.outputs["databaseSecretArn"]
     assert policy(run, "forecast-job-policy") == [{
         "Sid": "PutOwnMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
@@ -192,10 +192,10 @@ def test_iam_is_least_privilege(runs: dict[str, StackRun], stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_roles_trust_only_their_service(runs: dict[str, StackRun], stack: str) -> None:
+def test_roles_trust_only_their_service(stack_runs: dict[str, StackRun], stack: str) -> None:
     expected = {"forecast-execution-role": "ecs-tasks.amazonaws.com", "forecast-job-role": "ecs-tasks.amazonaws.com",
                 "forecast-events-role": "events.amazonaws.com"}
-    roles = {r.name: r for r in runs[stack].of_type("aws:iam/role:Role")}
+    roles = {r.name: r for r in stack_runs[stack].of_type("aws:iam/role:Role")}
     assert set(roles) == set(expected)
     for name, service in expected.items():
         [statement] = roles[name].inputs["assumeRolePolicy"]["Statement"]
@@ -203,15 +203,15 @@ def test_roles_trust_only_their_service(runs: dict[str, StackRun], stack: str) -
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_trust_policies_stop_the_confused_deputy(runs: dict[str, StackRun], stack: str) -> None:
+def test_trust_policies_stop_the_confused_deputy(stack_runs: dict[str, StackRun], stack: str) -> None:
     # Only this account's services may assume the roles; only this stack's rules the events role.
-    roles = {r.name: r.inputs["assumeRolePolicy"]["Statement"][0] for r in runs[stack].of_type("aws:iam/role:Role")}
+    roles = {r.name: r.inputs["assumeRolePolicy"]["Statement"][0] for r in stack_runs[stack].of_type("aws:iam/role:Role")}
     for name in ("forecast-execution-role", "forecast-job-role"):
         assert roles[name]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, name
     pattern = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ensemble-forecast-{stack}-*"
     assert roles["forecast-events-role"]["Condition"] == {
         "StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": pattern}}
-    rule_arns = [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{r.inputs['name']}" for r in forecast(runs[stack], RULE)]
+    rule_arns = [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{r.inputs['name']}" for r in forecast(stack_runs[stack], RULE)]
     assert rule_arns and all(fnmatch.fnmatchcase(a, pattern) for a in rule_arns)
     others = [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ensemble-forecast-{o}-1D" for o in STACKS if o != stack]
     assert not any(fnmatch.fnmatchcase(a, pattern) for a in others), "another stack's rules must not match"
@@ -223,8 +223,8 @@ def test_rule_arn_pattern_refuses_a_wildcard_prefix() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_plain_text_secret_anywhere(runs: dict[str, StackRun], stack: str) -> None:
-    run = runs[stack]
+def test_no_plain_text_secret_anywhere(stack_runs: dict[str, StackRun], stack: str) -> None:
+    run = stack_runs[stack]
     for resource in run:
         text = json.dumps(resource.inputs)
         for marker in (*SECRET_MARKERS, TEST_SECRETS["databaseUrl"], "postgresql://"):
@@ -250,9 +250,9 @@ def taggable(type_token: str) -> bool:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_everything_taggable_is_tagged(runs: dict[str, StackRun], stack: str) -> None:
+def test_everything_taggable_is_tagged(stack_runs: dict[str, StackRun], stack: str) -> None:
     phase = stack_file(stack)["rolloutPhase"]
-    aws_resources = [r for r in runs[stack] if r.type.startswith("aws:")]
+    aws_resources = [r for r in stack_runs[stack] if r.type.startswith("aws:")]
     tagged = [r for r in aws_resources if taggable(r.type)]
     assert len(tagged) >= 9  # repository, logs, secret, roles, compute, queue, definitions, rules
     for resource in tagged:
@@ -262,8 +262,8 @@ def test_everything_taggable_is_tagged(runs: dict[str, StackRun], stack: str) ->
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_job_infrastructure_settings(runs: dict[str, StackRun], stack: str) -> None:
-    run, config = runs[stack], stack_file(stack)
+def test_job_infrastructure_settings(stack_runs: dict[str, StackRun], stack: str) -> None:
+    run, config = stack_runs[stack], stack_file(stack)
     [repo] = run.of_type("aws:ecr/repository:Repository")
     assert repo.inputs["imageTagMutability"] == "IMMUTABLE" and repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
     [logs] = run.of_type("aws:cloudwatch/logGroup:LogGroup")
@@ -283,13 +283,13 @@ def test_job_infrastructure_settings(runs: dict[str, StackRun], stack: str) -> N
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_container_properties_match_the_batch_api(runs: dict[str, StackRun], stack: str) -> None:
+def test_container_properties_match_the_batch_api(stack_runs: dict[str, StackRun], stack: str) -> None:
     """containerProperties goes to RegisterJobDefinition verbatim: check it against the API's own model."""
     import botocore.session
     from botocore.validate import validate_parameters
 
     shape = botocore.session.get_session().get_service_model("batch").operation_model("RegisterJobDefinition").input_shape
-    for resource in runs[stack].of_type(JOB_DEF):
+    for resource in stack_runs[stack].of_type(JOB_DEF):
         params = {"jobDefinitionName": resource.inputs["name"], "type": "container",
                   "platformCapabilities": resource.inputs["platformCapabilities"],
                   "containerProperties": resource.inputs["containerProperties"]}
@@ -297,12 +297,12 @@ def test_container_properties_match_the_batch_api(runs: dict[str, StackRun], sta
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_policy_documents_are_accepted_by_iam(runs: dict[str, StackRun], stack: str) -> None:
+def test_policy_documents_are_accepted_by_iam(stack_runs: dict[str, StackRun], stack: str) -> None:
     """Every role's trust policy and inline policy passes IAM's document validation (moto)."""
     import boto3
     from moto import mock_aws
 
-    run = runs[stack]
+    run = stack_runs[stack]
     with mock_aws():
         iam = boto3.client("iam", region_name="us-east-1")
         for role in run.of_type("aws:iam/role:Role"):

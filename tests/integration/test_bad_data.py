@@ -23,16 +23,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.bars import PRICE_COLUMNS, upsert_bars, validate_bars
-from jobs.config import JobConfig
-from jobs.db import connect, migrate
-from jobs.pipeline import default_factory, production_forecast, run_symbol
-from jobs.results import SymbolOutcome
-from jobs.sample_data import seed_sample_bars, simulated_bars
-from jobs.storage import write_outcome
+from jobs.storage.bars import PRICE_COLUMNS, upsert_bars, validate_bars
+from jobs.contract.config import JobConfig
+from jobs.storage.db import connect, migrate
+from jobs.forecasting.pipeline import default_factory, production_forecast, run_symbol
+from jobs.forecasting.results import SymbolOutcome
+from jobs.storage.sample_data import seed_sample_bars, simulated_bars
+from jobs.storage.forecasts import write_outcome
 from jobs.unified_forecast_job import main
-from jobs.walkforward import SetScore, WindowSpec
-from tests.conftest import with_dbname
+from jobs.forecasting.walkforward import SetScore, WindowSpec
+from tests.support.fixtures import with_dbname
 
 SPEC = WindowSpec(train=120, val=20, test=20, step=20, windows=2)
 NEED = SPEC.required_returns(True) + 1  # bars run_symbol reads

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from jobs import daily_checks
-from tests.integration.rollout_data import CANARY, Run, add_run, now, seed_symbols
+from tests.support.rollout_rows import CANARY, Run, add_run, now, seed_symbols
 
 
 def run_checks(db_url: str, *argv: str) -> tuple[int, str]:

@@ -9,12 +9,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from jobs.config import JobConfig, Model
+from jobs.contract.config import JobConfig, Model
 from jobs.dashboard import load_dashboard, main, render_html, status
-from jobs.db import with_retry
-from jobs.storage import write_outcome
+from jobs.storage.db import with_retry
+from jobs.storage.forecasts import write_outcome
 from jobs.unified_forecast_job import main as job_main
-from tests.conftest import with_dbname
+from tests.support.fixtures import with_dbname
 from tests.unit.test_metrics import failed, outcome
 
 DEMO = ["--symbols", "AAPL,MSFT,SPY", "--horizon", "1D", "--workers", "1"]

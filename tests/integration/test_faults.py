@@ -24,12 +24,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from jobs.config import JobConfig
-from jobs.results import SymbolOutcome
-from jobs.runner import POOL_RESTARTS, TASKS_PER_WORKER_PER_POOL, Task, execute_task, run_tasks
-from jobs.sample_data import seed_sample_bars
+from jobs.contract.config import JobConfig
+from jobs.forecasting.results import SymbolOutcome
+from jobs.running.runner import POOL_RESTARTS, TASKS_PER_WORKER_PER_POOL, Task, execute_task, run_tasks
+from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
-from jobs.walkforward import DEFAULT_SPECS
+from jobs.forecasting.walkforward import DEFAULT_SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Two rounds of tasks on two workers: both are still busy when the first forecast lands.
@@ -209,7 +209,7 @@ def test_dropped_connections_are_retried_and_the_run_completes(seeded_url: str, 
                                                                caplog: pytest.LogCaptureFixture) -> None:
     symbols = SYMBOLS[:2]
     argv = ["--symbols", ",".join(symbols), "--horizon", "1D", "--workers", "1", "--run-id", "fault-drop"]
-    with connections_dropped_on_write(seeded_url, times=2), caplog.at_level(logging.WARNING, logger="jobs.db"):
+    with connections_dropped_on_write(seeded_url, times=2), caplog.at_level(logging.WARNING, logger="jobs.storage.db"):
         status = main(argv, {"DATABASE_URL": seeded_url, "FORECAST_DATA_DIR": str(tmp_path)})
     retries = [r.getMessage() for r in caplog.records  # this run's thread only: the logger is process-wide
                if "database error (attempt" in r.getMessage() and r.thread == threading.get_ident()]

@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 
 from jobs.rollout_review import main as review_main
 from jobs.unified_forecast_job import main
-from jobs.walkforward import DEFAULT_SPECS
+from jobs.forecasting.walkforward import DEFAULT_SPECS
 
 DEMO = ["--symbols", "AAPL,MSFT,SPY", "--horizon", "1D", "--workers", "1"]
 
@@ -26,7 +26,7 @@ def demo_db(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> str
     """One database the demo command ran against once (module-scoped: models take seconds)."""
     import uuid
 
-    from tests.conftest import with_dbname
+    from tests.support.fixtures import with_dbname
 
     name = f"demo_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:

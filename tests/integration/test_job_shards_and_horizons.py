@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from jobs.sample_data import seed_sample_bars
+from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 
 SYMBOLS = "AAPL,MSFT,SPY,NVDA"

@@ -21,13 +21,13 @@ import psycopg
 import pytest
 from moto import mock_aws
 
-from jobs import metrics as m
-from jobs.config import JobConfig
-from jobs.db import migrate
-from jobs.sample_data import seed_sample_bars
+from jobs.monitoring import publisher as m
+from jobs.contract.config import JobConfig
+from jobs.storage.db import migrate
+from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
-from tests.conftest import with_dbname
-from tests.infra.harness import STACKS, StackRun, run_stack
+from tests.support.fixtures import with_dbname
+from tests.support.stacks import STACKS, StackRun, run_stack
 from tests.unit.test_metrics import failed, outcome
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -35,20 +35,12 @@ LEGACY = {"BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
 Metric = tuple[str, str, frozenset[tuple[str, str]]]
 
 
-@pytest.fixture(scope="module")
-def stacks() -> dict[str, StackRun]:
-    """Every stack's declared resources."""
-    return {s: run_stack(s) for s in STACKS}
 
 
 @pytest.fixture()
-def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Fake credentials and region in the environment; every AWS call served by moto."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield boto3.client("cloudwatch", region_name="us-east-1")
+def cloudwatch(fake_aws: None) -> Any:
+    """A CloudWatch client served by moto."""
+    return boto3.client("cloudwatch", region_name="us-east-1")
 
 
 def core_job_definitions(run: StackRun) -> list[tuple[list[str], dict[str, str]]]:
@@ -127,8 +119,8 @@ def breaches(client: Any, a: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_alarm_and_widget_watches_what_the_job_publishes(
-        stacks: dict[str, StackRun], stack: str, cloudwatch: Any, pg_server_url: str) -> None:
-    run = stacks[stack]
+        stack_runs: dict[str, StackRun], stack: str, cloudwatch: Any, pg_server_url: str) -> None:
+    run = stack_runs[stack]
     run_job_as_stack(run, pg_server_url, LEGACY)
     have = published(cloudwatch)
     alarms = [r.inputs for r in run.of_type(ALARM)]
@@ -145,10 +137,10 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
 
 
 def test_canary_job_environment_alone_feeds_the_baseline_alarms(
-        stacks: dict[str, StackRun], cloudwatch: Any, pg_server_url: str) -> None:
-    run_job_as_stack(stacks["canary"], pg_server_url, {})
+        stack_runs: dict[str, StackRun], cloudwatch: Any, pg_server_url: str) -> None:
+    run_job_as_stack(stack_runs["canary"], pg_server_url, {})
     have = published(cloudwatch)
-    assert all(alarm_metric(r.inputs) in have for r in stacks["canary"].of_type(ALARM))
+    assert all(alarm_metric(r.inputs) in have for r in stack_runs["canary"].of_type(ALARM))
 
 
 # Scenario -> (outcomes per horizon, alarm keys that must fire; every other alarm must not).
@@ -182,8 +174,8 @@ SCENARIOS: dict[str, tuple[Any, set[str]]] = {
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.parametrize("stack", STACKS)
 def test_alarm_conditions_from_published_datapoints(
-        stacks: dict[str, StackRun], stack: str, scenario: str, cloudwatch: Any) -> None:
-    run = stacks[stack]
+        stack_runs: dict[str, StackRun], stack: str, scenario: str, cloudwatch: Any) -> None:
+    run = stack_runs[stack]
     make, firing = SCENARIOS[scenario]
     (_, env), *_ = core_job_definitions(run)
     cfg = JobConfig.from_env({**env, **LEGACY})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from jobs.db import migrate, pending_migrations
+from jobs.storage.db import migrate, pending_migrations
 
 ROLLOUT_DOC_COLUMNS = {
     "ensemble_validation_metrics": {

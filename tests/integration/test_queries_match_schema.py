@@ -7,7 +7,7 @@ import re
 import psycopg
 import pytest
 
-from jobs.db import QUERIES_DIR, load_sql
+from jobs.storage.db import QUERIES_DIR, load_sql
 
 QUERY_NAMES = sorted(p.stem for p in QUERIES_DIR.glob("*.sql"))
 PARAM = re.compile(r"%\((\w+)\)s")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.config import ConfigError, JobConfig, Model
+from jobs.contract.config import ConfigError, JobConfig, Model
 
 CANARY_ENV = {
     "ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true", "ENABLE_GB": "false",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from yoyo.connections import parse_uri
 
-from jobs.db import yoyo_url
+from jobs.storage.db import yoyo_url
 
 
 def test_tls_and_host_options_survive_the_translation_for_yoyo() -> None:

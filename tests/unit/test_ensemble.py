@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs import config
-from jobs.ensemble import OPTIMIZATION_METHODS, combine, equal_weights, fit_weights
-from jobs.models.base import Prediction
+from jobs.contract import config
+from jobs.forecasting.ensemble import OPTIMIZATION_METHODS, combine, equal_weights, fit_weights
+from jobs.forecasting.models.base import Prediction
 
 
 def _pred(mean: list[float], half: float = 0.1) -> Prediction:

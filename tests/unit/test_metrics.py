@@ -12,10 +12,10 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from jobs import metrics as m
-from jobs.config import JobConfig, Model
-from jobs.logs import JsonFormatter
-from jobs.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.monitoring import publisher as m
+from jobs.contract.config import JobConfig, Model
+from jobs.running.logs import JsonFormatter
+from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
@@ -85,14 +85,6 @@ def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-@pytest.fixture()
-def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials and a region, with every AWS call served by moto."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        yield
 
 
 def test_values_per_symbol_and_aggregate() -> None:
@@ -158,9 +150,9 @@ def test_relative_rmse_gap_pairs_by_window_id() -> None:
 
 
 def test_log_fallback_without_aws(no_aws: None, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="jobs.metrics")
+    caplog.set_level(logging.INFO, logger="jobs.monitoring.publisher")
     n = m.publish_run([outcome("AAPL", [0.1, 0.3]), failed("MSFT")], CFG, "run-1")
-    records = [r.fields for r in caplog.records if r.name == "jobs.metrics"]
+    records = [r.fields for r in caplog.records if r.name == "jobs.monitoring.publisher"]
     line = json.loads(JsonFormatter().format(caplog.records[0]))
     assert line["event"] == "metric" and line["namespace"] == m.NAMESPACE and line["run_id"] == "run-1"
     assert n == sum(sum(r["counts"]) for r in records) > 0
@@ -228,7 +220,7 @@ def test_persistent_failure_logs_the_datapoints_and_raises(caplog: pytest.LogCap
     for _ in range(3):
         stub.add_client_error("put_metric_data", service_error_code="Throttling", http_status_code=400)
     datums = m.build_datums([outcome("AAPL", [0.1])], CFG, T0)
-    caplog.set_level(logging.INFO, logger="jobs.metrics")
+    caplog.set_level(logging.INFO, logger="jobs.monitoring.publisher")
     with stub, pytest.raises(m.MetricsPublishError, match="1 PutMetricData batch"):
         m.publish_datums(client, datums, "run-4", attempts=3, sleep=lambda _: None)
     logged = [r.fields for r in caplog.records if getattr(r, "fields", None)]

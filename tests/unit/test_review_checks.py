@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.review_checks import Decision, Incident, SymbolHorizonStats, Thresholds, evaluate
-from jobs.review_data import covered_phases
+from jobs.rollout.checks import Decision, Incident, SymbolHorizonStats, Thresholds, evaluate
+from jobs.rollout.data import covered_phases
 
 
 def stats(symbol: str = "AAPL", **kw: object) -> SymbolHorizonStats:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from jobs import rollout_review
-from jobs.review_svg import Threshold, bar_chart, line_chart
+from jobs.monitoring.charts import Threshold, bar_chart, line_chart
 
 
 def test_bar_chart_draws_one_bar_per_known_value_and_escapes_labels() -> None:
@@ -64,9 +64,9 @@ def test_bad_database_url_is_bad_input(capsys: pytest.CaptureFixture[str]) -> No
 def test_trend_chart_keeps_the_ten_worst_of_many_series() -> None:
     from datetime import date, datetime, timezone
 
-    from jobs.review_checks import SymbolHorizonStats, Thresholds, evaluate
-    from jobs.review_data import DailyPoint, ReviewData
-    from jobs.review_report import charts
+    from jobs.rollout.checks import SymbolHorizonStats, Thresholds, evaluate
+    from jobs.rollout.data import DailyPoint, ReviewData
+    from jobs.rollout.report import charts
 
     syms = [f"S{i:02d}" for i in range(12)]
     stats = [SymbolHorizonStats(s, "1D", windows=4, runs=1, avg_divergence=i / 100, max_divergence=i / 100,

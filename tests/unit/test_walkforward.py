@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobs.config import Model
-from jobs.models.base import Prediction, cumulative_targets
-from jobs.walkforward import (
+from jobs.contract.config import Model
+from jobs.forecasting.models.base import Prediction, cumulative_targets
+from jobs.forecasting.walkforward import (
     FittedWindow,
     WindowSpec,
     divergence,

@@ -1,0 +1,369 @@
+"""The job's environment contract (DESIGN §3.1): parse, validate and render.
+
+This module is the single owner of every environment variable the forecast job reads.
+The Pulumi program imports it to render each job definition's environment, so the
+stacks and the job cannot disagree about names, defaults or allowed values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jobs.contract.thresholds import DIVERGENCE_CRITICAL, DIVERGENCE_WARNING
+
+
+class ConfigError(ValueError):
+    """Bad configuration: one line naming the variable, the value and what is allowed."""
+
+
+class Model(str, Enum):
+    """Every model the ensemble knows, by the name used in ``ENABLE_<NAME>`` flags."""
+
+    LSTM = "LSTM"
+    ARIMA_GARCH = "ARIMA_GARCH"
+    GB = "GB"
+    TRANSFORMER = "TRANSFORMER"
+    RF = "RF"
+    PROPHET = "PROPHET"
+
+
+# Canonical order: weights, models_used and summaries list models in this order.
+MODEL_ORDER: tuple[Model, ...] = tuple(Model)
+
+# ENSEMBLE_MODEL_COUNT picks a default set; ENABLE_* flags then override membership.
+DEFAULT_MODEL_SETS: dict[int, tuple[Model, ...]] = {
+    2: (Model.LSTM, Model.ARIMA_GARCH),
+    3: (Model.LSTM, Model.ARIMA_GARCH, Model.GB),
+    4: (Model.LSTM, Model.ARIMA_GARCH, Model.GB, Model.RF),
+}
+
+OPTIMIZATION_METHODS: tuple[str, ...] = ("simple_avg", "inverse_rmse", "constrained_ls")
+ROLLOUT_PHASES: tuple[str, ...] = ("local", "canary", "limited", "prod")
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """A forecast horizon: the bar timeframe it is computed on and the steps ahead."""
+
+    name: str
+    timeframe: str
+    steps: int
+    bar_seconds: int
+
+
+HORIZONS: dict[str, Horizon] = {
+    "1D": Horizon("1D", "1d", 1, 86_400),
+    "4h": Horizon("4h", "1h", 4, 3_600),
+    "8h": Horizon("8h", "1h", 8, 3_600),
+}
+
+_SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def flag_var(model: Model) -> str:
+    """The environment variable that overrides ``model``'s membership."""
+    return f"ENABLE_{model.value}"
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    """Parse a boolean variable, accepting true/false, 1/0, yes/no, on/off."""
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is invalid: expected true or false")
+
+
+def parse_symbols(name: str, raw: str) -> tuple[str, ...]:
+    """Parse a comma-separated symbol list: non-empty, upper-case tickers, no duplicates."""
+    items = [s.strip() for s in raw.split(",")]
+    if not raw.strip() or any(not s for s in items):
+        raise ConfigError(
+            f"{name}={raw!r} is invalid: expected a comma-separated list of symbols such as AAPL,MSFT,SPY"
+        )
+    for sym in items:
+        if not _SYMBOL_RE.match(sym):
+            raise ConfigError(
+                f"{name}={raw!r} is invalid: {sym!r} is not a ticker (1-10 of A-Z, 0-9, '.', '-', upper case)"
+            )
+    dupes = sorted({s for s in items if items.count(s) > 1})
+    if dupes:
+        raise ConfigError(f"{name}={raw!r} is invalid: duplicate symbols {','.join(dupes)}")
+    return tuple(items)
+
+
+def parse_horizons(name: str, raw: str) -> tuple[str, ...]:
+    """Parse a comma-separated horizon list against the known horizons."""
+    items = [h.strip() for h in raw.split(",")]
+    known = ", ".join(HORIZONS)
+    if not raw.strip() or any(not h for h in items):
+        raise ConfigError(f"{name}={raw!r} is invalid: expected a comma-separated list of horizons from {known}")
+    for h in items:
+        if h not in HORIZONS:
+            raise ConfigError(f"{name}={raw!r} is invalid: unknown horizon {h!r}; known horizons: {known}")
+    if len(set(items)) != len(items):
+        raise ConfigError(f"{name}={raw!r} is invalid: duplicate horizons")
+    return tuple(items)
+
+
+def parse_threshold(name: str, raw: str) -> float:
+    """Parse a divergence threshold: a number in (0, 1]."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected a number in (0, 1], e.g. 0.20") from None
+    if not 0.0 < value <= 1.0:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected a number in (0, 1], e.g. 0.20")
+    return value
+
+
+def parse_int(name: str, raw: str, low: int, high: int) -> int:
+    """Parse an integer in [low, high]."""
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected an integer from {low} to {high}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected an integer from {low} to {high}")
+    return value
+
+
+def parse_choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
+    """Parse a value that must be one of ``allowed``."""
+    value = raw.strip()
+    if value not in allowed:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected one of {', '.join(allowed)}")
+    return value
+
+
+def resolve_models(count: int, flags: Mapping[Model, bool]) -> tuple[Model, ...]:
+    """Apply the DESIGN §3.1 rule: the count's default set, overridden flag by flag.
+
+    Raises ``ConfigError`` naming the count, the enabled models and the flags set when
+    the enabled set's size is not ``count``.
+    """
+    if count not in DEFAULT_MODEL_SETS:
+        allowed = ", ".join(str(c) for c in DEFAULT_MODEL_SETS)
+        raise ConfigError(f"ENSEMBLE_MODEL_COUNT={count!r} is invalid: expected one of {allowed}")
+    enabled = set(DEFAULT_MODEL_SETS[count])
+    for model, on in flags.items():
+        (enabled.add if on else enabled.discard)(model)
+    ordered = tuple(m for m in MODEL_ORDER if m in enabled)
+    if len(ordered) != count:
+        set_flags = ", ".join(f"{flag_var(m)}={'true' if v else 'false'}" for m, v in flags.items()) or "none"
+        names = ", ".join(m.value for m in ordered) or "none"
+        raise ConfigError(
+            f"ENSEMBLE_MODEL_COUNT={count} does not match the enabled models: {len(ordered)} enabled "
+            f"({names}); flags set: {set_flags}. Set ENSEMBLE_MODEL_COUNT={len(ordered)} or change the ENABLE_* flags"
+        )
+    return ordered
+
+
+def flags_for(models: tuple[Model, ...]) -> dict[Model, bool]:
+    """Explicit ENABLE_* flags for every model, so a rendered environment is unambiguous."""
+    return {m: m in models for m in MODEL_ORDER}
+
+
+class JobConfig(BaseModel):
+    """The validated job configuration. Build with ``from_env`` or directly; render with ``to_env``.
+
+    A frozen pydantic model: field types are checked on construction, and every
+    cross-field rule raises ``ConfigError`` (never pydantic's multi-line error) so the job
+    and the stacks report bad configuration the same way.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    models: tuple[Model, ...] = DEFAULT_MODEL_SETS[2]
+    optimization_method: str = "simple_avg"
+    walk_forward: bool = True
+    divergence_monitoring: bool = True
+    divergence_threshold: float = DIVERGENCE_WARNING
+    divergence_critical_threshold: float = DIVERGENCE_CRITICAL
+    rollout_phase: str = "local"
+    canary_symbols: tuple[str, ...] = ()
+    canary_horizons: tuple[str, ...] = ()
+    rollout_symbols: tuple[str, ...] = ()
+    rollout_horizons: tuple[str, ...] = ()
+    baseline_models: tuple[Model, ...] = ()
+    database_url: str | None = Field(default=None, repr=False)
+    data_dir: Path = Path(".data")
+    array_index: int | None = None
+    array_size: int | None = None
+    seed: int = 7
+    torch_threads: int = 1
+    stack: str = "local"
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc)) from None
+
+    def model_post_init(self, _context: Any) -> None:
+        """Cross-field rules, checked once every field has its type."""
+        if self.divergence_threshold >= self.divergence_critical_threshold:
+            raise ConfigError(
+                f"DIVERGENCE_THRESHOLD={self.divergence_threshold} must be below "
+                f"DIVERGENCE_CRITICAL_THRESHOLD={self.divergence_critical_threshold}"
+            )
+        resolve_models(len(self.models), flags_for(self.models))
+        if self.optimization_method not in OPTIMIZATION_METHODS:
+            parse_choice("ENSEMBLE_OPTIMIZATION_METHOD", self.optimization_method, OPTIMIZATION_METHODS)
+        if self.rollout_phase not in ROLLOUT_PHASES:
+            parse_choice("ROLLOUT_PHASE", self.rollout_phase, ROLLOUT_PHASES)
+        if (self.array_index is None) != (self.array_size is None):
+            raise ConfigError(
+                "AWS_BATCH_JOB_ARRAY_INDEX and AWS_BATCH_JOB_ARRAY_SIZE must be set together or not at all"
+            )
+        if self.array_index is not None and self.array_size is not None and self.array_index >= self.array_size:
+            raise ConfigError(
+                f"AWS_BATCH_JOB_ARRAY_INDEX={self.array_index} is invalid: expected 0 to {self.array_size - 1}"
+            )
+
+    @property
+    def model_count(self) -> int:
+        """The number of models in the ensemble (``ENSEMBLE_MODEL_COUNT``)."""
+        return len(self.models)
+
+    @property
+    def default_symbols(self) -> tuple[str, ...]:
+        """Symbols to run when the command line names none: rollout list, else canary list."""
+        return self.rollout_symbols or self.canary_symbols
+
+    @property
+    def default_horizons(self) -> tuple[str, ...]:
+        """Horizons to run when the command line names none."""
+        return self.rollout_horizons or self.canary_horizons
+
+    def to_env(self) -> dict[str, str]:
+        """Render the environment that ``from_env`` parses back into an equal config.
+
+        ``DATABASE_URL`` is never rendered: on AWS it is injected from Secrets Manager.
+        """
+        env = {
+            "ENSEMBLE_MODEL_COUNT": str(self.model_count),
+            **{flag_var(m): "true" if on else "false" for m, on in flags_for(self.models).items()},
+            "ENSEMBLE_OPTIMIZATION_METHOD": self.optimization_method,
+            "ENABLE_WALK_FORWARD": "true" if self.walk_forward else "false",
+            "ENABLE_DIVERGENCE_MONITORING": "true" if self.divergence_monitoring else "false",
+            "DIVERGENCE_THRESHOLD": f"{self.divergence_threshold:g}",
+            "DIVERGENCE_CRITICAL_THRESHOLD": f"{self.divergence_critical_threshold:g}",
+            "ROLLOUT_PHASE": self.rollout_phase,
+            "FORECAST_SEED": str(self.seed),
+            "TORCH_NUM_THREADS": str(self.torch_threads),
+            "DEPLOY_STACK": self.stack,
+        }
+        optional = {
+            "CANARY_SYMBOLS": ",".join(self.canary_symbols),
+            "CANARY_HORIZONS": ",".join(self.canary_horizons),
+            "ROLLOUT_SYMBOLS": ",".join(self.rollout_symbols),
+            "ROLLOUT_HORIZONS": ",".join(self.rollout_horizons),
+            "BASELINE_MODELS": ",".join(m.value for m in self.baseline_models),
+        }
+        env.update({k: v for k, v in optional.items() if v})
+        return env
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> JobConfig:
+        """Parse and validate ``env``; raise ``ConfigError`` with one clear line on bad input."""
+        return cls(**_parse_env(env))
+
+
+def parse_model_list(name: str, raw: str) -> tuple[Model, ...]:
+    """Parse a comma-separated model list such as ``LSTM,ARIMA_GARCH,GB,RF``."""
+    allowed = ", ".join(m.value for m in MODEL_ORDER)
+    names = [s.strip().upper() for s in raw.split(",") if s.strip()]
+    try:
+        chosen = {Model(n) for n in names}
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected models from {allowed}") from None
+    if len(chosen) != len(names) or len(chosen) not in DEFAULT_MODEL_SETS:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected 2 to 4 distinct models from {allowed}")
+    return tuple(m for m in MODEL_ORDER if m in chosen)
+
+
+def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return None if value is None or value == "" else value
+
+    count = parse_int("ENSEMBLE_MODEL_COUNT", get("ENSEMBLE_MODEL_COUNT") or "2", 2, 4)
+    flags = {m: parse_bool(flag_var(m), env[flag_var(m)]) for m in MODEL_ORDER if get(flag_var(m))}
+    out: dict[str, object] = {"models": resolve_models(count, flags)}
+    if (raw := get("ENSEMBLE_OPTIMIZATION_METHOD")) is not None:
+        out["optimization_method"] = parse_choice("ENSEMBLE_OPTIMIZATION_METHOD", raw, OPTIMIZATION_METHODS)
+    for key, name in (("walk_forward", "ENABLE_WALK_FORWARD"), ("divergence_monitoring", "ENABLE_DIVERGENCE_MONITORING")):
+        if (raw := get(name)) is not None:
+            out[key] = parse_bool(name, raw)
+    for key, name in (("divergence_threshold", "DIVERGENCE_THRESHOLD"),
+                      ("divergence_critical_threshold", "DIVERGENCE_CRITICAL_THRESHOLD")):
+        if (raw := get(name)) is not None:
+            out[key] = parse_threshold(name, raw)
+    if (raw := get("ROLLOUT_PHASE")) is not None:
+        out["rollout_phase"] = parse_choice("ROLLOUT_PHASE", raw, ROLLOUT_PHASES)
+    for key, name in (("canary_symbols", "CANARY_SYMBOLS"), ("rollout_symbols", "ROLLOUT_SYMBOLS")):
+        if (raw := env.get(name)) is not None:
+            out[key] = parse_symbols(name, raw)
+    for key, name in (("canary_horizons", "CANARY_HORIZONS"), ("rollout_horizons", "ROLLOUT_HORIZONS")):
+        if (raw := env.get(name)) is not None:
+            out[key] = parse_horizons(name, raw)
+    if (raw := get("BASELINE_MODELS")) is not None:
+        out["baseline_models"] = parse_model_list("BASELINE_MODELS", raw)
+    if (raw := get("DATABASE_URL")) is not None:
+        out["database_url"] = _check_database_url(raw)
+    if (raw := get("FORECAST_DATA_DIR")) is not None:
+        out["data_dir"] = Path(raw)
+    size_raw, index_raw = get("AWS_BATCH_JOB_ARRAY_SIZE"), get("AWS_BATCH_JOB_ARRAY_INDEX")
+    if index_raw is not None:
+        if size_raw is None:
+            # Batch sets the index in array children; the stack sets the size beside it.
+            raise ConfigError(f"AWS_BATCH_JOB_ARRAY_INDEX={index_raw!r} is set without AWS_BATCH_JOB_ARRAY_SIZE")
+        size = parse_int("AWS_BATCH_JOB_ARRAY_SIZE", size_raw, 1, 10_000)
+        out["array_size"] = size
+        out["array_index"] = parse_int("AWS_BATCH_JOB_ARRAY_INDEX", index_raw, 0, size - 1)
+    elif size_raw is not None:
+        # A size without an index is a one-off (non-array) submission: it runs every symbol.
+        parse_int("AWS_BATCH_JOB_ARRAY_SIZE", size_raw, 1, 10_000)
+    if (raw := get("FORECAST_SEED")) is not None:
+        out["seed"] = parse_int("FORECAST_SEED", raw, 0, 2**31 - 1)
+    if (raw := get("TORCH_NUM_THREADS")) is not None:
+        out["torch_threads"] = parse_int("TORCH_NUM_THREADS", raw, 1, 64)
+    if (raw := get("DEPLOY_STACK")) is not None:
+        out["stack"] = raw.strip()
+    return out
+
+
+def _one_line(exc: ValidationError) -> str:
+    """The first error of a pydantic ``ValidationError`` as one line (ours keep their own text)."""
+    first = exc.errors()[0]
+    original = first.get("ctx", {}).get("error")
+    if isinstance(original, ConfigError):
+        return str(original)
+    where = ".".join(str(p) for p in first["loc"]) or "configuration"
+    return f"{where}={first.get('input')!r} is invalid: {first['msg']}"
+
+
+def _check_database_url(raw: str) -> str:
+    # Never echo the URL: it may carry a password.
+    if not raw.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("DATABASE_URL is invalid: expected a URL starting with postgresql:// or postgres://")
+    from psycopg import Error as PsycopgError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        conninfo_to_dict(raw)
+    except PsycopgError:
+        raise ConfigError("DATABASE_URL is invalid: not a parseable PostgreSQL URL "
+                          "(percent-encode special characters in the user and password)") from None
+    return raw

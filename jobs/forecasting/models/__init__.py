@@ -1,0 +1,52 @@
+"""The model registry: build any ``jobs.contract.config.Model`` behind the ``ForecastModel`` interface.
+
+Implementations are imported lazily: torch and prophet take seconds to import, and a
+2-model run should not pay for models it does not use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from jobs.contract.config import Model
+from jobs.forecasting.models.base import ForecastModel, ModelFitError, Prediction, cumulative_targets
+
+__all__ = ["ForecastModel", "ModelFitError", "Prediction", "build_model", "cumulative_targets", "model_class"]
+
+# Model -> (module, class name), resolved only when the model is built.
+_REGISTRY: dict[Model, tuple[str, str]] = {
+    Model.LSTM: ("jobs.forecasting.models.lstm", "LSTMModel"),
+    Model.ARIMA_GARCH: ("jobs.forecasting.models.arima_garch", "ArimaGarchModel"),
+    Model.GB: ("jobs.forecasting.models.gb", "GBModel"),
+    Model.TRANSFORMER: ("jobs.forecasting.models.transformer", "TransformerModel"),
+    Model.RF: ("jobs.forecasting.models.rf", "RFModel"),
+    Model.PROPHET: ("jobs.forecasting.models.prophet_model", "ProphetModel"),
+}
+
+
+def model_class(model: Model | str) -> type[ForecastModel]:
+    """The implementation class of ``model`` (a ``Model`` or its name such as ``"LSTM"``).
+
+    Raises:
+        ValueError: When ``model`` is not a known model.
+    """
+    try:
+        key = Model(model)
+    except ValueError:
+        raise ValueError(f"unknown model {model!r}: expected one of {', '.join(m.value for m in Model)}") from None
+    module, cls = _REGISTRY[key]
+    return getattr(import_module(module), cls)
+
+
+def build_model(model: Model | str, seed: int, interval: float = 0.9) -> ForecastModel:
+    """A new, unfitted instance of ``model`` with its default hyperparameters.
+
+    Args:
+        model: Which model (``jobs.contract.config.Model`` or its name).
+        seed: Seed for every random choice the model makes (initialisation, subsampling).
+        interval: Central prediction interval level in (0, 1).
+
+    Returns:
+        The unfitted model; call ``fit(returns, steps)`` then ``predict(returns, origins)``.
+    """
+    return model_class(model)(seed=seed, interval=interval)

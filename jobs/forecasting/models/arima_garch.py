@@ -1,0 +1,157 @@
+"""AR(1) mean + GARCH(1,1) volatility (the ``arch`` package), predicted with frozen parameters.
+
+``arch`` fits the model once on the training slice. Prediction at many origins does not
+refit or call ``arch`` again: the conditional mean and variance recursions are run over the
+whole series with the fitted parameters (pure, vectorised functions below), so the forecast
+at origin ``o`` uses only ``returns[: o+1]``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+from scipy.signal import lfilter
+from scipy.stats import t as student_t
+
+from jobs.forecasting.models.base import ForecastModel, ModelFitError, Prediction
+from jobs.forecasting.models.features import check_origins, check_returns, check_steps
+
+# arch's optimiser behaves best on returns in percent (variances of order 1, not 1e-4).
+_RESCALE = 100.0
+_DISTRIBUTIONS = ("t", "normal")
+
+
+@dataclass(frozen=True)
+class GarchParams:
+    """Fitted AR(1)-GARCH(1,1) parameters, in percent-return units."""
+
+    mu: float
+    phi: float
+    omega: float
+    alpha: float
+    beta: float
+    nu: float | None  # Student-t degrees of freedom; None for normal innovations
+
+    def as_array(self) -> np.ndarray:
+        """All parameters as one array (NaN for a missing ``nu``), for finiteness checks."""
+        return np.array([self.mu, self.phi, self.omega, self.alpha, self.beta, np.nan if self.nu is None else self.nu])
+
+
+def ar_residuals(y: np.ndarray, mu: float, phi: float) -> np.ndarray:
+    """Innovations ``e[t] = y[t] - mu - phi*y[t-1]``; the first uses the unconditional mean."""
+    first_mean = mu / (1.0 - phi) if abs(phi) < 1.0 else mu
+    prev_mean = mu + phi * y[:-1]
+    return y - np.concatenate([[first_mean], prev_mean])
+
+
+def garch_variance_path(resid: np.ndarray, p: GarchParams, h0: float) -> np.ndarray:
+    """Conditional variances ``h[t]`` of bar ``t`` given bars before it, for ``t = 0..n``.
+
+    ``h[0] = h0``; ``h[t] = omega + alpha*e[t-1]^2 + beta*h[t-1]``. The last element is the
+    variance of the bar after the series' end.
+    """
+    drive = p.omega + p.alpha * resid**2
+    rest, _ = lfilter([1.0], [1.0, -p.beta], drive, zi=[p.beta * h0])
+    return np.concatenate([[h0], rest])
+
+
+def cumulative_moments(
+    y_now: np.ndarray, h_next: np.ndarray, p: GarchParams, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance of ``y[o+1] + ... + y[o+steps]`` given the state at each origin.
+
+    Mean: the AR(1) multi-step means summed. Variance: innovation ``j`` enters the sum with
+    weight ``c_j = 1 + phi + ... + phi^(steps-j)``, and its variance is the GARCH ``j``-step
+    variance forecast ``E[h] <- omega + (alpha+beta) * E[h]``.
+    """
+    mean = np.zeros_like(y_now)
+    level = y_now.copy()
+    var = np.zeros_like(h_next)
+    h = h_next.copy()
+    for j in range(1, steps + 1):
+        level = p.mu + p.phi * level
+        mean += level
+        c_j = sum(p.phi**i for i in range(steps - j + 1))
+        var += c_j**2 * h
+        h = p.omega + (p.alpha + p.beta) * h
+    return mean, var
+
+
+def standard_quantile(prob: float, nu: float | None, steps: int) -> float:
+    """Quantile of the unit-variance innovation law for a ``steps``-bar sum.
+
+    One bar: the fitted standardised Student-t (or normal). Several bars: a sum of
+    independent innovations is close to normal, so the normal quantile is used.
+    """
+    if nu is None or steps > 1:
+        return NormalDist().inv_cdf(prob)
+    return float(student_t.ppf(prob, nu) * math.sqrt((nu - 2.0) / nu))
+
+
+class ArimaGarchModel(ForecastModel):
+    """AR(1) + GARCH(1,1) with Student-t (default) or normal innovations.
+
+    Args:
+        seed: Kept for the common interface; the maximum-likelihood fit is deterministic.
+        interval: Central prediction interval level in (0, 1).
+        dist: ``"t"`` or ``"normal"``.
+    """
+
+    name = "ARIMA_GARCH"
+    min_train = 100
+
+    def __init__(self, seed: int = 0, interval: float = 0.9, dist: str = "t") -> None:
+        super().__init__(seed=seed, interval=interval)
+        if dist not in _DISTRIBUTIONS:
+            raise ValueError(f"dist={dist!r} is invalid: expected one of {', '.join(_DISTRIBUTIONS)}")
+        self.dist = dist
+
+    def fit(self, returns: np.ndarray, steps: int) -> ArimaGarchModel:
+        """Fit by maximum likelihood on the training slice.
+
+        Raises:
+            ModelFitError: When the optimiser does not converge or a parameter is non-finite.
+            ValueError: On invalid input (see ``features.check_returns``).
+        """
+        from arch import arch_model  # imported here: only models that are used pay for imports
+
+        y = check_returns(returns, self.min_train) * _RESCALE
+        self.steps_ = check_steps(steps)
+        spec = arch_model(y, mean="AR", lags=1, vol="GARCH", p=1, q=1, dist=self.dist, rescale=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence is checked explicitly below
+            try:
+                res = spec.fit(disp="off", show_warning=False)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                raise ModelFitError(f"ARIMA_GARCH fit failed: {exc}") from exc
+        if res.convergence_flag != 0:
+            message = res.optimization_result.message
+            raise ModelFitError(f"ARIMA_GARCH did not converge (flag {res.convergence_flag}): {message}")
+        v = res.params.to_numpy()
+        params = GarchParams(*map(float, v[:5]), nu=float(v[5]) if self.dist == "t" else None)
+        values = params.as_array()
+        if not np.isfinite(values if self.dist == "t" else values[:5]).all():
+            raise ModelFitError(f"ARIMA_GARCH produced non-finite parameters: {params}")
+        self.params_ = params
+        # Start of the variance recursion at predict time, frozen now (causal for any series).
+        self.start_variance_ = float(np.var(ar_residuals(y, params.mu, params.phi)))
+        return self
+
+    def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
+        """Cumulative ``steps``-bar return forecast and interval at each origin."""
+        if not hasattr(self, "params_"):
+            raise ValueError("ArimaGarchModel.predict called before fit")
+        y = check_returns(returns, 1) * _RESCALE
+        idx = check_origins(origins, len(y))
+        p = self.params_
+        h = garch_variance_path(ar_residuals(y, p.mu, p.phi), p, self.start_variance_)
+        mean, var = cumulative_moments(y[idx], h[idx + 1], p, self.steps_)
+        tail = (1.0 - self.interval) / 2.0
+        sd = np.sqrt(np.maximum(var, 0.0))
+        lower = mean + standard_quantile(tail, p.nu, self.steps_) * sd
+        upper = mean + standard_quantile(1.0 - tail, p.nu, self.steps_) * sd
+        return Prediction(mean=mean / _RESCALE, lower=lower / _RESCALE, upper=upper / _RESCALE)

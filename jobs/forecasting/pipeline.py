@@ -1,0 +1,182 @@
+"""One symbol and horizon end to end: bars -> walk-forward windows -> production forecast."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from jobs.storage.bars import BadBarsError, Series, next_target, read_bars, validate_bars
+from jobs.contract.config import HORIZONS, MODEL_ORDER, JobConfig, Model
+from jobs.forecasting.ensemble import combine, equal_weights
+from jobs.forecasting.models import build_model
+from jobs.forecasting.models.base import ForecastModel
+from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.forecasting.walkforward import (
+    DEFAULT_SPECS,
+    FittedWindow,
+    ModelFactory,
+    SetScore,
+    WindowBounds,
+    WindowSpec,
+    fit_and_predict,
+    model_seed,
+    plan_windows,
+    score_set,
+    window_targets,
+)
+
+INTERVAL = 0.9
+log = logging.getLogger(__name__)
+
+
+def default_factory(interval: float = INTERVAL) -> ModelFactory:
+    """Build real models from the registry."""
+
+    def factory(model: Model, seed: int) -> ForecastModel:
+        return build_model(model, seed=seed, interval=interval)
+
+    return factory
+
+
+def run_symbol(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,
+               spec: WindowSpec | None = None, factory: ModelFactory | None = None) -> SymbolOutcome:
+    """Evaluate and forecast one symbol at one horizon; a failure is returned, never raised."""
+    loaded = load_series(conn, symbol, horizon, cfg, spec)
+    return loaded if isinstance(loaded, SymbolOutcome) else compute(loaded, horizon, cfg, spec, factory)
+
+
+def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,
+                spec: WindowSpec | None = None) -> Series | SymbolOutcome:
+    """The validated bars the windows need, or the failed outcome naming what is wrong with them."""
+    hz = HORIZONS[horizon]
+    need = (spec or DEFAULT_SPECS[hz.timeframe]).required_returns(cfg.walk_forward) + 1
+    try:
+        return validate_bars(symbol, hz.timeframe, read_bars(conn, symbol, hz.timeframe, need), need)
+    except BadBarsError as exc:
+        return SymbolOutcome(symbol, horizon, error=str(exc))
+
+
+def compute(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec | None = None,
+            factory: ModelFactory | None = None) -> SymbolOutcome:
+    """Walk-forward and forecast on bars already read: no database connection is held meanwhile."""
+    started = time.perf_counter()
+    spec = spec or DEFAULT_SPECS[HORIZONS[horizon].timeframe]
+    try:
+        windows, baseline, forecast = evaluate_series(series, horizon, cfg, spec, factory or default_factory())
+    except (BadBarsError, ValueError) as exc:
+        return SymbolOutcome(series.symbol, horizon, error=str(exc), seconds=time.perf_counter() - started)
+    return SymbolOutcome(series.symbol, horizon, forecast=forecast, windows=windows, baseline_windows=baseline,
+                         seconds=time.perf_counter() - started)
+
+
+def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec, factory: ModelFactory
+                    ) -> tuple[tuple[WindowResult, ...], tuple[WindowResult, ...], ForecastResult]:
+    """Score every window for the production set (and the paired baseline), then forecast."""
+    steps = HORIZONS[horizon].steps
+    returns = series.returns
+    models = [m for m in MODEL_ORDER if m in set(cfg.models) | set(cfg.baseline_models)]
+    windows, baseline, last = [], [], None
+    for bounds in plan_windows(len(returns), spec, steps, cfg.walk_forward):
+        y_val, y_test = window_targets(returns, bounds, steps)
+        require_price_movement(series, bounds, steps, y_val, y_test)  # before fitting: refusing is cheap
+        fitted = fit_and_predict(models, factory, returns, bounds, steps,
+                                 lambda m, b=bounds: model_seed(cfg.seed, series.symbol, horizon, b.window_id, m.value))
+        last = _score(cfg.models, fitted, y_val, y_test, cfg)
+        windows.append(_window_row(series, bounds, steps, cfg.models, last, baseline=False))
+        if cfg.baseline_models:
+            score = _score(cfg.baseline_models, fitted, y_val, y_test, cfg)
+            baseline.append(_window_row(series, bounds, steps, cfg.baseline_models, score, baseline=True))
+    if last is None:
+        raise ValueError(f"{series.symbol} {horizon}: no walk-forward window could be planned")
+    forecast = production_forecast(series, horizon, cfg, spec, factory, last)
+    return tuple(windows), tuple(baseline), forecast
+
+
+def require_price_movement(series: Series, bounds: WindowBounds, steps: int, y_val: np.ndarray,
+                           y_test: np.ndarray) -> None:
+    """Refuse a window whose validation or test slice has a constant close price.
+
+    The naive forecast is exact on such a slice (zero RMSE), so the divergence measured
+    against it is undefined; the reason names the slice and its dates.
+
+    Raises:
+        BadBarsError: When every realised target of either slice is zero.
+    """
+    for name, targets, origins in (("validation", y_val, bounds.val_origins), ("test", y_test, bounds.test_origins)):
+        if not np.any(targets):
+            start, end = series.timestamps[origins[0] + 1], series.timestamps[origins[-1] + steps]
+            raise BadBarsError(
+                f"{series.timeframe} bars: constant close price from {start} to {end} (the {name} slice of "
+                f"walk-forward window {bounds.window_id}); divergence against the naive forecast is undefined"
+            )
+
+
+def _score(model_set: Sequence[Model], fitted: FittedWindow, y_val: np.ndarray, y_test: np.ndarray,
+           cfg: JobConfig) -> SetScore:
+    return score_set(model_set, fitted, y_val, y_test, cfg.optimization_method, cfg.divergence_threshold,
+                     cfg.divergence_monitoring)
+
+
+def _window_row(series: Series, bounds: WindowBounds, steps: int, model_set: Sequence[Model], score: SetScore,
+                baseline: bool) -> WindowResult:
+    ts = series.timestamps  # returns[i] ends at ts[i + 1]
+    return WindowResult(
+        window_id=bounds.window_id,
+        train_start=ts[bounds.train.start].to_pydatetime(),
+        val_start=ts[bounds.val_origins[0] + 1].to_pydatetime(),
+        test_start=ts[bounds.test_origins[0] + 1].to_pydatetime(),
+        test_end=ts[bounds.test_origins[-1] + steps].to_pydatetime(),
+        val_rmse=score.val_rmse, test_rmse=score.test_rmse,
+        naive_val_rmse=score.naive_val_rmse, naive_test_rmse=score.naive_test_rmse,
+        rmse_ratio=score.test_rmse / score.val_rmse, divergence=score.divergence,
+        is_overfitting=score.is_overfitting, weights=score.weights, weights_reverted=score.weights_reverted,
+        model_set=tuple(m.value for m in model_set), models_used=score.models_used,
+        model_errors=score.errors, is_baseline=baseline,
+    )
+
+
+def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec, factory: ModelFactory,
+                        latest: SetScore) -> ForecastResult:
+    """Refit the production set on the latest training slice; weight it as the latest window says.
+
+    The weights come from the most recent window (equal when it overfitted), renormalised
+    over the models that fit now; a model that fails here is left out and named, and one
+    that failed in the latest window (so has no validated weight) is left out too.
+    """
+    steps = HORIZONS[horizon].steps
+    returns = series.returns
+    origin = np.array([len(returns) - 1])
+    predictions, errors = {}, {}
+    for model in cfg.models:
+        try:
+            seed = model_seed(cfg.seed, series.symbol, horizon, "production", model.value)
+            pred = factory(model, seed).fit(returns[-spec.train:], steps).predict(returns, origin)
+            if not pred.is_finite():
+                raise ValueError("non-finite prediction")
+            predictions[model.value] = pred
+        except Exception as exc:  # a model failing drops that model only
+            errors[model.value] = f"{type(exc).__name__}: {exc}"
+            log.warning("model %s left out of the %s %s forecast: %s", model.value, series.symbol, horizon,
+                        errors[model.value])
+    if not predictions:
+        raise ValueError(f"{series.symbol} {horizon}: every model failed for the forecast: {errors}")
+    weights = {k: v for k, v in latest.forecast_weights.items() if k in predictions}
+    if sum(weights.values()) <= 0:
+        weights = equal_weights(predictions)
+    # A model that fits now but failed in the latest window has no validated weight: leave it out.
+    predictions = {k: v for k, v in predictions.items() if k in weights}
+    total = sum(weights.values())
+    weights = {k: v / total for k, v in weights.items()}
+    combined = combine(weights, predictions)
+    last_ts = series.timestamps[-1].to_pydatetime()
+    return ForecastResult(
+        origin_ts=last_ts, target_ts=next_target(last_ts, HORIZONS[horizon].timeframe, steps),
+        last_close=float(series.close[-1]), predicted_return=float(combined.mean[0]),
+        lower_return=float(combined.lower[0]), upper_return=float(combined.upper[0]), interval_level=INTERVAL,
+        weights=weights, weights_reverted=latest.weights_reverted, models_used=tuple(predictions),
+    )

@@ -1,0 +1,181 @@
+"""Walk-forward validation: rolling train / validation / test windows and divergence.
+
+The maths (window planning, RMSE, divergence) are pure functions; ``evaluate_window``
+fits the models of one window and scores every model set asked for on it, so the
+production set and the paired baseline are compared on the very same windows and fits.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from jobs.contract.config import Model
+from jobs.forecasting.ensemble import combine, equal_weights, fit_weights
+from jobs.forecasting.models.base import ForecastModel, Prediction, cumulative_targets
+
+log = logging.getLogger(__name__)
+ModelFactory = Callable[[Model, int], ForecastModel]
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Window sizes in bars: train, validation and test slices, and the roll step between windows."""
+
+    train: int
+    val: int
+    test: int
+    step: int
+    windows: int
+
+    def __post_init__(self) -> None:
+        if min(self.train, self.val, self.test, self.step, self.windows) < 1:
+            raise ValueError(f"window sizes must be positive, got {self}")
+
+    def required_returns(self, walk_forward: bool) -> int:
+        """Returns needed for every window (one window when walk-forward is off)."""
+        extra = (self.windows - 1) * self.step if walk_forward else 0
+        return self.train + self.val + self.test + extra
+
+
+# Daily: ~2 years of training, a quarter each for validation and test, rolled by a quarter.
+DEFAULT_SPECS: dict[str, WindowSpec] = {
+    "1d": WindowSpec(train=500, val=63, test=63, step=63, windows=4),
+    "1h": WindowSpec(train=600, val=100, test=100, step=100, windows=4),
+}
+
+
+@dataclass(frozen=True)
+class WindowBounds:
+    """One window in return indices: the training slice and the forecast origins of val and test."""
+
+    window_id: int
+    train: slice
+    val_origins: np.ndarray
+    test_origins: np.ndarray
+
+
+def plan_windows(n_returns: int, spec: WindowSpec, steps: int, walk_forward: bool) -> list[WindowBounds]:
+    """Windows ending at the latest data, oldest first.
+
+    Origins are trimmed so that no validation target reaches into the test slice and no
+    test target runs past the data: ``steps``-bar targets never leak across slices.
+    """
+    if steps < 1 or steps >= min(spec.val, spec.test):
+        raise ValueError(f"steps={steps} is invalid: expected 1 to {min(spec.val, spec.test) - 1}")
+    count = spec.windows if walk_forward else 1
+    if n_returns < spec.required_returns(walk_forward):
+        raise ValueError(f"{n_returns} returns, need {spec.required_returns(walk_forward)}")
+    out = []
+    for k in range(count):
+        shift = (count - 1 - k) * spec.step
+        val_start = n_returns - shift - spec.test - spec.val
+        test_start = val_start + spec.val
+        out.append(WindowBounds(
+            window_id=k,
+            train=slice(val_start - spec.train, val_start),
+            val_origins=np.arange(val_start - 1, test_start - steps),
+            test_origins=np.arange(test_start - 1, test_start + spec.test - steps),
+        ))
+    return out
+
+
+def rmse(pred: np.ndarray, target: np.ndarray) -> float:
+    """Root mean squared error."""
+    return float(np.sqrt(np.mean((pred - target) ** 2)))
+
+
+def divergence(val_rmse: float, test_rmse: float, naive_val_rmse: float, naive_test_rmse: float) -> float:
+    """Relative degradation of skill from validation to test (DESIGN §3.3).
+
+    Skill is RMSE relative to the naive zero-return forecast on the same slice, so a
+    volatility regime change that moves every forecast's RMSE alike does not count as
+    overfitting: ``(test/naive_test) / (val/naive_val) - 1``.
+    """
+    if min(val_rmse, naive_val_rmse, naive_test_rmse) <= 0.0:
+        raise ValueError("RMSE values must be positive to compute divergence")
+    return (test_rmse / naive_test_rmse) / (val_rmse / naive_val_rmse) - 1.0
+
+
+def model_seed(seed: int, *parts: object) -> int:
+    """A stable per-model seed from the run seed and identifying parts (not Python's salted hash)."""
+    return zlib.crc32(":".join(map(str, (seed, *parts))).encode()) & 0x7FFFFFFF
+
+
+@dataclass
+class FittedWindow:
+    """The models fitted in one window and their predictions on its slices."""
+
+    val: dict[str, Prediction]
+    test: dict[str, Prediction]
+    errors: dict[str, str]
+
+
+def fit_and_predict(models: Sequence[Model], factory: ModelFactory, returns: np.ndarray, bounds: WindowBounds,
+                    steps: int, seed_of: Callable[[Model], int]) -> FittedWindow:
+    """Fit each model on the window's training slice and predict its val and test origins.
+
+    A model that raises, or predicts a non-finite value, is dropped for this window and its
+    error recorded; the others carry on.
+    """
+    out = FittedWindow({}, {}, {})
+    for model in models:
+        try:
+            fitted = factory(model, seed_of(model)).fit(returns[bounds.train], steps)
+            val, test = fitted.predict(returns, bounds.val_origins), fitted.predict(returns, bounds.test_origins)
+            if not (val.is_finite() and test.is_finite()):
+                raise ValueError("non-finite prediction")
+        except Exception as exc:  # any model failure drops that model only, never the window
+            out.errors[model.value] = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("model %s dropped in window %d: %s", model.value, bounds.window_id, exc)
+            continue
+        out.val[model.value], out.test[model.value] = val, test
+    return out
+
+
+@dataclass(frozen=True)
+class SetScore:
+    """How one model set did on one window."""
+
+    val_rmse: float
+    test_rmse: float
+    naive_val_rmse: float
+    naive_test_rmse: float
+    divergence: float
+    is_overfitting: bool
+    weights: dict[str, float]
+    weights_reverted: bool
+    models_used: tuple[str, ...]
+    errors: dict[str, str]
+
+    @property
+    def forecast_weights(self) -> dict[str, float]:
+        """The weights a forecast after this window uses: equal when the window overfitted."""
+        return equal_weights(self.models_used) if self.weights_reverted else self.weights
+
+
+def score_set(model_set: Sequence[Model], fitted: FittedWindow, y_val: np.ndarray, y_test: np.ndarray,
+              method: str, threshold: float, monitoring: bool) -> SetScore:
+    """Fit the set's weights on validation, score val and test, flag overfitting."""
+    names = [m.value for m in model_set if m.value in fitted.val]
+    if not names:
+        raise ValueError(f"every model of {','.join(m.value for m in model_set)} failed in this window")
+    weights = fit_weights(method, {n: fitted.val[n].mean for n in names}, y_val)
+    val_pred = combine(weights, {n: fitted.val[n] for n in names}).mean
+    test_pred = combine(weights, {n: fitted.test[n] for n in names}).mean
+    scores = (rmse(val_pred, y_val), rmse(test_pred, y_test), rmse(0 * y_val, y_val), rmse(0 * y_test, y_test))
+    div = divergence(*scores)
+    overfit = monitoring and div > threshold
+    return SetScore(*scores, divergence=div, is_overfitting=overfit, weights=weights, weights_reverted=overfit,
+                    models_used=tuple(names),
+                    errors={m.value: fitted.errors[m.value] for m in model_set if m.value in fitted.errors})
+
+
+def window_targets(returns: np.ndarray, bounds: WindowBounds, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Realised cumulative returns at the window's val and test origins."""
+    return (cumulative_targets(returns, bounds.val_origins, steps),
+            cumulative_targets(returns, bounds.test_origins, steps))

@@ -1,0 +1,350 @@
+"""CloudWatch metric contract (DESIGN §3.4) and the job's metric publisher.
+
+This module owns the namespace, metric names, units and dimension sets; the Pulumi
+monitoring component imports the same constants, so an alarm can never watch a metric
+the job does not publish. ``publish_run`` sends one run's metrics to CloudWatch in
+batches (retrying throttled calls); without AWS credentials or a region it writes the
+same datapoints as structured JSON log lines instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from jobs.contract.config import JobConfig
+from jobs.forecasting.results import SymbolOutcome, WindowResult
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "EnsembleForecast"
+
+# Dimension names.
+DIM_STACK = "Stack"
+DIM_SYMBOL = "Symbol"
+DIM_HORIZON = "Horizon"
+
+# Dimension sets. Alarms watch the aggregates (no Symbol), so one alarm per horizon
+# covers every symbol of a stack however many there are; dashboards drill down per symbol.
+PER_SYMBOL: tuple[str, ...] = (DIM_STACK, DIM_SYMBOL, DIM_HORIZON)
+PER_HORIZON: tuple[str, ...] = (DIM_STACK, DIM_HORIZON)
+PER_STACK: tuple[str, ...] = (DIM_STACK,)
+
+# Metric names.
+DIVERGENCE = "Divergence"
+SYMBOL_AVERAGE_DIVERGENCE = "SymbolAverageDivergence"
+VALIDATION_RMSE = "ValidationRMSE"
+TEST_RMSE = "TestRMSE"
+BASELINE_TEST_RMSE = "BaselineTestRMSE"
+RMSE_VS_BASELINE = "RMSEVsBaseline"
+OVERFITTING_WINDOWS = "OverfittingWindows"
+WINDOWS_EVALUATED = "WindowsEvaluated"
+FORECASTS_WRITTEN = "ForecastsWritten"
+FORECASTS_FAILED = "ForecastsFailed"
+MODEL_ERRORS = "ModelErrors"
+CRITICAL_ALERTS = "CriticalAlerts"
+
+UNIT_NONE = "None"
+UNIT_COUNT = "Count"
+
+# CloudWatch limits (PutMetricData API reference): 1000 datums per call, 150 distinct
+# values per datum, 1 MB per request (our datums are far below 1 KB each).
+MAX_DATUMS_PER_CALL = 1000
+MAX_VALUES_PER_DATUM = 150
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric of the contract: its unit and the dimension sets it is published under."""
+
+    name: str
+    unit: str
+    dimension_sets: tuple[tuple[str, ...], ...]
+    description: str
+
+
+METRICS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec(DIVERGENCE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
+                   "Per window: relative val->test degradation against the naive forecast (DESIGN §3.3)"),
+        MetricSpec(SYMBOL_AVERAGE_DIVERGENCE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
+                   "Per symbol-horizon: mean divergence over its windows (rollback: any symbol > 25%)"),
+        MetricSpec(VALIDATION_RMSE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON), "Per window: ensemble RMSE, validation slice"),
+        MetricSpec(TEST_RMSE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON), "Per window: ensemble RMSE, test slice"),
+        MetricSpec(BASELINE_TEST_RMSE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
+                   "Per window: the paired legacy baseline's RMSE, test slice"),
+        MetricSpec(RMSE_VS_BASELINE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
+                   "Per symbol-horizon: mean test RMSE / baseline mean test RMSE - 1 (0.05 = 5% worse)"),
+        MetricSpec(OVERFITTING_WINDOWS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON), "Windows with divergence > warning"),
+        MetricSpec(WINDOWS_EVALUATED, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON), "Walk-forward windows evaluated"),
+        MetricSpec(FORECASTS_WRITTEN, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK), "1 per forecast row written"),
+        MetricSpec(FORECASTS_FAILED, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK), "1 per symbol-horizon that failed"),
+        MetricSpec(MODEL_ERRORS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
+                   "Model failures inside the production ensemble's windows"),
+        MetricSpec(CRITICAL_ALERTS, UNIT_COUNT, (PER_HORIZON, PER_STACK),
+                   "At most 1 per symbol-horizon and run: any window over the critical threshold, "
+                   "a model error or a failed forecast"),
+    )
+}
+
+
+class MetricsPublishError(RuntimeError):
+    """Some datapoints could not be published; they were written to the log instead."""
+
+
+@dataclass(frozen=True)
+class Datum:
+    """One PutMetricData entry: a metric, its dimensions and its values (with counts)."""
+
+    name: str
+    dimensions: tuple[tuple[str, str], ...]
+    values: tuple[float, ...]
+    counts: tuple[float, ...]
+    unit: str
+    timestamp: datetime
+
+    @property
+    def datapoints(self) -> int:
+        """How many datapoints this entry stands for (the sum of its counts)."""
+        return int(sum(self.counts))
+
+    def to_aws(self) -> dict[str, Any]:
+        """The ``MetricData`` member boto3 expects."""
+        return {
+            "MetricName": self.name,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
+            "Values": list(self.values),
+            "Counts": list(self.counts),
+            "Unit": self.unit,
+            "Timestamp": self.timestamp,
+        }
+
+    def to_log(self, run_id: str) -> dict[str, Any]:
+        """The structured log record written when CloudWatch is not available."""
+        return {
+            "event": "metric",
+            "namespace": NAMESPACE,
+            "metric": self.name,
+            "unit": self.unit,
+            "dimensions": dict(self.dimensions),
+            "values": list(self.values),
+            "counts": list(self.counts),
+            "timestamp": self.timestamp.isoformat(),
+            "run_id": run_id,
+        }
+
+
+def relative_rmse_gap(windows: Sequence[WindowResult], baseline: Sequence[WindowResult]) -> float | None:
+    """Mean test RMSE over the windows both runs share, relative to the baseline's: ``a / b - 1``.
+
+    Returns ``None`` when no window id is shared or the baseline's RMSE is zero.
+    """
+    base = {w.window_id: w.test_rmse for w in baseline}
+    paired = [(w.test_rmse, base[w.window_id]) for w in windows if w.window_id in base]
+    if not paired:
+        return None
+    ours = sum(a for a, _ in paired) / len(paired)
+    theirs = sum(b for _, b in paired) / len(paired)
+    return ours / theirs - 1.0 if theirs > 0 else None
+
+
+def is_critical(outcome: SymbolOutcome, cfg: JobConfig) -> bool:
+    """Whether a symbol-horizon is one critical alert: it failed, a model errored, or any window's
+    divergence is above ``cfg.divergence_critical_threshold``.
+
+    One alert per symbol-horizon, not per window: prod's 104 symbols x 4 windows would otherwise
+    pass the alert-storm count (> 5 per hour) in normal operation.
+    """
+    windows = [w for w in outcome.windows if not w.is_baseline]
+    return (not outcome.ok or any(w.model_errors for w in windows)
+            or any(w.divergence > cfg.divergence_critical_threshold for w in windows))
+
+
+def outcome_values(outcome: SymbolOutcome, cfg: JobConfig) -> dict[str, list[float]]:
+    """Every metric's raw values for one symbol-horizon, before dimensions are attached."""
+    windows = [w for w in outcome.windows if not w.is_baseline]
+    divergences = [w.divergence for w in windows]
+    model_errors = sum(len(w.model_errors) for w in windows)
+    values: dict[str, list[float]] = {
+        DIVERGENCE: divergences,
+        VALIDATION_RMSE: [w.val_rmse for w in windows],
+        TEST_RMSE: [w.test_rmse for w in windows],
+        BASELINE_TEST_RMSE: [w.test_rmse for w in outcome.baseline_windows],
+        OVERFITTING_WINDOWS: [float(sum(1 for w in windows if w.is_overfitting))],
+        WINDOWS_EVALUATED: [float(len(windows))],
+        FORECASTS_WRITTEN: [1.0 if outcome.ok else 0.0],
+        FORECASTS_FAILED: [0.0 if outcome.ok else 1.0],
+        MODEL_ERRORS: [float(model_errors)],
+        CRITICAL_ALERTS: [1.0 if is_critical(outcome, cfg) else 0.0],
+        SYMBOL_AVERAGE_DIVERGENCE: [],
+        RMSE_VS_BASELINE: [],
+    }
+    finite = [d for d in divergences if math.isfinite(d)]
+    if finite:
+        values[SYMBOL_AVERAGE_DIVERGENCE] = [sum(finite) / len(finite)]
+    if cfg.baseline_models and outcome.baseline_windows:
+        gap = relative_rmse_gap(windows, outcome.baseline_windows)
+        if gap is not None:
+            values[RMSE_VS_BASELINE] = [gap]
+    return values
+
+
+def build_datums(outcomes: Iterable[SymbolOutcome], cfg: JobConfig, timestamp: datetime) -> list[Datum]:
+    """Turn a run's outcomes into datums: every metric under each of its dimension sets.
+
+    Values for the same metric and dimensions are merged into one entry with counts, so a
+    stack of a hundred symbols still needs only a few PutMetricData calls. A symbol-horizon
+    listed twice (e.g. a retried symbol) still counts as at most one critical alert.
+    """
+    merged: dict[tuple[str, tuple[tuple[str, str], ...]], Counter[float]] = {}
+    skipped = 0
+    alerted: set[tuple[str, str]] = set()
+    for outcome in outcomes:
+        labels = {DIM_STACK: cfg.stack, DIM_SYMBOL: outcome.symbol, DIM_HORIZON: outcome.horizon}
+        values = outcome_values(outcome, cfg)
+        if values[CRITICAL_ALERTS] == [1.0]:
+            if (outcome.symbol, outcome.horizon) in alerted:
+                values[CRITICAL_ALERTS] = [0.0]
+            alerted.add((outcome.symbol, outcome.horizon))
+        for name, raw in values.items():
+            # CloudWatch rejects NaN and infinities; a degenerate window must not sink the batch.
+            vals = [float(v) for v in raw if math.isfinite(v)]
+            skipped += len(raw) - len(vals)
+            for dims in METRICS[name].dimension_sets:
+                key = (name, tuple((d, labels[d]) for d in dims))
+                merged.setdefault(key, Counter()).update(vals)
+    if skipped:
+        log.warning("skipped %d non-finite metric values", skipped)
+    datums: list[Datum] = []
+    for (name, dims), counter in sorted(merged.items()):
+        if not counter:
+            continue
+        items = sorted(counter.items())
+        for start in range(0, len(items), MAX_VALUES_PER_DATUM):
+            chunk = items[start:start + MAX_VALUES_PER_DATUM]
+            datums.append(Datum(name, dims, tuple(v for v, _ in chunk), tuple(float(c) for _, c in chunk),
+                                METRICS[name].unit, timestamp))
+    return datums
+
+
+def aws_available() -> bool:
+    """True when boto3 can find both credentials and a region."""
+    import boto3
+
+    session = boto3.Session()
+    return session.get_credentials() is not None and bool(session.region_name)
+
+
+def make_client() -> Any:
+    """A CloudWatch client with botocore's adaptive retry mode (client-side rate limiting)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("cloudwatch", config=Config(retries={"mode": "adaptive", "max_attempts": 8}))
+
+
+def send_batch(
+    client: Any,
+    batch: Sequence[Datum],
+    attempts: int = 5,
+    base_delay: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """One PutMetricData call, retried with exponential back-off while CloudWatch throttles.
+
+    botocore already retries inside the call; this outer loop covers throttling that
+    outlasts it (a large array job publishing at once). Other errors propagate at once.
+    """
+    from botocore.exceptions import ClientError
+
+    if not 0 < len(batch) <= MAX_DATUMS_PER_CALL:
+        raise ValueError(f"batch of {len(batch)} datums is invalid: expected 1 to {MAX_DATUMS_PER_CALL}")
+    for attempt in range(attempts):
+        try:
+            client.put_metric_data(Namespace=NAMESPACE, MetricData=[d.to_aws() for d in batch])
+            return
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in THROTTLING_CODES or attempt + 1 == attempts:
+                raise
+            delay = base_delay * 2**attempt
+            log.warning("PutMetricData throttled (%s), attempt %d/%d; retrying in %.1fs",
+                        code, attempt + 1, attempts, delay)
+            sleep(delay)
+
+
+def log_datums(datums: Iterable[Datum], run_id: str, level: int = logging.INFO) -> int:
+    """Log each datum as one structured record; return the datapoints written.
+
+    The record's fields go in ``extra={"fields": ...}``, which ``jobs.running.logs.JsonFormatter``
+    merges into the JSON line; the message alone stays readable on a terminal.
+    """
+    total = 0
+    for datum in datums:
+        record = datum.to_log(run_id)
+        log.log(level, "metric %s %s %s", datum.name, json.dumps(record["dimensions"], sort_keys=True),
+                json.dumps(record["values"]), extra={"fields": record})
+        total += datum.datapoints
+    return total
+
+
+def publish_datums(client: Any, datums: Sequence[Datum], run_id: str, **retry: Any) -> int:
+    """Publish in batches of at most 1000; a batch that still fails goes to the log.
+
+    Raises ``MetricsPublishError`` after every batch was tried when any batch failed, so
+    the caller learns of it while the datapoints survive in the log.
+    """
+    published, failures = 0, []
+    for start in range(0, len(datums), MAX_DATUMS_PER_CALL):
+        batch = datums[start:start + MAX_DATUMS_PER_CALL]
+        try:
+            send_batch(client, batch, **retry)
+            published += sum(d.datapoints for d in batch)
+        except Exception as exc:  # noqa: BLE001 - any failure: keep the datapoints in the log
+            failures.append(f"{type(exc).__name__}: {exc}")
+            log_datums(batch, run_id, level=logging.WARNING)
+    if failures:
+        raise MetricsPublishError(
+            f"{len(failures)} PutMetricData batch(es) failed, datapoints logged instead: {failures[0]}"
+        )
+    return published
+
+
+def publish_run(
+    outcomes: Sequence[SymbolOutcome],
+    cfg: JobConfig,
+    run_id: str,
+    client: Any | None = None,
+) -> int:
+    """Publish one run's metrics; call after the run's database writes have committed.
+
+    Args:
+        outcomes: every symbol-horizon the run produced, failed ones included.
+        cfg: the job's configuration (``cfg.stack`` becomes the ``Stack`` dimension).
+        run_id: the run's id, written into log records.
+        client: a boto3 CloudWatch client; by default one is made when AWS credentials
+            and a region are available, and the datapoints are logged as JSON otherwise.
+
+    Returns:
+        The number of datapoints published (or logged).
+
+    Raises:
+        MetricsPublishError: some batches failed after retries (their datapoints were logged).
+    """
+    datums = build_datums(outcomes, cfg, datetime.now(timezone.utc))
+    if not datums:
+        return 0
+    if client is None:
+        if not aws_available():
+            return log_datums(datums, run_id)
+        client = make_client()
+    return publish_datums(client, datums, run_id)

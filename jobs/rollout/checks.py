@@ -1,0 +1,264 @@
+"""The rollout decision: thresholds, per symbol-horizon figures, and the checks that decide.
+
+Pure functions only: ``jobs.rollout.data`` reads the figures from the database and
+``jobs.rollout_review`` prints and renders the result. The defaults are the rollout
+document's ("End of Canary Review" and "Canary Rollback Plan").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from jobs.contract import thresholds
+
+
+class Decision(str, Enum):
+    """The review's outcome, from best to worst; the exit status goes with it."""
+
+    PROCEED = "PROCEED"
+    MONITOR = "MONITOR"
+    ROLLBACK = "ROLLBACK"
+
+    @property
+    def exit_code(self) -> int:
+        """0 proceed, 3 monitor (extend by 3 days), 4 roll back."""
+        return {"PROCEED": 0, "MONITOR": 3, "ROLLBACK": 4}[self.value]
+
+    @property
+    def rank(self) -> int:
+        """Severity order, so the worst finding decides."""
+        return {"PROCEED": 0, "MONITOR": 1, "ROLLBACK": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision thresholds; fractions, not percentages (0.15 is 15%).
+
+    Attributes:
+        divergence_proceed: average divergence must stay below this to proceed.
+        divergence_rollback: an average divergence above this for any symbol-horizon rolls back.
+        overfitting_share: share of overfitting windows must stay below this to proceed.
+        rmse_proceed: ensemble test RMSE may be at most this much worse than the paired baseline.
+        rmse_rollback: more than this much worse than the baseline rolls back.
+        critical_divergence: a window above this raises a critical alert.
+        max_critical_alerts_per_hour: more critical alerts than this within one hour is an alert storm.
+        require_baseline: without paired baseline windows the RMSE check cannot pass (MONITOR).
+    """
+
+    divergence_proceed: float = thresholds.PROCEED_DIVERGENCE
+    divergence_rollback: float = thresholds.ROLLBACK_DIVERGENCE
+    overfitting_share: float = thresholds.OVERFITTING_SHARE
+    rmse_proceed: float = thresholds.BASELINE_RMSE_ESCALATION
+    rmse_rollback: float = thresholds.ROLLBACK_RMSE_INCREASE
+    critical_divergence: float = thresholds.DIVERGENCE_CRITICAL
+    max_critical_alerts_per_hour: int = thresholds.ALERT_STORM_COUNT
+    require_baseline: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("divergence_proceed", "divergence_rollback", "overfitting_share", "rmse_proceed",
+                     "rmse_rollback", "critical_divergence"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 < value <= 10.0):
+                raise ValueError(f"{name}={value!r} is invalid: expected a fraction above 0, e.g. 0.15 for 15%")
+        if self.divergence_proceed >= self.divergence_rollback:
+            raise ValueError(f"divergence_proceed={self.divergence_proceed} must be below "
+                             f"divergence_rollback={self.divergence_rollback}")
+        if self.rmse_proceed >= self.rmse_rollback:
+            raise ValueError(f"rmse_proceed={self.rmse_proceed} must be below rmse_rollback={self.rmse_rollback}")
+        if self.overfitting_share > 1.0:
+            raise ValueError(f"overfitting_share={self.overfitting_share} is invalid: expected a share in (0, 1]")
+        if self.max_critical_alerts_per_hour < 0:
+            raise ValueError(f"max_critical_alerts_per_hour={self.max_critical_alerts_per_hour} is invalid: "
+                             "expected 0 or more")
+
+
+@dataclass(frozen=True)
+class SymbolHorizonStats:
+    """One symbol-horizon's figures over the review window (production ensemble rows only).
+
+    ``rmse_change`` is the ensemble's mean test RMSE over the paired baseline's, minus one
+    (positive = worse), or ``None`` when no window has a paired baseline row.
+    ``logged_share`` is the share of (run, symbol, horizon) keys with both a forecast and
+    metrics rows, or ``None`` when the symbol-horizon has neither.
+    """
+
+    symbol: str
+    horizon: str
+    windows: int = 0
+    runs: int = 0
+    avg_divergence: float | None = None
+    max_divergence: float | None = None
+    overfitting_windows: int = 0
+    model_errors: int = 0
+    paired_windows: int = 0
+    rmse_change: float | None = None
+    forecasts: int = 0
+    failures: int = 0
+    missing: int = 0
+    inconsistent: int = 0
+    logged_share: float | None = None
+
+    @property
+    def overfitting_share(self) -> float | None:
+        """Share of windows flagged as overfitting, or None without windows."""
+        return self.overfitting_windows / self.windows if self.windows else None
+
+    @property
+    def generated_share(self) -> float | None:
+        """Forecasts written over forecasts expected (written, failed or missing), or None when none expected."""
+        expected = self.forecasts + self.failures + self.missing
+        return self.forecasts / expected if expected else None
+
+    @property
+    def label(self) -> str:
+        """``SYMBOL horizon``, as reasons and charts name it."""
+        return f"{self.symbol} {self.horizon}"
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One row-level finding: a failure, a missing or inconsistent forecast, a logging gap, an alert storm."""
+
+    kind: str
+    symbol: str
+    horizon: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One criterion's verdict; ``findings`` name every symbol-horizon or row behind it."""
+
+    name: str
+    status: Decision
+    summary: str
+    findings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Review:
+    """The decision, every check behind it, and the figures it was made on."""
+
+    phase: str
+    days: int
+    decision: Decision
+    checks: tuple[Check, ...]
+    stats: tuple[SymbolHorizonStats, ...]
+    incidents: tuple[Incident, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Every reason behind the decision: failing checks' findings, or each passed check."""
+        failing = [c for c in self.checks if c.status is not Decision.PROCEED]
+        if not failing:
+            return tuple(f"[PROCEED] {c.name}: {c.summary}" for c in self.checks)
+        out: list[str] = []
+        for c in sorted(failing, key=lambda c: -c.status.rank):
+            out.extend(f"[{c.status.value}] {c.name}: {f}" for f in (c.findings or (c.summary,)))
+        return tuple(out)
+
+
+def pct(x: float | None) -> str:
+    """A fraction as a percentage with one decimal (``n/a`` for None)."""
+    return "n/a" if x is None else f"{100.0 * x:.1f}%"
+
+
+def _check(name: str, rollback: Sequence[str], monitor: Sequence[str], ok: str) -> Check:
+    if rollback:
+        return Check(name, Decision.ROLLBACK, f"{len(rollback)} rollback finding(s)", (*rollback, *monitor))
+    if monitor:
+        return Check(name, Decision.MONITOR, f"{len(monitor)} borderline finding(s)", tuple(monitor))
+    return Check(name, Decision.PROCEED, ok)
+
+
+def check_divergence(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
+    """Average divergence per symbol-horizon: < proceed passes, > rollback rolls back, between monitors."""
+    rollback, monitor = [], []
+    for s in stats:
+        if s.avg_divergence is None:
+            continue
+        text = f"{s.label} average divergence {pct(s.avg_divergence)}"
+        if s.avg_divergence > t.divergence_rollback:
+            rollback.append(f"{text} > {pct(t.divergence_rollback)} (rollback trigger)")
+        elif s.avg_divergence >= t.divergence_proceed:
+            monitor.append(f"{text} is not below {pct(t.divergence_proceed)}")
+    worst = max((s.avg_divergence for s in stats if s.avg_divergence is not None), default=None)
+    return _check("divergence", rollback, monitor,
+                  f"every symbol-horizon averages below {pct(t.divergence_proceed)} (highest {pct(worst)})")
+
+
+def check_overfitting(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
+    """Share of overfitting windows per symbol-horizon must stay below the threshold."""
+    monitor = [f"{s.label} {s.overfitting_windows} of {s.windows} windows overfitting "
+               f"({pct(s.overfitting_share)}), not below {pct(t.overfitting_share)}"
+               for s in stats if s.overfitting_share is not None and s.overfitting_share >= t.overfitting_share]
+    return _check("overfitting", [], monitor, f"every symbol-horizon below {pct(t.overfitting_share)} of windows")
+
+
+def check_rmse(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
+    """Test RMSE against the paired baseline; an improvement of any size passes."""
+    rollback, monitor = [], []
+    for s in stats:
+        if not s.windows:
+            continue
+        if s.rmse_change is None:
+            if t.require_baseline:
+                monitor.append(f"{s.label} has no paired baseline windows: RMSE against baseline unknown")
+            continue
+        text = f"{s.label} test RMSE {s.rmse_change:+.1%} against the baseline ({s.paired_windows} paired windows)"
+        if s.rmse_change > t.rmse_rollback:
+            rollback.append(f"{text}, more than {pct(t.rmse_rollback)} worse (rollback trigger)")
+        elif s.rmse_change > t.rmse_proceed:
+            monitor.append(f"{text}, more than {pct(t.rmse_proceed)} worse")
+    return _check("rmse_vs_baseline", rollback, monitor,
+                  f"every symbol-horizon within {pct(t.rmse_proceed)} of the baseline or better")
+
+
+def check_model_errors(stats: Sequence[SymbolHorizonStats]) -> Check:
+    """Models that failed inside a window (caught, the window went on without them)."""
+    monitor = [f"{s.label} {s.model_errors} model error(s) in {s.windows} windows" for s in stats if s.model_errors]
+    return _check("model_errors", [], monitor, "no model errors")
+
+
+def check_incidents(name: str, incidents: Iterable[Incident], kinds: set[str], ok: str) -> Check:
+    """A rollback trigger made of row-level incidents of the given kinds: any one rolls back."""
+    found = [f"{i.symbol} {i.horizon}: {i.detail}".strip() for i in incidents if i.kind in kinds]
+    return _check(name, found, [], ok)
+
+
+def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], incidents: Sequence[Incident],
+             thresholds: Thresholds) -> Review:
+    """Apply every check and take the worst verdict.
+
+    Args:
+        phase: the reviewed rollout phase.
+        days: the review window in days.
+        stats: per symbol-horizon figures (``jobs.rollout.data``).
+        incidents: row-level findings: kinds ``failure``, ``missing``, ``inconsistent``,
+            ``logging``, ``alert_storm``.
+        thresholds: the decision thresholds.
+
+    Returns:
+        The review; with no ensemble windows at all the decision is MONITOR (nothing to judge).
+    """
+    if not any(s.windows for s in stats) and not incidents:
+        check = Check("data", Decision.MONITOR,
+                      f"no runs of phase {phase} in the last {days} day(s): nothing to review yet")
+        return Review(phase, days, Decision.MONITOR, (check,), tuple(stats), ())
+    checks = (
+        check_divergence(stats, thresholds),
+        check_rmse(stats, thresholds),
+        check_overfitting(stats, thresholds),
+        check_model_errors(stats),
+        check_incidents("uncaught_errors", incidents, {"failure"}, "no symbol failed in any run"),
+        check_incidents("missing_forecasts", incidents, {"missing"}, "every symbol has a forecast on every run day"),
+        check_incidents("inconsistent_forecasts", incidents, {"inconsistent"}, "every forecast row is consistent"),
+        check_incidents("logging", incidents, {"logging"}, "100% of forecasts and windows logged"),
+        check_incidents("alert_storms", incidents, {"alert_storm"},
+                        f"never more than {thresholds.max_critical_alerts_per_hour} critical alerts in an hour"),
+    )
+    decision = max((c.status for c in checks), key=lambda d: d.rank)
+    return Review(phase, days, decision, checks, tuple(stats), tuple(incidents))

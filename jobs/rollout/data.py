@@ -1,0 +1,154 @@
+"""Read what the rollout review judges: per symbol-horizon figures and row-level incidents.
+
+Every query is a named file ``sql/queries/review_*.sql``; this module only binds the
+window and phase and folds the rows into ``jobs.rollout.checks`` types.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import psycopg
+
+from jobs.contract.config import ROLLOUT_PHASES
+from jobs.storage.db import connect, load_sql
+from jobs.rollout.checks import Incident, SymbolHorizonStats, Thresholds
+
+# A phase's review covers the symbols it inherited: the limited stack also runs the canary symbols,
+# whose rows keep rollout_phase='canary' (jobs.storage.forecasts.symbol_phase).
+PHASE_ORDER: tuple[str, ...] = ("canary", "limited", "prod")
+
+
+def covered_phases(phase: str) -> list[str]:
+    """The ``rollout_phase`` values a review of ``phase`` reads: itself and the phases before it.
+
+    Raises:
+        ValueError: for a phase the job does not know.
+    """
+    if phase not in ROLLOUT_PHASES:
+        raise ValueError(f"phase {phase!r} is invalid: expected one of {', '.join(ROLLOUT_PHASES)}")
+    if phase not in PHASE_ORDER:
+        return [phase]
+    return list(PHASE_ORDER[: PHASE_ORDER.index(phase) + 1])
+
+
+@dataclass(frozen=True)
+class DailyPoint:
+    """Average divergence of one symbol-horizon on one UTC day (for the trend chart)."""
+
+    day: date
+    symbol: str
+    horizon: str
+    windows: int
+    avg_divergence: float
+
+
+@dataclass(frozen=True)
+class ReviewData:
+    """Everything the review reads for one phase and window."""
+
+    phase: str
+    since: datetime
+    until: datetime
+    stats: tuple[SymbolHorizonStats, ...]
+    incidents: tuple[Incident, ...]
+    daily: tuple[DailyPoint, ...]
+
+
+def load_review_data(url: str, phase: str, days: int, thresholds: Thresholds,
+                     until: datetime | None = None) -> ReviewData:
+    """Query the database for the last ``days`` days (up to ``until``, default now) of ``phase``.
+
+    Raises:
+        ValueError: for a bad phase or a non-positive ``days``.
+        jobs.storage.db.DatabaseUnavailable: when the database cannot be reached.
+    """
+    if days < 1:
+        raise ValueError(f"days={days} is invalid: expected 1 or more")
+    end = until or datetime.now(timezone.utc)
+    params = {"phases": covered_phases(phase), "since": end - timedelta(days=days), "until": end}
+    with connect(url) as conn:
+        return read_review_data(conn, phase, params, thresholds)
+
+
+def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str, Any],
+                     thresholds: Thresholds) -> ReviewData:
+    """Run the review queries on an open connection with bound ``phases``, ``since`` and ``until``."""
+    def rows(name: str, **extra: Any) -> list[dict[str, Any]]:
+        return conn.execute(load_sql(name), {**params, **extra}).fetchall()
+
+    incidents = [
+        *failure_incidents(rows("review_failures")),
+        *(Incident("missing", r["symbol"], r["horizon"], f"no forecast on {r['day']:%Y-%m-%d}")
+          for r in rows("review_missing_forecasts")),
+        *(Incident("inconsistent", r["symbol"], r["horizon"], f"run {r['run_id']}: {r['problem']}")
+          for r in rows("review_inconsistent_forecasts")),
+    ]
+    logging_rows = rows("review_logging_gaps")
+    incidents += logging_incidents(logging_rows)
+    incidents += storm_incidents(rows("review_alert_storms", critical=thresholds.critical_divergence,
+                                      max_alerts=thresholds.max_critical_alerts_per_hour))
+    stats = merge_stats(rows("review_window_stats"), rows("review_baseline_rmse"),
+                        rows("review_forecast_counts"), logging_rows, incidents)
+    daily = tuple(DailyPoint(r["day"], r["symbol"], r["horizon"], int(r["windows"]), float(r["avg_divergence"]))
+                  for r in rows("review_daily_divergence"))
+    return ReviewData(phase, params["since"], params["until"], stats, tuple(incidents), daily)
+
+
+def failure_incidents(rows: list[dict[str, Any]]) -> list[Incident]:
+    """One incident per recorded failure, with its run and reason."""
+    return [Incident("failure", r["symbol"], r["horizon"],
+                     f"run {r['run_id']} failed at {r['created_at']:%Y-%m-%d %H:%M}Z: {r['reason']}") for r in rows]
+
+
+def logging_incidents(rows: list[dict[str, Any]]) -> list[Incident]:
+    """A forecast without window rows, or window rows without a forecast, is a logging gap."""
+    out = []
+    for r in rows:
+        if not r["has_forecast"]:
+            out.append(Incident("logging", r["symbol"], r["horizon"], f"run {r['run_id']}: windows without a forecast"))
+        elif not r["has_windows"]:
+            out.append(Incident("logging", r["symbol"], r["horizon"], f"run {r['run_id']}: forecast without windows"))
+    return out
+
+
+def storm_incidents(rows: list[dict[str, Any]]) -> list[Incident]:
+    """The worst alert storm, if any (rows come worst first)."""
+    if not rows:
+        return []
+    worst = rows[0]
+    detail = (f"{worst['critical_alerts']} critical alerts in the hour up to {worst['hour_end']:%Y-%m-%d %H:%M}Z "
+              f"({worst['labels']})")
+    return [Incident("alert_storm", "all", "", detail)]
+
+
+def merge_stats(windows: list[dict[str, Any]], baseline: list[dict[str, Any]], forecasts: list[dict[str, Any]],
+                logging_rows: list[dict[str, Any]], incidents: list[Incident]) -> tuple[SymbolHorizonStats, ...]:
+    """Fold every query's rows into one ``SymbolHorizonStats`` per symbol-horizon seen anywhere."""
+    acc: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
+    for r in windows:
+        acc[(r["symbol"], r["horizon"])].update(
+            windows=int(r["windows"]), runs=int(r["runs"]), avg_divergence=float(r["avg_divergence"]),
+            max_divergence=float(r["max_divergence"]), overfitting_windows=int(r["overfitting_windows"]),
+            model_errors=int(r["model_errors"]))
+    for r in baseline:
+        base = float(r["baseline_test_rmse"])
+        # A zero baseline RMSE cannot be compared against; leave the change unknown.
+        change = float(r["ensemble_test_rmse"]) / base - 1.0 if base > 0 else None
+        acc[(r["symbol"], r["horizon"])].update(paired_windows=int(r["paired_windows"]), rmse_change=change)
+    for r in forecasts:
+        acc[(r["symbol"], r["horizon"])]["forecasts"] = int(r["forecasts"])
+    logged: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for r in logging_rows:
+        logged[(r["symbol"], r["horizon"])].append(bool(r["has_forecast"] and r["has_windows"]))
+    for key, flags in logged.items():
+        acc[key]["logged_share"] = sum(flags) / len(flags)
+    counts = {"failure": "failures", "missing": "missing", "inconsistent": "inconsistent"}
+    for inc in incidents:
+        if inc.kind in counts:
+            field_name = counts[inc.kind]
+            acc[(inc.symbol, inc.horizon)][field_name] = acc[(inc.symbol, inc.horizon)].get(field_name, 0) + 1
+    return tuple(replace(SymbolHorizonStats(sym, hor), **acc[(sym, hor)]) for sym, hor in sorted(acc))

@@ -1,0 +1,240 @@
+"""Running symbol-horizon tasks: sharding, worker processes, one transaction per task."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jobs.contract.config import JobConfig
+from jobs.storage.db import DatabaseUnavailable, connect, with_retry
+from jobs.storage.bars import Series
+from jobs.forecasting.pipeline import compute, load_series
+from jobs.forecasting.results import SymbolOutcome
+from jobs.storage.forecasts import write_outcome
+
+log = logging.getLogger(__name__)
+
+# A worker that died (kill -9, OOM killer) breaks the whole pool; the pool's unfinished tasks
+# run again on fresh workers, and a task left unfinished by this many + 1 pools is reported failed.
+POOL_RESTARTS = 2
+# Each pool runs at most this many tasks per worker and is then replaced by a fresh one, so
+# memory a model leaks or fragments stays bounded. (Not ProcessPoolExecutor's own
+# max_tasks_per_child: on Python 3.11-3.12 it deadlocks once workers reach the limit with tasks
+# still queued, CPython gh-115634 -- a 100-symbol run on 2 workers hung after 100 tasks.)
+TASKS_PER_WORKER_PER_POOL = 50
+# Exit status of a worker that noticed its job process had died.
+ORPHAN_EXIT_STATUS = 70
+
+
+def shard(symbols: Sequence[str], index: int, count: int) -> tuple[str, ...]:
+    """This shard's symbols: an exact, stable partition (round-robin over the given order).
+
+    Every symbol lands in exactly one of the ``count`` shards, and the same one on a retry.
+    """
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard index {index} of {count} is invalid: expected 0 <= index < count, count >= 1")
+    return tuple(symbols[index::count])
+
+
+def make_run_id(cfg: JobConfig, symbols: Sequence[str], horizons: Sequence[str], env: dict[str, str],
+                today: datetime | None = None) -> str:
+    """A run id that a retry of the same run reproduces.
+
+    On AWS Batch it is the parent job's id (array children ``<id>:<index>`` share it, and
+    retries keep it). Locally it is the UTC date plus a digest of the configuration, symbols
+    and horizons, so re-running the same command on the same day is the same run.
+    """
+    if batch_id := env.get("AWS_BATCH_JOB_ID"):
+        return "batch-" + batch_id.split(":")[0]
+    day = (today or datetime.now(UTC)).strftime("%Y%m%d")
+    payload = json.dumps([sorted(cfg.to_env().items()), list(symbols), list(horizons)])
+    return f"local-{day}-{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a symbol at a horizon in a run."""
+
+    symbol: str
+    horizon: str
+    run_id: str
+
+
+def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
+    """Read the task's bars, compute with no connection held, then write all its rows at once.
+
+    Reading and writing are each retried on a dropped connection; the write is one transaction
+    (every row of the symbol-horizon or none) and its inserts are keyed, so a commit that landed
+    before a drop is not duplicated by the retry.
+    """
+    try:
+        loaded = with_retry(url, lambda conn: load_series(conn, task.symbol, task.horizon, cfg))
+        outcome = loaded if isinstance(loaded, SymbolOutcome) else _compute(loaded, task, cfg)
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id))
+        return outcome
+    except DatabaseUnavailable as exc:
+        return SymbolOutcome(task.symbol, task.horizon, error=str(exc))
+    except Exception as exc:  # e.g. a failed write: this task fails, the run goes on
+        log.exception("task %s %s failed outside the pipeline", task.symbol, task.horizon)
+        return SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}")
+
+
+def _compute(series: Series, task: Task, cfg: JobConfig) -> SymbolOutcome:
+    try:
+        return compute(series, task.horizon, cfg)
+    except Exception as exc:  # an unexpected model/pipeline bug fails this symbol only
+        log.exception("task %s %s crashed", task.symbol, task.horizon)
+        return SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}")
+
+
+# In a pool worker: where it reports each task index as it starts (see ``_pool_pass``).
+_started: Any = None
+
+
+def _init_worker(threads: int, parent_pid: int | None = None, started: Any = None) -> None:
+    global _started
+    _started = started
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    # workers x threads must not oversubscribe the cores: torch's pool, and the BLAS/OpenMP
+    # pools numpy and scipy load (each defaults to one spinning thread per core).
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)  # read by libraries loaded after this point
+    threadpool_limits(threads)  # libraries already loaded
+    torch.set_num_threads(threads)
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _execute_reporting(index: int, task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
+    """``execute_task`` in a pool worker, first telling the job which task it started."""
+    if _started is not None:
+        _started.put(index)
+    return execute_task(task, cfg, url)
+
+
+def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """End this worker soon after the job process dies (``kill -9``, OOM killer).
+
+    Without it an orphaned pool worker finishes its queued tasks and then blocks forever on
+    the task queue, holding its memory. Exiting mid-task is safe: the open transaction
+    rolls back, and the re-run of the same run id writes the task.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(ORPHAN_EXIT_STATUS)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def run_tasks(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int,
+              on_done: Callable[[SymbolOutcome], None] | None = None) -> list[SymbolOutcome]:
+    """Run ``tasks`` on ``workers`` processes (inline for one); results in task order."""
+    results: dict[int, SymbolOutcome] = {}
+    for i, outcome in _iter_outcomes(tasks, cfg, url, workers):
+        results[i] = outcome
+        if on_done:
+            on_done(outcome)
+    return [results[i] for i in range(len(tasks))]
+
+
+def _iter_outcomes(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int
+                   ) -> Iterator[tuple[int, SymbolOutcome]]:
+    if workers <= 1 or len(tasks) <= 1:
+        _init_worker(cfg.torch_threads)
+        for i, task in enumerate(tasks):
+            yield i, execute_task(task, cfg, url)
+        return
+    pending = dict(enumerate(tasks))
+    lost: Counter[int] = Counter()  # pools that died with each task unfinished
+    while pending:
+        # The next pool's share: unfinished tasks of a pool that lost a worker come first.
+        batch = dict(itertools.islice(pending.items(), workers * TASKS_PER_WORKER_PER_POOL))
+        started: set[int] = set()
+        for i, outcome in _pool_pass(batch, cfg, url, workers, started):
+            del pending[i]
+            yield i, outcome
+        unfinished = [i for i in batch if i in pending]
+        # Blame the tasks a dying worker had started; queued ones never ran and are innocent.
+        # A worker killed before starting anything leaves no suspect: then every unfinished task counts.
+        suspects = [i for i in unfinished if i in started] or unfinished
+        lost.update(suspects)
+        for i in [i for i in batch if i in pending and lost[i] > POOL_RESTARTS]:
+            yield i, _given_up(pending.pop(i), cfg, url)
+        if retry := sum(i in pending for i in batch):
+            log.warning("a worker process died; re-running %d unfinished tasks on fresh workers", retry)
+
+
+def _given_up(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
+    """The failure of a task whose workers kept dying; recorded as its worker would have (best effort)."""
+    outcome = SymbolOutcome(task.symbol, task.horizon, error=(
+        f"worker process died {POOL_RESTARTS + 1} times with this task unfinished (killed or out of memory); "
+        "re-run the same run id to retry it"))
+    try:
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id))
+    except DatabaseUnavailable:
+        log.warning("could not record the failure of %s %s: database unavailable", task.symbol, task.horizon)
+    return outcome
+
+
+def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, started: set[int]
+               ) -> Iterator[tuple[int, SymbolOutcome]]:
+    """Run ``pending`` on one pool; tasks lost to a dead worker are simply not yielded.
+
+    ``started`` receives the index of every task a worker began, so a broken pool's blame
+    falls on the tasks that were running, not on those still queued.
+    """
+    # Workers are spawned, not forked: a forked copy of an initialised torch can deadlock.
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    reports = ctx.SimpleQueue()
+    try:
+        yield from _run_pool(pending, cfg, url, workers, ctx, reports)
+    finally:
+        while not reports.empty():  # the pool has shut down: every report is in the pipe
+            started.add(reports.get())
+        reports.close()
+
+
+def _run_pool(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, ctx: Any, reports: Any
+              ) -> Iterator[tuple[int, SymbolOutcome]]:
+    with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker,
+                             initargs=(cfg.torch_threads, os.getpid(), reports)) as pool:
+        futures = {pool.submit(_execute_reporting, i, task, cfg, url): i for i, task in pending.items()}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                outcome = fut.result()
+            except BrokenProcessPool:  # a worker died: this task, and any queued, run again on a new pool
+                continue
+            except Exception as exc:  # execute_task returns failures, so this is the pool itself failing
+                outcome = SymbolOutcome(pending[i].symbol, pending[i].horizon,
+                                        error=f"worker pool error: {type(exc).__name__}: {exc}")
+            yield i, outcome
+
+
+def check_connection(url: str) -> None:
+    """Fail fast (``DatabaseUnavailable``) when the database cannot be reached."""
+    with connect(url) as conn:
+        conn.execute("SELECT 1")
+
+
+def default_workers() -> int:
+    """One worker per available core."""
+    return max(1, len(os.sched_getaffinity(0)))

@@ -1,0 +1,88 @@
+"""The end-of-run summary table and the progress bar."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.table import Table
+
+from jobs.contract.config import JobConfig
+from jobs.forecasting.results import SymbolOutcome
+
+
+@contextmanager
+def progress(total: int) -> Iterator[Callable[[SymbolOutcome], None]]:
+    """A tqdm bar on a terminal; elsewhere each finished task is a JSON log line instead."""
+    if not sys.stderr.isatty():
+        import logging
+
+        log = logging.getLogger("jobs.progress")
+
+        def note(o: SymbolOutcome) -> None:
+            log.info("task done", extra={"fields": {"symbol": o.symbol, "horizon": o.horizon, "ok": o.ok,
+                                                     "seconds": round(o.seconds, 2), "error": o.error}})
+        yield note
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="task", desc="forecasting", file=sys.stderr) as bar:
+        def advance(o: SymbolOutcome) -> None:
+            bar.set_postfix_str(f"{o.symbol} {o.horizon}")
+            bar.update(1)
+        yield advance
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f}%"
+
+
+def _vs_baseline(o: SymbolOutcome) -> str:
+    """Test RMSE relative to the paired baseline on the same windows (below 1 beats it)."""
+    if not o.baseline_windows:
+        return "–"
+    ours = sum(x.test_rmse for x in o.windows) / len(o.windows)
+    theirs = sum(x.test_rmse for x in o.baseline_windows) / len(o.baseline_windows)
+    return f"{ours / theirs:.3f}"
+
+
+def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, seconds: float) -> Table:
+    """One row per symbol and horizon: forecast, interval, val/test RMSE, divergence, weights."""
+    table = Table(title=f"run {run_id} · models {'+'.join(m.value for m in cfg.models)} · "
+                        f"{cfg.optimization_method} · {seconds:.1f}s", title_justify="left")
+    baseline = bool(cfg.baseline_models)  # the paired legacy set's column only when it was scored
+    for col in ("symbol", "horizon", "target", "forecast", "90% interval", "val RMSE", "test RMSE",
+                "vs naive", *(["vs baseline"] if baseline else []), "divergence", "overfit", "weights"):
+        table.add_column(col, justify="right" if col not in ("symbol", "horizon", "weights") else "left")
+    for o in outcomes:
+        if not o.ok or o.forecast is None:
+            table.add_row(o.symbol, o.horizon, "[red]failed[/red]", *([""] * (8 if baseline else 7)),
+                          (o.error or "")[:60])
+            continue
+        f, w = o.forecast, o.windows
+        val = sum(x.val_rmse for x in w) / len(w)
+        test = sum(x.test_rmse for x in w) / len(w)
+        naive = sum(x.naive_test_rmse for x in w) / len(w)
+        div = sum(x.divergence for x in w) / len(w)
+        overfit = sum(x.is_overfitting for x in w)
+        table.add_row(
+            o.symbol, o.horizon, f"{f.target_ts:%Y-%m-%d}" if o.horizon == "1D" else f"{f.target_ts:%Y-%m-%d %H:%M}",
+            f"{f.predicted_price:,.2f} ({_pct(f.predicted_return)})",
+            f"{f.lower_price:,.2f} – {f.upper_price:,.2f}",
+            f"{val:.5f}", f"{test:.5f}", f"{test / naive:.3f}", *([_vs_baseline(o)] if baseline else []), _pct(div),
+            f"{overfit}/{len(w)}" + (" [yellow]⚠[/yellow]" if overfit else ""),
+            " ".join(f"{k}:{v:.2f}" for k, v in f.weights.items()) + (" (reverted)" if f.weights_reverted else ""),
+        )
+    return table
+
+
+def print_summary(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, seconds: float) -> None:
+    """Print the summary table and a one-line verdict to stdout."""
+    console = Console(width=max(190, Console().width))
+    console.print(summary_table(outcomes, run_id, cfg, seconds))
+    ok = sum(o.ok for o in outcomes)
+    windows = sum(len(o.windows) + len(o.baseline_windows) for o in outcomes)
+    console.print(f"{ok}/{len(outcomes)} forecasts written, {windows} validation windows logged "
+                  f"(val/test RMSE, divergence vs the naive forecast: see ensemble_validation_metrics).")

@@ -1,0 +1,132 @@
+"""Database access: the embedded default server, connections with retry, named SQL, migrations."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
+
+import psycopg
+from psycopg.rows import dict_row
+
+from jobs.contract.schema import migrations_dir, queries_dir
+
+MIGRATIONS_DIR = migrations_dir()
+QUERIES_DIR = queries_dir()
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached after retrying; the message carries the reason."""
+
+
+@cache
+def load_sql(name: str) -> str:
+    """Return the text of ``sql/queries/<name>.sql``; named bind parameters only."""
+    path = QUERIES_DIR / f"{name}.sql"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in QUERIES_DIR.glob("*.sql")))
+        raise ValueError(f"unknown query {name!r}; known queries: {known}")
+    return path.read_text()
+
+
+def embedded_url(data_dir: Path, cleanup_mode: str | None = None) -> str:
+    """Start (or reuse) the embedded PostgreSQL from ``pgserver`` in ``data_dir`` and return its URL.
+
+    ``cleanup_mode=None`` (the default) keeps the server up for the next run and for other
+    worker processes; ``"delete"`` stops it and removes ``data_dir`` when this process exits.
+    """
+    import warnings
+
+    # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    import pgserver  # imported lazily: only the embedded default needs it
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(str(pgdata), cleanup_mode=cleanup_mode)
+    return server.get_uri()
+
+
+def resolve_url(database_url: str | None, data_dir: Path) -> str:
+    """The configured ``DATABASE_URL``, or the embedded default's when it is unset."""
+    return database_url if database_url else embedded_url(data_dir)
+
+
+def connect(url: str, attempts: int = 5, base_delay: float = 0.25) -> psycopg.Connection[dict[str, Any]]:
+    """Connect with exponential back-off; raise ``DatabaseUnavailable`` naming the last error."""
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            return psycopg.connect(url, row_factory=dict_row, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            last = exc
+            log.warning("database connect failed (attempt %d/%d): %s", attempt + 1, attempts, _first_line(exc))
+            if attempt + 1 < attempts:
+                time.sleep(base_delay * 2**attempt)
+    raise DatabaseUnavailable(f"database unreachable after {attempts} attempts: {_first_line(last)}")
+
+
+def with_retry(url: str, work: Callable[[psycopg.Connection[dict[str, Any]]], T], attempts: int = 3) -> T:
+    """Run ``work`` in one transaction; on a dropped connection reconnect and run it again.
+
+    ``work`` must be idempotent (every write is an upsert keyed by run), so a transaction
+    that committed before the connection dropped is not written twice.
+    """
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            with connect(url) as conn, conn.transaction():
+                return work(conn)
+        except psycopg.OperationalError as exc:
+            last = exc
+            log.warning("database error (attempt %d/%d): %s", attempt + 1, attempts, _first_line(exc))
+            if attempt + 1 < attempts:  # no back-off after the last attempt: fail with the reason now
+                time.sleep(0.5 * 2**attempt)
+    raise DatabaseUnavailable(f"database write failed after {attempts} attempts: {_first_line(last)}")
+
+
+def yoyo_url(url: str) -> str:
+    """Translate a libpq URL for yoyo, which names the psycopg 3 driver in the scheme.
+
+    User, password and database go in the URL; every other connection option (``sslmode``,
+    ``sslrootcert``, a Unix-socket or multi-host ``host``, ``port`` ...) goes in the query
+    string, which yoyo hands to ``psycopg.connect`` unchanged.
+    """
+    info = {k: str(v) for k, v in psycopg.conninfo.conninfo_to_dict(url).items()}
+    user = quote(info.pop("user", ""), safe="")
+    password = quote(info.pop("password", ""), safe="")
+    dbname = quote(info.pop("dbname", "postgres"), safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    return f"postgresql+psycopg://{auth}/{dbname}" + (f"?{urlencode(info)}" if info else "")
+
+
+def migrate(url: str) -> list[str]:
+    """Apply pending migrations in order, exactly once (yoyo tracks them); return their ids."""
+    from yoyo import get_backend, read_migrations
+
+    backend = get_backend(yoyo_url(url))
+    migrations = read_migrations(str(MIGRATIONS_DIR))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return [m.id for m in pending]
+
+
+def pending_migrations(url: str) -> list[str]:
+    """Ids of migrations not yet applied to ``url``."""
+    from yoyo import get_backend, read_migrations
+
+    backend = get_backend(yoyo_url(url))
+    return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
+
+
+def _first_line(exc: Exception | None) -> str:
+    text = str(exc).strip() if exc is not None else "unknown error"
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,65 @@
+"""Writing a symbol's results: all of its rows in one transaction, idempotent per run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from jobs.contract.config import JobConfig
+from jobs.storage.db import load_sql
+from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+
+
+def symbol_phase(symbol: str, cfg: JobConfig) -> tuple[bool, str]:
+    """``(is_canary, rollout_phase)`` for a symbol: canary symbols keep the canary phase."""
+    if symbol in cfg.canary_symbols:
+        return True, "canary"
+    return False, cfg.rollout_phase
+
+
+def write_outcome(conn: psycopg.Connection[Any], outcome: SymbolOutcome, cfg: JobConfig, run_id: str) -> None:
+    """Write one symbol-horizon's rows; the caller owns the transaction (all or nothing).
+
+    A success writes the forecast, every window row (production set and baseline) and the
+    symbol's metadata, and clears an earlier attempt's failure; a failure records its reason.
+    """
+    key = {"run_id": run_id, "symbol": outcome.symbol, "horizon": outcome.horizon}
+    is_canary, phase = symbol_phase(outcome.symbol, cfg)
+    conn.execute(load_sql("upsert_symbol_metadata"),
+                 {"symbol": outcome.symbol, "is_canary": is_canary, "rollout_phase": phase})
+    if not outcome.ok or outcome.forecast is None:
+        conn.execute(load_sql("record_failure"), {**key, "reason": outcome.error or "no forecast"})
+        return
+    conn.execute(load_sql("clear_failure"), key)
+    conn.execute(load_sql("insert_forecast"), forecast_params(outcome.forecast, key, phase, cfg.model_count))
+    rows = [window_params(w, key, cfg, phase) for w in (*outcome.windows, *outcome.baseline_windows)]
+    with conn.cursor() as cur:
+        cur.executemany(load_sql("insert_validation_metric"), rows)
+
+
+def forecast_params(f: ForecastResult, key: dict[str, str], phase: str, model_count: int) -> dict[str, Any]:
+    """Bind parameters of ``insert_forecast``; ``model_count`` is the configured ensemble size."""
+    return {
+        **key, "origin_ts": f.origin_ts, "target_ts": f.target_ts, "last_close": f.last_close,
+        "predicted_return": f.predicted_return, "predicted_price": f.predicted_price,
+        "lower_return": f.lower_return, "upper_return": f.upper_return, "lower_price": f.lower_price,
+        "upper_price": f.upper_price, "interval_level": f.interval_level, "weights": Jsonb(f.weights),
+        "weights_reverted": f.weights_reverted, "model_count": model_count,
+        "models_used": ",".join(f.models_used), "rollout_phase": phase,
+    }
+
+
+def window_params(w: WindowResult, key: dict[str, str], cfg: JobConfig, phase: str) -> dict[str, Any]:
+    """Bind parameters of ``insert_validation_metric``."""
+    return {
+        **key, "window_id": w.window_id, "train_start": w.train_start, "val_start": w.val_start,
+        "test_start": w.test_start, "test_end": w.test_end, "val_rmse": w.val_rmse, "test_rmse": w.test_rmse,
+        "naive_val_rmse": w.naive_val_rmse, "naive_test_rmse": w.naive_test_rmse, "rmse_ratio": w.rmse_ratio,
+        "divergence": w.divergence, "is_overfitting": w.is_overfitting, "weights": Jsonb(w.weights),
+        "weights_reverted": w.weights_reverted, "model_count": len(w.model_set),
+        "models_used": ",".join(w.models_used), "model_set": ",".join(w.model_set),
+        "model_errors": len(w.model_errors), "is_baseline": w.is_baseline,
+        "optimization_method": cfg.optimization_method, "rollout_phase": phase,
+    }

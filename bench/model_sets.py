@@ -16,13 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.storage.bars import Series, read_bars, validate_bars
 from jobs.contract.config import DEFAULT_MODEL_SETS, JobConfig, Model
-from jobs.storage.db import connect, embedded_url, migrate
 from jobs.forecasting.ensemble import fit_weights
 from jobs.forecasting.pipeline import default_factory, evaluate_series
+from jobs.forecasting.series import Series, validate_bars
+from jobs.forecasting.walkforward import (
+    DEFAULT_SPECS,
+    fit_and_predict,
+    model_seed,
+    plan_windows,
+    window_targets,
+)
+from jobs.storage.bars import read_bars
+from jobs.storage.db import connect, embedded_url, migrate
 from jobs.storage.sample_data import seed_sample_bars
-from jobs.forecasting.walkforward import DEFAULT_SPECS, fit_and_predict, model_seed, plan_windows, window_targets
 
 SYMBOLS = ("SPY", "MSFT", "AAPL")
 SPEC = DEFAULT_SPECS["1d"]

@@ -18,7 +18,12 @@ import numpy as np
 
 from jobs.contract.config import Model
 from jobs.forecasting.ensemble import OPTIMIZATION_METHODS, combine, fit_weights
-from jobs.forecasting.models import ModelFitError, Prediction, build_model, cumulative_targets
+from jobs.forecasting.models import (
+    ModelFitError,
+    Prediction,
+    build_model,
+    cumulative_targets,
+)
 from jobs.forecasting.walkforward import rmse
 
 TRAIN, VAL, TEST = 500, 125, 125

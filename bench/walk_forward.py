@@ -16,14 +16,14 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-
-from jobs.storage.bars import read_bars, validate_bars
 from jobs.contract.config import JobConfig
-from jobs.storage.db import connect, embedded_url, migrate
 from jobs.forecasting.pipeline import default_factory, evaluate_series
-from jobs.running.runner import Task, run_tasks
-from jobs.storage.sample_data import seed_sample_bars
+from jobs.forecasting.series import validate_bars
 from jobs.forecasting.walkforward import DEFAULT_SPECS, WindowSpec
+from jobs.running.runner import Task, run_tasks
+from jobs.storage.bars import read_bars
+from jobs.storage.db import connect, embedded_url, migrate
+from jobs.storage.sample_data import seed_sample_bars
 
 SYMBOLS = ("AAPL", "MSFT", "SPY", "NVDA", "GOOGL", "AMZN")
 

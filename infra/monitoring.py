@@ -17,8 +17,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.schedules import run_intervals
-from jobs.monitoring import publisher as m
 from jobs.contract import thresholds
+from jobs.monitoring import publisher as m
 
 if TYPE_CHECKING:
     from infra.settings import Settings

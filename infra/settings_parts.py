@@ -14,8 +14,16 @@ from urllib.parse import unquote, urlsplit
 
 import pulumi
 
-from jobs.contract.config import DEFAULT_MODEL_SETS, HORIZONS, ConfigError, JobConfig, Model, parse_symbols, parse_threshold
 from jobs.contract import thresholds
+from jobs.contract.config import (
+    DEFAULT_MODEL_SETS,
+    HORIZONS,
+    ConfigError,
+    JobConfig,
+    Model,
+    parse_symbols,
+    parse_threshold,
+)
 
 PROJECT = "ensemble-forecast"
 

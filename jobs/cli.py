@@ -1,8 +1,23 @@
-"""Command-line plumbing shared by the rollout commands (review, daily checks, rollback)."""
+"""Command-line plumbing every command shares: one-line errors and one exit-status convention.
+
+Exit status: 0 done; 1 a fault (database unreachable, a symbol failed, nothing to roll back to);
+2 bad input (command line, environment, files), reported before anything is written;
+130 interrupted (Ctrl-C). Each error is one ``error: ...`` line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from jobs.contract.config import ConfigError
+from jobs.storage.db import DatabaseUnavailable
+
+EXIT_OK = 0
+EXIT_FAULT = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(ValueError):
@@ -15,3 +30,32 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         """Raise instead of exiting, so the caller prints one line and returns exit status 2."""
         raise UsageError(message)
+
+
+def argv_or_sys(argv: Sequence[str] | None) -> list[str]:
+    """The arguments to parse: ``argv`` when a caller passes them, else the process's own."""
+    return sys.argv[1:] if argv is None else list(argv)
+
+
+def fail(message: object, status: int) -> int:
+    """Print one error line on stderr and return ``status``."""
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def run_command(body: Callable[[], int], bad_input: tuple[type[BaseException], ...] = (),
+                faults: tuple[type[BaseException], ...] = ()) -> int:
+    """Run a command's body and map what it raises to one line and the shared exit status.
+
+    ``bad_input`` and ``faults`` add a command's own exception types to the shared ones
+    (usage and configuration errors are bad input; an unreachable database is a fault).
+    """
+    try:
+        return body()
+    except (UsageError, ConfigError, *bad_input) as exc:
+        return fail(exc, EXIT_BAD_INPUT)
+    except (DatabaseUnavailable, *faults) as exc:
+        return fail(exc, EXIT_FAULT)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

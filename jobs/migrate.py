@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 
-from jobs.contract.config import ConfigError, JobConfig
-from jobs.storage.db import DatabaseUnavailable, migrate, resolve_url
+from jobs.cli import EXIT_OK, OneLineParser, argv_or_sys, run_command
+from jobs.contract.config import JobConfig
+from jobs.storage.db import migrate, resolve_url
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Apply pending migrations and print what was applied."""
-    try:
+
+    def body() -> int:
+        OneLineParser(prog="python -m jobs.migrate", description=__doc__.splitlines()[0]).parse_args(argv_or_sys(argv))
         cfg = JobConfig.from_env(os.environ)
         applied = migrate(resolve_url(cfg.database_url, cfg.data_dir))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except DatabaseUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else " (up to date)"))
-    return 0
+        print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else " (up to date)"))
+        return EXIT_OK
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

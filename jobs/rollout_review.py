@@ -15,15 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from jobs.contract.config import ROLLOUT_PHASES, ConfigError, JobConfig
-from jobs.storage.db import DatabaseUnavailable, resolve_url
-from jobs.rollout.checks import Review, Thresholds, evaluate
-from jobs.cli import OneLineParser, UsageError
-from jobs.rollout.data import ReviewData, load_review_data
+from jobs.cli import OneLineParser, UsageError, argv_or_sys, run_command
+from jobs.contract.config import ROLLOUT_PHASES, JobConfig
+from jobs.rollout.checks import Thresholds
 from jobs.rollout.report import write_reports
-
-EXIT_BAD_INPUT = 2
-EXIT_DATABASE = 1
+from jobs.rollout.review import review
+from jobs.storage.db import resolve_url
 
 
 def _fraction(raw: str) -> float:
@@ -88,32 +85,22 @@ def parse_args(argv: Sequence[str]) -> Args:
     return Args(ns.phase, ns.days, ns.out_dir, thresholds)
 
 
-def review(url: str, args: Args) -> tuple[Review, ReviewData]:
-    """Read the database and decide; the public entry point for other code (no printing, no files)."""
-    data = load_review_data(url, args.phase, args.days, args.thresholds)
-    return evaluate(args.phase, args.days, data.stats, data.incidents, args.thresholds), data
-
-
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run the review, write both reports, print the decision; return the exit status."""
-    env = os.environ if env is None else env
-    try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
-        cfg = JobConfig.from_env(env)
-    except (UsageError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        result, data = review(resolve_url(cfg.database_url, cfg.data_dir), args)
-    except DatabaseUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_DATABASE
-    md, html = write_reports(result, data, args.thresholds, args.out_dir)
-    print(f"{result.decision.value}: {args.phase} over the last {args.days} day(s)")
-    for reason in result.reasons:
-        print(f"  - {reason}")
-    print(f"report: {md} and {html}")
-    return result.decision.exit_code
+    environ = os.environ if env is None else env
+
+    def body() -> int:
+        args = parse_args(argv_or_sys(argv))
+        cfg = JobConfig.from_env(environ)
+        result, data = review(resolve_url(cfg.database_url, cfg.data_dir), args.phase, args.days, args.thresholds)
+        md, html = write_reports(result, data, args.thresholds, args.out_dir)
+        print(f"{result.decision.value}: {args.phase} over the last {args.days} day(s)")
+        for reason in result.reasons:
+            print(f"  - {reason}")
+        print(f"report: {md} and {html}")
+        return result.decision.exit_code
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Exit status: 0 every symbol forecast; 1 a symbol failed or the database was unre
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -15,28 +14,39 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.contract.config import HORIZONS, ConfigError, JobConfig, parse_horizons, parse_int, parse_symbols
-from jobs.storage.db import DatabaseUnavailable, migrate, pending_migrations, resolve_url
-from jobs.running.logs import setup_logging
+from jobs.cli import EXIT_FAULT, EXIT_OK, OneLineParser, argv_or_sys, run_command
+from jobs.contract.config import (
+    HORIZONS,
+    ConfigError,
+    JobConfig,
+    parse_horizons,
+    parse_int,
+    parse_symbols,
+)
 from jobs.forecasting.results import SymbolOutcome
-from jobs.running.runner import Task, check_connection, default_workers, make_run_id, run_tasks, shard
+from jobs.running.logs import setup_logging
+from jobs.running.runner import (
+    Task,
+    check_connection,
+    default_workers,
+    make_run_id,
+    run_tasks,
+    shard,
+)
 from jobs.running.summary import print_summary, progress
+from jobs.storage.db import (
+    DatabaseUnavailable,
+    migrate,
+    pending_migrations,
+    resolve_url,
+)
 
 log = logging.getLogger("jobs.unified_forecast_job")
 
 
-class UsageError(ValueError):
-    """A bad command line; argparse's own exit would not say it in our one-line format."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> OneLineParser:
     """The command line."""
-    p = _Parser(prog="python -m jobs.unified_forecast_job", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m jobs.unified_forecast_job", description=__doc__.splitlines()[0])
     p.add_argument("--symbols", help="comma-separated symbols (default: ROLLOUT_SYMBOLS, else CANARY_SYMBOLS)")
     p.add_argument("--horizon", help=f"comma-separated horizons from {', '.join(HORIZONS)} "
                                      "(default: ROLLOUT_HORIZONS, else CANARY_HORIZONS)")
@@ -140,27 +150,23 @@ def _publish(outcomes: list[SymbolOutcome], plan: Plan) -> None:
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run the job; return the exit status."""
-    env = os.environ if env is None else env
+    environ = os.environ if env is None else env
     # With the embedded database, metric lines go to a file beside it: the screen shows the run.
-    embedded = not env.get("DATABASE_URL")
-    setup_logging(metrics_file=Path(env.get("FORECAST_DATA_DIR") or ".data") / "metrics.jsonl" if embedded else None)
-    try:
-        plan = make_plan(sys.argv[1:] if argv is None else argv, env)
-    except (ConfigError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    try:
+    embedded = not environ.get("DATABASE_URL")
+    setup_logging(metrics_file=Path(environ.get("FORECAST_DATA_DIR") or ".data") / "metrics.jsonl" if embedded else None)
+
+    def body() -> int:
+        plan = make_plan(argv_or_sys(argv), environ)
+        started = time.perf_counter()
         url = prepare_database(plan)
-    except DatabaseUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    outcomes = run(plan, url)
-    print_summary(outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
-    failed = [o for o in outcomes if not o.ok]
-    for o in failed:
-        print(f"error: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
-    return 1 if failed else 0
+        outcomes = run(plan, url)
+        print_summary(outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
+        failed = [o for o in outcomes if not o.ok]
+        for o in failed:
+            print(f"error: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
+        return EXIT_FAULT if failed else EXIT_OK
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
-import psycopg
 
-from jobs.storage.bars import BadBarsError, Series, next_target, read_bars, validate_bars
 from jobs.contract.config import HORIZONS, MODEL_ORDER, JobConfig, Model
 from jobs.forecasting.ensemble import combine, equal_weights
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import ForecastModel
 from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.forecasting.series import BadBarsError, Series, next_target
 from jobs.forecasting.walkforward import (
     DEFAULT_SPECS,
     FittedWindow,
@@ -41,24 +39,6 @@ def default_factory(interval: float = INTERVAL) -> ModelFactory:
         return build_model(model, seed=seed, interval=interval)
 
     return factory
-
-
-def run_symbol(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,
-               spec: WindowSpec | None = None, factory: ModelFactory | None = None) -> SymbolOutcome:
-    """Evaluate and forecast one symbol at one horizon; a failure is returned, never raised."""
-    loaded = load_series(conn, symbol, horizon, cfg, spec)
-    return loaded if isinstance(loaded, SymbolOutcome) else compute(loaded, horizon, cfg, spec, factory)
-
-
-def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,
-                spec: WindowSpec | None = None) -> Series | SymbolOutcome:
-    """The validated bars the windows need, or the failed outcome naming what is wrong with them."""
-    hz = HORIZONS[horizon]
-    need = (spec or DEFAULT_SPECS[hz.timeframe]).required_returns(cfg.walk_forward) + 1
-    try:
-        return validate_bars(symbol, hz.timeframe, read_bars(conn, symbol, hz.timeframe, need), need)
-    except BadBarsError as exc:
-        return SymbolOutcome(symbol, horizon, error=str(exc))
 
 
 def compute(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec | None = None,

@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 
 from jobs.contract.config import ROLLOUT_PHASES
-from jobs.storage.db import connect, load_sql
 from jobs.rollout.checks import Incident, SymbolHorizonStats, Thresholds
+from jobs.storage.db import connect, load_sql
 
 # A phase's review covers the symbols it inherited: the limited stack also runs the canary symbols,
 # whose rows keep rollout_phase='canary' (jobs.storage.forecasts.symbol_phase).

@@ -5,9 +5,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from jobs.monitoring.charts import Threshold, bar_chart, line_chart
 from jobs.rollout.checks import Review, SymbolHorizonStats, Thresholds, pct
 from jobs.rollout.data import ReviewData
-from jobs.monitoring.charts import Threshold, bar_chart, line_chart
 
 MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",

@@ -8,8 +8,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from jobs.contract.config import JobConfig
-from jobs.storage.db import load_sql
 from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.storage.db import load_sql
 
 
 def symbol_phase(symbol: str, cfg: JobConfig) -> tuple[bool, str]:

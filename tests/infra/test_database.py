@@ -17,14 +17,14 @@ import pytest
 from psycopg import sql
 
 from infra.database import TABLE_PRIVILEGES, migration_files
-from jobs.storage.bars import read_bars
-from jobs.contract.config import JobConfig
-from jobs.storage.db import MIGRATIONS_DIR, migrate
-from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
-from jobs.storage.forecasts import write_outcome
 from infra.settings import SettingsError
-from tests.support.stacks import RecordedResource, StackRun, run_stack
+from jobs.contract.config import JobConfig
+from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.storage.bars import read_bars
+from jobs.storage.db import MIGRATIONS_DIR, migrate
+from jobs.storage.forecasts import write_outcome
 from tests.infra.test_stacks import stack_file
+from tests.support.stacks import RecordedResource, StackRun, run_stack
 
 SCHEMA = "forecast"
 

@@ -9,7 +9,14 @@ import yaml
 
 from infra.settings import CONFIG_KEYS, SettingsError, parse_settings
 from jobs.contract.config import HORIZONS
-from tests.support.stacks import PROJECT, ROOT, STACKS, TEST_SECRETS, RecordedResource, run_stack
+from tests.support.stacks import (
+    PROJECT,
+    ROOT,
+    STACKS,
+    TEST_SECRETS,
+    RecordedResource,
+    run_stack,
+)
 
 
 def stack_values(stack_name: str) -> dict[str, Any]:

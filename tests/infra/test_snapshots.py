@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from tests.support.stacks import SECRET_MARKERS, STACKS, TEST_SECRETS, StackRun, run_stack
 from tests.support.snapshots import STALE_HINT, render, snapshot_path, stale_diff
+from tests.support.stacks import (
+    SECRET_MARKERS,
+    STACKS,
+    TEST_SECRETS,
+    StackRun,
+    run_stack,
+)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -14,7 +14,17 @@ import yaml
 from infra import iam
 from jobs.contract.config import JobConfig
 from tests.support.stacks import (
-    ACCOUNT, PROJECT, REDACTED, REGION, ROOT, SECRET_MARKERS, STACKS, TEST_SECRETS, RecordedResource, StackRun, run_stack,
+    ACCOUNT,
+    PROJECT,
+    REDACTED,
+    REGION,
+    ROOT,
+    SECRET_MARKERS,
+    STACKS,
+    TEST_SECRETS,
+    RecordedResource,
+    StackRun,
+    run_stack,
 )
 
 JOB_DEF = "aws:batch/jobDefinition:JobDefinition"

@@ -23,15 +23,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.storage.bars import PRICE_COLUMNS, upsert_bars, validate_bars
 from jobs.contract.config import JobConfig
-from jobs.storage.db import connect, migrate
-from jobs.forecasting.pipeline import default_factory, production_forecast, run_symbol
+from jobs.forecasting.pipeline import default_factory, production_forecast
 from jobs.forecasting.results import SymbolOutcome
-from jobs.storage.sample_data import seed_sample_bars, simulated_bars
-from jobs.storage.forecasts import write_outcome
-from jobs.unified_forecast_job import main
+from jobs.forecasting.series import PRICE_COLUMNS, validate_bars
 from jobs.forecasting.walkforward import SetScore, WindowSpec
+from jobs.running.runner import run_symbol
+from jobs.storage.bars import upsert_bars
+from jobs.storage.db import connect, migrate
+from jobs.storage.forecasts import write_outcome
+from jobs.storage.sample_data import seed_sample_bars, simulated_bars
+from jobs.unified_forecast_job import main
 from tests.support.fixtures import with_dbname
 
 SPEC = WindowSpec(train=120, val=20, test=20, step=20, windows=2)

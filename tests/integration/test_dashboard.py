@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from jobs.contract.config import JobConfig, Model
-from jobs.dashboard import load_dashboard, main, render_html, status
+from jobs.dashboard import main
+from jobs.monitoring.dashboard import load_dashboard, render_html, status
 from jobs.storage.db import with_retry
 from jobs.storage.forecasts import write_outcome
 from jobs.unified_forecast_job import main as job_main

@@ -26,10 +26,16 @@ from psycopg import sql
 
 from jobs.contract.config import JobConfig
 from jobs.forecasting.results import SymbolOutcome
-from jobs.running.runner import POOL_RESTARTS, TASKS_PER_WORKER_PER_POOL, Task, execute_task, run_tasks
+from jobs.forecasting.walkforward import DEFAULT_SPECS
+from jobs.running.runner import (
+    POOL_RESTARTS,
+    TASKS_PER_WORKER_PER_POOL,
+    Task,
+    execute_task,
+    run_tasks,
+)
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
-from jobs.forecasting.walkforward import DEFAULT_SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Two rounds of tasks on two workers: both are still busy when the first forecast lands.

@@ -9,9 +9,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from jobs.forecasting.walkforward import DEFAULT_SPECS
 from jobs.rollout_review import main as review_main
 from jobs.unified_forecast_job import main
-from jobs.forecasting.walkforward import DEFAULT_SPECS
 
 DEMO = ["--symbols", "AAPL,MSFT,SPY", "--horizon", "1D", "--workers", "1"]
 

@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
 import psycopg
 import pytest
-from moto import mock_aws
 
-from jobs.monitoring import publisher as m
 from jobs.contract.config import JobConfig
+from jobs.monitoring import publisher as m
 from jobs.storage.db import migrate
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 from tests.support.fixtures import with_dbname
-from tests.support.stacks import STACKS, StackRun, run_stack
+from tests.support.stacks import STACKS, StackRun
 from tests.unit.test_metrics import failed, outcome
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -12,10 +12,10 @@ from psycopg.rows import dict_row
 from jobs.contract.config import JobConfig, Model
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import ForecastModel, Prediction
-from jobs.forecasting.pipeline import run_symbol
+from jobs.forecasting.walkforward import WindowSpec
+from jobs.running.runner import run_symbol
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
-from jobs.forecasting.walkforward import WindowSpec
 
 CANARY = {"ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true", "ENABLE_GB": "false",
           "ENABLE_TRANSFORMER": "false", "ENABLE_RF": "false", "ENABLE_PROPHET": "false",

@@ -11,7 +11,14 @@ import pytest
 from psycopg.rows import dict_row
 
 from jobs.storage.db import load_sql
-from tests.support.rollout_rows import CANARY, Run, add_forecast, add_run, now, seed_symbols
+from tests.support.rollout_rows import (
+    CANARY,
+    Run,
+    add_forecast,
+    add_run,
+    now,
+    seed_symbols,
+)
 
 DAY, WEEK, HOUR = timedelta(days=1), timedelta(days=7), timedelta(hours=1)
 

@@ -12,9 +12,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from jobs import rollout_review
+from jobs.forecasting.walkforward import DEFAULT_SPECS
 from jobs.storage.db import load_sql
 from jobs.unified_forecast_job import main as run_job
-from jobs.forecasting.walkforward import DEFAULT_SPECS
 
 SYMBOLS = ["AAPL", "MSFT", "SPY"]
 WINDOWS = DEFAULT_SPECS["1d"].windows

@@ -12,8 +12,15 @@ import psycopg
 import pytest
 
 from jobs import rollout_review
-from jobs.rollout.checks import Decision
-from tests.support.rollout_rows import CANARY, Run, add_failure, add_run, clean_canary, day_time, seed_symbols
+from tests.support.rollout_rows import (
+    CANARY,
+    Run,
+    add_failure,
+    add_run,
+    clean_canary,
+    day_time,
+    seed_symbols,
+)
 
 Builder = Callable[[psycopg.Connection[Any]], None]
 

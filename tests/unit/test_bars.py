@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.storage.bars import PRICE_COLUMNS, BadBarsError, validate_bars
+from jobs.forecasting.series import PRICE_COLUMNS, BadBarsError, validate_bars
 from jobs.storage.sample_data import simulated_bars
 
 BASE = simulated_bars("UNIT", "1d").iloc[-60:].reset_index(drop=True)

@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobs.contract import config
-from jobs.forecasting.ensemble import OPTIMIZATION_METHODS, combine, equal_weights, fit_weights
+from jobs.forecasting.ensemble import (
+    OPTIMIZATION_METHODS,
+    combine,
+    equal_weights,
+    fit_weights,
+)
 from jobs.forecasting.models.base import Prediction
 
 

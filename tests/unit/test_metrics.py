@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
-from jobs.monitoring import publisher as m
 from jobs.contract.config import JobConfig, Model
-from jobs.running.logs import JsonFormatter
 from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.monitoring import publisher as m
+from jobs.running.logs import JsonFormatter
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 

@@ -11,7 +11,12 @@ from jobs.contract.config import Model
 from jobs.forecasting.models import build_model, model_class
 from jobs.forecasting.models.arima_garch import ArimaGarchModel
 from jobs.forecasting.models.base import ModelFitError, Prediction, cumulative_targets
-from jobs.forecasting.models.features import lag_matrix, residual_quantiles, rolling_std, volatility_scale
+from jobs.forecasting.models.features import (
+    lag_matrix,
+    residual_quantiles,
+    rolling_std,
+    volatility_scale,
+)
 
 TRAIN = 500
 
@@ -243,14 +248,15 @@ def test_degenerate_training_raises_model_fit_error(model: Model) -> None:
 
 @pytest.mark.parametrize("model", [Model.LSTM, Model.TRANSFORMER])
 def test_diverging_training_raises_model_fit_error(model: Model) -> None:
-    from jobs.forecasting.models.lstm import TrainSettings
+    from jobs.forecasting.models.sequence import TrainSettings
 
     with pytest.raises(ModelFitError, match="non-finite"):
         model_class(model)(settings=TrainSettings(lr=1e30)).fit(garch(300), 1)
 
 
 def test_sequence_net_reports_its_early_stopping_epoch() -> None:
-    from jobs.forecasting.models.lstm import LSTMModel, TrainSettings
+    from jobs.forecasting.models.lstm import LSTMModel
+    from jobs.forecasting.models.sequence import TrainSettings
 
     fitted = LSTMModel(settings=TrainSettings(max_epochs=5, patience=2)).fit(garch(400), 1)
     assert 1 <= fitted.best_epoch_ <= 5
@@ -269,9 +275,10 @@ def test_prophet_forecasts_the_final_trend() -> None:
 
 def test_models_reject_bad_input() -> None:
     from jobs.forecasting.models.gb import GBModel
-    from jobs.forecasting.models.lstm import LSTMModel, TrainSettings
+    from jobs.forecasting.models.lstm import LSTMModel
     from jobs.forecasting.models.prophet_model import ProphetModel
     from jobs.forecasting.models.rf import RFModel
+    from jobs.forecasting.models.sequence import TrainSettings
     from jobs.forecasting.models.transformer import TransformerModel
 
     for bad in (lambda: LSTMModel(lookback=1), lambda: LSTMModel(holdout=0.9), lambda: TrainSettings(lr=0),

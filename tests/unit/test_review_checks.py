@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.rollout.checks import Decision, Incident, SymbolHorizonStats, Thresholds, evaluate
+from jobs.rollout.checks import (
+    Decision,
+    Incident,
+    SymbolHorizonStats,
+    Thresholds,
+    evaluate,
+)
 from jobs.rollout.data import covered_phases
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from jobs import rollback
+from jobs.rollout.rollback import regenerate_commands
 
 LEGACY = "config:\n  ensemble-forecast:rolloutPhase: canary\n  ensemble-forecast:models: [LSTM, ARIMA_GARCH, GB, RF]\n"
 TWO_MODEL = "config:\n  ensemble-forecast:rolloutPhase: canary\n  ensemble-forecast:models: [LSTM, ARIMA_GARCH]\n"
@@ -111,7 +112,7 @@ def test_regenerate_commands_submit_one_job_per_definition(stack: str, expected:
     _stub(tmp_path, "pulumi", f"name=$3\njq -r --arg n \"$name\" 'if (.[$n]|type)==\"string\" then .[$n] "
                               f"else (.[$n]|tojson) end' {tmp_path}/outputs.json\n")
     _stub(tmp_path, "aws", f'echo "$@" >> {log}\n')
-    script = "set -eu\n" + "\n".join(rollback.regenerate_commands(stack)) + "\n"
+    script = "set -eu\n" + "\n".join(regenerate_commands(stack)) + "\n"
     env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
     subprocess.run(["sh", "-c", script], check=True, env=env, capture_output=True, text=True)
     calls = log.read_text().splitlines()

@@ -9,7 +9,12 @@ from __future__ import annotations
 from importlib import import_module
 
 from jobs.contract.config import Model
-from jobs.forecasting.models.base import ForecastModel, ModelFitError, Prediction, cumulative_targets
+from jobs.forecasting.models.base import (
+    ForecastModel,
+    ModelFitError,
+    Prediction,
+    cumulative_targets,
+)
 
 __all__ = ["ForecastModel", "ModelFitError", "Prediction", "build_model", "cumulative_targets", "model_class"]
 

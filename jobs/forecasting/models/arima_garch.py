@@ -117,7 +117,9 @@ class ArimaGarchModel(ForecastModel):
             ModelFitError: When the optimiser does not converge or a parameter is non-finite.
             ValueError: On invalid input (see ``features.check_returns``).
         """
-        from arch import arch_model  # imported here: only models that are used pay for imports
+        from arch import (
+            arch_model,  # imported here: only models that are used pay for imports
+        )
 
         y = check_returns(returns, self.min_train) * _RESCALE
         self.steps_ = check_steps(steps)

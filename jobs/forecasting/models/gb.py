@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from jobs.forecasting.models.features import TabularModel, holdout_split
+from jobs.forecasting.models.features import holdout_split
+from jobs.forecasting.models.residual import TabularModel
 
 
 class GBModel(TabularModel):

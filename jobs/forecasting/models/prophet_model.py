@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from jobs.forecasting.models.base import ModelFitError
-from jobs.forecasting.models.features import ResidualIntervalModel, check_returns, check_steps, training_origins, training_scale
+from jobs.forecasting.models.features import (
+    check_returns,
+    check_steps,
+    training_origins,
+    training_scale,
+)
+from jobs.forecasting.models.residual import ResidualIntervalModel
 
 _EPOCH = pd.Timestamp("2000-01-03")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from jobs.forecasting.models.base import ModelFitError
-from jobs.forecasting.models.features import TabularModel
+from jobs.forecasting.models.residual import TabularModel
 
 
 class RFModel(TabularModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from jobs.forecasting.models.lstm import SequenceNetModel, TrainSettings
+from jobs.forecasting.models.sequence import SequenceNetModel, TrainSettings
 
 
 class _EncoderNet(nn.Module):

@@ -16,6 +16,7 @@ demo: $(STAMP)
 	$(PY) -m jobs.unified_forecast_job --symbols AAPL,MSFT,SPY --horizon 1D
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 --dist loadfile
 
 snapshots: $(STAMP)

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from infra import iam
 from infra.settings import JobGroup, Settings
-from jobs.monitoring.publisher import NAMESPACE
+from jobs.contract.metrics import NAMESPACE
 
 JOB_MODULE = "jobs.unified_forecast_job"
 # Bad configuration (exit 2) never fixes itself on a retry; anything else may be transient.

@@ -17,8 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.schedules import run_intervals
-from jobs.contract import thresholds
-from jobs.monitoring import publisher as m
+from jobs.contract import metrics, thresholds
 
 if TYPE_CHECKING:
     from infra.settings import Settings
@@ -152,7 +151,7 @@ def check_evaluation_window(name: str, period: int, evaluation_periods: int) -> 
 
 def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
     """The alarms on one horizon's aggregate (all symbols of the stack)."""
-    dims = {m.DIM_STACK: args.stack, m.DIM_HORIZON: horizon}
+    dims = {metrics.DIM_STACK: args.stack, metrics.DIM_HORIZON: horizon}
 
     def spec(key: str, metric: str, stat: str, threshold: float, topic: str | None, desc: str, *,
              comparison: str = GREATER, period: int = RUN_PERIOD_SECONDS, missing: str = NOT_BREACHING) -> AlarmSpec:
@@ -160,23 +159,23 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
                          topic, f"{args.stack} {horizon}: {desc}")
 
     return [
-        spec("divergence-warning", m.DIVERGENCE, "Maximum", args.warning_threshold, REVIEW,
+        spec("divergence-warning", metrics.DIVERGENCE, "Maximum", args.warning_threshold, REVIEW,
              f"a window's divergence above {args.warning_threshold:.0%}: review"),
-        spec("divergence-critical", m.DIVERGENCE, "Maximum", args.critical_threshold, IMMEDIATE,
+        spec("divergence-critical", metrics.DIVERGENCE, "Maximum", args.critical_threshold, IMMEDIATE,
              f"a window's divergence above {args.critical_threshold:.0%}"),
         # Rollout document: "Max RMSE increase > 5% vs baseline -> escalate": the worst symbol, not the mean.
-        spec("rmse-vs-baseline", m.RMSE_VS_BASELINE, "Maximum", args.baseline_escalation, IMMEDIATE,
+        spec("rmse-vs-baseline", metrics.RMSE_VS_BASELINE, "Maximum", args.baseline_escalation, IMMEDIATE,
              f"a symbol's RMSE more than {args.baseline_escalation:.0%} worse than the paired baseline: escalate"),
-        spec("model-errors", m.MODEL_ERRORS, "Sum", 0.0, IMMEDIATE, "a model failed inside the ensemble"),
-        spec("forecasts-failed", m.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
+        spec("model-errors", metrics.MODEL_ERRORS, "Sum", 0.0, IMMEDIATE, "a model failed inside the ensemble"),
+        spec("forecasts-failed", metrics.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
         # No data at all means the scheduled run did not happen: that must alarm too.
-        spec("forecasts-missing", m.FORECASTS_WRITTEN, "Sum", 1.0, IMMEDIATE,
+        spec("forecasts-missing", metrics.FORECASTS_WRITTEN, "Sum", 1.0, IMMEDIATE,
              f"no forecast written within {args.run_intervals[horizon] / 3_600:g}h (longest gap between "
              "scheduled runs plus the job timeout)", comparison=LESS,
              period=args.run_intervals[horizon], missing=BREACHING),
-        spec("rollback-divergence", m.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.rollback_divergence, None,
+        spec("rollback-divergence", metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.rollback_divergence, None,
              f"a symbol's average divergence above {args.rollback_divergence:.0%} (rollback trigger)"),
-        spec("rollback-rmse", m.RMSE_VS_BASELINE, "Average", args.rollback_rmse_increase, None,
+        spec("rollback-rmse", metrics.RMSE_VS_BASELINE, "Average", args.rollback_rmse_increase, None,
              f"RMSE more than {args.rollback_rmse_increase:.0%} worse than the baseline (rollback trigger)"),
     ]
 
@@ -188,7 +187,7 @@ def alarm_specs(args: MonitoringArgs) -> list[AlarmSpec]:
     """Every metric alarm of the stack, validated against CloudWatch's evaluation limits."""
     specs = [s for h in args.horizons for s in horizon_alarm_specs(args, h)]
     specs.append(AlarmSpec(
-        "alert-storm", m.CRITICAL_ALERTS, {m.DIM_STACK: args.stack}, "Sum", GREATER, float(args.alert_storm_count),
+        "alert-storm", metrics.CRITICAL_ALERTS, {metrics.DIM_STACK: args.stack}, "Sum", GREATER, float(args.alert_storm_count),
         args.alert_storm_period_seconds, 1, NOT_BREACHING, IMMEDIATE,
         f"{args.stack}: more than {args.alert_storm_count} critical events within "
         f"{args.alert_storm_period_seconds // 60} minutes (alert storm: rollback)",
@@ -238,7 +237,7 @@ def topic_policy(topic_arn: str, alarm_prefix: str, rule_arn: str | None = None)
 
 
 def _metric(name: str, dims: Mapping[str, str], **opts: Any) -> list[Any]:
-    row: list[Any] = [m.NAMESPACE, name]
+    row: list[Any] = [metrics.NAMESPACE, name]
     for k, v in dims.items():
         row += [k, v]
     return row + [opts] if opts else row
@@ -255,45 +254,45 @@ def _graph(title: str, region: str, metrics: list[list[Any]], *, stat: str = "Av
 
 def search_expression(stack: str, metric: str, stat: str, period: int) -> str:
     """A SEARCH over every symbol of ``stack`` for ``metric`` (scales to prod's 100+ symbols)."""
-    dims = ",".join(sorted(m.PER_SYMBOL))
-    return f"SEARCH('{{{m.NAMESPACE},{dims}}} MetricName=\"{metric}\" {m.DIM_STACK}=\"{stack}\"', '{stat}', {period})"
+    dims = ",".join(sorted(metrics.PER_SYMBOL))
+    return f"SEARCH('{{{metrics.NAMESPACE},{dims}}} MetricName=\"{metric}\" {metrics.DIM_STACK}=\"{stack}\"', '{stat}', {period})"
 
 
 def dashboard_widgets(args: MonitoringArgs, alarm_arns: Sequence[str]) -> list[dict[str, Any]]:
     """The dashboard's widgets: the rollout document's charts, per horizon, plus alarm status."""
     r = args.region
-    agg = [{m.DIM_STACK: args.stack, m.DIM_HORIZON: h} for h in args.horizons]
+    agg = [{metrics.DIM_STACK: args.stack, metrics.DIM_HORIZON: h} for h in args.horizons]
     warn, crit = ("warning", args.warning_threshold), ("critical", args.critical_threshold)
     widgets = [
         {"type": "alarm", "width": 24, "height": 3,
          "properties": {"title": f"{args.stack}: alarms", "alarms": list(alarm_arns)}},
         _graph("Divergence trends: validation vs test RMSE", r,
-               [_metric(n, d, label=f"{n} {d[m.DIM_HORIZON]}") for d in agg for n in (m.VALIDATION_RMSE, m.TEST_RMSE)]),
+               [_metric(n, d, label=f"{n} {d[metrics.DIM_HORIZON]}") for d in agg for n in (metrics.VALIDATION_RMSE, metrics.TEST_RMSE)]),
         _graph("Overfitting alerts: max window divergence", r,
-               [_metric(m.DIVERGENCE, d, label=f"max divergence {d[m.DIM_HORIZON]}") for d in agg]
-               + [_metric(m.OVERFITTING_WINDOWS, d, stat="Sum", yAxis="right",
-                          label=f"overfitting windows {d[m.DIM_HORIZON]}") for d in agg],
+               [_metric(metrics.DIVERGENCE, d, label=f"max divergence {d[metrics.DIM_HORIZON]}") for d in agg]
+               + [_metric(metrics.OVERFITTING_WINDOWS, d, stat="Sum", yAxis="right",
+                          label=f"overfitting windows {d[metrics.DIM_HORIZON]}") for d in agg],
                stat="Maximum", lines=(warn, crit)),
         _graph("RMSE: 2-model ensemble vs legacy baseline", r,
-               [_metric(n, d, label=f"{n} {d[m.DIM_HORIZON]}") for d in agg for n in (m.TEST_RMSE, m.BASELINE_TEST_RMSE)]
-               + [_metric(m.RMSE_VS_BASELINE, d, yAxis="right", label=f"relative gap {d[m.DIM_HORIZON]}") for d in agg],
+               [_metric(n, d, label=f"{n} {d[metrics.DIM_HORIZON]}") for d in agg for n in (metrics.TEST_RMSE, metrics.BASELINE_TEST_RMSE)]
+               + [_metric(metrics.RMSE_VS_BASELINE, d, yAxis="right", label=f"relative gap {d[metrics.DIM_HORIZON]}") for d in agg],
                lines=(("escalate", args.baseline_escalation), ("rollback", args.rollback_rmse_increase))),
     ]
     quality: list[list[Any]] = []
     for i, d in enumerate(agg):
-        quality += [_metric(m.WINDOWS_EVALUATED, d, id=f"w{i}", label=f"windows {d[m.DIM_HORIZON]}"),
-                    _metric(m.OVERFITTING_WINDOWS, d, id=f"o{i}", label=f"overfitting {d[m.DIM_HORIZON]}"),
-                    [{"expression": f"100 * o{i} / w{i}", "label": f"% overfitting {d[m.DIM_HORIZON]}",
+        quality += [_metric(metrics.WINDOWS_EVALUATED, d, id=f"w{i}", label=f"windows {d[metrics.DIM_HORIZON]}"),
+                    _metric(metrics.OVERFITTING_WINDOWS, d, id=f"o{i}", label=f"overfitting {d[metrics.DIM_HORIZON]}"),
+                    [{"expression": f"100 * o{i} / w{i}", "label": f"% overfitting {d[metrics.DIM_HORIZON]}",
                       "id": f"p{i}", "yAxis": "right"}]]
     widgets.append(_graph("Window quality", r, quality, stat="Sum"))
     widgets.append(_graph("Symbol health: average divergence per symbol", r, [
-        [{"expression": search_expression(args.stack, m.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", 86_400),
+        [{"expression": search_expression(args.stack, metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", 86_400),
           "id": "health", "label": ""}]], stat="Maximum", period=86_400,
         lines=(("rollback", args.rollback_divergence),)))
     widgets.append(_graph("Forecast generation", r, [
-        _metric(n, d, label=f"{n} {d[m.DIM_HORIZON]}") for d in agg
-        for n in (m.FORECASTS_WRITTEN, m.FORECASTS_FAILED, m.MODEL_ERRORS)
-    ] + [_metric(m.CRITICAL_ALERTS, {m.DIM_STACK: args.stack}, label="critical events")], stat="Sum",
+        _metric(n, d, label=f"{n} {d[metrics.DIM_HORIZON]}") for d in agg
+        for n in (metrics.FORECASTS_WRITTEN, metrics.FORECASTS_FAILED, metrics.MODEL_ERRORS)
+    ] + [_metric(metrics.CRITICAL_ALERTS, {metrics.DIM_STACK: args.stack}, label="critical events")], stat="Sum",
         lines=(("storm", args.alert_storm_count),)))
     return widgets
 
@@ -351,7 +350,7 @@ class Monitoring(pulumi.ComponentResource):
         actions = [self.topics[s.topic].arn] if s.topic else []
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{s.key}", name=f"{args.prefix}-{s.key}", alarm_description=s.description,
-            namespace=m.NAMESPACE, metric_name=s.metric, dimensions=dict(s.dimensions), statistic=s.statistic,
+            namespace=metrics.NAMESPACE, metric_name=s.metric, dimensions=dict(s.dimensions), statistic=s.statistic,
             comparison_operator=s.comparison, threshold=s.threshold, period=s.period,
             evaluation_periods=s.evaluation_periods, datapoints_to_alarm=s.evaluation_periods,
             treat_missing_data=s.treat_missing_data,

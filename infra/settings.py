@@ -41,6 +41,7 @@ from jobs.contract.config import (
     parse_horizons,
     parse_model_list,
 )
+from jobs.contract.phases import DEPLOYED_PHASES
 
 __all__ = [
     "CONFIG_KEYS",
@@ -105,7 +106,6 @@ CONFIG_KEYS: dict[str, str] = {
     "databaseUrl": "secret",
 }
 
-PHASES: tuple[str, ...] = ("canary", "limited", "prod")
 
 
 @dataclass(frozen=True)
@@ -214,8 +214,8 @@ def parse_settings(values: Mapping[str, Any], stack: str) -> Settings:
     if unknown:
         raise SettingsError(f"{key_name(unknown[0])} is not a known setting; known: {', '.join(CONFIG_KEYS)}")
     phase = require(values, "rolloutPhase")
-    if phase not in PHASES:
-        raise SettingsError(f"{key_name('rolloutPhase')}={phase!r} is invalid: expected one of {', '.join(PHASES)}")
+    if phase not in DEPLOYED_PHASES:
+        raise SettingsError(f"{key_name('rolloutPhase')}={phase!r} is invalid: expected one of {', '.join(DEPLOYED_PHASES)}")
     batches, enabled = _symbol_batches(values)
     source = "symbolBatches" if "symbolBatches" in values else "symbols"
     all_symbols = parse_symbol_list(source, [s for b in batches for s in b])

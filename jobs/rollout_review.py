@@ -16,7 +16,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from jobs.cli import OneLineParser, UsageError, argv_or_sys, run_command
-from jobs.contract.config import ROLLOUT_PHASES, JobConfig
+from jobs.contract.config import JobConfig
+from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.rollout.checks import Thresholds
 from jobs.rollout.report import write_reports
 from jobs.rollout.review import review

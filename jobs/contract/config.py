@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.contract.thresholds import DIVERGENCE_CRITICAL, DIVERGENCE_WARNING
 
 
@@ -45,7 +47,6 @@ DEFAULT_MODEL_SETS: dict[int, tuple[Model, ...]] = {
 }
 
 OPTIMIZATION_METHODS: tuple[str, ...] = ("simple_avg", "inverse_rmse", "constrained_ls")
-ROLLOUT_PHASES: tuple[str, ...] = ("local", "canary", "limited", "prod")
 
 
 @dataclass(frozen=True)
@@ -354,16 +355,28 @@ def _one_line(exc: ValidationError) -> str:
     return f"{where}={first.get('input')!r} is invalid: {first['msg']}"
 
 
+# libpq's sslmode values (PostgreSQL docs, "libpq connection parameters").
+SSL_MODES: tuple[str, ...] = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
 def _check_database_url(raw: str) -> str:
-    # Never echo the URL: it may carry a password.
+    # Never echo the URL: it may carry a password. Parsed here without the driver, so the
+    # contract stays free of database imports; options that can never connect are bad input.
     if not raw.startswith(("postgresql://", "postgres://")):
         raise ConfigError("DATABASE_URL is invalid: expected a URL starting with postgresql:// or postgres://")
-    from psycopg import Error as PsycopgError
-    from psycopg.conninfo import conninfo_to_dict
-
     try:
-        conninfo_to_dict(raw)
-    except PsycopgError:
-        raise ConfigError("DATABASE_URL is invalid: not a parseable PostgreSQL URL "
-                          "(percent-encode special characters in the user and password)") from None
+        parts = urlsplit(raw)
+        port = parts.port
+        query = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise ConfigError("DATABASE_URL is invalid: not a parseable PostgreSQL URL (the port must be a number "
+                          "from 1 to 65535; percent-encode special characters in the user and password)") from None
+    if re.search(r"%(?![0-9A-Fa-f]{2})", parts.netloc):
+        raise ConfigError("DATABASE_URL is invalid: a malformed %-escape in the user or password "
+                          "(percent-encode special characters, e.g. % as %25)")
+    if port == 0:
+        raise ConfigError("DATABASE_URL is invalid: the port must be a number from 1 to 65535")
+    for mode in query.get("sslmode", []):
+        if mode not in SSL_MODES:
+            raise ConfigError(f"DATABASE_URL is invalid: sslmode={mode!r} is not one of {', '.join(SSL_MODES)}")
     return raw

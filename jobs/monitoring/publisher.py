@@ -1,8 +1,6 @@
-"""CloudWatch metric contract (DESIGN §3.4) and the job's metric publisher.
+"""The job's metric publisher, for the contract in ``jobs.contract.metrics`` (DESIGN §3.4).
 
-This module owns the namespace, metric names, units and dimension sets; the Pulumi
-monitoring component imports the same constants, so an alarm can never watch a metric
-the job does not publish. ``publish_run`` sends one run's metrics to CloudWatch in
+``publish_run`` sends one run's metrics to CloudWatch in
 batches (retrying throttled calls); without AWS credentials or a region it writes the
 same datapoints as structured JSON log lines instead.
 """
@@ -20,81 +18,35 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jobs.contract.config import JobConfig
+from jobs.contract.metrics import (
+    BASELINE_TEST_RMSE,
+    CRITICAL_ALERTS,
+    DIM_HORIZON,
+    DIM_STACK,
+    DIM_SYMBOL,
+    DIVERGENCE,
+    FORECASTS_FAILED,
+    FORECASTS_WRITTEN,
+    METRICS,
+    MODEL_ERRORS,
+    NAMESPACE,
+    OVERFITTING_WINDOWS,
+    RMSE_VS_BASELINE,
+    SYMBOL_AVERAGE_DIVERGENCE,
+    TEST_RMSE,
+    VALIDATION_RMSE,
+    WINDOWS_EVALUATED,
+)
 from jobs.forecasting.results import SymbolOutcome, WindowResult
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "EnsembleForecast"
-
-# Dimension names.
-DIM_STACK = "Stack"
-DIM_SYMBOL = "Symbol"
-DIM_HORIZON = "Horizon"
-
-# Dimension sets. Alarms watch the aggregates (no Symbol), so one alarm per horizon
-# covers every symbol of a stack however many there are; dashboards drill down per symbol.
-PER_SYMBOL: tuple[str, ...] = (DIM_STACK, DIM_SYMBOL, DIM_HORIZON)
-PER_HORIZON: tuple[str, ...] = (DIM_STACK, DIM_HORIZON)
-PER_STACK: tuple[str, ...] = (DIM_STACK,)
-
-# Metric names.
-DIVERGENCE = "Divergence"
-SYMBOL_AVERAGE_DIVERGENCE = "SymbolAverageDivergence"
-VALIDATION_RMSE = "ValidationRMSE"
-TEST_RMSE = "TestRMSE"
-BASELINE_TEST_RMSE = "BaselineTestRMSE"
-RMSE_VS_BASELINE = "RMSEVsBaseline"
-OVERFITTING_WINDOWS = "OverfittingWindows"
-WINDOWS_EVALUATED = "WindowsEvaluated"
-FORECASTS_WRITTEN = "ForecastsWritten"
-FORECASTS_FAILED = "ForecastsFailed"
-MODEL_ERRORS = "ModelErrors"
-CRITICAL_ALERTS = "CriticalAlerts"
-
-UNIT_NONE = "None"
-UNIT_COUNT = "Count"
 
 # CloudWatch limits (PutMetricData API reference): 1000 datums per call, 150 distinct
 # values per datum, 1 MB per request (our datums are far below 1 KB each).
 MAX_DATUMS_PER_CALL = 1000
 MAX_VALUES_PER_DATUM = 150
 THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"})
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One metric of the contract: its unit and the dimension sets it is published under."""
-
-    name: str
-    unit: str
-    dimension_sets: tuple[tuple[str, ...], ...]
-    description: str
-
-
-METRICS: dict[str, MetricSpec] = {
-    spec.name: spec
-    for spec in (
-        MetricSpec(DIVERGENCE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
-                   "Per window: relative val->test degradation against the naive forecast (DESIGN §3.3)"),
-        MetricSpec(SYMBOL_AVERAGE_DIVERGENCE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
-                   "Per symbol-horizon: mean divergence over its windows (rollback: any symbol > 25%)"),
-        MetricSpec(VALIDATION_RMSE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON), "Per window: ensemble RMSE, validation slice"),
-        MetricSpec(TEST_RMSE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON), "Per window: ensemble RMSE, test slice"),
-        MetricSpec(BASELINE_TEST_RMSE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
-                   "Per window: the paired legacy baseline's RMSE, test slice"),
-        MetricSpec(RMSE_VS_BASELINE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
-                   "Per symbol-horizon: mean test RMSE / baseline mean test RMSE - 1 (0.05 = 5% worse)"),
-        MetricSpec(OVERFITTING_WINDOWS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON), "Windows with divergence > warning"),
-        MetricSpec(WINDOWS_EVALUATED, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON), "Walk-forward windows evaluated"),
-        MetricSpec(FORECASTS_WRITTEN, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK), "1 per forecast row written"),
-        MetricSpec(FORECASTS_FAILED, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK), "1 per symbol-horizon that failed"),
-        MetricSpec(MODEL_ERRORS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
-                   "Model failures inside the production ensemble's windows"),
-        MetricSpec(CRITICAL_ALERTS, UNIT_COUNT, (PER_HORIZON, PER_STACK),
-                   "At most 1 per symbol-horizon and run: any window over the critical threshold, "
-                   "a model error or a failed forecast"),
-    )
-}
 
 
 class MetricsPublishError(RuntimeError):

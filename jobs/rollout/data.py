@@ -13,26 +13,9 @@ from typing import Any
 
 import psycopg
 
-from jobs.contract.config import ROLLOUT_PHASES
+from jobs.contract.phases import covered_phases
 from jobs.rollout.checks import Incident, SymbolHorizonStats, Thresholds
 from jobs.storage.db import connect, load_sql
-
-# A phase's review covers the symbols it inherited: the limited stack also runs the canary symbols,
-# whose rows keep rollout_phase='canary' (jobs.storage.forecasts.symbol_phase).
-PHASE_ORDER: tuple[str, ...] = ("canary", "limited", "prod")
-
-
-def covered_phases(phase: str) -> list[str]:
-    """The ``rollout_phase`` values a review of ``phase`` reads: itself and the phases before it.
-
-    Raises:
-        ValueError: for a phase the job does not know.
-    """
-    if phase not in ROLLOUT_PHASES:
-        raise ValueError(f"phase {phase!r} is invalid: expected one of {', '.join(ROLLOUT_PHASES)}")
-    if phase not in PHASE_ORDER:
-        return [phase]
-    return list(PHASE_ORDER[: PHASE_ORDER.index(phase) + 1])
 
 
 @dataclass(frozen=True)

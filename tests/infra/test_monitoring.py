@@ -11,7 +11,7 @@ import pytest
 from pulumi.runtime.mocks import MockMonitor
 
 from infra import monitoring as mon
-from jobs.monitoring import publisher as m
+from jobs.contract import metrics
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -88,15 +88,15 @@ def topic_arn(stack: str, kind: str) -> str:
 
 # key -> metric, statistic, comparison, threshold, treat missing data, topic kind (None: no action).
 EXPECTED = {
-    "divergence-warning": (m.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.20, "notBreaching", "review"),
-    "divergence-critical": (m.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.30, "notBreaching", "immediate"),
-    "rmse-vs-baseline": (m.RMSE_VS_BASELINE, "Maximum", "GreaterThanThreshold", 0.05, "notBreaching", "immediate"),
-    "model-errors": (m.MODEL_ERRORS, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
-    "forecasts-failed": (m.FORECASTS_FAILED, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
-    "forecasts-missing": (m.FORECASTS_WRITTEN, "Sum", "LessThanThreshold", 1.0, "breaching", "immediate"),
-    "rollback-divergence": (m.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.25, "notBreaching",
+    "divergence-warning": (metrics.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.20, "notBreaching", "review"),
+    "divergence-critical": (metrics.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.30, "notBreaching", "immediate"),
+    "rmse-vs-baseline": (metrics.RMSE_VS_BASELINE, "Maximum", "GreaterThanThreshold", 0.05, "notBreaching", "immediate"),
+    "model-errors": (metrics.MODEL_ERRORS, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
+    "forecasts-failed": (metrics.FORECASTS_FAILED, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
+    "forecasts-missing": (metrics.FORECASTS_WRITTEN, "Sum", "LessThanThreshold", 1.0, "breaching", "immediate"),
+    "rollback-divergence": (metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.25, "notBreaching",
                             None),
-    "rollback-rmse": (m.RMSE_VS_BASELINE, "Average", "GreaterThanThreshold", 0.10, "notBreaching", None),
+    "rollback-rmse": (metrics.RMSE_VS_BASELINE, "Average", "GreaterThanThreshold", 0.10, "notBreaching", None),
 }
 
 
@@ -121,7 +121,7 @@ def test_horizon_alarms_thresholds_periods_missing_data_and_topics(declared: tup
     for h in STACK_HORIZONS[stack]:
         for key, (metric, stat, comparison, threshold, missing, topic) in EXPECTED.items():
             a = alarms[f"ensemble-forecast-{stack}-{key}-{h}"]
-            assert (a["namespace"], a["metricName"], a["statistic"]) == (m.NAMESPACE, metric, stat), key
+            assert (a["namespace"], a["metricName"], a["statistic"]) == (metrics.NAMESPACE, metric, stat), key
             assert (a["comparisonOperator"], a["threshold"], a["treatMissingData"]) == (comparison, threshold,
                                                                                        missing), key
             assert a["dimensions"] == {"Stack": stack, "Horizon": h}
@@ -134,7 +134,7 @@ def test_alert_storm_alarm(declared: tuple[str, list[Declared]]) -> None:
     stack, resources = declared
     a = next(r.state for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")
              if r.state["name"] == f"ensemble-forecast-{stack}-alert-storm")
-    assert (a["metricName"], a["dimensions"], a["statistic"]) == (m.CRITICAL_ALERTS, {"Stack": stack}, "Sum")
+    assert (a["metricName"], a["dimensions"], a["statistic"]) == (metrics.CRITICAL_ALERTS, {"Stack": stack}, "Sum")
     assert (a["comparisonOperator"], a["threshold"], a["period"], a["evaluationPeriods"]) == (
         "GreaterThanThreshold", 5.0, 3600, 1)
     assert a["treatMissingData"] == "notBreaching" and a["alarmActions"] == [topic_arn(stack, "immediate")]

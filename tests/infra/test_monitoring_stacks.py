@@ -6,7 +6,7 @@ import pytest
 
 from infra import monitoring as mon
 from infra.schedules import max_run_gap_seconds
-from jobs.monitoring import publisher as m
+from jobs.contract import metrics
 from tests.support.stacks import ACCOUNT, STACKS, StackRun, run_stack
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -48,7 +48,7 @@ def test_each_stack_alarms_on_its_thresholds(stack_runs: dict[str, StackRun], st
             assert a["comparisonOperator"] == "GreaterThanThreshold" and a["treatMissingData"] == "notBreaching"
             assert (a["period"], a["evaluationPeriods"]) == (HOUR, 1)
             assert a["alarmActions"] == ([topic(stack, kind)] if kind else [])
-            assert a["dimensions"] == {m.DIM_STACK: stack, m.DIM_HORIZON: h}
+            assert a["dimensions"] == {metrics.DIM_STACK: stack, metrics.DIM_HORIZON: h}
     storm = alarms[f"ensemble-forecast-{stack}-alert-storm"]
     assert (storm["threshold"], storm["period"], storm["alarmActions"]) == (5, HOUR, [topic(stack, "immediate")])
     assert len(alarms) == 8 * len(horizons) + 1

@@ -19,8 +19,9 @@ import boto3
 import psycopg
 import pytest
 
+from jobs.contract import metrics
 from jobs.contract.config import JobConfig
-from jobs.monitoring import publisher as m
+from jobs.monitoring import publisher
 from jobs.storage.db import migrate
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
@@ -128,7 +129,7 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
     assert explicit and [x for x in explicit if x not in have] == []
     for ns, name, dim_names, stack_value in searches:
         assert any(ns == p[0] and name == p[1] and {k for k, _ in p[2]} == dim_names
-                   and (m.DIM_STACK, stack_value) in p[2] for p in have), name
+                   and (metrics.DIM_STACK, stack_value) in p[2] for p in have), name
     # A healthy run: no error alarm fires and forecasts are not missing (divergence depends on the models).
     health = ("model-errors", "forecasts-failed", "forecasts-missing")
     assert [a["name"] for a in alarms if any(k in a["name"] for k in health) and breaches(cloudwatch, a)] == []
@@ -180,7 +181,7 @@ def test_alarm_conditions_from_published_datapoints(
     horizons = run.outputs["horizons"]
     outcomes = [o for h in horizons for o in make(h)]
     if outcomes:
-        assert m.publish_run(outcomes, cfg, f"scenario-{stack}", client=cloudwatch) > 0
+        assert publisher.publish_run(outcomes, cfg, f"scenario-{stack}", client=cloudwatch) > 0
     fired = {a["name"] for a in (r.inputs for r in run.of_type(ALARM)) if breaches(cloudwatch, a)}
     prefix = f"ensemble-forecast-{stack}-"
     expected = {prefix + k for k in firing if k == "alert-storm"}

@@ -10,9 +10,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from jobs.contract import metrics
 from jobs.contract.config import JobConfig, Model
 from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
-from jobs.monitoring import publisher as m
+from jobs.monitoring import publisher
 from jobs.running.logs import JsonFormatter
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
@@ -58,7 +59,7 @@ def failed(symbol: str, horizon: str = "1D") -> SymbolOutcome:
 CFG = JobConfig(stack="canary", baseline_models=(Model.LSTM, Model.ARIMA_GARCH, Model.GB, Model.RF))
 
 
-def find(datums: list[m.Datum], name: str, **dims: str) -> m.Datum:
+def find(datums: list[publisher.Datum], name: str, **dims: str) -> publisher.Datum:
     """The one datum for ``name`` with exactly these dimensions."""
     hits = [d for d in datums if d.name == name and dict(d.dimensions) == dims]
     if len(hits) != 1:
@@ -66,7 +67,7 @@ def find(datums: list[m.Datum], name: str, **dims: str) -> m.Datum:
     return hits[0]
 
 
-def expand(d: m.Datum) -> list[float]:
+def expand(d: publisher.Datum) -> list[float]:
     """The datum's values repeated by their counts, sorted."""
     return sorted(v for v, c in zip(d.values, d.counts) for _ in range(int(c)))
 
@@ -88,19 +89,19 @@ def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def test_values_per_symbol_and_aggregate() -> None:
     outs = [outcome("AAPL", [0.1, 0.25, 0.35], test=0.0105, baseline_test=0.0100, errors=1),
             outcome("MSFT", [0.05, 0.15], test=0.0095, baseline_test=0.0100), failed("SPY")]
-    datums = m.build_datums(outs, CFG, T0)
-    assert expand(find(datums, m.DIVERGENCE, Stack="canary", Symbol="AAPL", Horizon="1D")) == [0.1, 0.25, 0.35]
-    assert expand(find(datums, m.DIVERGENCE, Stack="canary", Horizon="1D")) == [0.05, 0.1, 0.15, 0.25, 0.35]
-    avg = find(datums, m.SYMBOL_AVERAGE_DIVERGENCE, Stack="canary", Symbol="AAPL", Horizon="1D")
+    datums = publisher.build_datums(outs, CFG, T0)
+    assert expand(find(datums, metrics.DIVERGENCE, Stack="canary", Symbol="AAPL", Horizon="1D")) == [0.1, 0.25, 0.35]
+    assert expand(find(datums, metrics.DIVERGENCE, Stack="canary", Horizon="1D")) == [0.05, 0.1, 0.15, 0.25, 0.35]
+    avg = find(datums, metrics.SYMBOL_AVERAGE_DIVERGENCE, Stack="canary", Symbol="AAPL", Horizon="1D")
     assert expand(avg) == [pytest.approx(0.7 / 3)]
-    gaps = expand(find(datums, m.RMSE_VS_BASELINE, Stack="canary", Horizon="1D"))
+    gaps = expand(find(datums, metrics.RMSE_VS_BASELINE, Stack="canary", Horizon="1D"))
     assert gaps == [pytest.approx(-0.05), pytest.approx(0.05)]
-    assert expand(find(datums, m.OVERFITTING_WINDOWS, Stack="canary", Symbol="AAPL", Horizon="1D")) == [2.0]
-    assert expand(find(datums, m.FORECASTS_WRITTEN, Stack="canary")) == [0.0, 1.0, 1.0]
-    assert expand(find(datums, m.FORECASTS_FAILED, Stack="canary", Symbol="SPY", Horizon="1D")) == [1.0]
-    assert expand(find(datums, m.MODEL_ERRORS, Stack="canary")) == [0.0, 0.0, 1.0]
+    assert expand(find(datums, metrics.OVERFITTING_WINDOWS, Stack="canary", Symbol="AAPL", Horizon="1D")) == [2.0]
+    assert expand(find(datums, metrics.FORECASTS_WRITTEN, Stack="canary")) == [0.0, 1.0, 1.0]
+    assert expand(find(datums, metrics.FORECASTS_FAILED, Stack="canary", Symbol="SPY", Horizon="1D")) == [1.0]
+    assert expand(find(datums, metrics.MODEL_ERRORS, Stack="canary")) == [0.0, 0.0, 1.0]
     # AAPL (a window over 30% and a model error) and SPY (failed): one critical alert each.
-    assert expand(find(datums, m.CRITICAL_ALERTS, Stack="canary")) == [0.0, 1.0, 1.0]
+    assert expand(find(datums, metrics.CRITICAL_ALERTS, Stack="canary")) == [0.0, 1.0, 1.0]
 
 
 def test_at_most_one_critical_alert_per_symbol_and_horizon() -> None:
@@ -109,55 +110,55 @@ def test_at_most_one_critical_alert_per_symbol_and_horizon() -> None:
             outcome("MSFT", [0.3, 0.29]), outcome("SPY", [0.05], errors=1), failed("QQQ"),
             # A retried symbol-horizon listed twice in one run is still one alert.
             failed("NVDA"), outcome("NVDA", [0.6])]
-    datums = m.build_datums(outs, CFG, T0)
-    assert sum(expand(find(datums, m.CRITICAL_ALERTS, Stack="canary"))) == 5.0
-    assert sum(expand(find(datums, m.CRITICAL_ALERTS, Stack="canary", Horizon="1D"))) == 4.0
-    assert [m.is_critical(o, CFG) for o in outs] == [True, True, False, True, True, True, True]
+    datums = publisher.build_datums(outs, CFG, T0)
+    assert sum(expand(find(datums, metrics.CRITICAL_ALERTS, Stack="canary"))) == 5.0
+    assert sum(expand(find(datums, metrics.CRITICAL_ALERTS, Stack="canary", Horizon="1D"))) == 4.0
+    assert [publisher.is_critical(o, CFG) for o in outs] == [True, True, False, True, True, True, True]
 
 
 def test_critical_windows_on_a_few_symbols_of_a_large_stack_are_no_alert_storm() -> None:
     # Prod-sized: 104 symbols x 4 windows; 8 windows over 30% on 4 symbols (storm count: more than 5).
     outs = [outcome(f"S{i:03d}", [0.35 if i < 4 else 0.1, 0.31 if i < 4 else 0.05, 0.1, 0.1]) for i in range(104)]
-    total = sum(expand(find(m.build_datums(outs, CFG, T0), m.CRITICAL_ALERTS, Stack="canary")))
+    total = sum(expand(find(publisher.build_datums(outs, CFG, T0), metrics.CRITICAL_ALERTS, Stack="canary")))
     assert total == 4.0, "one per critical symbol-horizon, not one per window (8)"
 
 
 def test_every_datum_uses_a_declared_dimension_set_and_unit() -> None:
-    datums = m.build_datums([outcome("AAPL", [0.1], baseline_test=0.01), failed("SPY", "4h")], CFG, T0)
+    datums = publisher.build_datums([outcome("AAPL", [0.1], baseline_test=0.01), failed("SPY", "4h")], CFG, T0)
     for d in datums:
-        spec = m.METRICS[d.name]
+        spec = metrics.METRICS[d.name]
         assert tuple(k for k, _ in d.dimensions) in spec.dimension_sets
         assert d.unit == spec.unit
 
 
 def test_no_baseline_metric_without_a_configured_baseline() -> None:
-    datums = m.build_datums([outcome("AAPL", [0.1], baseline_test=0.01)], JobConfig(stack="canary"), T0)
-    assert not [d for d in datums if d.name == m.RMSE_VS_BASELINE]
+    datums = publisher.build_datums([outcome("AAPL", [0.1], baseline_test=0.01)], JobConfig(stack="canary"), T0)
+    assert not [d for d in datums if d.name == metrics.RMSE_VS_BASELINE]
 
 
 def test_non_finite_values_are_dropped() -> None:
-    datums = m.build_datums([outcome("AAPL", [float("inf"), 0.1])], CFG, T0)
-    assert expand(find(datums, m.DIVERGENCE, Stack="canary", Symbol="AAPL", Horizon="1D")) == [0.1]
+    datums = publisher.build_datums([outcome("AAPL", [float("inf"), 0.1])], CFG, T0)
+    assert expand(find(datums, metrics.DIVERGENCE, Stack="canary", Symbol="AAPL", Horizon="1D")) == [0.1]
 
 
 def test_relative_rmse_gap_pairs_by_window_id() -> None:
     ours = [window(1, 0.0, test=0.02), window(2, 0.0, test=0.04)]
     base = [window(2, 0.0, test=0.02, baseline=True), window(9, 0.0, test=1.0, baseline=True)]
-    assert m.relative_rmse_gap(ours, base) == pytest.approx(1.0)
-    assert m.relative_rmse_gap(ours, []) is None
+    assert publisher.relative_rmse_gap(ours, base) == pytest.approx(1.0)
+    assert publisher.relative_rmse_gap(ours, []) is None
 
 
 def test_log_fallback_without_aws(no_aws: None, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="jobs.monitoring.publisher")
-    n = m.publish_run([outcome("AAPL", [0.1, 0.3]), failed("MSFT")], CFG, "run-1")
+    n = publisher.publish_run([outcome("AAPL", [0.1, 0.3]), failed("MSFT")], CFG, "run-1")
     records = [r.fields for r in caplog.records if r.name == "jobs.monitoring.publisher"]
     line = json.loads(JsonFormatter().format(caplog.records[0]))
-    assert line["event"] == "metric" and line["namespace"] == m.NAMESPACE and line["run_id"] == "run-1"
+    assert line["event"] == "metric" and line["namespace"] == metrics.NAMESPACE and line["run_id"] == "run-1"
     assert n == sum(sum(r["counts"]) for r in records) > 0
-    div = [r for r in records if r["metric"] == m.DIVERGENCE and r["dimensions"] == {
+    div = [r for r in records if r["metric"] == metrics.DIVERGENCE and r["dimensions"] == {
         "Stack": "canary", "Symbol": "AAPL", "Horizon": "1D"}]
     assert len(div) == 1 and sorted(div[0]["values"]) == [0.1, 0.3] and div[0]["run_id"] == "run-1"
-    assert div[0]["namespace"] == m.NAMESPACE
+    assert div[0]["namespace"] == metrics.NAMESPACE
 
 
 def test_publishes_to_cloudwatch_in_batches_of_1000(fake_aws: None) -> None:
@@ -167,10 +168,10 @@ def test_publishes_to_cloudwatch_in_batches_of_1000(fake_aws: None) -> None:
                                 lambda params, **_: calls.append(len(params["MetricData"])))
     symbols = [f"S{i:03d}" for i in range(120)]
     outs = [outcome(s, [0.1, 0.2], horizon=h) for s in symbols for h in ("1D", "4h")]
-    n = m.publish_run(outs, JobConfig(stack="prod"), "run-2", client=client)
+    n = publisher.publish_run(outs, JobConfig(stack="prod"), "run-2", client=client)
     assert max(calls) == 1000 and len(calls) >= 3
-    assert n == sum(d.datapoints for d in m.build_datums(outs, JobConfig(stack="prod"), T0))
-    assert cloudwatch_stat(client, m.FORECASTS_WRITTEN, {"Stack": "prod"}, "Sum") == 240
+    assert n == sum(d.datapoints for d in publisher.build_datums(outs, JobConfig(stack="prod"), T0))
+    assert cloudwatch_stat(client, metrics.FORECASTS_WRITTEN, {"Stack": "prod"}, "Sum") == 240
 
 
 def cloudwatch_stat(client: object, name: str, dims: dict[str, str], stat: str, period: int = 3600) -> float | None:
@@ -181,7 +182,7 @@ def cloudwatch_stat(client: object, name: str, dims: dict[str, str], stat: str, 
     """
     now = datetime.now(timezone.utc)
     query = {"Id": "q", "ReturnData": True, "MetricStat": {
-        "Metric": {"Namespace": m.NAMESPACE, "MetricName": name,
+        "Metric": {"Namespace": metrics.NAMESPACE, "MetricName": name,
                    "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()]},
         "Period": period, "Stat": stat}}
     res = client.get_metric_data(MetricDataQueries=[query], StartTime=now - timedelta(seconds=period),
@@ -190,9 +191,9 @@ def cloudwatch_stat(client: object, name: str, dims: dict[str, str], stat: str, 
 
 
 def test_default_client_is_made_when_aws_is_configured(fake_aws: None) -> None:
-    n = m.publish_run([outcome("AAPL", [0.1])], CFG, "run-3")
-    listed = boto3.client("cloudwatch", region_name="us-east-1").list_metrics(Namespace=m.NAMESPACE)["Metrics"]
-    assert n > 0 and {x["MetricName"] for x in listed} >= {m.DIVERGENCE, m.FORECASTS_WRITTEN}
+    n = publisher.publish_run([outcome("AAPL", [0.1])], CFG, "run-3")
+    listed = boto3.client("cloudwatch", region_name="us-east-1").list_metrics(Namespace=metrics.NAMESPACE)["Metrics"]
+    assert n > 0 and {x["MetricName"] for x in listed} >= {metrics.DIVERGENCE, metrics.FORECASTS_WRITTEN}
 
 
 def _stubbed() -> tuple[object, Stubber]:
@@ -206,9 +207,9 @@ def test_throttling_is_retried_with_backoff() -> None:
     stub.add_client_error("put_metric_data", service_error_code="Throttling", http_status_code=400)
     stub.add_response("put_metric_data", {})
     delays: list[float] = []
-    datums = m.build_datums([outcome("AAPL", [0.1])], CFG, T0)
+    datums = publisher.build_datums([outcome("AAPL", [0.1])], CFG, T0)
     with stub:
-        m.send_batch(client, datums, base_delay=0.5, sleep=delays.append)
+        publisher.send_batch(client, datums, base_delay=0.5, sleep=delays.append)
         stub.assert_no_pending_responses()
     assert delays == [0.5, 1.0]
 
@@ -217,10 +218,10 @@ def test_persistent_failure_logs_the_datapoints_and_raises(caplog: pytest.LogCap
     client, stub = _stubbed()
     for _ in range(3):
         stub.add_client_error("put_metric_data", service_error_code="Throttling", http_status_code=400)
-    datums = m.build_datums([outcome("AAPL", [0.1])], CFG, T0)
+    datums = publisher.build_datums([outcome("AAPL", [0.1])], CFG, T0)
     caplog.set_level(logging.INFO, logger="jobs.monitoring.publisher")
-    with stub, pytest.raises(m.MetricsPublishError, match="1 PutMetricData batch"):
-        m.publish_datums(client, datums, "run-4", attempts=3, sleep=lambda _: None)
+    with stub, pytest.raises(publisher.MetricsPublishError, match="1 PutMetricData batch"):
+        publisher.publish_datums(client, datums, "run-4", attempts=3, sleep=lambda _: None)
     logged = [r.fields for r in caplog.records if getattr(r, "fields", None)]
     assert len(logged) == len(datums)
 
@@ -230,10 +231,10 @@ def test_other_client_errors_are_not_retried() -> None:
     stub.add_client_error("put_metric_data", service_error_code="InvalidParameterValue", http_status_code=400)
     delays: list[float] = []
     with stub, pytest.raises(Exception, match="InvalidParameterValue"):
-        m.send_batch(client, m.build_datums([outcome("AAPL", [0.1])], CFG, T0), sleep=delays.append)
+        publisher.send_batch(client, publisher.build_datums([outcome("AAPL", [0.1])], CFG, T0), sleep=delays.append)
     assert delays == []
 
 
 def test_batch_size_is_checked() -> None:
     with pytest.raises(ValueError, match="expected 1 to 1000"):
-        m.send_batch(object(), [])
+        publisher.send_batch(object(), [])

@@ -17,7 +17,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.schedules import run_intervals
-from jobs.contract import metrics, thresholds
+from jobs.contract import metrics
+from jobs.contract.thresholds import Thresholds
 
 if TYPE_CHECKING:
     from infra.settings import Settings
@@ -47,13 +48,7 @@ class MonitoringArgs:
         stack: Stack name; the ``Stack`` dimension value and part of every name.
         horizons: Horizons the stack forecasts; aggregate alarms exist per horizon.
         region: AWS region for the dashboard's widgets.
-        warning_threshold: Divergence above this flags windows for review (0.20).
-        critical_threshold: Divergence above this notifies on-call immediately (0.30).
-        baseline_escalation: Any symbol's RMSE this much worse than the paired baseline escalates (0.05).
-        rollback_divergence: A symbol's mean divergence above this requires rollback (0.25).
-        rollback_rmse_increase: RMSE this much worse than the baseline requires rollback (0.10).
-        alert_storm_count: More critical events than this within the storm period is a storm (5).
-        alert_storm_period_seconds: The storm window (3600).
+        thresholds: Every alarm threshold (``jobs.contract.thresholds``; the document's by default).
         review_emails: Subscribers of the review topic.
         immediate_emails: Subscribers of the immediate (on-call) topic.
         run_intervals: Horizon -> longest gap in seconds between scheduled runs; no forecast
@@ -65,13 +60,7 @@ class MonitoringArgs:
     stack: str
     horizons: tuple[str, ...]
     region: str
-    warning_threshold: float = thresholds.DIVERGENCE_WARNING
-    critical_threshold: float = thresholds.DIVERGENCE_CRITICAL
-    baseline_escalation: float = thresholds.BASELINE_RMSE_ESCALATION
-    rollback_divergence: float = thresholds.ROLLBACK_DIVERGENCE
-    rollback_rmse_increase: float = thresholds.ROLLBACK_RMSE_INCREASE
-    alert_storm_count: int = thresholds.ALERT_STORM_COUNT
-    alert_storm_period_seconds: int = thresholds.ALERT_STORM_PERIOD_SECONDS
+    thresholds: Thresholds = field(default_factory=Thresholds)
     review_emails: tuple[str, ...] = ()
     immediate_emails: tuple[str, ...] = ()
     run_intervals: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RUN_INTERVALS))
@@ -81,9 +70,6 @@ class MonitoringArgs:
     def __post_init__(self) -> None:
         if not self.horizons:
             raise ValueError("MonitoringArgs.horizons is empty: list at least one horizon")
-        if not 0 < self.warning_threshold < self.critical_threshold:
-            raise ValueError(f"warning_threshold={self.warning_threshold} and critical_threshold="
-                             f"{self.critical_threshold} are invalid: expected 0 < warning < critical")
         missing = [h for h in self.horizons if h not in self.run_intervals]
         if missing:
             raise ValueError(f"run_intervals has no entry for horizons {', '.join(missing)}")
@@ -106,10 +92,7 @@ def monitoring_args(settings: Settings, job_queue_arn: pulumi.Input[str], region
     return MonitoringArgs(
         stack=settings.stack, horizons=settings.horizons,
         region=region or pulumi.Config("aws").require("region"),
-        warning_threshold=mon.warning_threshold, critical_threshold=mon.critical_threshold,
-        baseline_escalation=mon.baseline_rmse_escalation, rollback_divergence=mon.rollback_divergence,
-        rollback_rmse_increase=mon.rollback_rmse_increase, alert_storm_count=mon.alert_storm_count,
-        alert_storm_period_seconds=mon.alert_storm_period_minutes * 60,
+        thresholds=mon.thresholds,
         review_emails=mon.review_emails, immediate_emails=mon.immediate_emails,
         # The job may run up to its timeout after the scheduled time before it publishes.
         run_intervals=run_intervals(dict(mon.schedules), settings.batch.job_timeout_seconds),
@@ -159,13 +142,13 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
                          topic, f"{args.stack} {horizon}: {desc}")
 
     return [
-        spec("divergence-warning", metrics.DIVERGENCE, "Maximum", args.warning_threshold, REVIEW,
-             f"a window's divergence above {args.warning_threshold:.0%}: review"),
-        spec("divergence-critical", metrics.DIVERGENCE, "Maximum", args.critical_threshold, IMMEDIATE,
-             f"a window's divergence above {args.critical_threshold:.0%}"),
+        spec("divergence-warning", metrics.DIVERGENCE, "Maximum", args.thresholds.divergence_warning, REVIEW,
+             f"a window's divergence above {args.thresholds.divergence_warning:.0%}: review"),
+        spec("divergence-critical", metrics.DIVERGENCE, "Maximum", args.thresholds.divergence_critical, IMMEDIATE,
+             f"a window's divergence above {args.thresholds.divergence_critical:.0%}"),
         # Rollout document: "Max RMSE increase > 5% vs baseline -> escalate": the worst symbol, not the mean.
-        spec("rmse-vs-baseline", metrics.RMSE_VS_BASELINE, "Maximum", args.baseline_escalation, IMMEDIATE,
-             f"a symbol's RMSE more than {args.baseline_escalation:.0%} worse than the paired baseline: escalate"),
+        spec("rmse-vs-baseline", metrics.RMSE_VS_BASELINE, "Maximum", args.thresholds.rmse_escalation, IMMEDIATE,
+             f"a symbol's RMSE more than {args.thresholds.rmse_escalation:.0%} worse than the paired baseline: escalate"),
         spec("model-errors", metrics.MODEL_ERRORS, "Sum", 0.0, IMMEDIATE, "a model failed inside the ensemble"),
         spec("forecasts-failed", metrics.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
         # No data at all means the scheduled run did not happen: that must alarm too.
@@ -173,10 +156,10 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
              f"no forecast written within {args.run_intervals[horizon] / 3_600:g}h (longest gap between "
              "scheduled runs plus the job timeout)", comparison=LESS,
              period=args.run_intervals[horizon], missing=BREACHING),
-        spec("rollback-divergence", metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.rollback_divergence, None,
-             f"a symbol's average divergence above {args.rollback_divergence:.0%} (rollback trigger)"),
-        spec("rollback-rmse", metrics.RMSE_VS_BASELINE, "Average", args.rollback_rmse_increase, None,
-             f"RMSE more than {args.rollback_rmse_increase:.0%} worse than the baseline (rollback trigger)"),
+        spec("rollback-divergence", metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.thresholds.divergence_rollback, None,
+             f"a symbol's average divergence above {args.thresholds.divergence_rollback:.0%} (rollback trigger)"),
+        spec("rollback-rmse", metrics.RMSE_VS_BASELINE, "Average", args.thresholds.rmse_rollback, None,
+             f"RMSE more than {args.thresholds.rmse_rollback:.0%} worse than the baseline (rollback trigger)"),
     ]
 
 
@@ -187,10 +170,10 @@ def alarm_specs(args: MonitoringArgs) -> list[AlarmSpec]:
     """Every metric alarm of the stack, validated against CloudWatch's evaluation limits."""
     specs = [s for h in args.horizons for s in horizon_alarm_specs(args, h)]
     specs.append(AlarmSpec(
-        "alert-storm", metrics.CRITICAL_ALERTS, {metrics.DIM_STACK: args.stack}, "Sum", GREATER, float(args.alert_storm_count),
-        args.alert_storm_period_seconds, 1, NOT_BREACHING, IMMEDIATE,
-        f"{args.stack}: more than {args.alert_storm_count} critical events within "
-        f"{args.alert_storm_period_seconds // 60} minutes (alert storm: rollback)",
+        "alert-storm", metrics.CRITICAL_ALERTS, {metrics.DIM_STACK: args.stack}, "Sum", GREATER, float(args.thresholds.alert_storm_count),
+        args.thresholds.alert_storm_period_seconds, 1, NOT_BREACHING, IMMEDIATE,
+        f"{args.stack}: more than {args.thresholds.alert_storm_count} critical events within "
+        f"{args.thresholds.alert_storm_period_minutes} minutes (alert storm: rollback)",
     ))
     for s in specs:
         check_evaluation_window(s.key, s.period, s.evaluation_periods)
@@ -262,7 +245,7 @@ def dashboard_widgets(args: MonitoringArgs, alarm_arns: Sequence[str]) -> list[d
     """The dashboard's widgets: the rollout document's charts, per horizon, plus alarm status."""
     r = args.region
     agg = [{metrics.DIM_STACK: args.stack, metrics.DIM_HORIZON: h} for h in args.horizons]
-    warn, crit = ("warning", args.warning_threshold), ("critical", args.critical_threshold)
+    warn, crit = ("warning", args.thresholds.divergence_warning), ("critical", args.thresholds.divergence_critical)
     widgets = [
         {"type": "alarm", "width": 24, "height": 3,
          "properties": {"title": f"{args.stack}: alarms", "alarms": list(alarm_arns)}},
@@ -276,7 +259,7 @@ def dashboard_widgets(args: MonitoringArgs, alarm_arns: Sequence[str]) -> list[d
         _graph("RMSE: 2-model ensemble vs legacy baseline", r,
                [_metric(n, d, label=f"{n} {d[metrics.DIM_HORIZON]}") for d in agg for n in (metrics.TEST_RMSE, metrics.BASELINE_TEST_RMSE)]
                + [_metric(metrics.RMSE_VS_BASELINE, d, yAxis="right", label=f"relative gap {d[metrics.DIM_HORIZON]}") for d in agg],
-               lines=(("escalate", args.baseline_escalation), ("rollback", args.rollback_rmse_increase))),
+               lines=(("escalate", args.thresholds.rmse_escalation), ("rollback", args.thresholds.rmse_rollback))),
     ]
     quality: list[list[Any]] = []
     for i, d in enumerate(agg):
@@ -288,12 +271,12 @@ def dashboard_widgets(args: MonitoringArgs, alarm_arns: Sequence[str]) -> list[d
     widgets.append(_graph("Symbol health: average divergence per symbol", r, [
         [{"expression": search_expression(args.stack, metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", 86_400),
           "id": "health", "label": ""}]], stat="Maximum", period=86_400,
-        lines=(("rollback", args.rollback_divergence),)))
+        lines=(("rollback", args.thresholds.divergence_rollback),)))
     widgets.append(_graph("Forecast generation", r, [
         _metric(n, d, label=f"{n} {d[metrics.DIM_HORIZON]}") for d in agg
         for n in (metrics.FORECASTS_WRITTEN, metrics.FORECASTS_FAILED, metrics.MODEL_ERRORS)
     ] + [_metric(metrics.CRITICAL_ALERTS, {metrics.DIM_STACK: args.stack}, label="critical events")], stat="Sum",
-        lines=(("storm", args.alert_storm_count),)))
+        lines=(("storm", args.thresholds.alert_storm_count),)))
     return widgets
 
 

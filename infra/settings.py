@@ -24,12 +24,12 @@ from infra.settings_parts import (
     MonitoringSettings,
     SettingsError,
     flag,
-    fraction,
     key_name,
     parse_batch,
     parse_database,
     parse_monitoring,
     parse_symbol_list,
+    parse_thresholds,
     require,
 )
 from jobs.contract.config import (
@@ -315,21 +315,13 @@ def _models(values: Mapping[str, Any], key: str, default: tuple[Model, ...] | No
 def _job_args(
     values: Mapping[str, Any], stack: str, phase: str, horizons: tuple[str, ...], canary: tuple[str, ...]
 ) -> dict[str, Any]:
-    warning = fraction(values, "divergenceWarningThreshold", DEFAULTS.job.divergence_threshold)
-    critical = fraction(values, "divergenceCriticalThreshold", DEFAULTS.job.divergence_critical_threshold)
-    if warning >= critical:
-        raise SettingsError(
-            f"{key_name('divergenceWarningThreshold')}={warning:g} must be below "
-            f"{key_name('divergenceCriticalThreshold')}={critical:g}"
-        )
     method = values.get("optimizationMethod", DEFAULTS.job.optimization_method)
     _wrap(lambda: parse_choice(key_name("optimizationMethod"), str(method), OPTIMIZATION_METHODS))
     args: dict[str, Any] = {
         "optimization_method": method,
         "walk_forward": flag(values, "walkForward", DEFAULTS.job.walk_forward),
         "divergence_monitoring": flag(values, "divergenceMonitoring", DEFAULTS.job.divergence_monitoring),
-        "divergence_threshold": warning,
-        "divergence_critical_threshold": critical,
+        "thresholds": parse_thresholds(values),
         "rollout_phase": phase,
         "stack": stack,
         "canary_symbols": canary,

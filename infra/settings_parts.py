@@ -14,7 +14,6 @@ from urllib.parse import unquote, urlsplit
 
 import pulumi
 
-from jobs.contract import thresholds
 from jobs.contract.config import (
     DEFAULT_MODEL_SETS,
     HORIZONS,
@@ -24,6 +23,7 @@ from jobs.contract.config import (
     parse_symbols,
     parse_threshold,
 )
+from jobs.contract.thresholds import ENV_VARS, Thresholds
 
 PROJECT = "ensemble-forecast"
 
@@ -44,11 +44,6 @@ class Defaults:
     high_value_models: tuple[Model, ...] = DEFAULT_MODEL_SETS[3]
     # The legacy ensemble scored on the same windows, for "RMSE vs baseline" (alarms, review).
     baseline_models: tuple[Model, ...] = DEFAULT_MODEL_SETS[4]
-    baseline_rmse_escalation: float = thresholds.BASELINE_RMSE_ESCALATION
-    rollback_divergence: float = thresholds.ROLLBACK_DIVERGENCE
-    rollback_rmse_increase: float = thresholds.ROLLBACK_RMSE_INCREASE
-    alert_storm_count: int = thresholds.ALERT_STORM_COUNT
-    alert_storm_period_minutes: int = thresholds.ALERT_STORM_PERIOD_SECONDS // 60
     symbols_per_task: int = 5
     retry_attempts: int = 3
     job_timeout_seconds: int = 3600
@@ -258,26 +253,15 @@ class MonitoringSettings:
     """What the alarms, SNS topics and dashboard need (rollout document §7.1).
 
     Attributes:
-        warning_threshold: Divergence above this is flagged for review (0.20).
-        critical_threshold: Divergence above this notifies immediately (0.30).
-        baseline_rmse_escalation: RMSE increase vs baseline that escalates (0.05).
-        rollback_divergence: Average divergence that triggers a rollback (0.25).
-        rollback_rmse_increase: RMSE degradation vs baseline that triggers a rollback (0.10).
-        alert_storm_count: More critical alerts than this in the period is a storm (5).
-        alert_storm_period_minutes: The storm window (60).
+        thresholds: Every alarm and decision threshold (``jobs.contract.thresholds``), the same
+            values the stack renders into the job's environment.
         review_emails: Subscribers of the "review" topic (may be empty).
         immediate_emails: Subscribers of the "immediate" topic (may be empty).
         schedules: Horizon -> EventBridge schedule expression, one per stack horizon.
         schedules_enabled: Whether the EventBridge rules fire (false once a later phase takes over).
     """
 
-    warning_threshold: float
-    critical_threshold: float
-    baseline_rmse_escalation: float
-    rollback_divergence: float
-    rollback_rmse_increase: float
-    alert_storm_count: int
-    alert_storm_period_minutes: int
+    thresholds: Thresholds
     review_emails: tuple[str, ...]
     immediate_emails: tuple[str, ...]
     schedules: tuple[tuple[str, str], ...]
@@ -302,13 +286,7 @@ def parse_monitoring(values: Mapping[str, Any], horizons: tuple[str, ...], job: 
     if missing:
         raise SettingsError(f"{key_name('schedules')} has no schedule for horizon(s) {', '.join(missing)}")
     return MonitoringSettings(
-        warning_threshold=job.divergence_threshold,
-        critical_threshold=job.divergence_critical_threshold,
-        baseline_rmse_escalation=fraction(values, "baselineRmseEscalation", DEFAULTS.baseline_rmse_escalation),
-        rollback_divergence=fraction(values, "rollbackDivergence", DEFAULTS.rollback_divergence),
-        rollback_rmse_increase=fraction(values, "rollbackRmseIncrease", DEFAULTS.rollback_rmse_increase),
-        alert_storm_count=_int(values, "alertStormCount", DEFAULTS.alert_storm_count, 1, 1000),
-        alert_storm_period_minutes=_int(values, "alertStormPeriodMinutes", DEFAULTS.alert_storm_period_minutes, 1, 1440),
+        thresholds=job.thresholds,
         review_emails=_strings(values, "reviewEmails", _EMAIL_RE, "e-mail addresses"),
         immediate_emails=_strings(values, "immediateEmails", _EMAIL_RE, "e-mail addresses"),
         schedules=tuple((h, schedules[h]) for h in horizons),
@@ -322,3 +300,37 @@ def flag(values: Mapping[str, Any], key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise SettingsError(f"{key_name(key)}={value!r} is invalid: expected true or false")
     return value
+
+
+# Stack config key -> ``Thresholds`` field (the storm period is configured in minutes).
+THRESHOLD_KEYS: dict[str, str] = {
+    "divergenceWarningThreshold": "divergence_warning",
+    "divergenceCriticalThreshold": "divergence_critical",
+    "baselineRmseEscalation": "rmse_escalation",
+    "rollbackDivergence": "divergence_rollback",
+    "rollbackRmseIncrease": "rmse_rollback",
+    "alertStormCount": "alert_storm_count",
+    "alertStormPeriodMinutes": "alert_storm_period_seconds",
+}
+
+
+def parse_thresholds(values: Mapping[str, Any]) -> Thresholds:
+    """The stack's thresholds: each configured key over the rollout document's defaults."""
+    chosen: dict[str, float | int] = {}
+    for key, name in THRESHOLD_KEYS.items():
+        if key not in values:
+            continue
+        if name == "alert_storm_count":
+            chosen[name] = _int(values, key, 0, 1, 1000)
+        elif name == "alert_storm_period_seconds":
+            chosen[name] = 60 * _int(values, key, 0, 1, 1440)
+        else:
+            chosen[name] = fraction(values, key, 0.0)
+    try:
+        return Thresholds(**chosen)
+    except ValueError as exc:
+        # Name the stack keys, not the environment variables the job reads.
+        message = str(exc)
+        for key, name in THRESHOLD_KEYS.items():
+            message = message.replace(ENV_VARS[name], key_name(key))
+        raise SettingsError(message) from None

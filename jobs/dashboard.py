@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             raise ConfigError(f"--days={args.days} is invalid: expected a whole number of days >= 1")
         cfg = JobConfig.from_env(environ)
         url = resolve_url(cfg.database_url, cfg.data_dir)
-        data = load_dashboard(url, args.days, cfg.divergence_threshold, cfg.divergence_critical_threshold)
+        data = load_dashboard(url, args.days, cfg.thresholds)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(render_html(data), encoding="utf-8")
         print(f"wrote {args.out} ({len(data.symbols)} symbols, last {args.days} days)")

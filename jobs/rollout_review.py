@@ -12,13 +12,13 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jobs.cli import OneLineParser, UsageError, argv_or_sys, run_command
 from jobs.contract.config import JobConfig
 from jobs.contract.phases import ROLLOUT_PHASES
-from jobs.rollout.checks import Thresholds
+from jobs.contract.thresholds import ENV_VARS, Thresholds
 from jobs.rollout.report import write_reports
 from jobs.rollout.review import review
 from jobs.storage.db import resolve_url
@@ -41,26 +41,30 @@ def _days(raw: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line; threshold flags default to the rollout document's values."""
-    d = Thresholds()
+# The thresholds a reviewer may override for one review; by default each is the stack's value
+# (the job environment's, see jobs.contract.thresholds.ENV_VARS), else the document's.
+FLAGS: dict[str, str] = {
+    "divergence_proceed": "average divergence must be below this to proceed",
+    "divergence_rollback": "average divergence above this for any symbol-horizon rolls back",
+    "overfitting_share": "share of overfitting windows must be below this to proceed",
+    "rmse_escalation": "test RMSE may be at most this much worse than the baseline to proceed",
+    "rmse_rollback": "test RMSE more than this much worse than the baseline rolls back",
+    "divergence_critical": "a window above this divergence is a critical alert",
+}
+
+
+def build_parser() -> OneLineParser:
+    """The command line; threshold flags default to the environment's thresholds."""
     p = OneLineParser(prog="python -m jobs.rollout_review", description=__doc__.splitlines()[0])
     p.add_argument("--phase", required=True, choices=ROLLOUT_PHASES, help="rollout phase to review")
     p.add_argument("--days", type=_days, default=7, help="review window in days (default 7)")
     p.add_argument("--out-dir", type=Path, default=Path("reports"), help="report folder (default reports/)")
-    flags = {
-        "divergence_proceed": "average divergence must be below this to proceed",
-        "divergence_rollback": "average divergence above this for any symbol-horizon rolls back",
-        "overfitting_share": "share of overfitting windows must be below this to proceed",
-        "rmse_proceed": "test RMSE may be at most this much worse than the baseline to proceed",
-        "rmse_rollback": "test RMSE more than this much worse than the baseline rolls back",
-        "critical_divergence": "a window above this divergence is a critical alert",
-    }
-    for name, text in flags.items():
-        p.add_argument(f"--{name.replace('_', '-')}", type=_fraction, default=getattr(d, name),
-                       help=f"{text} (default {getattr(d, name)})")
-    p.add_argument("--max-critical-alerts-per-hour", type=int, default=d.max_critical_alerts_per_hour,
-                   help=f"more critical alerts than this in one hour rolls back (default {d.max_critical_alerts_per_hour})")
+    for name, text in FLAGS.items():
+        p.add_argument(f"--{name.replace('_', '-')}", type=_fraction, default=None,
+                       help=f"{text} (default: {ENV_VARS[name]}, else {getattr(Thresholds(), name)})")
+    p.add_argument("--alert-storm-count", type=int, default=None,
+                   help="more critical alerts than this in one storm period rolls back "
+                        f"(default: ALERT_STORM_COUNT, else {Thresholds().alert_storm_count})")
     p.add_argument("--no-baseline-required", dest="require_baseline", action="store_false",
                    help="let the RMSE check pass when no paired baseline windows were logged")
     return p
@@ -74,16 +78,18 @@ class Args:
     days: int
     out_dir: Path
     thresholds: Thresholds
+    require_baseline: bool
 
 
-def parse_args(argv: Sequence[str]) -> Args:
-    """Parse and validate ``argv``; raise ``UsageError`` with one line on bad input."""
+def parse_args(argv: Sequence[str], base: Thresholds) -> Args:
+    """Parse and validate ``argv`` over the ``base`` thresholds; raise ``UsageError`` on bad input."""
     ns = build_parser().parse_args(list(argv))
+    overrides = {name: getattr(ns, name) for name in (*FLAGS, "alert_storm_count") if getattr(ns, name) is not None}
     try:
-        thresholds = Thresholds(**{f.name: getattr(ns, f.name) for f in fields(Thresholds)})
+        thresholds = replace(base, **overrides)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return Args(ns.phase, ns.days, ns.out_dir, thresholds)
+    return Args(ns.phase, ns.days, ns.out_dir, thresholds, ns.require_baseline)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -91,9 +97,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     environ = os.environ if env is None else env
 
     def body() -> int:
-        args = parse_args(argv_or_sys(argv))
         cfg = JobConfig.from_env(environ)
-        result, data = review(resolve_url(cfg.database_url, cfg.data_dir), args.phase, args.days, args.thresholds)
+        args = parse_args(argv_or_sys(argv), cfg.thresholds)
+        result, data = review(resolve_url(cfg.database_url, cfg.data_dir), args.phase, args.days, args.thresholds,
+                              args.require_baseline)
         md, html = write_reports(result, data, args.thresholds, args.out_dir)
         print(f"{result.decision.value}: {args.phase} over the last {args.days} day(s)")
         for reason in result.reasons:

@@ -8,7 +8,7 @@ stacks and the job cannot disagree about names, defaults or allowed values.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobs.contract.phases import ROLLOUT_PHASES
-from jobs.contract.thresholds import DIVERGENCE_CRITICAL, DIVERGENCE_WARNING
+from jobs.contract.thresholds import ENV_VARS as THRESHOLD_VARS
+from jobs.contract.thresholds import Thresholds
 
 
 class ConfigError(ValueError):
@@ -189,8 +190,7 @@ class JobConfig(BaseModel):
     optimization_method: str = "simple_avg"
     walk_forward: bool = True
     divergence_monitoring: bool = True
-    divergence_threshold: float = DIVERGENCE_WARNING
-    divergence_critical_threshold: float = DIVERGENCE_CRITICAL
+    thresholds: Thresholds = Field(default_factory=Thresholds)
     rollout_phase: str = "local"
     canary_symbols: tuple[str, ...] = ()
     canary_horizons: tuple[str, ...] = ()
@@ -213,11 +213,6 @@ class JobConfig(BaseModel):
 
     def model_post_init(self, _context: Any) -> None:
         """Cross-field rules, checked once every field has its type."""
-        if self.divergence_threshold >= self.divergence_critical_threshold:
-            raise ConfigError(
-                f"DIVERGENCE_THRESHOLD={self.divergence_threshold} must be below "
-                f"DIVERGENCE_CRITICAL_THRESHOLD={self.divergence_critical_threshold}"
-            )
         resolve_models(len(self.models), flags_for(self.models))
         if self.optimization_method not in OPTIMIZATION_METHODS:
             parse_choice("ENSEMBLE_OPTIMIZATION_METHOD", self.optimization_method, OPTIMIZATION_METHODS)
@@ -231,6 +226,16 @@ class JobConfig(BaseModel):
             raise ConfigError(
                 f"AWS_BATCH_JOB_ARRAY_INDEX={self.array_index} is invalid: expected 0 to {self.array_size - 1}"
             )
+
+    @property
+    def divergence_threshold(self) -> float:
+        """``DIVERGENCE_THRESHOLD``: a window above it is overfitting (the guard's threshold)."""
+        return self.thresholds.divergence_warning
+
+    @property
+    def divergence_critical_threshold(self) -> float:
+        """``DIVERGENCE_CRITICAL_THRESHOLD``: a window above it is a critical alert."""
+        return self.thresholds.divergence_critical
 
     @property
     def model_count(self) -> int:
@@ -258,8 +263,7 @@ class JobConfig(BaseModel):
             "ENSEMBLE_OPTIMIZATION_METHOD": self.optimization_method,
             "ENABLE_WALK_FORWARD": "true" if self.walk_forward else "false",
             "ENABLE_DIVERGENCE_MONITORING": "true" if self.divergence_monitoring else "false",
-            "DIVERGENCE_THRESHOLD": f"{self.divergence_threshold:g}",
-            "DIVERGENCE_CRITICAL_THRESHOLD": f"{self.divergence_critical_threshold:g}",
+            **{var: f"{getattr(self.thresholds, name):g}" for name, var in THRESHOLD_VARS.items()},
             "ROLLOUT_PHASE": self.rollout_phase,
             "FORECAST_SEED": str(self.seed),
             "TORCH_NUM_THREADS": str(self.torch_threads),
@@ -307,10 +311,7 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
     for key, name in (("walk_forward", "ENABLE_WALK_FORWARD"), ("divergence_monitoring", "ENABLE_DIVERGENCE_MONITORING")):
         if (raw := get(name)) is not None:
             out[key] = parse_bool(name, raw)
-    for key, name in (("divergence_threshold", "DIVERGENCE_THRESHOLD"),
-                      ("divergence_critical_threshold", "DIVERGENCE_CRITICAL_THRESHOLD")):
-        if (raw := get(name)) is not None:
-            out[key] = parse_threshold(name, raw)
+    out["thresholds"] = _parse_thresholds(get)
     if (raw := get("ROLLOUT_PHASE")) is not None:
         out["rollout_phase"] = parse_choice("ROLLOUT_PHASE", raw, ROLLOUT_PHASES)
     for key, name in (("canary_symbols", "CANARY_SYMBOLS"), ("rollout_symbols", "ROLLOUT_SYMBOLS")):
@@ -343,6 +344,20 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
     if (raw := get("DEPLOY_STACK")) is not None:
         out["stack"] = raw.strip()
     return out
+
+
+def _parse_thresholds(get: Callable[[str], str | None]) -> Thresholds:
+    """Every threshold variable that is set, over the document's defaults."""
+    values: dict[str, float | int] = {}
+    for name, var in THRESHOLD_VARS.items():
+        if (raw := get(var)) is None:
+            continue
+        is_count = isinstance(getattr(Thresholds, name), int)
+        values[name] = parse_int(var, raw, 0, 86_400) if is_count else parse_threshold(var, raw)
+    try:
+        return Thresholds(**values)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _one_line(exc: ValidationError) -> str:

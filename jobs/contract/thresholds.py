@@ -1,6 +1,15 @@
-"""The rollout document's numbers, in one place: the job, the review, the alarms and the stacks read them."""
+"""The rollout document's numbers, in one place: the job, the review, the alarms and the stacks read them.
+
+``Thresholds`` is the one structure that carries them; the module constants are its defaults.
+Each field has one environment variable (``ENV_VARS``), so a stack renders every threshold into
+the job's environment and the job, its review, its daily checks and its dashboard use the
+stack's values rather than code defaults.
+"""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
 
 # "Warning: divergence > 20% -> flagged for review" / "Critical: divergence > 30% -> immediate".
 DIVERGENCE_WARNING = 0.20
@@ -16,3 +25,77 @@ ALERT_STORM_PERIOD_SECONDS = 3_600
 # Decision point: "PROCEED: average divergence < 15%"; success metric "overfitting < 10% of windows".
 PROCEED_DIVERGENCE = 0.15
 OVERFITTING_SHARE = 0.10
+
+_FRACTIONS = ("divergence_warning", "divergence_critical", "divergence_proceed", "divergence_rollback",
+              "rmse_escalation", "rmse_rollback", "overfitting_share")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every decision threshold; fractions, not percentages (0.15 is 15%).
+
+    Attributes:
+        divergence_warning: a window above this is overfitting (flagged, equal weights; review topic).
+        divergence_critical: a window above this is a critical alert (immediate topic).
+        divergence_proceed: a phase's average divergence must stay below this to proceed.
+        divergence_rollback: an average divergence above this for any symbol-horizon rolls back.
+        rmse_escalation: test RMSE more than this much worse than the paired baseline escalates
+            (and blocks PROCEED).
+        rmse_rollback: more than this much worse than the paired baseline rolls back.
+        overfitting_share: the share of overfitting windows must stay below this to proceed.
+        alert_storm_count: more critical alerts than this within the storm period is a storm.
+        alert_storm_period_seconds: the storm period.
+    """
+
+    divergence_warning: float = DIVERGENCE_WARNING
+    divergence_critical: float = DIVERGENCE_CRITICAL
+    divergence_proceed: float = PROCEED_DIVERGENCE
+    divergence_rollback: float = ROLLBACK_DIVERGENCE
+    rmse_escalation: float = BASELINE_RMSE_ESCALATION
+    rmse_rollback: float = ROLLBACK_RMSE_INCREASE
+    overfitting_share: float = OVERFITTING_SHARE
+    alert_storm_count: int = ALERT_STORM_COUNT
+    alert_storm_period_seconds: int = ALERT_STORM_PERIOD_SECONDS
+
+    def __post_init__(self) -> None:
+        for name in _FRACTIONS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value)
+                                               and 0.0 < value <= 10.0):
+                raise ValueError(f"{ENV_VARS[name]}={value!r} is invalid: expected a fraction above 0, e.g. 0.15 for 15%")
+        ordered = (("divergence_warning", "divergence_critical"), ("divergence_proceed", "divergence_rollback"),
+                   ("rmse_escalation", "rmse_rollback"))
+        for low, high in ordered:
+            if getattr(self, low) >= getattr(self, high):
+                raise ValueError(f"{ENV_VARS[low]}={getattr(self, low)} must be below "
+                                 f"{ENV_VARS[high]}={getattr(self, high)}")
+        if self.overfitting_share > 1.0:
+            raise ValueError(f"{ENV_VARS['overfitting_share']}={self.overfitting_share} is invalid: "
+                             "expected a share in (0, 1]")
+        if not 0 <= self.alert_storm_count <= 10_000:
+            raise ValueError(f"{ENV_VARS['alert_storm_count']}={self.alert_storm_count} is invalid: expected 0 to 10000")
+        if not 60 <= self.alert_storm_period_seconds <= 86_400 or self.alert_storm_period_seconds % 60:
+            raise ValueError(f"{ENV_VARS['alert_storm_period_seconds']}={self.alert_storm_period_seconds} is invalid: "
+                             "expected whole minutes from 60 to 86400 seconds")
+
+    @property
+    def alert_storm_period_minutes(self) -> int:
+        """The storm period in minutes (the stacks' config unit)."""
+        return self.alert_storm_period_seconds // 60
+
+
+# The job's environment variable for each threshold (DESIGN §3.1); the first two are the
+# document's own names.
+ENV_VARS: dict[str, str] = {
+    "divergence_warning": "DIVERGENCE_THRESHOLD",
+    "divergence_critical": "DIVERGENCE_CRITICAL_THRESHOLD",
+    "divergence_proceed": "DIVERGENCE_PROCEED_THRESHOLD",
+    "divergence_rollback": "DIVERGENCE_ROLLBACK_THRESHOLD",
+    "rmse_escalation": "RMSE_ESCALATION_THRESHOLD",
+    "rmse_rollback": "RMSE_ROLLBACK_THRESHOLD",
+    "overfitting_share": "OVERFITTING_SHARE_THRESHOLD",
+    "alert_storm_count": "ALERT_STORM_COUNT",
+    "alert_storm_period_seconds": "ALERT_STORM_PERIOD_SECONDS",
+}
+if set(ENV_VARS) != {f.name for f in fields(Thresholds)}:  # import-time guard: a new field needs its variable
+    raise ImportError("jobs.contract.thresholds.ENV_VARS must name every Thresholds field")

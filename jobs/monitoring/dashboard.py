@@ -15,14 +15,11 @@ from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
+from jobs.contract.thresholds import Thresholds
 from jobs.monitoring.charts import Threshold, bar_chart, line_chart
 from jobs.storage.db import connect, load_sql
 
 # The rollout document's rollback and escalation triggers (the stacks' defaults).
-ROLLBACK_DIVERGENCE = 0.25
-BASELINE_ESCALATION = 0.05
-ROLLBACK_RMSE_INCREASE = 0.10
-OVERFITTING_TARGET = 0.10
 MAX_ALERT_ROWS = 25
 MAX_X_LABELS = 6
 
@@ -38,8 +35,7 @@ class DashboardData:
     """The rows behind every chart, each list straight from its ``dashboard_*`` query."""
 
     days: int
-    warning: float
-    critical: float
+    thresholds: Thresholds
     trend: list[dict[str, Any]]
     health: list[dict[str, Any]]
     baseline: list[dict[str, Any]]
@@ -52,7 +48,7 @@ class DashboardData:
         return sorted({r["symbol"] for r in self.health})
 
 
-def load_dashboard(url: str, days: int, warning: float = 0.20, critical: float = 0.30) -> DashboardData:
+def load_dashboard(url: str, days: int, thresholds: Thresholds | None = None) -> DashboardData:
     """Run the dashboard queries for the last ``days`` days.
 
     Raises:
@@ -60,26 +56,27 @@ def load_dashboard(url: str, days: int, warning: float = 0.20, critical: float =
     """
     if days < 1:
         raise ValueError(f"days={days} is invalid: expected a whole number of days >= 1")
-    params = {"days": days, "critical": critical, "limit": MAX_ALERT_ROWS}
+    thresholds = thresholds or Thresholds()
+    params = {"days": days, "critical": thresholds.divergence_critical, "limit": MAX_ALERT_ROWS}
     with connect(url) as conn:
         def rows(name: str) -> list[dict[str, Any]]:
             return conn.execute(load_sql(name), params).fetchall()
 
-        return DashboardData(days, warning, critical, rows("dashboard_window_trend"), rows("dashboard_symbol_health"),
+        return DashboardData(days, thresholds, rows("dashboard_window_trend"), rows("dashboard_symbol_health"),
                              rows("dashboard_baseline"), rows("dashboard_forecast_generation"),
                              rows("dashboard_overfitting_alerts"))
 
 
-def status(row: Mapping[str, Any], warning: float, critical: float) -> str:
+def status(row: Mapping[str, Any], t: Thresholds) -> str:
     """A symbol-horizon's health: FAILED, ROLLBACK, CRITICAL, REVIEW or OK (worst first)."""
     if row["failures"] and not row["forecasts"]:
         return "FAILED"
     avg, top = row["avg_divergence"], row["max_divergence"]
-    if row["model_errors"] or (avg is not None and avg > ROLLBACK_DIVERGENCE):
+    if row["model_errors"] or (avg is not None and avg > t.divergence_rollback):
         return "ROLLBACK"
-    if top is not None and top > critical:
+    if top is not None and top > t.divergence_critical:
         return "CRITICAL"
-    if top is not None and top > warning:
+    if top is not None and top > t.divergence_warning:
         return "REVIEW"
     return "OK"
 
@@ -120,7 +117,7 @@ def trend_section(d: DashboardData) -> str:
         charts.append(line_chart(f"{h}: divergence (mean and max)", x, {
             "mean divergence": [_num(r["avg_divergence"]) for r in rows],
             "max divergence": [_num(r["max_divergence"]) for r in rows]},
-            thresholds=[Threshold(d.warning, "warning", "#b8860b"), Threshold(d.critical, "critical")]))
+            thresholds=[Threshold(d.thresholds.divergence_warning, "warning", "#b8860b"), Threshold(d.thresholds.divergence_critical, "critical")]))
     return _section("Divergence trends (validation vs test RMSE)", charts)
 
 
@@ -128,12 +125,12 @@ def overfitting_section(d: DashboardData) -> str:
     """Overfitting alerts: max divergence per symbol-horizon and the worst overfitting windows."""
     chart = bar_chart("Max window divergence per symbol", [_label(r) for r in d.health],
                       [_num(r["max_divergence"]) for r in d.health],
-                      thresholds=[Threshold(d.warning, "warning", "#b8860b"), Threshold(d.critical, "critical")])
+                      thresholds=[Threshold(d.thresholds.divergence_warning, "warning", "#b8860b"), Threshold(d.thresholds.divergence_critical, "critical")])
     rows = [(escape(r["symbol"]), escape(r["horizon"]), str(r["window_id"]), escape(str(r["test_start"])[:10]),
              _pct(r["divergence"]), "critical" if r["is_critical"] else "warning") for r in d.alerts]
     table = _table(("symbol", "horizon", "window", "test start", "divergence", "severity"), rows) if rows else \
         '<p class="note">No overfitting windows in the period.</p>'
-    return _section(f"Overfitting alerts (divergence > {d.warning:.0%})", [chart], table)
+    return _section(f"Overfitting alerts (divergence > {d.thresholds.divergence_warning:.0%})", [chart], table)
 
 
 def baseline_section(d: DashboardData) -> str:
@@ -143,8 +140,8 @@ def baseline_section(d: DashboardData) -> str:
                         '<p class="note">No paired baseline rows: run the job with BASELINE_MODELS set.</p>')
     chart = bar_chart("Test RMSE vs baseline (relative)", [_label(r) for r in d.baseline],
                       [_num(r["rmse_vs_baseline"]) for r in d.baseline],
-                      thresholds=[Threshold(BASELINE_ESCALATION, "escalate", "#b8860b"),
-                                  Threshold(ROLLBACK_RMSE_INCREASE, "rollback")])
+                      thresholds=[Threshold(d.thresholds.rmse_escalation, "escalate", "#b8860b"),
+                                  Threshold(d.thresholds.rmse_rollback, "rollback")])
     rows = [(escape(r["symbol"]), escape(r["horizon"]), escape(r["model_set"]), escape(r["baseline_model_set"]),
              str(r["paired_windows"]), f"{r['avg_test_rmse']:.5f}", f"{r['avg_baseline_test_rmse']:.5f}",
              _pct(r["rmse_vs_baseline"])) for r in d.baseline]
@@ -158,7 +155,7 @@ def quality_section(d: DashboardData) -> str:
     share = [r["overfitting_windows"] / r["windows"] if r["windows"] else None for r in d.health]
     labels = [_label(r) for r in d.health]
     charts = [bar_chart("Share of overfitting windows", labels, share,
-                        thresholds=[Threshold(OVERFITTING_TARGET, "target")]),
+                        thresholds=[Threshold(d.thresholds.overfitting_share, "target")]),
               bar_chart("Mean test/validation RMSE ratio", labels, [_num(r["avg_rmse_ratio"]) for r in d.health],
                         thresholds=[Threshold(1.0, "equal", "#7f7f7f")], percent=False)]
     return _section("Window quality", charts)
@@ -168,10 +165,10 @@ def health_section(d: DashboardData) -> str:
     """Symbol health: status per symbol-horizon with its figures."""
     chart = bar_chart("Average divergence per symbol", [_label(r) for r in d.health],
                       [_num(r["avg_divergence"]) for r in d.health],
-                      thresholds=[Threshold(ROLLBACK_DIVERGENCE, "rollback")])
+                      thresholds=[Threshold(d.thresholds.divergence_rollback, "rollback")])
     rows = []
     for r in d.health:
-        s = status(r, d.warning, d.critical)
+        s = status(r, d.thresholds)
         rows.append((escape(r["symbol"]), escape(r["horizon"]), f'<span class="{s}">{s}</span>', str(r["windows"]),
                      _pct(r["avg_divergence"]), _pct(r["max_divergence"]), str(r["overfitting_windows"]),
                      str(r["model_errors"]), str(r["forecasts"]), str(r["failures"])))
@@ -208,4 +205,4 @@ def render_html(d: DashboardData, generated: datetime | None = None) -> str:
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Ensemble forecast dashboard'
             f'</title><style>{STYLE}</style></head><body><h1>Ensemble forecast dashboard</h1>'
             f'<p>Last {d.days} day(s), generated {when}. Symbols: {escape(symbols)}. Thresholds: warning '
-            f'{d.warning:.0%}, critical {d.critical:.0%}, rollback {ROLLBACK_DIVERGENCE:.0%}.</p>{body}</body></html>')
+            f'{d.thresholds.divergence_warning:.0%}, critical {d.thresholds.divergence_critical:.0%}, rollback {d.thresholds.divergence_rollback:.0%}.</p>{body}</body></html>')

@@ -7,12 +7,11 @@ document's ("End of Canary Review" and "Canary Rollback Plan").
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from jobs.contract import thresholds
+from jobs.contract.thresholds import Thresholds
 
 
 class Decision(str, Enum):
@@ -33,46 +32,6 @@ class Decision(str, Enum):
         return {"PROCEED": 0, "MONITOR": 1, "ROLLBACK": 2}[self.value]
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Decision thresholds; fractions, not percentages (0.15 is 15%).
-
-    Attributes:
-        divergence_proceed: average divergence must stay below this to proceed.
-        divergence_rollback: an average divergence above this for any symbol-horizon rolls back.
-        overfitting_share: share of overfitting windows must stay below this to proceed.
-        rmse_proceed: ensemble test RMSE may be at most this much worse than the paired baseline.
-        rmse_rollback: more than this much worse than the baseline rolls back.
-        critical_divergence: a window above this raises a critical alert.
-        max_critical_alerts_per_hour: more critical alerts than this within one hour is an alert storm.
-        require_baseline: without paired baseline windows the RMSE check cannot pass (MONITOR).
-    """
-
-    divergence_proceed: float = thresholds.PROCEED_DIVERGENCE
-    divergence_rollback: float = thresholds.ROLLBACK_DIVERGENCE
-    overfitting_share: float = thresholds.OVERFITTING_SHARE
-    rmse_proceed: float = thresholds.BASELINE_RMSE_ESCALATION
-    rmse_rollback: float = thresholds.ROLLBACK_RMSE_INCREASE
-    critical_divergence: float = thresholds.DIVERGENCE_CRITICAL
-    max_critical_alerts_per_hour: int = thresholds.ALERT_STORM_COUNT
-    require_baseline: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ("divergence_proceed", "divergence_rollback", "overfitting_share", "rmse_proceed",
-                     "rmse_rollback", "critical_divergence"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 < value <= 10.0):
-                raise ValueError(f"{name}={value!r} is invalid: expected a fraction above 0, e.g. 0.15 for 15%")
-        if self.divergence_proceed >= self.divergence_rollback:
-            raise ValueError(f"divergence_proceed={self.divergence_proceed} must be below "
-                             f"divergence_rollback={self.divergence_rollback}")
-        if self.rmse_proceed >= self.rmse_rollback:
-            raise ValueError(f"rmse_proceed={self.rmse_proceed} must be below rmse_rollback={self.rmse_rollback}")
-        if self.overfitting_share > 1.0:
-            raise ValueError(f"overfitting_share={self.overfitting_share} is invalid: expected a share in (0, 1]")
-        if self.max_critical_alerts_per_hour < 0:
-            raise ValueError(f"max_critical_alerts_per_hour={self.max_critical_alerts_per_hour} is invalid: "
-                             "expected 0 or more")
 
 
 @dataclass(frozen=True)
@@ -198,23 +157,26 @@ def check_overfitting(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Che
     return _check("overfitting", [], monitor, f"every symbol-horizon below {pct(t.overfitting_share)} of windows")
 
 
-def check_rmse(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
-    """Test RMSE against the paired baseline; an improvement of any size passes."""
+def check_rmse(stats: Sequence[SymbolHorizonStats], t: Thresholds, require_baseline: bool = True) -> Check:
+    """Test RMSE against the paired baseline; an improvement of any size passes.
+
+    Without paired baseline windows the check cannot pass when ``require_baseline`` (MONITOR).
+    """
     rollback, monitor = [], []
     for s in stats:
         if not s.windows:
             continue
         if s.rmse_change is None:
-            if t.require_baseline:
+            if require_baseline:
                 monitor.append(f"{s.label} has no paired baseline windows: RMSE against baseline unknown")
             continue
         text = f"{s.label} test RMSE {s.rmse_change:+.1%} against the baseline ({s.paired_windows} paired windows)"
         if s.rmse_change > t.rmse_rollback:
             rollback.append(f"{text}, more than {pct(t.rmse_rollback)} worse (rollback trigger)")
-        elif s.rmse_change > t.rmse_proceed:
-            monitor.append(f"{text}, more than {pct(t.rmse_proceed)} worse")
+        elif s.rmse_change > t.rmse_escalation:
+            monitor.append(f"{text}, more than {pct(t.rmse_escalation)} worse")
     return _check("rmse_vs_baseline", rollback, monitor,
-                  f"every symbol-horizon within {pct(t.rmse_proceed)} of the baseline or better")
+                  f"every symbol-horizon within {pct(t.rmse_escalation)} of the baseline or better")
 
 
 def check_model_errors(stats: Sequence[SymbolHorizonStats]) -> Check:
@@ -230,7 +192,7 @@ def check_incidents(name: str, incidents: Iterable[Incident], kinds: set[str], o
 
 
 def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], incidents: Sequence[Incident],
-             thresholds: Thresholds) -> Review:
+             thresholds: Thresholds, require_baseline: bool = True) -> Review:
     """Apply every check and take the worst verdict.
 
     Args:
@@ -240,6 +202,7 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
         incidents: row-level findings: kinds ``failure``, ``missing``, ``inconsistent``,
             ``logging``, ``alert_storm``.
         thresholds: the decision thresholds.
+        require_baseline: without paired baseline windows the RMSE check cannot pass.
 
     Returns:
         The review; with no ensemble windows at all the decision is MONITOR (nothing to judge).
@@ -250,7 +213,7 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
         return Review(phase, days, Decision.MONITOR, (check,), tuple(stats), ())
     checks = (
         check_divergence(stats, thresholds),
-        check_rmse(stats, thresholds),
+        check_rmse(stats, thresholds, require_baseline),
         check_overfitting(stats, thresholds),
         check_model_errors(stats),
         check_incidents("uncaught_errors", incidents, {"failure"}, "no symbol failed in any run"),
@@ -258,7 +221,7 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
         check_incidents("inconsistent_forecasts", incidents, {"inconsistent"}, "every forecast row is consistent"),
         check_incidents("logging", incidents, {"logging"}, "100% of forecasts and windows logged"),
         check_incidents("alert_storms", incidents, {"alert_storm"},
-                        f"never more than {thresholds.max_critical_alerts_per_hour} critical alerts in an hour"),
+                        f"never more than {thresholds.alert_storm_count} critical alerts in an hour"),
     )
     decision = max((c.status for c in checks), key=lambda d: d.rank)
     return Review(phase, days, decision, checks, tuple(stats), tuple(incidents))

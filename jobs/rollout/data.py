@@ -14,7 +14,8 @@ from typing import Any
 import psycopg
 
 from jobs.contract.phases import covered_phases
-from jobs.rollout.checks import Incident, SymbolHorizonStats, Thresholds
+from jobs.contract.thresholds import Thresholds
+from jobs.rollout.checks import Incident, SymbolHorizonStats
 from jobs.storage.db import connect, load_sql
 
 
@@ -72,8 +73,8 @@ def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str
     ]
     logging_rows = rows("review_logging_gaps")
     incidents += logging_incidents(logging_rows)
-    incidents += storm_incidents(rows("review_alert_storms", critical=thresholds.critical_divergence,
-                                      max_alerts=thresholds.max_critical_alerts_per_hour))
+    incidents += storm_incidents(rows("review_alert_storms", critical=thresholds.divergence_critical,
+                                      max_alerts=thresholds.alert_storm_count))
     stats = merge_stats(rows("review_window_stats"), rows("review_baseline_rmse"),
                         rows("review_forecast_counts"), logging_rows, incidents)
     daily = tuple(DailyPoint(r["day"], r["symbol"], r["horizon"], int(r["windows"]), float(r["avg_divergence"]))

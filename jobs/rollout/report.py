@@ -5,8 +5,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from jobs.contract.thresholds import Thresholds
 from jobs.monitoring.charts import Threshold, bar_chart, line_chart
-from jobs.rollout.checks import Review, SymbolHorizonStats, Thresholds, pct
+from jobs.rollout.checks import Review, SymbolHorizonStats, pct
 from jobs.rollout.data import ReviewData
 
 MAX_LINES = 10
@@ -48,12 +49,12 @@ def threshold_lines(t: Thresholds) -> list[str]:
     """The thresholds the decision used, as Markdown bullets."""
     return [
         f"- PROCEED needs average divergence below {pct(t.divergence_proceed)}, overfitting below "
-        f"{pct(t.overfitting_share)} of windows, test RMSE at most {pct(t.rmse_proceed)} worse than the paired "
+        f"{pct(t.overfitting_share)} of windows, test RMSE at most {pct(t.rmse_escalation)} worse than the paired "
         "baseline, no errors, every forecast logged.",
         f"- ROLLBACK on average divergence above {pct(t.divergence_rollback)} for any symbol-horizon, RMSE more "
         f"than {pct(t.rmse_rollback)} worse, any failed symbol, a missing, inconsistent or unlogged forecast, or "
-        f"more than {t.max_critical_alerts_per_hour} critical alerts (divergence above "
-        f"{pct(t.critical_divergence)}) in one hour.",
+        f"more than {t.alert_storm_count} critical alerts (divergence above "
+        f"{pct(t.divergence_critical)}) in one hour.",
         "- MONITOR otherwise: extend the phase by 3 days and review again.",
     ]
 
@@ -78,7 +79,7 @@ def charts(review: Review, data: ReviewData, t: Thresholds) -> list[str]:
         bar_chart("Average divergence per symbol and horizon", labels, [s.avg_divergence for s in stats],
                   divergence_lines),
         bar_chart("Test RMSE against the paired baseline", labels, [s.rmse_change for s in stats],
-                  (Threshold(t.rmse_proceed, f"+{pct(t.rmse_proceed)}", "#ff7f0e"),
+                  (Threshold(t.rmse_escalation, f"+{pct(t.rmse_escalation)}", "#ff7f0e"),
                    Threshold(t.rmse_rollback, f"+{pct(t.rmse_rollback)}"))),
         bar_chart("Share of overfitting windows", labels, [s.overfitting_share for s in stats],
                   (Threshold(t.overfitting_share, f"{pct(t.overfitting_share)}"),)),

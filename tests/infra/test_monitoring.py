@@ -12,6 +12,7 @@ from pulumi.runtime.mocks import MockMonitor
 
 from infra import monitoring as mon
 from jobs.contract import metrics
+from jobs.contract.thresholds import Thresholds
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -193,8 +194,8 @@ def test_dashboard_has_the_rollout_charts(declared: tuple[str, list[Declared]]) 
 
 
 def test_thresholds_follow_the_settings() -> None:
-    specs = {s.key: s for s in mon.alarm_specs(stack_args("canary", warning_threshold=0.15, critical_threshold=0.4,
-                                                          alert_storm_count=9))}
+    specs = {s.key: s for s in mon.alarm_specs(stack_args("canary", thresholds=Thresholds(
+        divergence_warning=0.15, divergence_critical=0.4, alert_storm_count=9)))}
     assert specs["divergence-warning-1D"].threshold == 0.15 and specs["divergence-critical-1D"].threshold == 0.4
     assert specs["alert-storm"].threshold == 9.0
 
@@ -216,8 +217,8 @@ def test_a_run_interval_beyond_seven_days_is_refused() -> None:
 
 
 def test_bad_args_are_refused() -> None:
-    with pytest.raises(ValueError, match="warning < critical"):
-        stack_args("canary", warning_threshold=0.3, critical_threshold=0.2)
+    with pytest.raises(ValueError, match="DIVERGENCE_THRESHOLD=0.3 must be below DIVERGENCE_CRITICAL_THRESHOLD=0.2"):
+        stack_args("canary", thresholds=Thresholds(divergence_warning=0.3, divergence_critical=0.2))
     with pytest.raises(ValueError, match="no entry for horizons 4h"):
         stack_args("canary", horizons=("1D", "4h"), run_intervals={"1D": 86_400})
     with pytest.raises(ValueError, match="topic ARN"):

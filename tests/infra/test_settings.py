@@ -9,6 +9,7 @@ import yaml
 
 from infra.settings import CONFIG_KEYS, SettingsError, parse_settings
 from jobs.contract.config import HORIZONS
+from jobs.contract.thresholds import Thresholds
 from tests.support.stacks import (
     PROJECT,
     ROOT,
@@ -142,7 +143,6 @@ def test_defaults_are_the_rollout_documents() -> None:
                 "rollbackDivergence", "rollbackRmseIncrease", "alertStormCount", "alertStormPeriodMinutes"):
         values.pop(key)
     monitoring = parse_settings(values, "canary").monitoring
-    assert (monitoring.warning_threshold, monitoring.critical_threshold) == (0.20, 0.30)
-    assert (monitoring.baseline_rmse_escalation, monitoring.rollback_divergence, monitoring.rollback_rmse_increase) == (
-        0.05, 0.25, 0.10)
-    assert (monitoring.alert_storm_count, monitoring.alert_storm_period_minutes) == (5, 60)
+    assert monitoring.thresholds == Thresholds(), "unset keys take the rollout document's thresholds"
+    job = parse_settings(values, "canary").groups[0].job
+    assert job.thresholds == monitoring.thresholds, "the job and the alarms share one Thresholds"

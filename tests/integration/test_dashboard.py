@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from jobs.contract.config import JobConfig, Model
+from jobs.contract.thresholds import Thresholds
 from jobs.dashboard import main
 from jobs.monitoring.dashboard import load_dashboard, render_html, status
 from jobs.storage.db import with_retry
@@ -73,7 +74,7 @@ def test_figures_and_statuses_from_known_rows(db_url: str) -> None:
     health = {r["symbol"]: r for r in data.health}
     assert health["AAPL"]["max_divergence"] == pytest.approx(0.5)
     assert health["AAPL"]["overfitting_windows"] == 1 and health["AAPL"]["critical_windows"] == 1
-    assert {s: status(r, 0.2, 0.3) for s, r in health.items()} == {
+    assert {s: status(r, Thresholds()) for s, r in health.items()} == {
         "AAPL": "ROLLBACK", "MSFT": "REVIEW", "NVDA": "FAILED", "SPY": "ROLLBACK"}
     gap = {r["symbol"]: r["rmse_vs_baseline"] for r in data.baseline}
     assert gap == {"AAPL": pytest.approx(0.05), "MSFT": pytest.approx(-0.01)}
@@ -93,3 +94,14 @@ def test_bad_days_exit_2(db_url: str, capsys: pytest.CaptureFixture[str], tmp_pa
     assert main(["--days", "0", "--out", str(tmp_path / "x.html")], {"DATABASE_URL": db_url}) == 2
     assert "--days=0 is invalid" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_a_stacks_rollback_threshold_reaches_the_dashboard(db_url: str) -> None:
+    """The dashboard reads the environment's thresholds (rendered by the stack), not code constants."""
+    stricter = Thresholds(divergence_rollback=0.12, divergence_proceed=0.1)  # MSFT averages 13%
+    data = load_dashboard(crafted(db_url), days=7, thresholds=stricter)
+    statuses = {r["symbol"]: status(r, stricter) for r in data.health}
+    default = {r["symbol"]: status(r, Thresholds()) for r in data.health}
+    assert statuses != default, "a lower rollback threshold must change some symbol's status"
+    assert statuses["MSFT"] == "ROLLBACK" and default["MSFT"] == "REVIEW"
+    assert "rollback 12%" in render_html(data)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.contract.thresholds import Thresholds
 from jobs.rollout.checks import (
     Decision,
     Incident,
     SymbolHorizonStats,
-    Thresholds,
     evaluate,
 )
 from jobs.rollout.data import covered_phases
@@ -46,7 +46,7 @@ def test_overfitting_share_boundary() -> None:
 def test_missing_baseline_monitors_unless_not_required() -> None:
     row = stats(rmse_change=None, paired_windows=0)
     assert decide(row) is Decision.MONITOR
-    assert decide(row, t=Thresholds(require_baseline=False)) is Decision.PROCEED
+    assert evaluate("canary", 7, [row], [], Thresholds(), require_baseline=False).decision is Decision.PROCEED
 
 
 @pytest.mark.parametrize("kind", ["failure", "missing", "inconsistent", "logging", "alert_storm"])
@@ -77,12 +77,14 @@ def test_an_all_failed_phase_still_rolls_back() -> None:
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"divergence_proceed": 0.3}, "divergence_proceed=0.3 must be below divergence_rollback=0.25"),
-    ({"rmse_proceed": 0.2}, "rmse_proceed=0.2 must be below rmse_rollback=0.1"),
-    ({"overfitting_share": 0.0}, "overfitting_share=0.0 is invalid"),
-    ({"critical_divergence": float("nan")}, "critical_divergence=nan is invalid"),
-    ({"overfitting_share": 1.5}, "overfitting_share=1.5 is invalid: expected a share in (0, 1]"),
-    ({"max_critical_alerts_per_hour": -1}, "max_critical_alerts_per_hour=-1 is invalid"),
+    ({"divergence_proceed": 0.3}, "DIVERGENCE_PROCEED_THRESHOLD=0.3 must be below DIVERGENCE_ROLLBACK_THRESHOLD=0.25"),
+    ({"rmse_escalation": 0.2}, "RMSE_ESCALATION_THRESHOLD=0.2 must be below RMSE_ROLLBACK_THRESHOLD=0.1"),
+    ({"divergence_warning": 0.3}, "DIVERGENCE_THRESHOLD=0.3 must be below DIVERGENCE_CRITICAL_THRESHOLD=0.3"),
+    ({"overfitting_share": 0.0}, "OVERFITTING_SHARE_THRESHOLD=0.0 is invalid"),
+    ({"divergence_critical": float("nan")}, "DIVERGENCE_CRITICAL_THRESHOLD=nan is invalid"),
+    ({"overfitting_share": 1.5}, "OVERFITTING_SHARE_THRESHOLD=1.5 is invalid: expected a share in (0, 1]"),
+    ({"alert_storm_count": -1}, "ALERT_STORM_COUNT=-1 is invalid"),
+    ({"alert_storm_period_seconds": 90}, "ALERT_STORM_PERIOD_SECONDS=90 is invalid"),
 ])
 def test_bad_thresholds_are_refused_with_the_name(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
@@ -91,8 +93,9 @@ def test_bad_thresholds_are_refused_with_the_name(kwargs: dict[str, float], mess
 
 def test_thresholds_default_to_the_rollout_document() -> None:
     t = Thresholds()
-    assert (t.divergence_proceed, t.divergence_rollback, t.overfitting_share, t.rmse_proceed, t.rmse_rollback,
-            t.critical_divergence, t.max_critical_alerts_per_hour) == (0.15, 0.25, 0.10, 0.05, 0.10, 0.30, 5)
+    assert (t.divergence_warning, t.divergence_critical, t.divergence_proceed, t.divergence_rollback,
+            t.overfitting_share, t.rmse_escalation, t.rmse_rollback, t.alert_storm_count,
+            t.alert_storm_period_seconds) == (0.20, 0.30, 0.15, 0.25, 0.10, 0.05, 0.10, 5, 3600)
 
 
 def test_phases_cover_the_symbols_they_inherited() -> None:

@@ -74,8 +74,9 @@ class BatchSettings:
 def _task_size(values: Mapping[str, Any]) -> tuple[float, int]:
     vcpu = values.get("taskVcpu", DEFAULTS.task_vcpu)
     if isinstance(vcpu, bool) or vcpu not in FARGATE_SIZES:
+        shown = f"{vcpu:g}" if isinstance(vcpu, (int, float)) and not isinstance(vcpu, bool) else repr(vcpu)
         raise SettingsError(
-            f"{key_name('taskVcpu')}={vcpu!r} is invalid: expected one of {', '.join(f'{v:g}' for v in FARGATE_SIZES)}")
+            f"{key_name('taskVcpu')}={shown} is invalid: expected one of {', '.join(f'{v:g}' for v in FARGATE_SIZES)}")
     memory = values.get("taskMemoryMiB", DEFAULTS.task_memory_mib)
     allowed = fargate_memory_values(float(vcpu))
     if isinstance(memory, bool) or memory not in allowed:

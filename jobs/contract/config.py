@@ -73,7 +73,7 @@ DEPLOY_SUPPLIED: dict[str, str] = {
     "DATABASE_URL": "Secrets Manager, through the job definition's secrets (never a plain value)",
     "AWS_BATCH_JOB_ARRAY_INDEX": "AWS Batch, in each array child",
     "AWS_BATCH_JOB_ARRAY_SIZE": "AWS Batch, in each array child (the prefix AWS_BATCH_ is reserved)",
-    "FORECAST_DATA_DIR": "nobody: only the embedded local database reads it, and deployed jobs get DATABASE_URL",
+    "FORECAST_DATA_DIR": "the image (jobs/Dockerfile); only the embedded local database reads it",
 }
 
 _SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")

@@ -27,6 +27,7 @@ from tests.deploy.rehearsal import (
     Rehearsal,
     command_env,
     rehearse_database,
+    run_command,
 )
 from tests.support.stacks import ROOT, STACKS, StackRun, run_stack
 
@@ -80,6 +81,11 @@ def test_every_local_command_has_an_absolute_dir_and_runs_there(tcp_postgres: Tc
     for name, done in rehearsal.commands.items():
         assert done.returncode == 0, f"{name} failed as pulumi-command would run it:\n{done.stdout}\n{done.stderr}"
     assert "applied 5 migration(s)" in rehearsal.commands["database-migrations"].stdout
+    # Any input change (another checkout's dir, a new password) re-runs `create` as an update:
+    # it must apply nothing twice.
+    [command] = commands
+    again = run_command(command)
+    assert again.returncode == 0 and "applied 0 migration(s) (up to date)" in again.stdout, again.stderr
 
 
 def test_the_migration_command_is_what_the_diff_shows(stack_runs: dict[str, StackRun]) -> None:

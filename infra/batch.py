@@ -57,8 +57,12 @@ def container_properties(
                 "awslogs-stream-prefix": job_name(settings.stack, group, horizon),
             },
         },
+        # Private subnets only: they reach ECR, Secrets Manager and CloudWatch through a NAT
+        # gateway or VPC endpoints (Pulumi.yaml subnetIds, docs/runbook.md "Networking").
         "networkConfiguration": {"assignPublicIp": "DISABLED"},
         "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+        # The image is built for linux/amd64 (jobs/Dockerfile); Fargate must run that architecture.
+        "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
     }
 
 
@@ -76,10 +80,12 @@ class ForecastJob(pulumi.ComponentResource):
         jobs: One ``ScheduledJob`` per (job group, horizon).
         repository: The ECR repository holding the job image.
         log_group: The job's CloudWatch log group.
-        secret: The Secrets Manager secret holding DATABASE_URL.
+        secret_arn: The ARN of the Secrets Manager secret holding DATABASE_URL (the owning
+            stack's, which every stack's job definitions reference).
     """
 
-    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, settings: Settings, database_secret_arn: pulumi.Input[str],
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ensemble:batch:ForecastJob", name, None, opts)
         self._settings = settings
         self._tags = settings.tags
@@ -93,15 +99,7 @@ class ForecastJob(pulumi.ComponentResource):
             f"{name}-logs", name=f"/aws/batch/ensemble-forecast-{stack}",
             retention_in_days=settings.batch.log_retention_days, tags=self._tags, opts=child,
         )
-        self.secret = aws.secretsmanager.Secret(
-            f"{name}-database-url", name=f"ensemble-forecast/{stack}/database-url",
-            description="DATABASE_URL of the forecast job (job role login)", recovery_window_in_days=7,
-            tags=self._tags, opts=child,
-        )
-        aws.secretsmanager.SecretVersion(
-            f"{name}-database-url-value", secret_id=self.secret.id,
-            secret_string=settings.database.job_url, opts=child,
-        )
+        self.secret_arn = pulumi.Output.from_input(database_secret_arn)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         account = aws.get_caller_identity_output(opts=invoke).account_id
         region = aws.get_region_output(opts=invoke).region
@@ -119,10 +117,12 @@ class ForecastJob(pulumi.ComponentResource):
             self._scheduled(name, group, horizon, image, roles, events_role, child)
             for group in settings.groups for horizon in settings.horizons
         ]
+        # Any revision of the stack's job definitions: during an update the target moves to the
+        # new revision while the old one is still what a firing schedule submits.
+        revisions = [pulumi.Output.concat(j.definition.arn_prefix, ":*") for j in self.jobs]
         aws.iam.RolePolicy(
             f"{name}-events-submit", role=events_role.id,
-            policy=pulumi.Output.json_dumps(iam.submit_policy(self.queue.arn, [j.definition.arn for j in self.jobs])),
-            opts=child,
+            policy=pulumi.Output.json_dumps(iam.submit_policy(self.queue.arn, revisions)), opts=child,
         )
         self.register_outputs({"queueArn": self.queue.arn})
 
@@ -135,7 +135,7 @@ class ForecastJob(pulumi.ComponentResource):
                                  tags=self._tags, opts=child)
         aws.iam.RolePolicy(
             f"{name}-execution-policy", role=execution.id,
-            policy=pulumi.Output.json_dumps(iam.execution_policy(self.repository.arn, self.log_group.arn, self.secret.arn)),
+            policy=pulumi.Output.json_dumps(iam.execution_policy(self.repository.arn, self.log_group.arn, self.secret_arn)),
             opts=child,
         )
         job = aws.iam.Role(f"{name}-job-role", assume_role_policy=trust,
@@ -167,7 +167,7 @@ class ForecastJob(pulumi.ComponentResource):
     ) -> ScheduledJob:
         settings, batch = self._settings, self._settings.batch
         label = job_name(settings.stack, group, horizon)
-        props = container_properties(group, horizon, settings, image, roles, self.secret.arn, self.log_group.name)
+        props = container_properties(group, horizon, settings, image, roles, self.secret_arn, self.log_group.name)
         definition = aws.batch.JobDefinition(
             f"{name}-{group.name}-{horizon}", name=label, type="container", platform_capabilities=["FARGATE"],
             container_properties=pulumi.Output.json_dumps(props),

@@ -88,7 +88,11 @@ def job_policy(namespace: str) -> dict[str, Any]:
 
 
 def submit_policy(queue_arn: Input[str], job_definition_arns: list[Input[str]]) -> dict[str, Any]:
-    """What EventBridge may do: submit the scheduled job definitions to the one queue."""
+    """What EventBridge may do: submit the scheduled job definitions to the one queue.
+
+    ``job_definition_arns`` are ``arn:...:job-definition/<name>:*`` patterns (any revision of
+    the stack's own definitions), so a schedule that fires mid-update is still allowed.
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [

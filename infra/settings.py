@@ -16,22 +16,21 @@ from typing import Any
 
 import pulumi
 
-from infra.settings_parts import (
+from infra.settings_batch import BatchSettings, parse_batch
+from infra.settings_common import (
     DEFAULTS,
     PROJECT,
-    BatchSettings,
-    DatabaseSettings,
-    MonitoringSettings,
     SettingsError,
+    drop_unset,
     flag,
+    integer,
     key_name,
-    parse_batch,
-    parse_database,
-    parse_monitoring,
     parse_symbol_list,
     parse_thresholds,
     require,
 )
+from infra.settings_database import DatabaseSettings, parse_database
+from infra.settings_monitoring import MonitoringSettings, parse_monitoring
 from jobs.contract.config import (
     OPTIMIZATION_METHODS,
     ConfigError,
@@ -57,7 +56,8 @@ __all__ = [
 ]
 
 # Every key the program reads, with how its raw string is decoded. Pulumi.yaml declares
-# exactly these keys (a test holds the two lists together).
+# exactly these keys, each with a default unless every stack file sets it (the Pulumi CLI
+# refuses a stack that leaves out a key with no default); no key is a secret.
 CONFIG_KEYS: dict[str, str] = {
     "rolloutPhase": "str",
     "symbols": "json",
@@ -99,11 +99,12 @@ CONFIG_KEYS: dict[str, str] = {
     "dbName": "str",
     "dbSchema": "str",
     "dbSslMode": "str",
-    "dbAdminUser": "str",
-    "dbAdminPassword": "secret",
+    "dbAdminSecretArn": "str",
     "dbJobRole": "str",
     "dbMigrationRole": "str",
-    "databaseUrl": "secret",
+    "databaseUrlSecretName": "str",
+    "forecastSeed": "int",
+    "torchNumThreads": "int",
 }
 
 
@@ -189,7 +190,8 @@ def load_settings(config: pulumi.Config, stack: str | None = None) -> Settings:
         stack: The stack name; defaults to ``pulumi.get_stack()``.
 
     Returns:
-        The validated settings. Secret keys are held only as secret ``pulumi.Output`` values.
+        The validated settings. Keys holding their "not set" default (``UNSET_DEFAULTS``)
+        read as absent.
 
     Raises:
         SettingsError: One line naming the key, the value and what is allowed.
@@ -199,13 +201,11 @@ def load_settings(config: pulumi.Config, stack: str | None = None) -> Settings:
         raw = config.get(key)
         if raw is not None:
             values[key] = _decode(key, kind, raw)
-    return parse_settings(values, stack or pulumi.get_stack())
+    return parse_settings(drop_unset(values), stack or pulumi.get_stack())
 
 
 def parse_settings(values: Mapping[str, Any], stack: str) -> Settings:
     """Validate decoded config ``values`` (key -> YAML-like value) for ``stack``.
-
-    Secret values may be plain strings here; they are validated, then wrapped as secrets.
 
     Raises:
         SettingsError: One line naming the key, the value and what is allowed.
@@ -327,6 +327,9 @@ def _job_args(
         "canary_symbols": canary,
         "baseline_models": () if values.get("baselineModels") == [] else _models(
             values, "baselineModels", DEFAULTS.baseline_models),
+        # Rendered explicitly, so that `pulumi up` of an older stack file restores them too.
+        "seed": integer(values, "forecastSeed", DEFAULTS.job.seed, 0, 2**31 - 1),
+        "torch_threads": integer(values, "torchNumThreads", DEFAULTS.job.torch_threads, 1, 64),
     }
     # Canary runs on the CANARY_* variables, later phases on ROLLOUT_* (rollout document §7.1/7.2).
     args["canary_horizons" if phase == "canary" else "rollout_horizons"] = horizons

@@ -66,6 +66,17 @@ HORIZONS: dict[str, Horizon] = {
     "8h": Horizon("8h", "1h", 8, 3_600),
 }
 
+# The explicit "empty list" value of CANARY_*/ROLLOUT_* and BASELINE_MODELS: lower case, so
+# no ticker (upper case), horizon or model can have this name.
+NONE = "none"
+# Variables the job reads that no job definition's environment sets, and who supplies them.
+DEPLOY_SUPPLIED: dict[str, str] = {
+    "DATABASE_URL": "Secrets Manager, through the job definition's secrets (never a plain value)",
+    "AWS_BATCH_JOB_ARRAY_INDEX": "AWS Batch, in each array child",
+    "AWS_BATCH_JOB_ARRAY_SIZE": "AWS Batch, in each array child (the prefix AWS_BATCH_ is reserved)",
+    "FORECAST_DATA_DIR": "the image (jobs/Dockerfile); only the embedded local database reads it",
+}
+
 _SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -255,7 +266,8 @@ class JobConfig(BaseModel):
     def to_env(self) -> dict[str, str]:
         """Render the environment that ``from_env`` parses back into an equal config.
 
-        ``DATABASE_URL`` is never rendered: on AWS it is injected from Secrets Manager.
+        Every variable the job reads is rendered except ``DEPLOY_SUPPLIED`` ones
+        (``DATABASE_URL`` is injected from Secrets Manager, the array variables by Batch).
         """
         env = {
             "ENSEMBLE_MODEL_COUNT": str(self.model_count),
@@ -269,14 +281,16 @@ class JobConfig(BaseModel):
             "TORCH_NUM_THREADS": str(self.torch_threads),
             "DEPLOY_STACK": self.stack,
         }
-        optional = {
-            "CANARY_SYMBOLS": ",".join(self.canary_symbols),
-            "CANARY_HORIZONS": ",".join(self.canary_horizons),
-            "ROLLOUT_SYMBOLS": ",".join(self.rollout_symbols),
-            "ROLLOUT_HORIZONS": ",".join(self.rollout_horizons),
-            "BASELINE_MODELS": ",".join(m.value for m in self.baseline_models),
+        # Empty lists are rendered as "none", never left out or empty: the Batch API drops
+        # empty environment values, and a job definition names every variable (DESIGN §3.1).
+        lists = {
+            "CANARY_SYMBOLS": self.canary_symbols,
+            "CANARY_HORIZONS": self.canary_horizons,
+            "ROLLOUT_SYMBOLS": self.rollout_symbols,
+            "ROLLOUT_HORIZONS": self.rollout_horizons,
+            "BASELINE_MODELS": tuple(m.value for m in self.baseline_models),
         }
-        env.update({k: v for k, v in optional.items() if v})
+        env.update({k: ",".join(v) if v else NONE for k, v in lists.items()})
         return env
 
     @classmethod
@@ -316,12 +330,12 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
         out["rollout_phase"] = parse_choice("ROLLOUT_PHASE", raw, ROLLOUT_PHASES)
     for key, name in (("canary_symbols", "CANARY_SYMBOLS"), ("rollout_symbols", "ROLLOUT_SYMBOLS")):
         if (raw := env.get(name)) is not None:
-            out[key] = parse_symbols(name, raw)
+            out[key] = () if _is_none(raw) else parse_symbols(name, raw)
     for key, name in (("canary_horizons", "CANARY_HORIZONS"), ("rollout_horizons", "ROLLOUT_HORIZONS")):
         if (raw := env.get(name)) is not None:
-            out[key] = parse_horizons(name, raw)
+            out[key] = () if _is_none(raw) else parse_horizons(name, raw)
     if (raw := get("BASELINE_MODELS")) is not None:
-        out["baseline_models"] = parse_model_list("BASELINE_MODELS", raw)
+        out["baseline_models"] = () if _is_none(raw) else parse_model_list("BASELINE_MODELS", raw)
     if (raw := get("DATABASE_URL")) is not None:
         out["database_url"] = _check_database_url(raw)
     if (raw := get("FORECAST_DATA_DIR")) is not None:
@@ -358,6 +372,10 @@ def _parse_thresholds(get: Callable[[str], str | None]) -> Thresholds:
         return Thresholds(**values)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _is_none(raw: str) -> bool:
+    return raw.strip() == NONE
 
 
 def _one_line(exc: ValidationError) -> str:

@@ -1,4 +1,4 @@
-"""The database component: one migration resource per file, and grants that let the job work, no more.
+"""The database component: one owner of the shared roles, and grants that let the job work, no more.
 
 The grants are taken from the canary stack's recorded resources and applied to a real
 PostgreSQL; the job's own storage code then runs as the job role.
@@ -6,7 +6,6 @@ PostgreSQL; the job's own storage code then runs as the job role.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,17 +28,6 @@ from tests.support.stacks import RecordedResource, StackRun, run_stack
 SCHEMA = "forecast"
 
 
-def test_one_migration_resource_per_file_named_after_it(stack_runs: dict[str, StackRun]) -> None:
-    files = sorted(MIGRATIONS_DIR.glob("*.sql"))
-    for stack, run in [("canary", stack_runs["canary"])]:
-        commands = run.of_type("command:local:Command")
-        assert [c.name for c in commands] == [f"database-migration-{f.name}" for f in files], stack
-        for command, path in zip(commands, files, strict=True):
-            assert command.inputs["triggers"] == [path.name, hashlib.sha256(path.read_bytes()).hexdigest()]
-            assert command.inputs["create"] == ".venv/bin/python -m jobs.migrate", "the project venv, not PATH's python"
-            assert command.inputs["environment"] == "[secret]", f"{command.name}: the migrator URL must be secret"
-
-
 DATABASE_TYPES = ("postgresql:", "random:", "command:", "pulumi:providers:postgresql", "ensemble:database:")
 
 
@@ -56,19 +44,19 @@ def test_only_the_canary_stack_owns_the_shared_roles_schema_and_migrations(stack
         run = stack_runs[stack]
         assert _database_resources(run) == [], stack
         assert run.outputs["migrations"] == [], stack
-        # The job still gets its DATABASE_URL (the canary's job role) from Secrets Manager.
-        assert run.named("forecast-database-url-value").inputs["secretString"] == "[secret]"
+        # The job still gets its DATABASE_URL (the canary's job role) from the canary's secret.
+        assert run.outputs["databaseSecretArn"] == stack_runs["canary"].outputs["databaseSecretArn"], stack
 
 
-def test_a_reusing_stack_needs_no_admin_password_and_the_owner_does() -> None:
-    run = run_stack("limited", {"dbAdminPassword": None})
+def test_only_the_owner_reads_the_admin_secret_and_no_stack_needs_a_secret_value() -> None:
+    from tests.support.pulumi_cli import PulumiConfigError
+
+    run = run_stack("limited")
     assert _database_resources(run) == [] and run.outputs["databaseSecretArn"]
-    assert "dbAdminUser" not in stack_file("limited") and "dbAdminUser" not in stack_file("prod")
-    with pytest.raises(SettingsError, match="dbAdminPassword is required"):
-        run_stack("canary", {"dbAdminPassword": None})
-    with pytest.raises(SettingsError, match="dbAdminUser is required"):
-        run_stack("canary", {"dbAdminUser": None})
-    with pytest.raises(SettingsError, match="manageDatabase='yes' is invalid: expected true or false"):
+    assert "dbAdminSecretArn" not in stack_file("limited") and "dbAdminSecretArn" not in stack_file("prod")
+    with pytest.raises(SettingsError, match="dbAdminSecretArn is required with manageDatabase: true"):
+        run_stack("canary", {"dbAdminSecretArn": None})
+    with pytest.raises(PulumiConfigError, match="configuration key 'manageDatabase' must be of type 'boolean'"):
         run_stack("canary", {"manageDatabase": "yes"})
 
 

@@ -19,7 +19,7 @@ INSTRUCTIONS = [line.strip() for line in DOCKERFILE.splitlines() if line.strip()
 
 
 def test_image_installs_cpu_torch_first_then_the_project_without_dev_extras() -> None:
-    assert INSTRUCTIONS[0] == "FROM python:3.11-slim"
+    assert INSTRUCTIONS[0] == "FROM --platform=linux/amd64 python:3.11-slim", "Fargate runs the tasks on X86_64"
     runs = [i for i in INSTRUCTIONS if i.startswith("RUN pip install")]
     pin = next(d for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
                if d.startswith("torch"))

@@ -10,21 +10,21 @@ import yaml
 from infra.settings import CONFIG_KEYS, SettingsError, parse_settings
 from jobs.contract.config import HORIZONS
 from jobs.contract.thresholds import Thresholds
+from tests.support.pulumi_cli import PulumiConfigError
 from tests.support.stacks import (
     PROJECT,
     ROOT,
     STACKS,
-    TEST_SECRETS,
     RecordedResource,
     run_stack,
 )
 
 
 def stack_values(stack_name: str) -> dict[str, Any]:
-    """The project keys of ``Pulumi.<stack>.yaml`` as decoded values, plus the test secrets."""
+    """The project keys of ``Pulumi.<stack>.yaml`` as decoded values."""
     config = yaml.safe_load((ROOT / f"Pulumi.{stack_name}.yaml").read_text())["config"]
     values = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
-    return {**values, **TEST_SECRETS}
+    return values
 
 
 def parse_with(stack_name: str, **changes: Any) -> None:
@@ -96,14 +96,25 @@ def test_bad_config_fails_with_its_message(stack: str, changes: dict[str, Any], 
     assert "\n" not in str(info.value), "the error must be one line"
 
 
-def test_database_url_errors_never_echo_the_secret() -> None:
-    wrong_user = "postgresql://admin:hunter2-secret@db.example.com/forecast"
-    with pytest.raises(SettingsError, match="its user must be the job role 'forecast_job'") as info:
-        parse_with("canary", databaseUrl=wrong_user)
-    assert "hunter2-secret" not in str(info.value)
-    with pytest.raises(SettingsError, match="expected postgresql://forecast_job:<password>@host/db") as info:
-        parse_with("canary", databaseUrl="mysql://forecast_job:hunter2-secret@db/forecast")
-    assert "hunter2-secret" not in str(info.value)
+def test_admin_secret_errors_never_echo_the_secret() -> None:
+    from infra.database import admin_credential
+
+    assert admin_credential('{"username": "admin", "password": "pw"}') == {"username": "admin", "password": "pw"}
+    for content in ("hunter2-secret", '{"password": "hunter2-secret"}', '["hunter2-secret"]'):
+        with pytest.raises(ValueError, match='JSON with non-empty "username" and "password"') as info:
+            admin_credential(content)
+        assert "hunter2-secret" not in str(info.value)
+
+
+def test_secret_arn_settings_are_checked() -> None:
+    with pytest.raises(SettingsError, match="dbAdminSecretArn is required with manageDatabase: true"):
+        parse_with("canary", dbAdminSecretArn=None)
+    with pytest.raises(SettingsError, match="dbAdminSecretArn is set but manageDatabase is false"):
+        parse_with("limited", dbAdminSecretArn="arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1-AbCdEf")
+    with pytest.raises(SettingsError, match="dbAdminSecretArn='forecast-admin' is invalid: expected a Secrets Manager"):
+        parse_with("canary", dbAdminSecretArn="forecast-admin")
+    with pytest.raises(SettingsError, match="databaseUrlSecretName='a b' is invalid"):
+        parse_with("prod", databaseUrlSecretName="a b")
 
 
 def test_bad_config_fails_before_any_resource_is_declared() -> None:
@@ -114,8 +125,11 @@ def test_bad_config_fails_before_any_resource_is_declared() -> None:
 
 
 def test_config_strings_are_decoded_with_a_clear_error() -> None:
-    with pytest.raises(SettingsError, match="ensemble-forecast:enabledBatches='two' is invalid: expected an integer"):
+    # Typed keys are refused by the CLI itself; untyped ones by the program's decoding.
+    with pytest.raises(PulumiConfigError, match="configuration key 'enabledBatches' must be of type 'integer'"):
         run_stack("prod", {"enabledBatches": "two"})
+    with pytest.raises(SettingsError, match="ensemble-forecast:taskVcpu='two' is invalid: expected a number"):
+        run_stack("prod", {"taskVcpu": "two"})
 
 
 def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
@@ -125,7 +139,7 @@ def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads() -> None:
     assert set(declared) == set(CONFIG_KEYS), set(declared) ^ set(CONFIG_KEYS)
     for key, spec in declared.items():
         assert spec.get("description"), f"Pulumi.yaml config key {key} has no description"
-    assert {k for k, spec in declared.items() if spec.get("secret")} == {"databaseUrl", "dbAdminPassword"}
+    assert not {k for k, spec in declared.items() if spec.get("secret")}, "no stack may need a secret value"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -133,7 +147,6 @@ def test_stack_files_use_only_declared_keys_and_hold_no_secret(stack: str) -> No
     config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
     project_keys = {k.split(":", 1)[1] for k in config if k.startswith(f"{PROJECT}:")}
     assert project_keys <= set(CONFIG_KEYS), project_keys - set(CONFIG_KEYS)
-    assert not project_keys & {"databaseUrl", "dbAdminPassword"}, "secrets belong in `pulumi config set --secret`"
     assert set(config[f"{PROJECT}:schedules"]) == set(config[f"{PROJECT}:horizons"]) <= set(HORIZONS)
 
 

@@ -21,7 +21,6 @@ from tests.support.stacks import (
     ROOT,
     SECRET_MARKERS,
     STACKS,
-    TEST_SECRETS,
     RecordedResource,
     StackRun,
     run_stack,
@@ -69,7 +68,7 @@ def test_canary_runs_three_symbols_at_1d_with_the_2_model_ensemble(stack_runs: d
     e = env(defs["1D"])
     assert e["CANARY_SYMBOLS"] == "AAPL,MSFT,SPY", defs["1D"].name
     assert e["CANARY_HORIZONS"] == "1D" and e["ROLLOUT_PHASE"] == "canary"
-    assert "ROLLOUT_SYMBOLS" not in e, "canary uses the CANARY_* variables only"
+    assert (e["ROLLOUT_SYMBOLS"], e["ROLLOUT_HORIZONS"]) == ("none", "none"), "canary uses the CANARY_* variables only"
     assert {k: e[k] for k in CORE_ENV} == CORE_ENV, defs["1D"].name
     assert stack_runs["canary"].outputs["symbols"] == ["AAPL", "MSFT", "SPY"]
 
@@ -132,7 +131,7 @@ def test_array_size_is_ceil_symbols_over_symbols_per_task(stack_runs: dict[str, 
     targets = {r.inputs["batchTarget"]["jobName"]: r for r in forecast(stack_runs[stack], TARGET)}
     for resource in stack_runs[stack].of_type(JOB_DEF):
         e = env(resource)
-        symbols = (e.get("ROLLOUT_SYMBOLS") or e["CANARY_SYMBOLS"]).split(",")
+        symbols = (e["ROLLOUT_SYMBOLS"] if e["ROLLOUT_SYMBOLS"] != "none" else e["CANARY_SYMBOLS"]).split(",")
         size = math.ceil(len(symbols) / per_task)
         target = targets[resource.inputs["name"]].inputs["batchTarget"]
         assert target.get("arraySize") == (size if size >= 2 else None), f"{resource.name}: target array size"
@@ -190,7 +189,7 @@ def test_iam_is_least_privilege(stack_runs: dict[str, StackRun], stack: str) -> 
     assert execution["DatabaseUrl"] == {"Sid": "DatabaseUrl", "Effect": "Allow",
                                         "Action": ["secretsmanager:GetSecretValue"], "Resource": secret_arn}
     [submit] = policy(run, "forecast-events-submit")
-    arns = [f"{r.inputs['name']}:1" for r in run.of_type(JOB_DEF)]
+    arns = [f"{r.inputs['name']}:*" for r in run.of_type(JOB_DEF)]  # any revision of each definition
     assert submit["Action"] == ["batch:SubmitJob"]
     assert submit["Resource"][0] == run.outputs["jobQueueArn"]
     assert sorted(a.split("/")[-1] for a in submit["Resource"][1:]) == sorted(arns)
@@ -237,14 +236,16 @@ def test_no_plain_text_secret_anywhere(stack_runs: dict[str, StackRun], stack: s
     run = stack_runs[stack]
     for resource in run:
         text = json.dumps(resource.inputs)
-        for marker in (*SECRET_MARKERS, TEST_SECRETS["databaseUrl"], "postgresql://"):
+        for marker in (*SECRET_MARKERS, "postgresql://"):
             assert marker not in text, f"{resource.type} {resource.name} carries a secret in plain text"
     outputs = json.dumps(run.outputs)
     assert not any(m in outputs for m in SECRET_MARKERS), "a stack output carries a secret"
-    assert run.named("forecast-database-url-value").inputs["secretString"] == REDACTED
     database_roles = ("database-job-role", "database-migration-role") if run.outputs["manageDatabase"] else ()
     if database_roles:
-        assert run.named("database-provider").inputs["password"] == REDACTED
+        assert run.named("database-url-secret-value").inputs["secretString"] == REDACTED
+        provider = run.named("database-provider").inputs
+        assert (provider["username"], provider["password"]) == (REDACTED, REDACTED), "read from the admin secret"
+        assert run.named("database-migrations").inputs["environment"] == REDACTED
     for name in database_roles:
         assert run.named(name).inputs["password"] == REDACTED, name
     for resource in run.of_type(JOB_DEF):

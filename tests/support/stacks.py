@@ -1,28 +1,39 @@
 """Run the real Pulumi program against a real ``Pulumi.<stack>.yaml`` under Pulumi mocks.
 
-``run_stack("canary")`` executes ``infra/__main__.py`` in-process with the stack file's
-config (secret keys as Pulumi secrets), records every resource's type, name and inputs
-(secrets redacted, JSON documents decoded) and the exported outputs. Each call gets a fresh
-event loop and freshly reset Pulumi settings, so all three stacks can run in one process.
+``run_stack("canary")`` executes ``infra/__main__.py`` in-process with the config the Pulumi
+CLI would hand it (``tests.support.pulumi_cli``: the stack file merged with the project
+defaults, refused as the CLI refuses it), records every resource's type, name, inputs
+(secrets redacted, JSON documents decoded, the repository path as ``<repo>``) and
+dependencies, and the exported outputs. Each call gets a fresh event loop and freshly reset
+Pulumi settings, so all three stacks can run in one process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import runpy
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks, set_mocks
+from pulumi.runtime.mocks import (
+    MockCallArgs,
+    MockMonitor,
+    MockResourceArgs,
+    Mocks,
+    set_mocks,
+)
 from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import run_pulumi_func
+
+from tests.support.pulumi_cli import apply_project_config, config_value, load_stack
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/support/ -> the repository
 MAIN = ROOT / "infra" / "__main__.py"
@@ -31,32 +42,54 @@ STACKS: tuple[str, ...] = ("canary", "limited", "prod")
 REDACTED = "[secret]"
 ACCOUNT = "123456789012"
 
-# Stand-ins for the secrets `pulumi config set --secret` holds on a real stack. The leak tests
-# search every recorded input, output and snapshot for these exact strings.
-TEST_SECRETS: dict[str, str] = {
-    "databaseUrl": "postgresql://forecast_job:TEST-job-pw-5f3c9a@forecast-db.internal.example.com:5432/forecast",
-    "dbAdminPassword": "TEST-admin-pw-8d21e7",
-}
-SECRET_MARKERS: tuple[str, ...] = ("TEST-job-pw-5f3c9a", "TEST-admin-pw-8d21e7", "mock-generated-pw-0b9e")
 REGION = "us-east-1"
-# Provider functions the program calls, answered as a real account would (fixed, so snapshots are stable).
-INVOKE_RESULTS: dict[str, dict[str, str]] = {
-    "aws:index/getCallerIdentity:getCallerIdentity": {
-        "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "id": ACCOUNT, "userId": "AIDATESTDEPLOYER"},
-    "aws:index/getRegion:getRegion": {
-        "region": REGION, "name": REGION, "id": REGION, "description": "US East (N. Virginia)",
-        "endpoint": f"ec2.{REGION}.amazonaws.com"},
-}
+# The admin credential the owning stack reads from Secrets Manager (dbAdminSecretArn) and the
+# passwords random.RandomPassword generates: the leak tests search every recorded input,
+# output and snapshot for these markers.
+ADMIN_CREDENTIAL: dict[str, str] = {"username": "forecast_admin", "password": "TEST-admin-pw-8d21e7"}
+SECRET_MARKERS: tuple[str, ...] = ("TEST-admin-pw-8d21e7", "mock-generated-pw-0b9e")
+SECRET_SUFFIX = "AbCdEf"  # Secrets Manager appends 6 random characters to a secret's ARN
+
+
+def invoke_results(admin: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Provider functions the program calls, answered as a real account would (fixed values)."""
+    return {
+        "aws:index/getCallerIdentity:getCallerIdentity": lambda _: {
+            "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "id": ACCOUNT,
+            "userId": "AIDATESTDEPLOYER"},
+        "aws:index/getRegion:getRegion": lambda _: {
+            "region": REGION, "name": REGION, "id": REGION, "description": "US East (N. Virginia)",
+            "endpoint": f"ec2.{REGION}.amazonaws.com"},
+        # The admin secret (RDS-managed format) and the owning stack's DATABASE_URL secret by name.
+        "aws:secretsmanager/getSecretVersion:getSecretVersion": lambda args: {
+            "arn": args["secretId"], "id": args["secretId"], "secretId": args["secretId"],
+            "secretString": json.dumps(dict(admin or ADMIN_CREDENTIAL)), "versionId": "v1",
+            "versionStage": "AWSCURRENT", "versionStages": ["AWSCURRENT"]},
+        "aws:secretsmanager/getSecret:getSecret": lambda args: {
+            "arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{args['name']}-{SECRET_SUFFIX}",
+            "name": args["name"], "id": args["name"]},
+    }
+
+
+_LOCK = threading.Lock()
 _DEFAULT_PROVIDER = re.compile(r"^default(_\d+_\d+_\d+.*)?$")
 
 
 @dataclass(frozen=True)
 class RecordedResource:
-    """One declared resource: Pulumi type token, logical name and inputs (secrets redacted)."""
+    """One declared resource: Pulumi type token, logical name and inputs (secrets redacted).
+
+    ``urn`` and ``dependencies`` (URNs of the resources it waits for, explicit ``depends_on``
+    and inputs alike) order a rehearsal; ``raw_inputs`` keeps the secret values for it and is
+    never written to a snapshot.
+    """
 
     type: str
     name: str
     inputs: dict[str, Any]
+    urn: str = ""
+    dependencies: tuple[str, ...] = ()
+    raw_inputs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 class StackRun(list[RecordedResource]):
@@ -79,60 +112,66 @@ class StackRun(list[RecordedResource]):
 
 
 def stack_config(stack_name: str, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
-    """Config of ``Pulumi.<stack_name>.yaml`` as Pulumi passes it to a program.
+    """The config the Pulumi CLI hands the program for ``Pulumi.<stack_name>.yaml``.
 
-    Values become strings (structured ones JSON); project keys in ``overrides`` (short names,
-    ``None`` deletes) replace the file's; declared secret keys missing from the file get
-    ``TEST_SECRETS`` and every secret key is listed as secret.
+    Project keys in ``overrides`` (short names; ``None`` deletes) replace the file's, as
+    ``pulumi config set``/``rm`` would; then the CLI's rules apply (``PulumiConfigError`` when
+    it would refuse the stack) and the project defaults fill in the rest. Values are strings
+    (structured ones JSON); the second item lists the secret keys (none, by design).
     """
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    declared_secret = [k for k, spec in project["config"].items() if spec.get("secret")]
-    raw: dict[str, Any] = dict(yaml.safe_load((ROOT / f"Pulumi.{stack_name}.yaml").read_text())["config"])
-    secret_keys: list[str] = []
-    for key, value in list(raw.items()):
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            # Ciphertext cannot be decrypted here: stand in a test secret of the same key.
-            raw[key] = TEST_SECRETS[key.split(":", 1)[1]]
-            secret_keys.append(key)
-    for key in declared_secret:
-        full = f"{PROJECT}:{key}"
-        if full not in raw:
-            raw[full] = TEST_SECRETS[key]
-        secret_keys.append(full)
+    project, config = load_stack(ROOT, stack_name)
     for key, value in (overrides or {}).items():
         full = f"{PROJECT}:{key}"
         if value is None:
-            raw.pop(full, None)
+            config.pop(full, None)
         else:
-            raw[full] = value
-    return {k: _config_string(v) for k, v in raw.items()}, sorted(set(secret_keys))
-
-
-def _config_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
+            config[full] = config_value(value)
+    merged = apply_project_config(project, stack_name, config)
+    return {k: v.text for k, v in merged.items()}, sorted(k for k, v in merged.items() if v.secure)
 
 
 class RecordingMocks(Mocks):
     """Mocks that record each registration and answer with deterministic ids and ARNs."""
 
-    def __init__(self) -> None:
+    def __init__(self, admin: Mapping[str, str] | None = None) -> None:
         self.recorded: list[RecordedResource] = []
+        self.invokes = invoke_results(admin)
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         """Record the resource; return an id and outputs derived only from its name and inputs."""
         name = args.name
         if args.typ.startswith("pulumi:providers:") and _DEFAULT_PROVIDER.match(name):
             name = "default"  # the default provider's name carries the plugin version
-        self.recorded.append(RecordedResource(args.typ, name, _redact(args.inputs, args.typ)))
+        self.recorded.append(RecordedResource(args.typ, name, _redact(args.inputs, args.typ),
+                                              raw_inputs=_unwrap(args.inputs)))
         return f"<id:{args.name}>", {**args.inputs, **_mock_outputs(args)}
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        """Answer the account and region look-ups with fixed values; anything else empty."""
-        return dict(INVOKE_RESULTS.get(args.token, {})), []
+        """Answer the provider functions the program calls; an unknown one fails the run."""
+        if args.token not in self.invokes:
+            raise KeyError(f"no mock answer for invoke {args.token}: add it to tests.support.stacks.invoke_results")
+        return dict(self.invokes[args.token](_unwrap(args.args))), []
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also noting each registration's URN and dependencies."""
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Register as the mock monitor does; attach URN and dependencies to the recording.
+
+        Registrations arrive on several threads, so the recording is found by type and name.
+        """
+        mocks: RecordingMocks = self.mocks  # type: ignore[assignment]
+        response = super().RegisterResource(request)
+        with _LOCK:
+            for index, entry in enumerate(mocks.recorded):
+                if entry.type == request.type and not entry.urn and (
+                        entry.name == request.name or entry.type.startswith("pulumi:providers:")
+                        and entry.name == "default" and _DEFAULT_PROVIDER.match(request.name)):
+                    mocks.recorded[index] = RecordedResource(entry.type, entry.name, entry.inputs, response.urn,
+                                                             tuple(sorted(request.dependencies)), entry.raw_inputs)
+                    break
+        return response
 
 
 def _mock_outputs(args: MockResourceArgs) -> dict[str, Any]:
@@ -149,8 +188,22 @@ def _mock_outputs(args: MockResourceArgs) -> dict[str, Any]:
     if args.typ == "aws:batch/jobQueue:JobQueue":
         out["arn"] = f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/{physical}"
     if args.typ.startswith("random:"):
-        out["result"] = rpc.wrap_rpc_secret(SECRET_MARKERS[2])
+        # A distinct password per resource, as RandomPassword would generate.
+        out["result"] = rpc.wrap_rpc_secret(f"{SECRET_MARKERS[1]}-{hashlib.sha256(args.name.encode()).hexdigest()[:12]}")
+    if args.typ == "aws:secretsmanager/secret:Secret":
+        out["arn"] = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{physical}-{SECRET_SUFFIX}"
     return out
+
+
+def _unwrap(value: Any) -> Any:
+    """``value`` with every secret replaced by its plain value (for rehearsals only)."""
+    if rpc.is_rpc_secret(value):
+        return _unwrap(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
 
 
 def _redact(value: Any, typ: str = "") -> Any:
@@ -163,6 +216,8 @@ def _redact(value: Any, typ: str = "") -> Any:
         return [_redact(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)  # the wire format carries every number as a float
+    if isinstance(value, str) and value.startswith(str(ROOT)):
+        return "<repo>" + value[len(str(ROOT)):]  # the checkout's path differs per machine
     if isinstance(value, str) and value[:1] in "{[":
         try:
             return _redact(json.loads(value))  # policy and container documents, readable in diffs
@@ -172,7 +227,8 @@ def _redact(value: Any, typ: str = "") -> Any:
 
 
 def run_stack(
-    stack_name: str, overrides: Mapping[str, Any] | None = None, recorded: list[RecordedResource] | None = None
+    stack_name: str, overrides: Mapping[str, Any] | None = None, recorded: list[RecordedResource] | None = None,
+    admin: Mapping[str, str] | None = None,
 ) -> StackRun:
     """Run ``infra/__main__.py`` for ``stack_name`` under mocks; return resources and outputs.
 
@@ -180,20 +236,22 @@ def run_stack(
         stack_name: ``canary``, ``limited`` or ``prod`` (reads ``Pulumi.<stack_name>.yaml``).
         overrides: Project config keys (short names) to replace; ``None`` values delete.
         recorded: If given, receives the recorded resources even when the program raises.
+        admin: The admin credential the admin secret holds (default ``ADMIN_CREDENTIAL``).
 
     Raises:
-        Whatever the program raises, e.g. ``infra.settings.SettingsError`` for bad config.
+        ``PulumiConfigError`` where the CLI refuses the config; whatever the program raises,
+        e.g. ``infra.settings.SettingsError`` for bad config.
     """
     config, secret_keys = stack_config(stack_name, overrides)
     previous = _current_loop()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(admin)
     run = StackRun()
     try:
         reset_options(project=PROJECT, stack=stack_name, preview=False)
         pulumi.runtime.set_all_config(config, secret_keys)
-        set_mocks(mocks, project=PROJECT, stack=stack_name, preview=False)
+        set_mocks(mocks, project=PROJECT, stack=stack_name, preview=False, monitor=RecordingMonitor(mocks))
         loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(MAIN), run_name="__main__")))
         root = get_root_resource()
         outputs = getattr(root, "outputs", {})

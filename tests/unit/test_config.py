@@ -101,3 +101,12 @@ def test_render_round_trips_and_never_renders_the_database_url() -> None:
 def test_array_size_alone_means_a_one_off_run_of_every_symbol() -> None:
     cfg = JobConfig.from_env({"AWS_BATCH_JOB_ARRAY_SIZE": "4"})
     assert cfg.array_index is None and cfg.array_size is None
+
+
+def test_an_empty_list_is_rendered_as_none_and_read_back_as_empty() -> None:
+    """Job definitions name every variable; Batch drops empty values, so an empty list is "none"."""
+    env = JobConfig(rollout_phase="canary", canary_symbols=("AAPL",), canary_horizons=("1D",)).to_env()
+    assert (env["ROLLOUT_SYMBOLS"], env["ROLLOUT_HORIZONS"], env["BASELINE_MODELS"]) == ("none", "none", "none")
+    parsed = JobConfig.from_env(env)
+    assert (parsed.rollout_symbols, parsed.rollout_horizons, parsed.baseline_models) == ((), (), ())
+    assert JobConfig.from_env({"CANARY_SYMBOLS": "NONE,AAPL"}).canary_symbols == ("NONE", "AAPL"), "a ticker"

@@ -57,13 +57,12 @@ class Horizon:
     name: str
     timeframe: str
     steps: int
-    bar_seconds: int
 
 
 HORIZONS: dict[str, Horizon] = {
-    "1D": Horizon("1D", "1d", 1, 86_400),
-    "4h": Horizon("4h", "1h", 4, 3_600),
-    "8h": Horizon("8h", "1h", 8, 3_600),
+    "1D": Horizon("1D", "1d", 1),
+    "4h": Horizon("4h", "1h", 4),
+    "8h": Horizon("8h", "1h", 8),
 }
 
 _SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")

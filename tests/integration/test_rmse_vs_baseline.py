@@ -65,7 +65,9 @@ def python_gaps(url: str, group: tuple[str, ...]) -> dict[tuple[Any, ...], float
 
     Windows are keyed by run, symbol, horizon and window id, as the queries pair them.
     """
-    rows = _all_rows(url)
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        rows = conn.execute("SELECT run_id, symbol, horizon, window_id, model_count, is_baseline, test_rmse "
+                            "FROM ensemble_validation_metrics ORDER BY id").fetchall()
     ours: dict[tuple[Any, ...], dict[Hashable, float]] = defaultdict(dict)
     base: dict[Hashable, float] = {}
     for r in rows:
@@ -75,12 +77,6 @@ def python_gaps(url: str, group: tuple[str, ...]) -> dict[tuple[Any, ...], float
         else:
             ours[tuple(r[c] for c in group)][key] = r["test_rmse"]
     return {g: paired_rmse_gap(windows, base) for g, windows in ours.items()}
-
-
-def _all_rows(url: str) -> list[dict[str, Any]]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute("SELECT run_id, symbol, horizon, window_id, model_count, is_baseline, test_rmse "
-                            "FROM ensemble_validation_metrics ORDER BY id").fetchall()
 
 
 def test_the_figure_is_paired_by_window(rows_url: str) -> None:

@@ -48,8 +48,8 @@ def run_set(series: Series, models: tuple[Model, ...]) -> tuple[float, float, fl
     started = time.perf_counter()
     windows, _, _ = evaluate_series(series, "1D", cfg, SPEC, default_factory())
     seconds = time.perf_counter() - started
-    return (seconds, statistics.fmean(w.test_rmse for w in windows),
-            statistics.fmean(w.test_rmse / w.naive_test_rmse for w in windows))
+    return (seconds, statistics.fmean(w.score.test_rmse for w in windows),
+            statistics.fmean(w.score.test_rmse / w.score.naive_test_rmse for w in windows))
 
 
 def calibration_seconds(series: Series, models: tuple[Model, ...], repeats: int = 20) -> float:

@@ -61,9 +61,10 @@ def accuracy(url: str, cfg: JobConfig, symbol: str, spec: WindowSpec) -> Accurac
     with connect(url) as conn:
         series = validate_bars(symbol, "1d", read_bars(conn, symbol, "1d", need), need)
     windows, _, _ = evaluate_series(series, "1D", cfg, spec, default_factory())
-    ratios = [w.test_rmse / w.naive_test_rmse for w in windows]
-    raw = sum(w.rmse_ratio - 1 > cfg.divergence_threshold for w in windows) / len(windows)
-    div = sum(w.is_overfitting for w in windows) / len(windows)
+    scores = [w.score for w in windows]
+    ratios = [s.test_rmse / s.naive_test_rmse for s in scores]
+    raw = sum(s.rmse_ratio - 1 > cfg.divergence_threshold for s in scores) / len(scores)
+    div = sum(s.is_overfitting for s in scores) / len(scores)
     return Accuracy(statistics.fmean(ratios), statistics.median(ratios), len(ratios), raw, div)
 
 

@@ -12,7 +12,6 @@ from infra import iam
 from infra.settings import JobGroup, Settings
 from jobs.contract.metrics import NAMESPACE
 
-JOB_MODULE = "jobs.unified_forecast_job"
 # Bad configuration (exit 2) never fixes itself on a retry; anything else may be transient.
 EXIT_CODE_CONFIG_ERROR = "2"
 

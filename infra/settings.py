@@ -147,9 +147,6 @@ class Settings:
         stack: The Pulumi stack name (``canary``, ``limited``, ``prod``).
         phase: The rollout phase.
         symbols: Enabled symbols (all of them for canary/limited, enabled batches for prod).
-        all_symbols: Every declared symbol, enabled or not.
-        batches: Prod's symbol batches (a single batch when ``symbols`` is configured).
-        enabled_batches: How many batches are enabled.
         canary_symbols: The proven canary symbols (``is_canary`` in symbol_metadata).
         horizons: Horizons to forecast; one job definition and schedule each.
         groups: The job groups (core, and for prod the optional high-value group).
@@ -161,20 +158,12 @@ class Settings:
     stack: str
     phase: str
     symbols: tuple[str, ...]
-    all_symbols: tuple[str, ...]
-    batches: tuple[tuple[str, ...], ...]
-    enabled_batches: int
     canary_symbols: tuple[str, ...]
     horizons: tuple[str, ...]
     groups: tuple[JobGroup, ...]
     batch: BatchSettings
     database: DatabaseSettings
     monitoring: MonitoringSettings
-
-    @property
-    def core(self) -> JobGroup:
-        """The core job group (always present)."""
-        return self.groups[0]
 
     @property
     def tags(self) -> dict[str, str]:
@@ -234,8 +223,7 @@ def parse_settings(values: Mapping[str, Any], stack: str) -> Settings:
     if not groups[0].symbols:
         raise SettingsError(f"{key_name('highValueSymbols')} leaves no symbol for the core job group")
     return Settings(
-        stack=stack, phase=phase, symbols=symbols, all_symbols=all_symbols, batches=batches,
-        enabled_batches=enabled, canary_symbols=canary, horizons=horizons, groups=tuple(groups),
+        stack=stack, phase=phase, symbols=symbols, canary_symbols=canary, horizons=horizons, groups=tuple(groups),
         batch=batch, database=parse_database(values),
         monitoring=parse_monitoring(values, horizons, groups[0].job),
     )

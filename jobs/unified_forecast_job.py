@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,24 +76,26 @@ def make_plan(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
     """Validate the command line and environment; raise ``ConfigError``/``UsageError`` on bad input."""
     args = build_parser().parse_args(list(argv))
     cfg = JobConfig.from_env(env)
-    if args.symbols is not None:
-        symbols = parse_symbols("--symbols", args.symbols)
-    elif cfg.default_symbols:
-        symbols = cfg.default_symbols
-    else:
-        raise ConfigError("no symbols: pass --symbols or set ROLLOUT_SYMBOLS or CANARY_SYMBOLS")
-    if args.horizon is not None:
-        horizons = parse_horizons("--horizon", args.horizon)
-    elif cfg.default_horizons:
-        horizons = cfg.default_horizons
-    else:
-        raise ConfigError("no horizon: pass --horizon or set ROLLOUT_HORIZONS or CANARY_HORIZONS")
+    symbols = _flag_or_env("--symbols", args.symbols, parse_symbols, cfg.default_symbols, "ROLLOUT_SYMBOLS",
+                           "CANARY_SYMBOLS")
+    horizons = _flag_or_env("--horizon", args.horizon, parse_horizons, cfg.default_horizons, "ROLLOUT_HORIZONS",
+                            "CANARY_HORIZONS")
     workers = parse_int("--workers", args.workers, 1, 64) if args.workers is not None else default_workers()
     index, count = _shard_of(args.shard, cfg)
     mine = shard(symbols, index, count)
     run_id = args.run_id or env.get("FORECAST_RUN_ID") or make_run_id(cfg, symbols, horizons, dict(env))
     sample = args.sample_data == "auto" and cfg.rollout_phase == "local"
     return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample)
+
+
+def _flag_or_env(flag: str, raw: str | None, parse: Callable[[str, str], tuple[str, ...]],
+                 default: tuple[str, ...], *env_names: str) -> tuple[str, ...]:
+    """The flag's parsed value, else the environment's default; neither is bad input."""
+    if raw is not None:
+        return parse(flag, raw)
+    if default:
+        return default
+    raise ConfigError(f"no {flag.lstrip('-')}: pass {flag} or set {' or '.join(env_names)}")
 
 
 def _shard_of(raw: str | None, cfg: JobConfig) -> tuple[int, int]:

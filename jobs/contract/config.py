@@ -57,13 +57,12 @@ class Horizon:
     name: str
     timeframe: str
     steps: int
-    bar_seconds: int
 
 
 HORIZONS: dict[str, Horizon] = {
-    "1D": Horizon("1D", "1d", 1, 86_400),
-    "4h": Horizon("4h", "1h", 4, 3_600),
-    "8h": Horizon("8h", "1h", 8, 3_600),
+    "1D": Horizon("1D", "1d", 1),
+    "4h": Horizon("4h", "1h", 4),
+    "8h": Horizon("8h", "1h", 8),
 }
 
 # The explicit "empty list" value of CANARY_*/ROLLOUT_* and BASELINE_MODELS: lower case, so

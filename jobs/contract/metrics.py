@@ -98,7 +98,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(BASELINE_TEST_RMSE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
                    "Per window: the paired legacy baseline's RMSE, test slice"),
         MetricSpec(RMSE_VS_BASELINE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
-                   "Per symbol-horizon: mean test RMSE / baseline mean test RMSE - 1 (0.05 = 5% worse)"),
+                   "Per symbol-horizon: mean test RMSE / the baseline's on the same windows - 1 (0.05 = 5% worse)"),
         MetricSpec(OVERFITTING_WINDOWS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON), "Windows with divergence > warning"),
         MetricSpec(WINDOWS_EVALUATED, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON), "Walk-forward windows evaluated"),
         MetricSpec(FORECASTS_WRITTEN, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK), "1 per forecast row written"),

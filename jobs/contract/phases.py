@@ -19,11 +19,3 @@ def covered_phases(phase: str) -> list[str]:
     if phase not in DEPLOYED_PHASES:
         return [phase]
     return list(DEPLOYED_PHASES[: DEPLOYED_PHASES.index(phase) + 1])
-
-
-def previous_phase(phase: str) -> str | None:
-    """The phase that must prove itself before ``phase`` is promoted (None for the first)."""
-    if phase not in DEPLOYED_PHASES:
-        raise ValueError(f"phase {phase!r} is invalid: expected one of {', '.join(DEPLOYED_PHASES)}")
-    index = DEPLOYED_PHASES.index(phase)
-    return DEPLOYED_PHASES[index - 1] if index else None

@@ -12,13 +12,17 @@ from jobs.contract.config import HORIZONS, MODEL_ORDER, JobConfig, Model
 from jobs.forecasting.ensemble import combine, equal_weights
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import ForecastModel
-from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.forecasting.results import (
+    ForecastResult,
+    SetScore,
+    SymbolOutcome,
+    WindowResult,
+)
 from jobs.forecasting.series import BadBarsError, Series, next_target
 from jobs.forecasting.walkforward import (
     DEFAULT_SPECS,
     FittedWindow,
     ModelFactory,
-    SetScore,
     WindowBounds,
     WindowSpec,
     fit_and_predict,
@@ -111,12 +115,7 @@ def _window_row(series: Series, bounds: WindowBounds, steps: int, model_set: Seq
         val_start=ts[bounds.val_origins[0] + 1].to_pydatetime(),
         test_start=ts[bounds.test_origins[0] + 1].to_pydatetime(),
         test_end=ts[bounds.test_origins[-1] + steps].to_pydatetime(),
-        val_rmse=score.val_rmse, test_rmse=score.test_rmse,
-        naive_val_rmse=score.naive_val_rmse, naive_test_rmse=score.naive_test_rmse,
-        rmse_ratio=score.test_rmse / score.val_rmse, divergence=score.divergence,
-        is_overfitting=score.is_overfitting, weights=score.weights, weights_reverted=score.weights_reverted,
-        model_set=tuple(m.value for m in model_set), models_used=score.models_used,
-        model_errors=score.errors, is_baseline=baseline,
+        model_set=tuple(m.value for m in model_set), score=score, is_baseline=baseline,
     )
 
 

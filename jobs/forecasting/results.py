@@ -1,34 +1,90 @@
-"""What one symbol-horizon run produces: the contract between the pipeline, storage and metrics."""
+"""What one symbol-horizon run produces: the contract between the pipeline, storage and metrics.
+
+It also owns the one definition of "RMSE vs baseline" (``paired_rmse_gap``) that the
+summary, the CloudWatch metric and the review and dashboard queries all compute.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
+
+from jobs.forecasting.ensemble import equal_weights
+
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class SetScore:
+    """How one model set did on one window."""
+
+    val_rmse: float
+    test_rmse: float
+    naive_val_rmse: float
+    naive_test_rmse: float
+    divergence: float
+    is_overfitting: bool
+    weights: dict[str, float]
+    weights_reverted: bool
+    models_used: tuple[str, ...]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rmse_ratio(self) -> float:
+        """Raw test / validation RMSE, kept beside the divergence for the dashboards (DESIGN §3.3)."""
+        return self.test_rmse / self.val_rmse
+
+    @property
+    def forecast_weights(self) -> dict[str, float]:
+        """The weights a forecast after this window uses: equal when the window overfitted."""
+        return equal_weights(self.models_used) if self.weights_reverted else self.weights
 
 
 @dataclass(frozen=True)
 class WindowResult:
-    """One walk-forward window's evaluation (one ``ensemble_validation_metrics`` row)."""
+    """One walk-forward window's evaluation (one ``ensemble_validation_metrics`` row).
+
+    The dates place the window; ``score`` is how ``model_set`` did on it.
+    """
 
     window_id: int
     train_start: datetime
     val_start: datetime
     test_start: datetime
     test_end: datetime
-    val_rmse: float
-    test_rmse: float
-    naive_val_rmse: float
-    naive_test_rmse: float
-    rmse_ratio: float
-    divergence: float
-    is_overfitting: bool
-    weights: dict[str, float]
-    weights_reverted: bool
     model_set: tuple[str, ...]
-    models_used: tuple[str, ...]
-    model_errors: dict[str, str] = field(default_factory=dict)
+    score: SetScore
     is_baseline: bool = False
+
+
+def paired_rmse_gap(ours: Mapping[K, float], baseline: Mapping[K, float]) -> float | None:
+    """The "RMSE vs baseline" figure: mean test RMSE over the windows both sides share, relative to the baseline's.
+
+    Windows are paired by key (a window id within one run; run, symbol, horizon and window id
+    across runs) and only paired windows count, so both means cover the same slices. A ratio
+    of means rather than a mean of ratios, so one near-zero baseline window cannot dominate.
+    The SQL queries ``review_baseline_rmse``, ``dashboard_baseline`` and
+    ``model_performance_metrics`` compute the same figure.
+
+    Returns:
+        ``mean(ours) / mean(baseline) - 1`` (positive = worse than the baseline), or ``None``
+        when no key is shared or the baseline's mean is zero.
+    """
+    paired = [(rmse, baseline[key]) for key, rmse in ours.items() if key in baseline]
+    if not paired:
+        return None
+    mean_ours = sum(a for a, _ in paired) / len(paired)
+    mean_theirs = sum(b for _, b in paired) / len(paired)
+    return mean_ours / mean_theirs - 1.0 if mean_theirs > 0 else None
+
+
+def relative_rmse_gap(windows: Sequence[WindowResult], baseline: Sequence[WindowResult]) -> float | None:
+    """``paired_rmse_gap`` of one symbol-horizon run: its windows paired with the baseline's by window id."""
+    return paired_rmse_gap({w.window_id: w.score.test_rmse for w in windows},
+                           {w.window_id: w.score.test_rmse for w in baseline})
 
 
 @dataclass(frozen=True)

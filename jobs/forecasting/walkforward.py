@@ -1,8 +1,10 @@
 """Walk-forward validation: rolling train / validation / test windows and divergence.
 
-The maths (window planning, RMSE, divergence) are pure functions; ``evaluate_window``
-fits the models of one window and scores every model set asked for on it, so the
-production set and the paired baseline are compared on the very same windows and fits.
+The maths (window planning, targets, RMSE, divergence) are pure functions.
+``fit_and_predict`` fits every model of one window once, and ``score_set`` then weights and
+scores one model set from those fits; ``jobs.forecasting.pipeline.evaluate_series`` calls it
+for the production set and for the paired baseline, so both are compared on the very same
+windows and fits.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobs.contract.config import Model
-from jobs.forecasting.ensemble import combine, equal_weights, fit_weights
+from jobs.forecasting.ensemble import combine, fit_weights
 from jobs.forecasting.models.base import ForecastModel, Prediction, cumulative_targets
+from jobs.forecasting.results import SetScore
 
 log = logging.getLogger(__name__)
 ModelFactory = Callable[[Model, int], ForecastModel]
@@ -135,27 +138,6 @@ def fit_and_predict(models: Sequence[Model], factory: ModelFactory, returns: np.
             continue
         out.val[model.value], out.test[model.value] = val, test
     return out
-
-
-@dataclass(frozen=True)
-class SetScore:
-    """How one model set did on one window."""
-
-    val_rmse: float
-    test_rmse: float
-    naive_val_rmse: float
-    naive_test_rmse: float
-    divergence: float
-    is_overfitting: bool
-    weights: dict[str, float]
-    weights_reverted: bool
-    models_used: tuple[str, ...]
-    errors: dict[str, str]
-
-    @property
-    def forecast_weights(self) -> dict[str, float]:
-        """The weights a forecast after this window uses: equal when the window overfitted."""
-        return equal_weights(self.models_used) if self.weights_reverted else self.weights
 
 
 def score_set(model_set: Sequence[Model], fitted: FittedWindow, y_val: np.ndarray, y_test: np.ndarray,

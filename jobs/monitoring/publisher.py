@@ -37,7 +37,7 @@ from jobs.contract.metrics import (
     VALIDATION_RMSE,
     WINDOWS_EVALUATED,
 )
-from jobs.forecasting.results import SymbolOutcome, WindowResult
+from jobs.forecasting.results import SymbolOutcome, relative_rmse_gap
 
 log = logging.getLogger(__name__)
 
@@ -95,20 +95,6 @@ class Datum:
         }
 
 
-def relative_rmse_gap(windows: Sequence[WindowResult], baseline: Sequence[WindowResult]) -> float | None:
-    """Mean test RMSE over the windows both runs share, relative to the baseline's: ``a / b - 1``.
-
-    Returns ``None`` when no window id is shared or the baseline's RMSE is zero.
-    """
-    base = {w.window_id: w.test_rmse for w in baseline}
-    paired = [(w.test_rmse, base[w.window_id]) for w in windows if w.window_id in base]
-    if not paired:
-        return None
-    ours = sum(a for a, _ in paired) / len(paired)
-    theirs = sum(b for _, b in paired) / len(paired)
-    return ours / theirs - 1.0 if theirs > 0 else None
-
-
 def is_critical(outcome: SymbolOutcome, cfg: JobConfig) -> bool:
     """Whether a symbol-horizon is one critical alert: it failed, a model errored, or any window's
     divergence is above ``cfg.divergence_critical_threshold``.
@@ -116,23 +102,24 @@ def is_critical(outcome: SymbolOutcome, cfg: JobConfig) -> bool:
     One alert per symbol-horizon, not per window: prod's 104 symbols x 4 windows would otherwise
     pass the alert-storm count (> 5 per hour) in normal operation.
     """
-    windows = [w for w in outcome.windows if not w.is_baseline]
-    return (not outcome.ok or any(w.model_errors for w in windows)
-            or any(w.divergence > cfg.divergence_critical_threshold for w in windows))
+    scores = [w.score for w in outcome.windows if not w.is_baseline]
+    return (not outcome.ok or any(s.errors for s in scores)
+            or any(s.divergence > cfg.divergence_critical_threshold for s in scores))
 
 
 def outcome_values(outcome: SymbolOutcome, cfg: JobConfig) -> dict[str, list[float]]:
     """Every metric's raw values for one symbol-horizon, before dimensions are attached."""
     windows = [w for w in outcome.windows if not w.is_baseline]
-    divergences = [w.divergence for w in windows]
-    model_errors = sum(len(w.model_errors) for w in windows)
+    scores = [w.score for w in windows]
+    divergences = [s.divergence for s in scores]
+    model_errors = sum(len(s.errors) for s in scores)
     values: dict[str, list[float]] = {
         DIVERGENCE: divergences,
-        VALIDATION_RMSE: [w.val_rmse for w in windows],
-        TEST_RMSE: [w.test_rmse for w in windows],
-        BASELINE_TEST_RMSE: [w.test_rmse for w in outcome.baseline_windows],
-        OVERFITTING_WINDOWS: [float(sum(1 for w in windows if w.is_overfitting))],
-        WINDOWS_EVALUATED: [float(len(windows))],
+        VALIDATION_RMSE: [s.val_rmse for s in scores],
+        TEST_RMSE: [s.test_rmse for s in scores],
+        BASELINE_TEST_RMSE: [w.score.test_rmse for w in outcome.baseline_windows],
+        OVERFITTING_WINDOWS: [float(sum(1 for s in scores if s.is_overfitting))],
+        WINDOWS_EVALUATED: [float(len(scores))],
         FORECASTS_WRITTEN: [1.0 if outcome.ok else 0.0],
         FORECASTS_FAILED: [0.0 if outcome.ok else 1.0],
         MODEL_ERRORS: [float(model_errors)],

@@ -1,7 +1,7 @@
 """The morning review: ``python -m jobs.daily_checks [--symbols AAPL,MSFT,SPY] [--hours 24]``.
 
 Prints the rollout document's three daily checks as ``rich`` tables: divergence summary,
-RMSE trends and overfitting alerts, from ``sql/queries/canary_*.sql``. Exit status 0,
+RMSE trends and overfitting alerts, from ``jobs/storage/sql/queries/canary_*.sql``. Exit status 0,
 2 on bad input, 1 when the database is unreachable.
 """
 

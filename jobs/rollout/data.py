@@ -1,6 +1,6 @@
 """Read what the rollout review judges: per symbol-horizon figures and row-level incidents.
 
-Every query is a named file ``sql/queries/review_*.sql``; this module only binds the
+Every query is a named file ``jobs/storage/sql/queries/review_*.sql``; this module only binds the
 window and phase and folds the rows into ``jobs.rollout.checks`` types.
 """
 
@@ -119,9 +119,8 @@ def merge_stats(windows: list[dict[str, Any]], baseline: list[dict[str, Any]], f
             max_divergence=float(r["max_divergence"]), overfitting_windows=int(r["overfitting_windows"]),
             model_errors=int(r["model_errors"]))
     for r in baseline:
-        base = float(r["baseline_test_rmse"])
-        # A zero baseline RMSE cannot be compared against; leave the change unknown.
-        change = float(r["ensemble_test_rmse"]) / base - 1.0 if base > 0 else None
+        # The query computes "RMSE vs baseline" (NULL when the baseline's RMSE is zero: unknown).
+        change = None if r["rmse_vs_baseline"] is None else float(r["rmse_vs_baseline"])
         acc[(r["symbol"], r["horizon"])].update(paired_windows=int(r["paired_windows"]), rmse_change=change)
     for r in forecasts:
         acc[(r["symbol"], r["horizon"])]["forecasts"] = int(r["forecasts"])

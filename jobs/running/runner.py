@@ -16,13 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-
 from jobs.contract.config import JobConfig
 from jobs.forecasting.pipeline import compute
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import Series
-from jobs.forecasting.walkforward import ModelFactory, WindowSpec
 from jobs.storage.bars import load_series
 from jobs.storage.db import DatabaseUnavailable, connect, with_retry
 from jobs.storage.forecasts import write_outcome
@@ -242,10 +239,3 @@ def check_connection(url: str) -> None:
 def default_workers() -> int:
     """One worker per available core."""
     return max(1, len(os.sched_getaffinity(0)))
-
-
-def run_symbol(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,
-               spec: WindowSpec | None = None, factory: ModelFactory | None = None) -> SymbolOutcome:
-    """Evaluate and forecast one symbol at one horizon; a failure is returned, never raised."""
-    loaded = load_series(conn, symbol, horizon, cfg, spec)
-    return loaded if isinstance(loaded, SymbolOutcome) else compute(loaded, horizon, cfg, spec, factory)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs.contract.config import JobConfig
-from jobs.forecasting.results import SymbolOutcome
+from jobs.forecasting.results import SymbolOutcome, relative_rmse_gap
 
 
 @contextmanager
@@ -40,12 +40,12 @@ def _pct(x: float) -> str:
 
 
 def _vs_baseline(o: SymbolOutcome) -> str:
-    """Test RMSE relative to the paired baseline on the same windows (below 1 beats it)."""
-    if not o.baseline_windows:
-        return "–"
-    ours = sum(x.test_rmse for x in o.windows) / len(o.windows)
-    theirs = sum(x.test_rmse for x in o.baseline_windows) / len(o.baseline_windows)
-    return f"{ours / theirs:.3f}"
+    """Test RMSE over the paired baseline's on the same windows, as a ratio like ``vs naive`` (below 1 beats it).
+
+    The ratio is ``1 +`` the "RMSE vs baseline" figure the metrics, review and dashboard report.
+    """
+    gap = relative_rmse_gap(o.windows, o.baseline_windows)
+    return "–" if gap is None else f"{1 + gap:.3f}"
 
 
 def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, seconds: float) -> Table:
@@ -61,7 +61,7 @@ def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
             table.add_row(o.symbol, o.horizon, "[red]failed[/red]", *([""] * (8 if baseline else 7)),
                           (o.error or "")[:60])
             continue
-        f, w = o.forecast, o.windows
+        f, w = o.forecast, [x.score for x in o.windows]
         val = sum(x.val_rmse for x in w) / len(w)
         test = sum(x.test_rmse for x in w) / len(w)
         naive = sum(x.naive_test_rmse for x in w) / len(w)

@@ -28,7 +28,7 @@ class DatabaseUnavailable(RuntimeError):
 
 @cache
 def load_sql(name: str) -> str:
-    """Return the text of ``sql/queries/<name>.sql``; named bind parameters only."""
+    """Return the text of ``jobs/storage/sql/queries/<name>.sql``; named bind parameters only."""
     path = QUERIES_DIR / f"{name}.sql"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in QUERIES_DIR.glob("*.sql")))

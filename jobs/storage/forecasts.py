@@ -53,13 +53,14 @@ def forecast_params(f: ForecastResult, key: dict[str, str], phase: str, model_co
 
 def window_params(w: WindowResult, key: dict[str, str], cfg: JobConfig, phase: str) -> dict[str, Any]:
     """Bind parameters of ``insert_validation_metric``."""
+    s = w.score
     return {
         **key, "window_id": w.window_id, "train_start": w.train_start, "val_start": w.val_start,
-        "test_start": w.test_start, "test_end": w.test_end, "val_rmse": w.val_rmse, "test_rmse": w.test_rmse,
-        "naive_val_rmse": w.naive_val_rmse, "naive_test_rmse": w.naive_test_rmse, "rmse_ratio": w.rmse_ratio,
-        "divergence": w.divergence, "is_overfitting": w.is_overfitting, "weights": Jsonb(w.weights),
-        "weights_reverted": w.weights_reverted, "model_count": len(w.model_set),
-        "models_used": ",".join(w.models_used), "model_set": ",".join(w.model_set),
-        "model_errors": len(w.model_errors), "is_baseline": w.is_baseline,
+        "test_start": w.test_start, "test_end": w.test_end, "val_rmse": s.val_rmse, "test_rmse": s.test_rmse,
+        "naive_val_rmse": s.naive_val_rmse, "naive_test_rmse": s.naive_test_rmse, "rmse_ratio": s.rmse_ratio,
+        "divergence": s.divergence, "is_overfitting": s.is_overfitting, "weights": Jsonb(s.weights),
+        "weights_reverted": s.weights_reverted, "model_count": len(w.model_set),
+        "models_used": ",".join(s.models_used), "model_set": ",".join(w.model_set),
+        "model_errors": len(s.errors), "is_baseline": w.is_baseline,
         "optimization_method": cfg.optimization_method, "rollout_phase": phase,
     }

@@ -18,7 +18,12 @@ from psycopg import sql
 from infra.database import TABLE_PRIVILEGES, migration_files
 from infra.settings import SettingsError
 from jobs.contract.config import JobConfig
-from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.forecasting.results import (
+    ForecastResult,
+    SetScore,
+    SymbolOutcome,
+    WindowResult,
+)
 from jobs.storage.bars import read_bars
 from jobs.storage.db import MIGRATIONS_DIR, migrate
 from jobs.storage.forecasts import write_outcome
@@ -129,9 +134,10 @@ def job_url(empty_db_url: str, stack_runs: dict[str, StackRun]) -> Iterator[str]
 
 def _outcome(symbol: str, error: str | None = None) -> SymbolOutcome:
     t0 = datetime(2026, 1, 5, tzinfo=UTC)
+    score = SetScore(0.010, 0.011, 0.012, 0.012, 0.05, False, {"LSTM": 0.5, "ARIMA_GARCH": 0.5}, False,
+                     ("LSTM", "ARIMA_GARCH"))
     window = WindowResult(0, t0, t0 + timedelta(days=60), t0 + timedelta(days=80), t0 + timedelta(days=100),
-                          0.010, 0.011, 0.012, 0.012, 1.1, 0.05, False, {"LSTM": 0.5, "ARIMA_GARCH": 0.5}, False,
-                          ("LSTM", "ARIMA_GARCH"), ("LSTM", "ARIMA_GARCH"))
+                          ("LSTM", "ARIMA_GARCH"), score)
     forecast = ForecastResult(t0, t0 + timedelta(days=1), 100.0, 0.001, -0.02, 0.02, 0.9,
                               {"LSTM": 0.5, "ARIMA_GARCH": 0.5}, False, ("LSTM", "ARIMA_GARCH"))
     if error:

@@ -25,16 +25,16 @@ from hypothesis import strategies as st
 
 from jobs.contract.config import JobConfig
 from jobs.forecasting.pipeline import default_factory, production_forecast
-from jobs.forecasting.results import SymbolOutcome
+from jobs.forecasting.results import SetScore, SymbolOutcome
 from jobs.forecasting.series import PRICE_COLUMNS, validate_bars
-from jobs.forecasting.walkforward import SetScore, WindowSpec
-from jobs.running.runner import run_symbol
+from jobs.forecasting.walkforward import WindowSpec
 from jobs.storage.bars import upsert_bars
 from jobs.storage.db import connect, migrate
 from jobs.storage.forecasts import write_outcome
 from jobs.storage.sample_data import seed_sample_bars, simulated_bars
 from jobs.unified_forecast_job import main
 from tests.support.fixtures import with_dbname
+from tests.support.pipeline import run_symbol
 
 SPEC = WindowSpec(train=120, val=20, test=20, step=20, windows=2)
 NEED = SPEC.required_returns(True) + 1  # bars run_symbol reads
@@ -103,7 +103,8 @@ def assert_finite_forecast(outcome: SymbolOutcome) -> None:
     assert f.lower_return <= f.upper_return and f.lower_price <= f.upper_price
     assert len(outcome.windows) == SPEC.windows
     for w in outcome.windows:
-        assert all(math.isfinite(v) for v in (w.val_rmse, w.test_rmse, w.divergence, w.rmse_ratio)), w
+        s = w.score
+        assert all(math.isfinite(v) for v in (s.val_rmse, s.test_rmse, s.divergence, s.rmse_ratio)), w
 
 
 @settings(max_examples=14, deadline=None)

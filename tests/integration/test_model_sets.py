@@ -13,9 +13,9 @@ from jobs.contract.config import JobConfig, Model
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import ForecastModel, Prediction
 from jobs.forecasting.walkforward import WindowSpec
-from jobs.running.runner import run_symbol
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
+from tests.support.pipeline import run_symbol
 
 CANARY = {"ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true", "ENABLE_GB": "false",
           "ENABLE_TRANSFORMER": "false", "ENABLE_RF": "false", "ENABLE_PROPHET": "false",
@@ -100,9 +100,9 @@ def test_a_failing_model_is_dropped_weights_renormalised_and_recorded(db_url: st
         outcome = run_symbol(conn, "AAPL", "1D", cfg, spec=spec, factory=factory)
     assert outcome.ok, outcome.error
     for w in outcome.windows:
-        assert w.models_used == ("LSTM", "ARIMA_GARCH") and w.model_set == ("LSTM", "ARIMA_GARCH", "GB")
-        assert set(w.model_errors) == {"GB"}
-        assert sum(w.weights.values()) == pytest.approx(1.0) and "GB" not in w.weights
+        assert w.score.models_used == ("LSTM", "ARIMA_GARCH") and w.model_set == ("LSTM", "ARIMA_GARCH", "GB")
+        assert set(w.score.errors) == {"GB"}
+        assert sum(w.score.weights.values()) == pytest.approx(1.0) and "GB" not in w.score.weights
     assert outcome.forecast is not None and set(outcome.forecast.weights) == {"LSTM", "ARIMA_GARCH"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from datetime import datetime, timedelta, timezone
@@ -9,12 +10,20 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from botocore.stub import Stubber
+from rich.console import Console
 
 from jobs.contract import metrics
 from jobs.contract.config import JobConfig, Model
-from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.forecasting.results import (
+    ForecastResult,
+    SetScore,
+    SymbolOutcome,
+    WindowResult,
+    relative_rmse_gap,
+)
 from jobs.monitoring import publisher
 from jobs.running.logs import JsonFormatter
+from jobs.running.summary import summary_table
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
@@ -23,14 +32,12 @@ def window(wid: int, divergence: float, val: float = 0.010, test: float = 0.011,
            errors: dict[str, str] | None = None, threshold: float = 0.20) -> WindowResult:
     """A walk-forward window with the given scores; baseline windows carry the legacy 4-model set."""
     models = ("LSTM", "ARIMA_GARCH", "GB", "RF") if baseline else ("LSTM", "ARIMA_GARCH")
-    return WindowResult(
-        window_id=wid, train_start=T0, val_start=T0 + timedelta(days=100), test_start=T0 + timedelta(days=120),
-        test_end=T0 + timedelta(days=140), val_rmse=val, test_rmse=test, naive_val_rmse=0.012,
-        naive_test_rmse=0.012, rmse_ratio=test / val, divergence=divergence, is_overfitting=divergence > threshold,
-        weights={k: 1 / len(models) for k in models}, weights_reverted=divergence > threshold,
-        model_set=models, models_used=models, model_errors=errors or {},
-        is_baseline=baseline,
-    )
+    score = SetScore(val_rmse=val, test_rmse=test, naive_val_rmse=0.012, naive_test_rmse=0.012, divergence=divergence,
+                     is_overfitting=divergence > threshold, weights={k: 1 / len(models) for k in models},
+                     weights_reverted=divergence > threshold, models_used=models, errors=errors or {})
+    return WindowResult(window_id=wid, train_start=T0, val_start=T0 + timedelta(days=100),
+                        test_start=T0 + timedelta(days=120), test_end=T0 + timedelta(days=140), model_set=models,
+                        score=score, is_baseline=baseline)
 
 
 def forecast() -> ForecastResult:
@@ -144,8 +151,8 @@ def test_non_finite_values_are_dropped() -> None:
 def test_relative_rmse_gap_pairs_by_window_id() -> None:
     ours = [window(1, 0.0, test=0.02), window(2, 0.0, test=0.04)]
     base = [window(2, 0.0, test=0.02, baseline=True), window(9, 0.0, test=1.0, baseline=True)]
-    assert publisher.relative_rmse_gap(ours, base) == pytest.approx(1.0)
-    assert publisher.relative_rmse_gap(ours, []) is None
+    assert relative_rmse_gap(ours, base) == pytest.approx(1.0)
+    assert relative_rmse_gap(ours, []) is None
 
 
 def test_log_fallback_without_aws(no_aws: None, caplog: pytest.LogCaptureFixture) -> None:
@@ -238,3 +245,17 @@ def test_other_client_errors_are_not_retried() -> None:
 def test_batch_size_is_checked() -> None:
     with pytest.raises(ValueError, match="expected 1 to 1000"):
         publisher.send_batch(object(), [])
+
+
+def test_summary_vs_baseline_is_the_paired_figure() -> None:
+    # Window 2 has no baseline and baseline window 9 no ensemble window: unpaired means would
+    # give (0.02 + 0.04 + 0.08) / 3 over (0.02 + 1.0) / 2, about 0.092, not the paired 2.000.
+    o = SymbolOutcome("AAPL", "1D", forecast=forecast(),
+                      windows=(window(1, 0.0, test=0.02), window(2, 0.0, test=0.04), window(3, 0.0, test=0.08)),
+                      baseline_windows=(window(2, 0.0, test=0.02, baseline=True),
+                                        window(9, 0.0, test=1.0, baseline=True)))
+    console = Console(width=250, record=True, file=io.StringIO())
+    console.print(summary_table([o], "run-1", CFG, 1.0))
+    row = next(line for line in console.export_text().splitlines() if "AAPL" in line)
+    assert relative_rmse_gap(o.windows, o.baseline_windows) == pytest.approx(1.0)
+    assert " 2.000 " in row, row

@@ -1,4 +1,9 @@
-"""AR(1) mean + GARCH(1,1) volatility (the ``arch`` package), predicted with frozen parameters.
+"""``ARIMA_GARCH``: an AR(1) mean and GARCH(1,1) volatility on log returns (the ``arch`` package).
+
+The name is the rollout document's (``ENABLE_ARIMA_GARCH``) and stays; the model is not a
+general ARIMA: a fixed AR(1) on log returns (ARIMA(1,1,0) on log prices), no moving-average
+term and no order search, with GARCH(1,1) variance and Student-t (default) or normal shocks.
+Intervals use the fitted innovation law for one bar and the normal law for a multi-bar sum.
 
 ``arch`` fits the model once on the training slice. Prediction at many origins does not
 refit or call ``arch`` again: the conditional mean and variance recursions are run over the
@@ -93,7 +98,10 @@ def standard_quantile(prob: float, nu: float | None, steps: int) -> float:
 
 
 class ArimaGarchModel(ForecastModel):
-    """AR(1) + GARCH(1,1) with Student-t (default) or normal innovations.
+    """AR(1) mean + GARCH(1,1) variance on log returns, Student-t (default) or normal innovations.
+
+    Named ``ARIMA_GARCH`` for the configuration contract; see the module docstring for why
+    it is ARIMA(1,1,0) on log prices and nothing more general.
 
     Args:
         seed: Kept for the common interface; the maximum-likelihood fit is deterministic.

@@ -14,10 +14,12 @@ mini-batch order); no global seed is touched. Thread count is the caller's busin
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import torch
 from torch import nn
 
-from jobs.forecasting.models.sequence import SequenceNetModel, TrainSettings
+from jobs.forecasting.models.sequence import SequenceArgs, SequenceNetModel
 
 
 class _LSTMNet(nn.Module):
@@ -35,24 +37,15 @@ class LSTMModel(SequenceNetModel):
     """One-layer LSTM (hidden 16) on the last 20 bars; see the module docstring.
 
     Args:
-        seed, interval, lookback, holdout, settings: See ``SequenceNetModel``.
+        base: ``seed``, ``interval``, ``lookback``, ``holdout``, ``settings``: see ``SequenceNetModel``.
         hidden: LSTM hidden size.
         layers: Number of stacked LSTM layers.
     """
 
     name = "LSTM"
 
-    def __init__(
-        self,
-        seed: int = 0,
-        interval: float = 0.9,
-        lookback: int = 20,
-        holdout: float = 0.2,
-        settings: TrainSettings | None = None,
-        hidden: int = 16,
-        layers: int = 1,
-    ) -> None:
-        super().__init__(seed, interval, lookback, holdout, settings)
+    def __init__(self, *, hidden: int = 16, layers: int = 1, **base: Unpack[SequenceArgs]) -> None:
+        super().__init__(**base)
         if hidden < 1 or layers < 1:
             raise ValueError(f"hidden={hidden!r}, layers={layers!r} are invalid: expected positive integers")
         self.hidden = hidden

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -96,6 +97,16 @@ def train_net(
 
 def _snapshot(net: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+class SequenceArgs(TypedDict, total=False):
+    """``SequenceNetModel``'s arguments, which each network's model passes through as keywords."""
+
+    seed: int
+    interval: float
+    lookback: int
+    holdout: float
+    settings: TrainSettings | None
 
 
 class SequenceNetModel(ResidualIntervalModel):

@@ -1,16 +1,18 @@
 """A tiny transformer-encoder forecaster (d_model 16, one layer, lookback 20).
 
 It shares the LSTM's training scheme, early stopping on a held-out tail of the training
-slice, seeding and volatility-scaled interval (``jobs.forecasting.models.lstm.SequenceNetModel``);
+slice, seeding and volatility-scaled interval (``jobs.forecasting.models.sequence.SequenceNetModel``);
 only the network differs.
 """
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import torch
 from torch import nn
 
-from jobs.forecasting.models.sequence import SequenceNetModel, TrainSettings
+from jobs.forecasting.models.sequence import SequenceArgs, SequenceNetModel
 
 
 class _EncoderNet(nn.Module):
@@ -34,7 +36,7 @@ class TransformerModel(SequenceNetModel):
     """Transformer encoder over the last ``lookback`` bars, read out at the last bar.
 
     Args:
-        seed, interval, lookback, holdout, settings: See ``SequenceNetModel``.
+        base: ``seed``, ``interval``, ``lookback``, ``holdout``, ``settings``: see ``SequenceNetModel``.
         d_model: Embedding width.
         heads: Attention heads (must divide ``d_model``).
         layers: Encoder layers.
@@ -42,18 +44,8 @@ class TransformerModel(SequenceNetModel):
 
     name = "TRANSFORMER"
 
-    def __init__(
-        self,
-        seed: int = 0,
-        interval: float = 0.9,
-        lookback: int = 20,
-        holdout: float = 0.2,
-        settings: TrainSettings | None = None,
-        d_model: int = 16,
-        heads: int = 2,
-        layers: int = 1,
-    ) -> None:
-        super().__init__(seed, interval, lookback, holdout, settings)
+    def __init__(self, *, d_model: int = 16, heads: int = 2, layers: int = 1, **base: Unpack[SequenceArgs]) -> None:
+        super().__init__(**base)
         if d_model < 1 or heads < 1 or layers < 1 or d_model % heads:
             raise ValueError(
                 f"d_model={d_model!r}, heads={heads!r}, layers={layers!r} are invalid: "

@@ -1,5 +1,6 @@
--- Ensemble vs the paired legacy baseline: mean test RMSE over the windows both evaluated
--- in the same run (same run, symbol, horizon and window id), last %(days)s days.
+-- Ensemble vs the paired legacy baseline, last %(days)s days: "RMSE vs baseline" as
+-- jobs.forecasting.results.paired_rmse_gap defines it (mean test RMSE over the windows both
+-- evaluated in the same run, symbol, horizon and window id, over the baseline's, minus one).
 SELECT e.symbol, e.horizon,
        MAX(e.model_set)      AS model_set,
        MAX(b.model_set)      AS baseline_model_set,

@@ -1,9 +1,16 @@
 """Monitoring: SNS topics, CloudWatch alarms, a composite rollback alarm, Batch failure events, a dashboard.
 
-Every alarm and widget is built from the metric contract in ``jobs.monitoring.publisher`` (namespace,
-names, dimension sets), so the stack watches exactly what the job publishes. The alarm
-definitions are plain data (``alarm_specs``) so tests can evaluate them against published
-datapoints; ``Monitoring`` turns them into resources.
+Every alarm and widget is built from the metric contract in ``jobs.contract.metrics`` (namespace,
+names, dimension sets), so the stack watches exactly what the job publishes. The rollback
+composite is made of exactly the alarms of the ROLLBACK triggers in ``jobs.contract.triggers``.
+The alarm definitions are plain data (``alarm_specs``) so tests can evaluate them against
+published datapoints; ``Monitoring`` turns them into resources.
+
+Alarms follow the schedules: with ``schedulesEnabled: false`` no alarm of the stack has its
+actions enabled. A missing forecast only counts once the horizon's schedule has fired
+(``schedule-idle-<horizon>`` watches EventBridge's own ``TriggeredRules``), and the rollback
+composite's actions stay suppressed for an explicit first-run grace (the job timeout) after a
+schedule that had not fired starts firing, so a new stack does not page before its first run.
 """
 
 from __future__ import annotations
@@ -16,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.batch import job_name
 from infra.schedules import run_intervals
 from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
+from jobs.contract.triggers import Verdict, alarm_keys
 
 if TYPE_CHECKING:
     from infra.settings import Settings
@@ -38,6 +47,13 @@ MAX_SHORT_PERIOD_EVALUATION_SECONDS = 86_400
 # One hour holds one scheduled run's datapoints; the alarm returns to OK the next hour.
 RUN_PERIOD_SECONDS = 3_600
 DEFAULT_RUN_INTERVALS: dict[str, int] = {"1D": 86_400, "4h": 14_400, "8h": 28_800}
+# EventBridge's metrics of a default-bus rule (dimension RuleName only).
+EVENTS_NAMESPACE = "AWS/Events"
+TRIGGERED_RULES = "TriggeredRules"
+SCHEDULE_IDLE = "schedule-idle"
+# How long the rollback composite waits for the "awaiting schedule" suppressor to reach ALARM
+# when both change together (a new stack): CloudWatch's ActionsSuppressorWaitPeriod.
+SUPPRESSOR_WAIT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,10 @@ class MonitoringArgs:
             within it alarms.
         job_queue_arns: Batch job queues whose FAILED jobs notify on-call (empty: any queue).
         tags: Tags for every taggable resource.
+        schedules_enabled: Whether the stack's schedules fire; false turns every alarm's actions off.
+        schedule_rules: Horizon -> the EventBridge rule that starts its runs (default: the job's name).
+        first_run_grace_seconds: After a schedule starts firing, how long the rollback composite
+            keeps its actions suppressed so the first run can finish (the job timeout).
     """
 
     stack: str
@@ -66,6 +86,9 @@ class MonitoringArgs:
     run_intervals: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RUN_INTERVALS))
     job_queue_arns: tuple[pulumi.Input[str], ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    schedules_enabled: bool = True
+    schedule_rules: Mapping[str, str] = field(default_factory=dict)
+    first_run_grace_seconds: int = 3_600
 
     def __post_init__(self) -> None:
         if not self.horizons:
@@ -73,6 +96,13 @@ class MonitoringArgs:
         missing = [h for h in self.horizons if h not in self.run_intervals]
         if missing:
             raise ValueError(f"run_intervals has no entry for horizons {', '.join(missing)}")
+        if not 60 <= self.first_run_grace_seconds <= 86_400:
+            raise ValueError(f"first_run_grace_seconds={self.first_run_grace_seconds} is invalid: "
+                             "expected 60 to 86400 seconds")
+
+    def rule_name(self, horizon: str) -> str:
+        """The EventBridge rule that starts ``horizon``'s runs (``infra.batch.job_name`` of the core group)."""
+        return self.schedule_rules.get(horizon, f"ensemble-forecast-{self.stack}-{horizon}")
 
     @property
     def prefix(self) -> str:
@@ -89,6 +119,7 @@ def monitoring_args(settings: Settings, job_queue_arn: pulumi.Input[str], region
         region: Dashboard region; defaults to the stack's ``aws:region``.
     """
     mon = settings.monitoring
+    core = next(g for g in settings.groups if g.name == "core")  # every stack has it; its rule starts each run
     return MonitoringArgs(
         stack=settings.stack, horizons=settings.horizons,
         region=region or pulumi.Config("aws").require("region"),
@@ -97,6 +128,9 @@ def monitoring_args(settings: Settings, job_queue_arn: pulumi.Input[str], region
         # The job may run up to its timeout after the scheduled time before it publishes.
         run_intervals=run_intervals(dict(mon.schedules), settings.batch.job_timeout_seconds),
         job_queue_arns=(job_queue_arn,), tags=settings.tags,
+        schedules_enabled=mon.schedules_enabled,
+        schedule_rules={h: job_name(settings.stack, core, h) for h in settings.horizons},
+        first_run_grace_seconds=settings.batch.job_timeout_seconds,
     )
 
 
@@ -115,6 +149,7 @@ class AlarmSpec:
     treat_missing_data: str
     topic: str | None
     description: str
+    namespace: str = metrics.NAMESPACE
 
     def breaches(self, value: float) -> bool:
         """Whether one period's statistic ``value`` is on the alarming side of the threshold."""
@@ -149,13 +184,20 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
         # Rollout document: "Max RMSE increase > 5% vs baseline -> escalate": the worst symbol, not the mean.
         spec("rmse-vs-baseline", metrics.RMSE_VS_BASELINE, "Maximum", args.thresholds.rmse_escalation, IMMEDIATE,
              f"a symbol's RMSE more than {args.thresholds.rmse_escalation:.0%} worse than the paired baseline: escalate"),
-        spec("model-errors", metrics.MODEL_ERRORS, "Sum", 0.0, IMMEDIATE, "a model failed inside the ensemble"),
+        # Caught (the window went on without the model): a MONITOR trigger, so the review topic.
+        spec("model-errors", metrics.MODEL_ERRORS, "Sum", 0.0, REVIEW, "a model failed inside the ensemble"),
         spec("forecasts-failed", metrics.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
-        # No data at all means the scheduled run did not happen: that must alarm too.
-        spec("forecasts-missing", metrics.FORECASTS_WRITTEN, "Sum", 1.0, IMMEDIATE,
+        # No data at all means the scheduled run did not happen: that must alarm too. It pages
+        # through the rollback composite only, which ignores it while the schedule is idle.
+        spec("forecasts-missing", metrics.FORECASTS_WRITTEN, "Sum", 1.0, None,
              f"no forecast written within {args.run_intervals[horizon] / 3_600:g}h (longest gap between "
-             "scheduled runs plus the job timeout)", comparison=LESS,
+             "scheduled runs plus the job timeout; rollback trigger)", comparison=LESS,
              period=args.run_intervals[horizon], missing=BREACHING),
+        # The schedule has not fired within the same period: switched off, or not yet fired on a new stack.
+        AlarmSpec(f"{SCHEDULE_IDLE}-{horizon}", TRIGGERED_RULES, {"RuleName": args.rule_name(horizon)}, "Sum",
+                  LESS, 1.0, args.run_intervals[horizon], 1, BREACHING, None,
+                  f"{args.stack} {horizon}: schedule {args.rule_name(horizon)} has not fired within "
+                  f"{args.run_intervals[horizon] / 3_600:g}h (off, or not yet fired)", EVENTS_NAMESPACE),
         spec("rollback-divergence", metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.thresholds.divergence_rollback, None,
              f"a symbol's average divergence above {args.thresholds.divergence_rollback:.0%} (rollback trigger)"),
         spec("rollback-rmse", metrics.RMSE_VS_BASELINE, "Average", args.thresholds.rmse_rollback, None,
@@ -163,7 +205,9 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
     ]
 
 
-ROLLBACK_KEYS: tuple[str, ...] = ("rollback-divergence", "rollback-rmse", "model-errors", "forecasts-failed")
+# Alarm keys of the ROLLBACK triggers (jobs.contract.triggers): per horizon, and stack-wide.
+ROLLBACK_KEYS: tuple[str, ...] = alarm_keys(Verdict.ROLLBACK, stack_wide=False)
+ROLLBACK_STACK_KEYS: tuple[str, ...] = alarm_keys(Verdict.ROLLBACK, stack_wide=True)
 
 
 def alarm_specs(args: MonitoringArgs) -> list[AlarmSpec]:
@@ -181,10 +225,27 @@ def alarm_specs(args: MonitoringArgs) -> list[AlarmSpec]:
 
 
 def rollback_rule(args: MonitoringArgs) -> str:
-    """The composite alarm rule: any rollback trigger of any horizon, or an alert storm."""
-    names = [f"{args.prefix}-{k}-{h}" for h in args.horizons for k in ROLLBACK_KEYS]
-    names.append(f"{args.prefix}-alert-storm")
-    return " OR ".join(f'ALARM("{n}")' for n in names)
+    """The composite alarm rule: any ROLLBACK trigger's alarm of any horizon, or of the stack.
+
+    An alarm that fires on *absent* data (missing treated as breaching) counts only while its
+    horizon's schedule is firing, so a stack whose schedules are off or have not fired yet is
+    not in ALARM for missing forecasts.
+    """
+    absent = {s.key for s in alarm_specs(args) if s.treat_missing_data == BREACHING}
+    terms = []
+    for h in args.horizons:
+        for k in ROLLBACK_KEYS:
+            term = f'ALARM("{args.prefix}-{k}-{h}")'
+            if f"{k}-{h}" in absent:
+                term = f'({term} AND NOT ALARM("{args.prefix}-{SCHEDULE_IDLE}-{h}"))'
+            terms.append(term)
+    terms += [f'ALARM("{args.prefix}-{k}")' for k in ROLLBACK_STACK_KEYS]
+    return " OR ".join(terms)
+
+
+def awaiting_schedule_rule(args: MonitoringArgs) -> str:
+    """The suppressor's rule: some horizon's schedule has not fired within its period."""
+    return " OR ".join(f'ALARM("{args.prefix}-{SCHEDULE_IDLE}-{h}")' for h in args.horizons)
 
 
 def batch_failure_pattern(queue_arns: Sequence[str]) -> str:
@@ -301,11 +362,23 @@ class Monitoring(pulumi.ComponentResource):
                 aws.sns.TopicSubscription(f"{name}-{kind}-email-{i}", topic=self.topics[kind].arn, protocol="email",
                                           endpoint=email, opts=child)
         self.alarms = {s.key: self._alarm(name, args, s, tags, child) for s in alarm_specs(args)}
+        after_alarms = pulumi.ResourceOptions(parent=self, depends_on=list(self.alarms.values()))
+        self.awaiting_schedule = aws.cloudwatch.CompositeAlarm(
+            f"{name}-awaiting-schedule", alarm_name=f"{args.prefix}-awaiting-schedule",
+            alarm_description=f"{args.stack}: a schedule has not fired within its period (off, or a new stack); "
+                              "suppresses the rollback alarm's actions (no actions of its own)",
+            alarm_rule=awaiting_schedule_rule(args), actions_enabled=False, tags=tags, opts=after_alarms)
         self.rollback_alarm = aws.cloudwatch.CompositeAlarm(
             f"{name}-rollback-required", alarm_name=f"{args.prefix}-rollback-required",
             alarm_description=f"{args.stack}: a rollback trigger fired; revert to the previous stack config",
-            alarm_rule=rollback_rule(args), alarm_actions=[self.topics[IMMEDIATE].arn], tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.alarms.values())))
+            alarm_rule=rollback_rule(args), alarm_actions=[self.topics[IMMEDIATE].arn],
+            actions_enabled=args.schedules_enabled,
+            # The first-run grace: actions wait this long after the schedule starts firing.
+            actions_suppressor=aws.cloudwatch.CompositeAlarmActionsSuppressorArgs(
+                alarm=self.awaiting_schedule.alarm_name, extension_period=args.first_run_grace_seconds,
+                wait_period=SUPPRESSOR_WAIT_SECONDS),
+            tags=tags, opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.alarms.values(),
+                                                                            self.awaiting_schedule]))
         self.batch_failed_rule = aws.cloudwatch.EventRule(
             f"{name}-batch-failed", name=f"{args.prefix}-batch-failed",
             description=f"{args.stack}: an AWS Batch job FAILED",
@@ -317,7 +390,7 @@ class Monitoring(pulumi.ComponentResource):
                 input_paths={"job": "$.detail.jobName", "id": "$.detail.jobId", "reason": "$.detail.statusReason"},
                 input_template=f'"{args.stack}: Batch job <job> (<id>) FAILED: <reason>"'),
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.topic_policies))
-        arns = [a.arn for a in self.alarms.values()] + [self.rollback_alarm.arn]
+        arns = [a.arn for a in self.alarms.values()] + [self.awaiting_schedule.arn, self.rollback_alarm.arn]
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard", dashboard_name=f"{args.prefix}",
             dashboard_body=pulumi.Output.all(*arns).apply(lambda a: dashboard_body(args, a)), opts=child)
@@ -333,10 +406,10 @@ class Monitoring(pulumi.ComponentResource):
         actions = [self.topics[s.topic].arn] if s.topic else []
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{s.key}", name=f"{args.prefix}-{s.key}", alarm_description=s.description,
-            namespace=metrics.NAMESPACE, metric_name=s.metric, dimensions=dict(s.dimensions), statistic=s.statistic,
+            namespace=s.namespace, metric_name=s.metric, dimensions=dict(s.dimensions), statistic=s.statistic,
             comparison_operator=s.comparison, threshold=s.threshold, period=s.period,
             evaluation_periods=s.evaluation_periods, datapoints_to_alarm=s.evaluation_periods,
-            treat_missing_data=s.treat_missing_data,
+            treat_missing_data=s.treat_missing_data, actions_enabled=args.schedules_enabled,
             alarm_actions=actions, ok_actions=actions if s.topic == IMMEDIATE else [], tags=tags, opts=opts)
 
     def _policy(self, name: str, kind: str, args: MonitoringArgs, opts: pulumi.ResourceOptions) -> aws.sns.TopicPolicy:

@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         cfg = JobConfig.from_env(environ)
         results = fetch(resolve_url(cfg.database_url, cfg.data_dir), symbols, hours)
         out = console or Console()
-        for table in build_tables(results, cfg.divergence_threshold, hours):
+        for table in build_tables(results, cfg.thresholds, hours):
             out.print(table)
         return EXIT_OK
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from jobs.contract.thresholds import Thresholds
+from jobs.contract.triggers import Verdict, verdict_of
 
 
 class Decision(str, Enum):
@@ -126,11 +127,21 @@ def pct(x: float | None) -> str:
 
 
 def _check(name: str, rollback: Sequence[str], monitor: Sequence[str], ok: str) -> Check:
+    """A check's verdict; each level it reaches must be a trigger of ``name`` in the triggers table."""
     if rollback:
+        verdict_of(name, Verdict.ROLLBACK)
         return Check(name, Decision.ROLLBACK, f"{len(rollback)} rollback finding(s)", (*rollback, *monitor))
     if monitor:
+        verdict_of(name, Verdict.MONITOR)
         return Check(name, Decision.MONITOR, f"{len(monitor)} borderline finding(s)", tuple(monitor))
     return Check(name, Decision.PROCEED, ok)
+
+
+def _fired(name: str, findings: Sequence[str], ok: str) -> Check:
+    """A check with one trigger: its findings take that trigger's verdict from the table."""
+    if verdict_of(name) is Verdict.ROLLBACK:
+        return _check(name, findings, [], ok)
+    return _check(name, [], findings, ok)
 
 
 def check_divergence(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
@@ -151,10 +162,10 @@ def check_divergence(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Chec
 
 def check_overfitting(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
     """Share of overfitting windows per symbol-horizon must stay below the threshold."""
-    monitor = [f"{s.label} {s.overfitting_windows} of {s.windows} windows overfitting "
-               f"({pct(s.overfitting_share)}), not below {pct(t.overfitting_share)}"
-               for s in stats if s.overfitting_share is not None and s.overfitting_share >= t.overfitting_share]
-    return _check("overfitting", [], monitor, f"every symbol-horizon below {pct(t.overfitting_share)} of windows")
+    found = [f"{s.label} {s.overfitting_windows} of {s.windows} windows overfitting "
+             f"({pct(s.overfitting_share)}), not below {pct(t.overfitting_share)}"
+             for s in stats if s.overfitting_share is not None and s.overfitting_share >= t.overfitting_share]
+    return _fired("overfitting", found, f"every symbol-horizon below {pct(t.overfitting_share)} of windows")
 
 
 def check_rmse(stats: Sequence[SymbolHorizonStats], t: Thresholds, require_baseline: bool = True) -> Check:
@@ -181,14 +192,14 @@ def check_rmse(stats: Sequence[SymbolHorizonStats], t: Thresholds, require_basel
 
 def check_model_errors(stats: Sequence[SymbolHorizonStats]) -> Check:
     """Models that failed inside a window (caught, the window went on without them)."""
-    monitor = [f"{s.label} {s.model_errors} model error(s) in {s.windows} windows" for s in stats if s.model_errors]
-    return _check("model_errors", [], monitor, "no model errors")
+    found = [f"{s.label} {s.model_errors} model error(s) in {s.windows} windows" for s in stats if s.model_errors]
+    return _fired("model_errors", found, "no model errors")
 
 
 def check_incidents(name: str, incidents: Iterable[Incident], kinds: set[str], ok: str) -> Check:
-    """A rollback trigger made of row-level incidents of the given kinds: any one rolls back."""
+    """A trigger made of row-level incidents of the given kinds: any one fires it (verdict from the table)."""
     found = [f"{i.symbol} {i.horizon}: {i.detail}".strip() for i in incidents if i.kind in kinds]
-    return _check(name, found, [], ok)
+    return _fired(name, found, ok)
 
 
 def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], incidents: Sequence[Incident],
@@ -208,7 +219,7 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
         The review; with no ensemble windows at all the decision is MONITOR (nothing to judge).
     """
     if not any(s.windows for s in stats) and not incidents:
-        check = Check("data", Decision.MONITOR,
+        check = Check("data", Decision(verdict_of("data").value),
                       f"no runs of phase {phase} in the last {days} day(s): nothing to review yet")
         return Review(phase, days, Decision.MONITOR, (check,), tuple(stats), ())
     checks = (

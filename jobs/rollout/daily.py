@@ -1,8 +1,9 @@
 """The morning review: ``python -m jobs.daily_checks [--symbols AAPL,MSFT,SPY] [--hours 24]``.
 
 Prints the rollout document's three daily checks as ``rich`` tables: divergence summary,
-RMSE trends and overfitting alerts, from ``jobs/storage/sql/queries/canary_*.sql``. Exit status 0,
-2 on bad input, 1 when the database is unreachable.
+RMSE trends and overfitting alerts, from ``jobs/storage/sql/queries/canary_*.sql``. The divergence rows
+carry the rollout trigger they fire (``jobs.contract.triggers``, the review's table): MONITOR
+or ROLLBACK. Exit status 0, 2 on bad input, 1 when the database is unreachable.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from typing import Any
 
 from rich.table import Table
 
+from jobs.contract.thresholds import Thresholds
+from jobs.contract.triggers import TRIGGERS, Trigger
 from jobs.storage.db import connect, load_sql
+
+_STYLE = {"ROLLBACK": "bold red", "MONITOR": "yellow"}
 
 
 def fetch(url: str, symbols: Sequence[str], hours: int) -> dict[str, list[dict[str, Any]]]:
@@ -28,15 +33,35 @@ def _f(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def build_tables(results: Mapping[str, list[dict[str, Any]]], threshold: float, hours: int) -> list[Table]:
-    """The three tables; rows above the warning ``threshold`` are marked in red."""
+def divergence_trigger(row: Mapping[str, Any], t: Thresholds) -> Trigger | None:
+    """The worst trigger of the ``divergence`` and ``overfitting`` checks a summary row fires, if any.
+
+    The same conditions as the review's checks (``jobs.rollout.checks``), over the daily window.
+    """
+    fired = []
+    avg, windows = row["avg_div"], row["windows"]
+    for trig in TRIGGERS:
+        if trig.check == "divergence" and avg is not None and trig.threshold is not None:
+            limit = getattr(t, trig.threshold)
+            # ROLLBACK is strictly above its threshold; MONITOR is "not below" the proceed threshold.
+            if avg > limit or (trig.verdict.value == "MONITOR" and avg >= limit):
+                fired.append(trig)
+        if trig.check == "overfitting" and windows and row["overfitting_count"] / windows >= t.overfitting_share:
+            fired.append(trig)
+    return max(fired, key=lambda trig: trig.verdict.value == "ROLLBACK", default=None)
+
+
+def build_tables(results: Mapping[str, list[dict[str, Any]]], thresholds: Thresholds, hours: int) -> list[Table]:
+    """The three tables; divergence rows name the rollout trigger they fire (MONITOR yellow, ROLLBACK red)."""
+    threshold = thresholds.divergence_warning
     div = Table(title=f"1. Divergence summary (last {hours} h)")
-    for col in ("symbol", "horizon", "windows", "avg_div", "max_div", "overfitting_count"):
-        div.add_column(col, justify="left" if col in ("symbol", "horizon") else "right")
+    for col in ("symbol", "horizon", "windows", "avg_div", "max_div", "overfitting_count", "trigger"):
+        div.add_column(col, justify="left" if col in ("symbol", "horizon", "trigger") else "right")
     for r in results["canary_divergence_summary"]:
-        style = "red" if r["avg_div"] is not None and r["avg_div"] > threshold else None
+        trig = divergence_trigger(r, thresholds)
+        label = f"{trig.verdict.value} {trig.name}" if trig else "-"
         div.add_row(r["symbol"], r["horizon"], str(r["windows"]), _f(r["avg_div"]), _f(r["max_div"]),
-                    str(r["overfitting_count"]), style=style)
+                    str(r["overfitting_count"]), label, style=_STYLE[trig.verdict.value] if trig else None)
     rmse = Table(title=f"2. RMSE trends (last {hours} h)")
     for col in ("symbol", "horizon", "avg_val", "avg_test", "rmse_diff"):
         rmse.add_column(col, justify="left" if col in ("symbol", "horizon") else "right")

@@ -98,6 +98,11 @@ def find_repo(path: Path) -> Path:
         raise ValueError(f"--repo {str(path)!r} is invalid: expected a folder inside a git checkout") from None
 
 
+def stack_ref(stack: str) -> str:
+    """The stack as the workflows name it: ``<organisation>/<stack>`` (``PULUMI_ORG`` in the shell)."""
+    return f'"$PULUMI_ORG/{stack}"'
+
+
 def regenerate_commands(stack: str) -> list[str]:
     """Shell lines submitting one non-array Batch job per horizon from the stack outputs.
 
@@ -105,10 +110,10 @@ def regenerate_commands(stack: str) -> list[str]:
     prod's high-value 3-model symbols have their own definitions.
     """
     outputs = {"jobDefinitionArns": ""} | ({"highValueJobDefinitionArns": "high-value-"} if stack == "prod" else {})
-    lines = [f'QUEUE="$(pulumi stack output jobQueueArn --stack {stack})"']
+    lines = [f'QUEUE="$(pulumi stack output jobQueueArn --stack {stack_ref(stack)})"']
     for output, tag in outputs.items():
         lines += [
-            f"pulumi stack output {output} --stack {stack} --json \\",
+            f"pulumi stack output {output} --stack {stack_ref(stack)} --json \\",
             "  | jq -r 'to_entries[] | \"\\(.key) \\(.value)\"' \\",
             "  | while read -r horizon arn; do",
             f'      aws batch submit-job --job-name "rollback-{stack}-{tag}$horizon-$(date -u +%Y%m%d%H%M)" \\',
@@ -125,9 +130,10 @@ def steps(plan: RollbackPlan) -> list[str]:
         f"1. Restore the previous config ({p.short}) and commit it, so the stack file and the stack agree:",
         f"     git show {p.sha}:{plan.path} > {plan.path}",
         f'     git commit -m "Roll back {s} to {p.short}: <REASON>" -- {plan.path}',
-        "2. Apply it (review the preview first; pushing the commit to main runs the same through deploy.yml):",
-        f"     pulumi preview --stack {s} --diff",
-        f"     pulumi up --stack {s}",
+        "2. Apply it: push the commit to main, or run the deploy workflow by hand with stack "
+        f"{s} (a rollback is never gated), or review the preview and apply it yourself:",
+        f"     pulumi preview --stack {stack_ref(s)} --diff",
+        f"     pulumi up --stack {stack_ref(s)}",
         "3. Regenerate forecasts with a one-off Batch job per horizon (stack outputs jobQueueArn, "
         "jobDefinitionArns):",
         *(f"     {line}" for line in regenerate_commands(s)),

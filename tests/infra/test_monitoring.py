@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,9 +93,9 @@ EXPECTED = {
     "divergence-warning": (metrics.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.20, "notBreaching", "review"),
     "divergence-critical": (metrics.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.30, "notBreaching", "immediate"),
     "rmse-vs-baseline": (metrics.RMSE_VS_BASELINE, "Maximum", "GreaterThanThreshold", 0.05, "notBreaching", "immediate"),
-    "model-errors": (metrics.MODEL_ERRORS, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
+    "model-errors": (metrics.MODEL_ERRORS, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "review"),
     "forecasts-failed": (metrics.FORECASTS_FAILED, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
-    "forecasts-missing": (metrics.FORECASTS_WRITTEN, "Sum", "LessThanThreshold", 1.0, "breaching", "immediate"),
+    "forecasts-missing": (metrics.FORECASTS_WRITTEN, "Sum", "LessThanThreshold", 1.0, "breaching", None),
     "rollback-divergence": (metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.25, "notBreaching",
                             None),
     "rollback-rmse": (metrics.RMSE_VS_BASELINE, "Average", "GreaterThanThreshold", 0.10, "notBreaching", None),
@@ -118,7 +119,8 @@ def test_every_child_is_parented_to_the_component(declared: tuple[str, list[Decl
 def test_horizon_alarms_thresholds_periods_missing_data_and_topics(declared: tuple[str, list[Declared]]) -> None:
     stack, resources = declared
     alarms = {r.state["name"]: r.state for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")}
-    assert len(alarms) == len(EXPECTED) * len(STACK_HORIZONS[stack]) + 1
+    # EXPECTED and the schedule-idle alarm per horizon, plus the alert storm.
+    assert len(alarms) == (len(EXPECTED) + 1) * len(STACK_HORIZONS[stack]) + 1
     for h in STACK_HORIZONS[stack]:
         for key, (metric, stat, comparison, threshold, missing, topic) in EXPECTED.items():
             a = alarms[f"ensemble-forecast-{stack}-{key}-{h}"]
@@ -129,6 +131,14 @@ def test_horizon_alarms_thresholds_periods_missing_data_and_topics(declared: tup
             assert a["alarmActions"] == ([topic_arn(stack, topic)] if topic else []), key
             expected_period = {"1D": 86_400, "4h": 14_400, "8h": 28_800}[h] if key == "forecasts-missing" else 3_600
             assert (a["period"], a["evaluationPeriods"]) == (expected_period, 1), key
+            assert a["actionsEnabled"] is True, key
+        idle = alarms[f"ensemble-forecast-{stack}-schedule-idle-{h}"]
+        assert (idle["namespace"], idle["metricName"], idle["dimensions"]) == (
+            "AWS/Events", "TriggeredRules", {"RuleName": f"ensemble-forecast-{stack}-{h}"})
+        assert (idle["statistic"], idle["comparisonOperator"], idle["threshold"], idle["treatMissingData"]) == (
+            "Sum", "LessThanThreshold", 1.0, "breaching")
+        assert idle["period"] == alarms[f"ensemble-forecast-{stack}-forecasts-missing-{h}"]["period"]
+        assert idle["alarmActions"] == []
 
 
 def test_alert_storm_alarm(declared: tuple[str, list[Declared]]) -> None:
@@ -143,14 +153,32 @@ def test_alert_storm_alarm(declared: tuple[str, list[Declared]]) -> None:
 
 def test_rollback_composite_names_every_trigger(declared: tuple[str, list[Declared]]) -> None:
     stack, resources = declared
-    (comp,) = [r.state for r in of_type(resources, "aws:cloudwatch/compositeAlarm:CompositeAlarm")]
+    comps = {r.state["alarmName"]: r.state for r in of_type(resources, "aws:cloudwatch/compositeAlarm:CompositeAlarm")}
+    comp = comps[f"ensemble-forecast-{stack}-rollback-required"]
     names = {r.state["name"] for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")}
-    referenced = {part.split('"')[1] for part in comp["alarmRule"].split(" OR ")}
+    referenced = set(re.findall(r'(?<!NOT )ALARM\("([^"]+)"\)', comp["alarmRule"]))
     assert referenced <= names
     wanted = {f"ensemble-forecast-{stack}-{k}-{h}" for h in STACK_HORIZONS[stack]
-              for k in ("rollback-divergence", "rollback-rmse", "model-errors", "forecasts-failed")}
+              for k in ("rollback-divergence", "rollback-rmse", "forecasts-failed", "forecasts-missing")}
     assert referenced == wanted | {f"ensemble-forecast-{stack}-alert-storm"}
-    assert comp["alarmActions"] == [topic_arn(stack, "immediate")]
+    for h in STACK_HORIZONS[stack]:  # missing forecasts count only while the schedule fires
+        assert (f'(ALARM("ensemble-forecast-{stack}-forecasts-missing-{h}") AND '
+                f'NOT ALARM("ensemble-forecast-{stack}-schedule-idle-{h}"))') in comp["alarmRule"]
+    assert comp["alarmActions"] == [topic_arn(stack, "immediate")] and comp["actionsEnabled"] is True
+    suppressor = comps[f"ensemble-forecast-{stack}-awaiting-schedule"]
+    assert comp["actionsSuppressor"] == {"alarm": suppressor["alarmName"], "extensionPeriod": 3_600,
+                                         "waitPeriod": mon.SUPPRESSOR_WAIT_SECONDS}
+    assert set(re.findall(r'ALARM\("([^"]+)"\)', suppressor["alarmRule"])) == {
+        f"ensemble-forecast-{stack}-schedule-idle-{h}" for h in STACK_HORIZONS[stack]}
+    assert suppressor["actionsEnabled"] is False and not suppressor.get("alarmActions")
+
+
+def test_schedules_off_turns_every_alarm_action_off() -> None:
+    resources = declare(stack_args("limited", schedules_enabled=False))
+    alarms = of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm") + of_type(
+        resources, "aws:cloudwatch/compositeAlarm:CompositeAlarm")
+    assert alarms and all(a.state["actionsEnabled"] is False for a in alarms), [
+        a.name for a in alarms if a.state["actionsEnabled"] is not False]
 
 
 def test_batch_failures_reach_the_immediate_topic(declared: tuple[str, list[Declared]]) -> None:
@@ -189,7 +217,7 @@ def test_dashboard_has_the_rollout_charts(declared: tuple[str, list[Declared]]) 
                    "Symbol health", "Forecast generation"):
         assert any(wanted in t for t in titles), wanted
     alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
-    assert len(alarm_widget["properties"]["alarms"]) == len(EXPECTED) * len(STACK_HORIZONS[stack]) + 2
+    assert len(alarm_widget["properties"]["alarms"]) == (len(EXPECTED) + 1) * len(STACK_HORIZONS[stack]) + 3
     assert all(w["properties"].get("region", REGION) == REGION for w in body["widgets"])
 
 

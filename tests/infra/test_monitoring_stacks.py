@@ -40,7 +40,7 @@ def test_each_stack_alarms_on_its_thresholds(stack_runs: dict[str, StackRun], st
     horizons, _, _ = STACK[stack]
     want = {"divergence-warning": (0.2, "review"), "divergence-critical": (0.3, "immediate"),
             "rmse-vs-baseline": (0.05, "immediate"), "rollback-divergence": (0.25, None),
-            "rollback-rmse": (0.1, None), "model-errors": (0, "immediate"), "forecasts-failed": (0, "immediate")}
+            "rollback-rmse": (0.1, None), "model-errors": (0, "review"), "forecasts-failed": (0, "immediate")}
     for h in horizons:
         for key, (threshold, kind) in want.items():
             a = alarms[f"ensemble-forecast-{stack}-{key}-{h}"]
@@ -51,7 +51,7 @@ def test_each_stack_alarms_on_its_thresholds(stack_runs: dict[str, StackRun], st
             assert a["dimensions"] == {metrics.DIM_STACK: stack, metrics.DIM_HORIZON: h}
     storm = alarms[f"ensemble-forecast-{stack}-alert-storm"]
     assert (storm["threshold"], storm["period"], storm["alarmActions"]) == (5, HOUR, [topic(stack, "immediate")])
-    assert len(alarms) == 8 * len(horizons) + 1
+    assert len(alarms) == 9 * len(horizons) + 1  # with schedule-idle per horizon
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -62,7 +62,10 @@ def test_missing_forecasts_alarm_spans_the_longest_schedule_gap(stack_runs: dict
         a = alarms[f"ensemble-forecast-{stack}-forecasts-missing-{h}"]
         assert a["period"] == WEEKEND_GAP[h] + timeout
         assert (a["comparisonOperator"], a["threshold"], a["statistic"]) == ("LessThanThreshold", 1, "Sum")
-        assert a["treatMissingData"] == "breaching" and a["alarmActions"] == [topic(stack, "immediate")]
+        # It pages through the rollback composite, which ignores it while the schedule is idle.
+        assert a["treatMissingData"] == "breaching" and a["alarmActions"] == []
+        idle = alarms[f"ensemble-forecast-{stack}-schedule-idle-{h}"]
+        assert idle["dimensions"] == {"RuleName": f"ensemble-forecast-{stack}-{h}"} and idle["period"] == a["period"]
         assert a["period"] * a["evaluationPeriods"] <= mon.MAX_EVALUATION_SECONDS
 
 
@@ -76,7 +79,9 @@ def test_each_stack_has_topics_subscriptions_rollback_and_batch_failure_rule(
     assert subs == sorted([(topic(stack, "review"), "ml-team@example.com")]
                           + [(topic(stack, "immediate"), e) for e in immediate])
     comp = run.named("monitoring-rollback-required").inputs
-    assert comp["alarmActions"] == [topic(stack, "immediate")]
+    assert comp["alarmActions"] == [topic(stack, "immediate")] and comp["actionsEnabled"] is True
+    # The first-run grace is the stack's job timeout.
+    assert comp["actionsSuppressor"]["extensionPeriod"] == STACK[stack][1]
     assert f'ALARM("ensemble-forecast-{stack}-rollback-divergence-1D")' in comp["alarmRule"]
     rule = run.named("monitoring-batch-failed").inputs
     assert rule["eventPattern"]["detail"] == {
@@ -111,3 +116,13 @@ def test_max_run_gap(expr: str, hours: int) -> None:
 def test_unsupported_schedules_are_refused(expr: str) -> None:
     with pytest.raises(ValueError, match="not supported"):
         max_run_gap_seconds(expr)
+
+
+@pytest.mark.parametrize("stack", ["canary", "limited"])
+def test_a_stack_with_schedules_off_has_no_alarm_actions(stack: str) -> None:
+    run = run_stack(stack, overrides={"schedulesEnabled": False})
+    alarms = run.of_type(ALARM) + run.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
+    on = [r.name for r in alarms if r.inputs["actionsEnabled"] is not False]
+    assert alarms and not on, f"{stack}: alarms with actions while the schedules are off: {on}"
+    rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
+    assert {r.inputs["state"] for r in rules if "schedule" in r.name} == {"DISABLED"}

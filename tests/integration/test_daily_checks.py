@@ -31,7 +31,10 @@ def test_three_tables_with_the_window_and_symbols(db_url: str) -> None:
     lines = text.splitlines()
     aapl = [[c for c in ln.split() if c != "│"] for ln in lines if ln.lstrip("│ ").startswith("AAPL")]
     # Divergence row, RMSE row, one alert row (the 0.30 window), in table order.
-    assert aapl[0] == ["AAPL", "1D", "2", "0.2000", "0.3000", "1"]
+    # The trigger column is the review's table: 20% average is not below 15% (MONITOR).
+    assert aapl[0] == ["AAPL", "1D", "2", "0.2000", "0.3000", "1", "MONITOR", "divergence-high"]
+    msft = [[c for c in ln.split() if c != "│"] for ln in lines if ln.lstrip("│ ").startswith("MSFT")]
+    assert msft[0][-1] == "-"
     assert aapl[1] == ["AAPL", "1D", "0.019000", "0.020000", "0.001000"]
     assert "0.3000" in aapl[2] and "LSTM,ARIMA_GARCH" in aapl[2]
     assert len(aapl) == 3
@@ -39,6 +42,8 @@ def test_three_tables_with_the_window_and_symbols(db_url: str) -> None:
     assert "NVDA" not in text  # not asked for
     code, text = run_checks(db_url, "--symbols", "SPY,NVDA", "--hours", "48")
     assert code == 0 and "0.4500" in text and "0.9000" in text and "AAPL" not in text
+    spy = [ln for ln in text.splitlines() if ln.lstrip("│ ").startswith("SPY")][0]
+    assert "ROLLBACK divergence-rollback" in spy  # 45% average, above the 25% rollback trigger
 
 
 def test_empty_window_says_no_rows(db_url: str) -> None:

@@ -122,7 +122,9 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
     run = stack_runs[stack]
     run_job_as_stack(run, pg_server_url, LEGACY)
     have = published(cloudwatch)
-    alarms = [r.inputs for r in run.of_type(ALARM)]
+    # The job's alarms; schedule-idle watches EventBridge's own AWS/Events metrics, not the job's.
+    alarms = [r.inputs for r in run.of_type(ALARM) if r.inputs["namespace"] == metrics.NAMESPACE]
+    assert {r.inputs["namespace"] for r in run.of_type(ALARM)} == {metrics.NAMESPACE, "AWS/Events"}
     assert alarms and [a["name"] for a in alarms if alarm_metric(a) not in have] == []
     (dash,) = run.of_type("aws:cloudwatch/dashboard:Dashboard")
     explicit, searches = widget_metrics(dash.inputs["dashboardBody"])
@@ -139,7 +141,8 @@ def test_canary_job_environment_alone_feeds_the_baseline_alarms(
         stack_runs: dict[str, StackRun], cloudwatch: Any, pg_server_url: str) -> None:
     run_job_as_stack(stack_runs["canary"], pg_server_url, {})
     have = published(cloudwatch)
-    assert all(alarm_metric(r.inputs) in have for r in stack_runs["canary"].of_type(ALARM))
+    assert all(alarm_metric(r.inputs) in have for r in stack_runs["canary"].of_type(ALARM)
+               if r.inputs["namespace"] == metrics.NAMESPACE)
 
 
 # Scenario -> (outcomes per horizon, alarm keys that must fire; every other alarm must not).
@@ -182,7 +185,8 @@ def test_alarm_conditions_from_published_datapoints(
     outcomes = [o for h in horizons for o in make(h)]
     if outcomes:
         assert publisher.publish_run(outcomes, cfg, f"scenario-{stack}", client=cloudwatch) > 0
-    fired = {a["name"] for a in (r.inputs for r in run.of_type(ALARM)) if breaches(cloudwatch, a)}
+    fired = {a["name"] for a in (r.inputs for r in run.of_type(ALARM))
+             if a["namespace"] == metrics.NAMESPACE and breaches(cloudwatch, a)}
     prefix = f"ensemble-forecast-{stack}-"
     expected = {prefix + k for k in firing if k == "alert-storm"}
     expected |= {f"{prefix}{k}-{h}" for k in firing if k != "alert-storm" for h in horizons}

@@ -10,7 +10,8 @@ import pytest
 
 from tests.support.stacks import ROOT
 
-COMMANDS = ("unified_forecast_job", "migrate", "load_bars", "daily_checks", "rollout_review", "dashboard", "rollback")
+COMMANDS = ("unified_forecast_job", "migrate", "load_bars", "daily_checks", "rollout_review", "dashboard", "rollback",
+            "promotion_gate")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

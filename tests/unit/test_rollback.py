@@ -53,9 +53,9 @@ def test_shows_the_version_before_the_last_change_and_the_diff(repo: Path, capsy
     assert "-  ensemble-forecast:models: [LSTM, ARIMA_GARCH, GB, RF]" in diff
     assert "+  ensemble-forecast:models: [LSTM, ARIMA_GARCH]" in diff
     assert f"git show {legacy_sha}:Pulumi.canary.yaml > Pulumi.canary.yaml" in out
-    assert "pulumi up --stack canary" in out
-    assert "pulumi stack output jobQueueArn --stack canary" in out
-    assert "pulumi stack output jobDefinitionArns --stack canary --json" in out
+    assert 'pulumi up --stack "$PULUMI_ORG/canary"' in out
+    assert 'pulumi stack output jobQueueArn --stack "$PULUMI_ORG/canary"' in out
+    assert 'pulumi stack output jobDefinitionArns --stack "$PULUMI_ORG/canary" --json' in out
     assert "highValueJobDefinitionArns" not in out
     assert "warning" not in out
 
@@ -109,11 +109,12 @@ def test_regenerate_commands_submit_one_job_per_definition(stack: str, expected:
     (tmp_path / "outputs.json").write_text(json.dumps(outputs))
     log = tmp_path / "aws.log"
     # Stub CLIs: pulumi prints the named output from outputs.json, aws records its arguments.
-    _stub(tmp_path, "pulumi", f"name=$3\njq -r --arg n \"$name\" 'if (.[$n]|type)==\"string\" then .[$n] "
+    # It also refuses any stack but the organisation's (stacks are <PULUMI_ORG>/<stack>).
+    _stub(tmp_path, "pulumi", f"[ \"$5\" = acme/{stack} ] || exit 9\nname=$3\njq -r --arg n \"$name\" 'if (.[$n]|type)==\"string\" then .[$n] "
                               f"else (.[$n]|tojson) end' {tmp_path}/outputs.json\n")
     _stub(tmp_path, "aws", f'echo "$@" >> {log}\n')
     script = "set -eu\n" + "\n".join(regenerate_commands(stack)) + "\n"
-    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "PULUMI_ORG": "acme"}
     subprocess.run(["sh", "-c", script], check=True, env=env, capture_output=True, text=True)
     calls = log.read_text().splitlines()
     assert len(calls) == len(expected)

@@ -1,0 +1,67 @@
+"""Promotion gate: ``python -m jobs.promotion_gate --stack limited``: may the deploy workflow update the stack?
+
+Prints ``DEPLOY`` or ``REFUSE`` with the reason (``jobs.rollout.gate``). Only the first deploy
+of a phase (its promotion) is gated; a stack already promoted always deploys. Exit status:
+0 DEPLOY, 3 REFUSE, 2 bad input, 1 database unreachable. With ``--github-output FILE`` it
+also appends ``decision=...`` and ``reason=...`` to FILE (GitHub Actions step outputs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from jobs.cli import OneLineParser, argv_or_sys, run_command
+from jobs.contract.config import JobConfig
+from jobs.contract.phases import DEPLOYED_PHASES
+from jobs.rollout.gate import Gate, decide
+from jobs.rollout.report import write_reports
+from jobs.storage.db import resolve_url
+
+
+def build_parser() -> OneLineParser:
+    """The command line."""
+    p = OneLineParser(prog="python -m jobs.promotion_gate", description=__doc__.splitlines()[0])
+    p.add_argument("--stack", required=True, choices=DEPLOYED_PHASES, help="the stack the workflow is about to update")
+    p.add_argument("--out-dir", type=Path, default=Path("reports"),
+                   help="where the previous phase's review is written when the gate runs one (default reports/)")
+    p.add_argument("--github-output", type=Path, default=None,
+                   help="append decision=DEPLOY|REFUSE and reason=... to this file (the step's $GITHUB_OUTPUT)")
+    p.add_argument("--no-baseline-required", dest="require_baseline", action="store_false",
+                   help="let the review's RMSE check pass when no paired baseline windows were logged")
+    return p
+
+
+def write_github_output(path: Path, gate: Gate) -> None:
+    """Append the step outputs; the reason is one line (GitHub's key=value format)."""
+    reason = " ".join(gate.reason.split())
+    with path.open("a", encoding="utf-8") as out:
+        out.write(f"decision={gate.decision.value}\nkind={gate.kind}\nreason={reason}\n")
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Decide, print the decision and reason, write the review and outputs; return the exit status."""
+    environ = os.environ if env is None else env
+
+    def body() -> int:
+        ns = build_parser().parse_args(argv_or_sys(argv))
+        cfg = JobConfig.from_env(environ)
+        gate = decide(resolve_url(cfg.database_url, cfg.data_dir), ns.stack, cfg.thresholds,
+                      require_baseline=ns.require_baseline)
+        print(f"{gate.decision.value} {gate.stack} ({gate.kind}): {gate.reason}")
+        if gate.review is not None and gate.review_data is not None:
+            for reason in gate.review.reasons:
+                print(f"  - {reason}")
+            md, html = write_reports(gate.review, gate.review_data, cfg.thresholds, ns.out_dir)
+            print(f"review: {md} and {html}")
+        if ns.github_output is not None:
+            write_github_output(ns.github_output, gate)
+        return gate.exit_code
+
+    return run_command(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

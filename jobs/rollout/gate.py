@@ -1,0 +1,128 @@
+"""The promotion gate: may the deploy workflow update a stack now? DEPLOY or REFUSE, with the reason.
+
+Only a *promotion* is gated: the first deploy of a phase, after the previous phase has
+proved itself. A phase is promoted once it has runs of its own in the database (rows with
+its ``rollout_phase``); from then on every deploy of its stack (a fix, a daily
+``enabledBatches`` step, a rollback to a previous config) deploys without a gate, so
+switching the previous phase's schedules off (the handoff) can never lock a stack. A
+promotion needs the previous phase to have run for its minimum days
+(``jobs.contract.phases.MINIMUM_DAYS``, from its first run) and its review over those days
+to say PROCEED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any
+
+from jobs.contract.phases import DEPLOYED_PHASES, minimum_days, previous_phase
+from jobs.contract.thresholds import Thresholds
+from jobs.rollout.checks import Decision, Review, evaluate
+from jobs.rollout.data import ReviewData, load_review_data
+from jobs.storage.db import connect, load_sql
+
+
+class GateDecision(str, Enum):
+    """What the workflow does with the stack."""
+
+    DEPLOY = "DEPLOY"
+    REFUSE = "REFUSE"
+
+
+@dataclass(frozen=True)
+class PhaseRuns:
+    """A phase's own runs up to a time (``first_run`` None when it has none)."""
+
+    phase: str
+    runs: int
+    run_days: int
+    first_run: datetime | None
+    last_run: datetime | None
+
+    def days_running(self, now: datetime) -> float:
+        """Days from the first run to ``now`` (0 without runs)."""
+        return (now - self.first_run).total_seconds() / 86_400 if self.first_run else 0.0
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The gate's answer for one stack.
+
+    Attributes:
+        stack: the stack (= phase) to deploy.
+        decision: DEPLOY or REFUSE.
+        kind: ``first-phase`` (nothing before it), ``promoted`` (a redeploy, never gated) or
+            ``promotion`` (gated on the previous phase).
+        reason: one line saying why.
+        review: the previous phase's review, when the gate ran one.
+        review_data: what that review read (for the reports).
+    """
+
+    stack: str
+    decision: GateDecision
+    kind: str
+    reason: str
+    review: Review | None = None
+    review_data: ReviewData | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 deploy, 3 refuse (the stack is skipped, later stacks are not promoted)."""
+        return 0 if self.decision is GateDecision.DEPLOY else 3
+
+
+def phase_runs(url: str, phase: str, until: datetime) -> PhaseRuns:
+    """Read ``phase``'s own runs up to ``until``."""
+    with connect(url) as conn:
+        row: dict[str, Any] = conn.execute(load_sql("gate_phase_runs"), {"phase": phase, "until": until}).fetchone() or {}
+    return PhaseRuns(phase, int(row.get("runs") or 0), int(row.get("run_days") or 0), row.get("first_run"),
+                     row.get("last_run"))
+
+
+def decide(url: str, stack: str, thresholds: Thresholds, now: datetime | None = None,
+           require_baseline: bool = True) -> Gate:
+    """Decide whether ``stack`` may be deployed at ``now`` (default: the current time).
+
+    Raises:
+        ValueError: ``stack`` is not a deployed phase.
+        jobs.storage.db.DatabaseUnavailable: the database cannot be reached.
+    """
+    if stack not in DEPLOYED_PHASES:
+        raise ValueError(f"stack {stack!r} is invalid: expected one of {', '.join(DEPLOYED_PHASES)}")
+    at = now or datetime.now(timezone.utc)
+    prev = previous_phase(stack)
+    if prev is None:
+        return Gate(stack, GateDecision.DEPLOY, "first-phase", f"{stack} is the first phase: nothing to prove before it")
+    own = phase_runs(url, stack, at)
+    if own.runs:
+        return Gate(stack, GateDecision.DEPLOY, "promoted",
+                    f"{stack} is already promoted ({own.runs} run(s) of its own since {own.first_run:%Y-%m-%d}): "
+                    "a redeploy, batch step or rollback is not gated")
+    return _promotion(url, stack, prev, thresholds, at, require_baseline)
+
+
+def _promotion(url: str, stack: str, prev: str, thresholds: Thresholds, at: datetime,
+               require_baseline: bool) -> Gate:
+    days = minimum_days(prev)
+    before = phase_runs(url, prev, at)
+    ran = before.days_running(at)
+    if before.first_run is None:
+        return Gate(stack, GateDecision.REFUSE, "promotion",
+                    f"promotion of {stack} refused: {prev} has no runs yet (it needs {days} days)")
+    if ran < days:
+        ready = before.first_run + timedelta(days=days)
+        return Gate(stack, GateDecision.REFUSE, "promotion",
+                    f"promotion of {stack} refused: {prev} has run {ran:.1f} of its minimum {days} days "
+                    f"(first run {before.first_run:%Y-%m-%d %H:%M}Z; not before {ready:%Y-%m-%d %H:%M}Z)")
+    data = load_review_data(url, prev, days, thresholds, until=at)
+    result = evaluate(prev, days, data.stats, data.incidents, thresholds, require_baseline)
+    if result.decision is not Decision.PROCEED:
+        first = result.reasons[0] if result.reasons else ""
+        return Gate(stack, GateDecision.REFUSE, "promotion",
+                    f"promotion of {stack} refused: the {prev} review over {days} days says {result.decision.value} "
+                    f"({first})", result, data)
+    return Gate(stack, GateDecision.DEPLOY, "promotion",
+                f"promotion of {stack}: {prev} ran {ran:.1f} days ({before.runs} runs on {before.run_days} days) "
+                f"and its {days}-day review says PROCEED", result, data)

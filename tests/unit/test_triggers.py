@@ -1,0 +1,94 @@
+"""The one table of rollout triggers holds the review, the daily checks and the docs together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from jobs.contract.thresholds import Thresholds
+from jobs.contract.triggers import (
+    TRIGGERS,
+    Verdict,
+    by_check,
+    markdown_table,
+    verdict_of,
+)
+from jobs.rollout.checks import Decision, Incident, SymbolHorizonStats, evaluate
+from jobs.rollout.daily import divergence_trigger
+from tests.support.stacks import ROOT
+
+T = Thresholds()
+
+
+def healthy(**changes: object) -> SymbolHorizonStats:
+    """A symbol-horizon that passes every check, with ``changes``."""
+    base = dict(windows=10, runs=5, avg_divergence=0.05, max_divergence=0.08, paired_windows=10, rmse_change=-0.01,
+                forecasts=5, logged_share=1.0)
+    return SymbolHorizonStats("AAPL", "1D", **{**base, **changes})  # type: ignore[arg-type]
+
+
+def incident(kind: str) -> Callable[[], tuple[list[SymbolHorizonStats], list[Incident]]]:
+    return lambda: ([healthy()], [Incident(kind, "AAPL", "1D", "seeded")])
+
+
+# Trigger name -> the figures that fire it (and nothing else). A new trigger needs its scenario here.
+SCENARIOS: dict[str, Callable[[], tuple[list[SymbolHorizonStats], list[Incident]]]] = {
+    "no-runs": lambda: ([], []),
+    "divergence-high": lambda: ([healthy(avg_divergence=0.18)], []),
+    "divergence-rollback": lambda: ([healthy(avg_divergence=0.30)], []),
+    "rmse-escalation": lambda: ([healthy(rmse_change=0.07)], []),
+    "rmse-no-baseline": lambda: ([healthy(rmse_change=None, paired_windows=0)], []),
+    "rmse-rollback": lambda: ([healthy(rmse_change=0.12)], []),
+    "overfitting-share": lambda: ([healthy(overfitting_windows=2)], []),
+    "model-errors": lambda: ([healthy(model_errors=1)], []),
+    "uncaught-errors": incident("failure"),
+    "missing-forecasts": incident("missing"),
+    "inconsistent-forecasts": incident("inconsistent"),
+    "logging-gaps": incident("logging"),
+    "alert-storm": incident("alert_storm"),
+}
+
+
+def test_every_trigger_has_a_scenario() -> None:
+    assert set(SCENARIOS) == {t.name for t in TRIGGERS}
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: t.name)
+def test_each_review_check_decides_what_the_table_says(trigger: object) -> None:
+    stats, incidents = SCENARIOS[trigger.name]()  # type: ignore[attr-defined]
+    review = evaluate("canary", 7, stats, incidents, T)
+    fired = [c for c in review.checks if c.status is not Decision.PROCEED]
+    assert [(c.name, c.status.value) for c in fired] == [(trigger.check, trigger.verdict.value)]  # type: ignore[attr-defined]
+    assert review.decision.value == trigger.verdict.value  # type: ignore[attr-defined]
+
+
+def test_the_review_runs_exactly_the_tables_checks() -> None:
+    review = evaluate("canary", 7, [healthy()], [], T)
+    assert review.decision is Decision.PROCEED
+    assert {c.name for c in review.checks} | {"data"} == {t.check for t in TRIGGERS}
+
+
+def test_a_verdict_the_table_does_not_declare_is_refused() -> None:
+    assert verdict_of("uncaught_errors") is Verdict.ROLLBACK and verdict_of("model_errors") is Verdict.MONITOR
+    with pytest.raises(ValueError, match="check 'overfitting' has no ROLLBACK trigger"):
+        verdict_of("overfitting", Verdict.ROLLBACK)
+    with pytest.raises(ValueError, match="several verdicts"):
+        verdict_of("divergence")
+    with pytest.raises(KeyError, match="no trigger for check 'coverage'"):
+        by_check("coverage")
+
+
+@pytest.mark.parametrize(("avg", "overfit", "expected"), [
+    (0.05, 0, None), (0.15, 0, "divergence-high"), (0.251, 0, "divergence-rollback"), (0.05, 1, "overfitting-share"),
+    (0.30, 1, "divergence-rollback")])
+def test_daily_checks_mark_rows_with_the_tables_triggers(avg: float, overfit: int, expected: str | None) -> None:
+    trig = divergence_trigger({"avg_div": avg, "windows": 5, "overfitting_count": overfit}, T)
+    assert (trig.name if trig else None) == expected
+
+
+def test_docs_rollout_table_is_the_tables_rendering() -> None:
+    doc = (ROOT / "docs" / "rollout.md").read_text()
+    assert markdown_table() in doc, "docs/rollout.md: paste jobs.contract.triggers.markdown_table() between the markers"
+    start, end = doc.index("<!-- triggers:begin -->"), doc.index("<!-- triggers:end -->")
+    assert doc[start:end].count("\n| `") == len(TRIGGERS)

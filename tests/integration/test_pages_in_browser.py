@@ -67,7 +67,8 @@ DECISIONS = {0: "PROCEED", 3: "MONITOR", 4: "ROLLBACK"}
 def test_page_in_chromium(fixture: str, page: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     pages, review_code = request.getfixturevalue(fixture)
     shot = tmp_path / f"{page}.png"
-    seen = check_page(pages[page], shot)
+    # The review states its thresholds beside the decision, the dashboard under its status line.
+    seen = check_page(pages[page], shot, thresholds="#thresholds-summary" if page == "review" else "#thresholds")
     assert seen.console_errors == [], seen.console_errors
     width, height = png_size(shot)
     assert width == 1280 and height > 900, "a full-page screenshot of a page longer than one screen"

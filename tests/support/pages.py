@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
         pages, _ = render_pages(url, work)
         for name, html in pages.items():
             shot = docs / f"{'rollout_review' if name == 'review' else name}.png"
-            seen = check_page(html, shot)
+            seen = check_page(html, shot, thresholds="#thresholds-summary" if name == "review" else "#thresholds")
             shrink_png(shot)
             print(f"{shot}: {len(seen.charts)} charts, {shot.stat().st_size // 1024} KiB, "
                   f"console errors: {seen.console_errors or 'none'}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
@@ -121,12 +121,12 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
 
 
 def trend_chart(title: str, points: Sequence[Point], thresholds: Sequence[Threshold] = (), *,
-                percent: bool = True, axis_title: str = "", subtitle: str = "", zero: bool = True,
-                period: str = "run") -> str:
+                percent: bool = True, axis_title: str = "", subtitle: str = "", period: str = "run",
+                colors: Mapping[str, str] | None = None) -> str:
     """One line per series over the run time (UTC), with a point per run; thresholds as rules.
 
-    ``zero=False`` lets the value axis start near the data (e.g. RMSE levels, where the gap matters);
-    ``period`` names what one x value is (``run``, or ``day`` for daily counts).
+    ``period`` names what one x value is (``run``, or ``day`` for daily counts); ``colors`` fixes
+    some series' colours (e.g. an aggregate drawn beside the symbols), the rest take the palette.
 
     Non-finite values are left out. When no series has two runs the values are drawn as
     labelled bars (one per series and run), since a line through one point shows nothing.
@@ -153,9 +153,11 @@ def trend_chart(title: str, points: Sequence[Point], thresholds: Sequence[Thresh
     x = alt.X("at:T", title=f"{period} (UTC)" if period != "run" else "run time (UTC)",
               axis=alt.Axis(labelOverlap=True, labelAngle=0, **ticks),
               scale=alt.Scale(type="utc"))
-    y = alt.Y("v:Q", title=axis_title or None, axis=alt.Axis(format=_axis_format(percent), tickCount=6),
-              scale=alt.Scale(zero=zero))
-    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=names, range=list(PALETTE[:len(names)])),
+    y = alt.Y("v:Q", title=axis_title or None, axis=alt.Axis(format=_axis_format(percent), tickCount=6))
+    palette = iter(PALETTE * (1 + len(names) // len(PALETTE)))
+    fixed = colors or {}
+    color = alt.Color("series:N", title=None,
+                      scale=alt.Scale(domain=names, range=[fixed.get(n) or next(palette) for n in names]),
                       legend=alt.Legend(columns=min(len(names), 4)))
     line = base.mark_line(strokeWidth=2, ariaRoleDescription=SERIES_ROLE).encode(
         x=x, y=y, color=color, description="series:N")

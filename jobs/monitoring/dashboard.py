@@ -31,6 +31,8 @@ from jobs.storage.db import connect, load_sql
 MAX_ALERT_ROWS = 25
 # More lines than this in one chart are unreadable: prod's 100+ symbols show the worst ones.
 MAX_LINES = 10
+# The warning and critical alarms' figure: the Maximum of Divergence over every window of the run.
+WORST_WINDOW = "max window, all symbols"
 
 STYLE = """body{font-family:sans-serif;margin:24px;color:#222;max-width:1250px}.status{font-size:18px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
@@ -132,14 +134,14 @@ def divergence_section(d: DashboardData) -> str:
     for h in _horizons(d):
         runs = [f for f in d.runs if f.horizon == h]
         points = _symbol_points(runs, lambda f: f.symbol_average_divergence)
-        points += [Point("max window, all symbols", r.run_at, v) for r in horizon_aggregate(runs)
+        points += [Point(WORST_WINDOW, r.run_at, v) for r in horizon_aggregate(runs)
                    if (v := r.values["divergence"]) is not None]
         charts.append(trend_chart(
             f"{h}: divergence vs naive by run{_lines_note(runs)}", points,
             [Threshold(t.divergence_warning, f"warning {t.divergence_warning:.0%}", "#b8860b"),
              Threshold(t.divergence_rollback, f"rollback (symbol mean) {t.divergence_rollback:.0%}", "#9467bd"),
              Threshold(t.divergence_critical, f"critical {t.divergence_critical:.0%}")],
-            axis_title="divergence vs naive",
+            axis_title="divergence vs naive", colors={WORST_WINDOW: "#333333"},
             subtitle=f"{metrics.SYMBOL_AVERAGE_DIVERGENCE} per symbol; max {metrics.DIVERGENCE} over all windows"))
         charts.append(rmse_chart(h, runs))
     note = "" if charts else '<p class="note">No window rows in the period.</p>'
@@ -156,7 +158,6 @@ def rmse_chart(horizon: str, runs: Sequence[RunFigures]) -> str:
         points += [Point("validation RMSE", at, sum(f.validation_rmse * f.windows_evaluated for f in members) / n),
                    Point("test RMSE", at, sum(f.test_rmse * f.windows_evaluated for f in members) / n)]
     return trend_chart(f"{horizon}: validation vs test RMSE by run", points, axis_title=f"RMSE of the {horizon} return",
-                       zero=False,
                        subtitle=f"{metrics.VALIDATION_RMSE}, {metrics.TEST_RMSE}: mean over windows (raw RMSE: "
                                 "volatility moves it)")
 

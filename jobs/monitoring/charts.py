@@ -132,22 +132,17 @@ def trend_chart(title: str, points: Sequence[Point], thresholds: Sequence[Thresh
     labelled bars (one per series and run), since a line through one point shows nothing.
     """
     kept = [p for p in points if math.isfinite(p.value)]
+    if max(Counter(p.series for p in kept).values(), default=0) < 2:
+        return _values_instead(title, kept, thresholds, percent, axis_title, subtitle, period)
     times = sorted({p.at for p in kept})
-    runs_per_series = Counter(p.series for p in kept)
-    if max(runs_per_series.values(), default=0) < 2:
-        when = f"{times[0]:%Y-%m-%d %H:%M} UTC" if period == "run" else f"{times[0]:%Y-%m-%d}"
-        label = (f"one {period} ({when}): values shown" if len(times) == 1 else
-                 f"{len(times)} {period}s, none twice per series: values shown" if times else f"no {period}s in the period")
-        names = [p.series if len(times) < 2 else f"{p.series} {p.at:%m-%d %H:%M}" for p in kept]
-        return bar_chart(title, names, [p.value for p in kept], thresholds, percent=percent,
-                         axis_title=axis_title, subtitle=[subtitle, label])
     span_days = (times[-1] - times[0]).total_seconds() / 86_400
     # Daily ticks carry no hour; runs hours apart get the hour too.
     ticks: dict[str, Any] = {"format": "%b %d", "tickCount": {"interval": "day", "step": 1}} if span_days >= 2 \
         else {"format": "%b %d %H:%M"}
     names = list(dict.fromkeys(p.series for p in kept))
+    stamp = "%Y-%m-%d %H:%M UTC" if period == "run" else "%Y-%m-%d"
     rows = [{"series": p.series, "at": _iso(p.at), "v": p.value,
-             "tip": f"{p.series} · run {p.at.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC: {_fmt(p.value, percent)}"}
+             "tip": f"{p.series} · {period} {p.at.astimezone(timezone.utc):{stamp}}: {_fmt(p.value, percent)}"}
             for p in kept]
     base = alt.Chart(alt.Data(values=rows))
     x = alt.X("at:T", title=f"{period} (UTC)" if period != "run" else "run time (UTC)",
@@ -166,6 +161,18 @@ def trend_chart(title: str, points: Sequence[Point], thresholds: Sequence[Thresh
     chart = alt.layer(line, dots, *_rules(thresholds, "y")).properties(
         width=WIDTH, height=HEIGHT, title=_title(title, subtitle))
     return to_svg(chart)
+
+
+def _values_instead(title: str, kept: Sequence[Point], thresholds: Sequence[Threshold], percent: bool,
+                    axis_title: str, subtitle: str, period: str) -> str:
+    """No series has two points: a labelled bar per value, and a subtitle line that says why."""
+    times = sorted({p.at for p in kept})
+    when = f"{times[0]:%Y-%m-%d %H:%M} UTC" if times and period == "run" else f"{times[0]:%Y-%m-%d}" if times else ""
+    label = (f"one {period} ({when}): values shown" if len(times) == 1 else
+             f"{len(times)} {period}s, none twice per series: values shown" if times else f"no {period}s in the period")
+    names = [p.series if len(times) < 2 else f"{p.series} {p.at:%m-%d %H:%M}" for p in kept]
+    return bar_chart(title, names, [p.value for p in kept], thresholds, percent=percent, axis_title=axis_title,
+                     subtitle=[subtitle, label])
 
 
 def _iso(at: datetime) -> str:

@@ -1,42 +1,53 @@
 """The CloudWatch dashboard's view, locally: ``python -m jobs.dashboard [--out FILE] [--days N]``.
 
-Reads the job's rows (``DATABASE_URL``, else the embedded default) with the named
-``dashboard_*`` queries and renders one self-contained HTML page of inline SVG charts (no
-scripts, no external URLs): divergence trends (validation vs test RMSE), overfitting
-alerts, the ensemble against the legacy baseline, window quality, symbol health and
-forecast generation.
+Reads the job's rows (``DATABASE_URL``, else the embedded default) with the named queries
+(``run_figures``: what each run published, the alarms' figures; ``dashboard_*``: the period's
+tables) and renders one self-contained HTML page of inline SVG charts (``jobs.monitoring.charts``;
+no scripts, no external URLs): divergence vs naive and validation vs test RMSE by run,
+overfitting alerts, the ensemble against the legacy baseline, window quality, symbol health
+and forecast generation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone
 from html import escape
 from typing import Any
 
+from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
-from jobs.monitoring.charts import Threshold, bar_chart, line_chart
+from jobs.monitoring.charts import Point, Threshold, bar_chart, figure, trend_chart
+from jobs.monitoring.runs import (
+    RunFigures,
+    horizon_aggregate,
+    read_run_figures,
+    worst_series,
+)
 from jobs.storage.db import connect, load_sql
 
-# The rollout document's rollback and escalation triggers (the stacks' defaults).
 MAX_ALERT_ROWS = 25
-MAX_X_LABELS = 6
+# More lines than this in one chart are unreadable: prod's 100+ symbols show the worst ones.
+MAX_LINES = 10
+# The warning and critical alarms' figure: the Maximum of Divergence over every window of the run.
+WORST_WINDOW = "max window, all symbols"
 
-STYLE = """body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}
+STYLE = """body{font-family:sans-serif;margin:24px;color:#222;max-width:1250px}.status{font-size:18px}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
-th{background:#f4f4f4}td:first-child,td:nth-child(2){text-align:left}.charts{display:flex;flex-wrap:wrap;gap:12px}
+th{background:#f4f4f4}td:first-child,td:nth-child(2){text-align:left}.charts{display:flex;flex-wrap:wrap;gap:8px 24px}figure.chart{margin:6px 0}
 .OK{color:#2ca02c}.REVIEW{color:#b8860b}.CRITICAL,.ROLLBACK,.FAILED{color:#d62728;font-weight:bold}.note{color:#666}"""
 
 
 @dataclass(frozen=True)
 class DashboardData:
-    """The rows behind every chart, each list straight from its ``dashboard_*`` query."""
+    """The rows behind every chart: per-run figures (``run_figures``) and the ``dashboard_*`` queries."""
 
     days: int
     thresholds: Thresholds
-    trend: list[dict[str, Any]]
+    runs: tuple[RunFigures, ...]
     health: list[dict[str, Any]]
     baseline: list[dict[str, Any]]
     generation: list[dict[str, Any]]
@@ -48,8 +59,9 @@ class DashboardData:
         return sorted({r["symbol"] for r in self.health})
 
 
-def load_dashboard(url: str, days: int, thresholds: Thresholds | None = None) -> DashboardData:
-    """Run the dashboard queries for the last ``days`` days.
+def load_dashboard(url: str, days: int, thresholds: Thresholds | None = None,
+                   until: datetime | None = None) -> DashboardData:
+    """Run the dashboard queries for the last ``days`` days (up to ``until``, default now).
 
     Raises:
         ValueError: ``days`` is not a positive number of days.
@@ -57,14 +69,15 @@ def load_dashboard(url: str, days: int, thresholds: Thresholds | None = None) ->
     if days < 1:
         raise ValueError(f"days={days} is invalid: expected a whole number of days >= 1")
     thresholds = thresholds or Thresholds()
+    end = until or datetime.now(timezone.utc)
     params = {"days": days, "critical": thresholds.divergence_critical, "limit": MAX_ALERT_ROWS}
     with connect(url) as conn:
         def rows(name: str) -> list[dict[str, Any]]:
             return conn.execute(load_sql(name), params).fetchall()
 
-        return DashboardData(days, thresholds, rows("dashboard_window_trend"), rows("dashboard_symbol_health"),
-                             rows("dashboard_baseline"), rows("dashboard_forecast_generation"),
-                             rows("dashboard_overfitting_alerts"))
+        runs = read_run_figures(conn, end - timedelta(days=days), end)
+        return DashboardData(days, thresholds, runs, rows("dashboard_symbol_health"), rows("dashboard_baseline"),
+                             rows("dashboard_forecast_generation"), rows("dashboard_overfitting_alerts"))
 
 
 def status(row: Mapping[str, Any], t: Thresholds) -> str:
@@ -89,12 +102,6 @@ def _label(row: Mapping[str, Any]) -> str:
     return f"{row['symbol']} {row['horizon']}"
 
 
-def _thin(labels: Sequence[str]) -> list[str]:
-    # Every label printed would overlap; keep about MAX_X_LABELS of them.
-    step = max(1, -(-len(labels) // MAX_X_LABELS))
-    return [s if i % step == 0 else "" for i, s in enumerate(labels)]
-
-
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
@@ -105,67 +112,118 @@ def _pct(v: Any) -> str:
     return "n/a" if v is None else f"{100 * float(v):.1f}%"
 
 
-def trend_section(d: DashboardData) -> str:
-    """Divergence trends: validation vs test RMSE, and divergence, per walk-forward test period."""
-    charts = []
-    for h in sorted({r["horizon"] for r in d.trend}):
-        rows = [r for r in d.trend if r["horizon"] == h]
-        x = _thin([str(r["period"]) for r in rows])
-        charts.append(line_chart(f"{h}: validation vs test RMSE", x, {
-            "validation RMSE": [_num(r["avg_val_rmse"]) for r in rows],
-            "test RMSE": [_num(r["avg_test_rmse"]) for r in rows]}, percent=False))
-        charts.append(line_chart(f"{h}: divergence (mean and max)", x, {
-            "mean divergence": [_num(r["avg_divergence"]) for r in rows],
-            "max divergence": [_num(r["max_divergence"]) for r in rows]},
-            thresholds=[Threshold(d.thresholds.divergence_warning, "warning", "#b8860b"), Threshold(d.thresholds.divergence_critical, "critical")]))
-    return _section("Divergence trends (validation vs test RMSE)", charts)
+def _horizons(d: DashboardData) -> list[str]:
+    return sorted({f.horizon for f in d.runs})
+
+
+def _symbol_points(runs: Sequence[RunFigures], read: Callable[[RunFigures], float | None]) -> list[Point]:
+    """One series per symbol (the ``MAX_LINES`` with the highest values, so prod's 100+ stay readable)."""
+    shown, _ = worst_series([f for f in runs if read(f) is not None], read, MAX_LINES)
+    keep = set(shown)
+    return [Point(f.symbol, f.run_at, v) for f in runs if f.label in keep and (v := read(f)) is not None]
+
+
+def _lines_note(runs: Sequence[RunFigures]) -> str:
+    n = len({f.symbol for f in runs})
+    return f" ({MAX_LINES} highest of {n} symbols)" if n > MAX_LINES else ""
+
+
+def divergence_section(d: DashboardData) -> str:
+    """Per horizon: each symbol's average divergence vs naive by run, and the worst window (the alarms' figures)."""
+    t, charts = d.thresholds, []
+    for h in _horizons(d):
+        runs = [f for f in d.runs if f.horizon == h]
+        points = _symbol_points(runs, lambda f: f.symbol_average_divergence)
+        points += [Point(WORST_WINDOW, r.run_at, v) for r in horizon_aggregate(runs)
+                   if (v := r.values["divergence"]) is not None]
+        charts.append(trend_chart(
+            f"{h}: divergence vs naive by run{_lines_note(runs)}", points,
+            [Threshold(t.divergence_warning, f"warning {t.divergence_warning:.0%}", "#b8860b"),
+             Threshold(t.divergence_rollback, f"rollback (symbol mean) {t.divergence_rollback:.0%}", "#9467bd"),
+             Threshold(t.divergence_critical, f"critical {t.divergence_critical:.0%}")],
+            axis_title="divergence vs naive", colors={WORST_WINDOW: "#333333"},
+            subtitle=f"{metrics.SYMBOL_AVERAGE_DIVERGENCE} per symbol; max {metrics.DIVERGENCE} over all windows"))
+        charts.append(rmse_chart(h, runs))
+    note = "" if charts else '<p class="note">No window rows in the period.</p>'
+    return _section("Divergence trends (the guard's figure: skill vs the naive forecast)", charts, note)
+
+
+def rmse_chart(horizon: str, runs: Sequence[RunFigures]) -> str:
+    """Validation and test RMSE by run, window-weighted over the horizon's symbols (the CloudWatch widget's Average)."""
+    points = []
+    for run_id in dict.fromkeys(f.run_id for f in runs):
+        members = [f for f in runs if f.run_id == run_id]
+        n = sum(f.windows_evaluated for f in members)
+        at = min(f.run_at for f in members)
+        points += [Point("validation RMSE", at, sum(f.validation_rmse * f.windows_evaluated for f in members) / n),
+                   Point("test RMSE", at, sum(f.test_rmse * f.windows_evaluated for f in members) / n)]
+    return trend_chart(f"{horizon}: validation vs test RMSE by run", points, axis_title=f"RMSE of the {horizon} return",
+                       subtitle=f"{metrics.VALIDATION_RMSE}, {metrics.TEST_RMSE}: mean over windows (raw RMSE: "
+                                "volatility moves it)")
 
 
 def overfitting_section(d: DashboardData) -> str:
     """Overfitting alerts: max divergence per symbol-horizon and the worst overfitting windows."""
+    t = d.thresholds
     chart = bar_chart("Max window divergence per symbol", [_label(r) for r in d.health],
                       [_num(r["max_divergence"]) for r in d.health],
-                      thresholds=[Threshold(d.thresholds.divergence_warning, "warning", "#b8860b"), Threshold(d.thresholds.divergence_critical, "critical")])
+                      [Threshold(t.divergence_warning, f"warning {t.divergence_warning:.0%}", "#b8860b"),
+                       Threshold(t.divergence_critical, f"critical {t.divergence_critical:.0%}")],
+                      axis_title="divergence vs naive (worst window)")
     rows = [(escape(r["symbol"]), escape(r["horizon"]), str(r["window_id"]), escape(str(r["test_start"])[:10]),
              _pct(r["divergence"]), "critical" if r["is_critical"] else "warning") for r in d.alerts]
     table = _table(("symbol", "horizon", "window", "test start", "divergence", "severity"), rows) if rows else \
         '<p class="note">No overfitting windows in the period.</p>'
-    return _section(f"Overfitting alerts (divergence > {d.thresholds.divergence_warning:.0%})", [chart], table)
+    return _section(f"Overfitting alerts (divergence > {t.divergence_warning:.0%})", [chart] if d.health else [], table)
 
 
 def baseline_section(d: DashboardData) -> str:
-    """The ensemble's test RMSE against the paired legacy baseline."""
+    """The ensemble's test RMSE against the paired legacy baseline, by run per symbol."""
     if not d.baseline:
         return _section("RMSE: ensemble vs legacy baseline", [],
                         '<p class="note">No paired baseline rows: run the job with BASELINE_MODELS set.</p>')
-    chart = bar_chart("Test RMSE vs baseline (relative)", [_label(r) for r in d.baseline],
-                      [_num(r["rmse_vs_baseline"]) for r in d.baseline],
-                      thresholds=[Threshold(d.thresholds.rmse_escalation, "escalate", "#b8860b"),
-                                  Threshold(d.thresholds.rmse_rollback, "rollback")])
+    t = d.thresholds
+    charts = []
+    for h in _horizons(d):
+        runs = _of(d, h)
+        if any(f.rmse_vs_baseline is not None for f in runs):
+            charts.append(trend_chart(
+                f"{h}: test RMSE vs the paired baseline by run{_lines_note(runs)}",
+                _symbol_points(runs, lambda f: f.rmse_vs_baseline),
+                [Threshold(t.rmse_escalation, f"escalate +{t.rmse_escalation:.0%}", "#b8860b"),
+                 Threshold(t.rmse_rollback, f"rollback +{t.rmse_rollback:.0%}")],
+                axis_title="test RMSE vs baseline",
+                subtitle=f"{metrics.RMSE_VS_BASELINE}: ensemble / legacy test RMSE - 1, same windows"))
     rows = [(escape(r["symbol"]), escape(r["horizon"]), escape(r["model_set"]), escape(r["baseline_model_set"]),
              str(r["paired_windows"]), f"{r['avg_test_rmse']:.5f}", f"{r['avg_baseline_test_rmse']:.5f}",
              _pct(r["rmse_vs_baseline"])) for r in d.baseline]
     table = _table(("symbol", "horizon", "ensemble", "baseline", "windows", "test RMSE", "baseline RMSE",
                     "vs baseline"), rows)
-    return _section("RMSE: ensemble vs legacy baseline", [chart], table)
+    return _section("RMSE: ensemble vs legacy baseline", charts, table)
+
+
+def _of(d: DashboardData, horizon: str) -> list[RunFigures]:
+    return [f for f in d.runs if f.horizon == horizon]
 
 
 def quality_section(d: DashboardData) -> str:
-    """Window quality: share of overfitting windows and the raw test/validation RMSE ratio."""
+    """Window quality: share of overfitting windows, and the raw test/validation RMSE ratio labelled for what it is."""
+    if not d.health:
+        return _section("Window quality", [], '<p class="note">No window rows in the period.</p>')
     share = [r["overfitting_windows"] / r["windows"] if r["windows"] else None for r in d.health]
     labels = [_label(r) for r in d.health]
     charts = [bar_chart("Share of overfitting windows", labels, share,
-                        thresholds=[Threshold(d.thresholds.overfitting_share, "target")]),
-              bar_chart("Mean test/validation RMSE ratio", labels, [_num(r["avg_rmse_ratio"]) for r in d.health],
-                        thresholds=[Threshold(1.0, "equal", "#7f7f7f")], percent=False)]
+                        [Threshold(d.thresholds.overfitting_share, f"target below {d.thresholds.overfitting_share:.0%}")],
+                        axis_title=f"windows with divergence above {d.thresholds.divergence_warning:.0%}"),
+              bar_chart("Raw test/validation RMSE ratio (not the guard's figure)", labels,
+                        [_num(r["avg_rmse_ratio"]) for r in d.health], [Threshold(1.0, "equal", "#7f7f7f")],
+                        percent=False, axis_title="test RMSE / validation RMSE (mean over windows)",
+                        subtitle="Volatility alone moves it by 20% or more (DESIGN 3.3); the guard uses divergence")]
     return _section("Window quality", charts)
 
 
 def health_section(d: DashboardData) -> str:
     """Symbol health: status per symbol-horizon with its figures."""
-    chart = bar_chart("Average divergence per symbol", [_label(r) for r in d.health],
-                      [_num(r["avg_divergence"]) for r in d.health],
-                      thresholds=[Threshold(d.thresholds.divergence_rollback, "rollback")])
     rows = []
     for r in d.health:
         s = status(r, d.thresholds)
@@ -174,35 +232,51 @@ def health_section(d: DashboardData) -> str:
                      str(r["model_errors"]), str(r["forecasts"]), str(r["failures"])))
     table = _table(("symbol", "horizon", "status", "windows", "avg div", "max div", "overfitting", "model errors",
                     "forecasts", "failures"), rows)
-    return _section("Symbol health", [chart], table)
+    return _section("Symbol health", [], table)
 
 
 def generation_section(d: DashboardData) -> str:
-    """Forecast generation: forecasts written and failures per day."""
-    days = sorted({r["day"] for r in d.generation})
-    series: dict[str, list[float | None]] = {}
-    for h in sorted({r["horizon"] for r in d.generation}):
-        by_day = {r["day"]: r for r in d.generation if r["horizon"] == h}
-        series[f"{h} written"] = [float(by_day[x]["written"]) if x in by_day else 0.0 for x in days]
-        series[f"{h} failed"] = [float(by_day[x]["failed"]) if x in by_day else 0.0 for x in days]
-    charts = [line_chart("Forecasts written and failed per day", _thin([str(x) for x in days]), series,
-                         percent=False)] if days else []
+    """Forecast generation: forecasts written and failures per run day."""
+    points = [Point(f"{r['horizon']} {kind}", datetime.combine(r["day"], time(), timezone.utc), float(r[kind]))
+              for r in d.generation for kind in ("written", "failed")]
+    charts = [trend_chart("Forecasts written and failed per day", points, percent=False,
+                          axis_title="forecasts per day",
+                          subtitle=f"{metrics.FORECASTS_WRITTEN}, {metrics.FORECASTS_FAILED}", period="day")] if points else []
     total_w = sum(r["written"] for r in d.generation)
     total_f = sum(r["failed"] for r in d.generation)
     return _section("Forecast generation", charts, f"<p>{total_w} forecasts written, {total_f} failed.</p>")
 
 
 def _section(title: str, charts: Sequence[str], extra: str = "") -> str:
-    return f'<section><h2>{escape(title)}</h2><div class="charts">{"".join(charts)}</div>{extra}</section>'
+    return (f'<section><h2>{escape(title)}</h2><div class="charts">{"".join(figure(c) for c in charts)}</div>'
+            f'{extra}</section>')
+
+
+SEVERITY = ("OK", "REVIEW", "CRITICAL", "FAILED", "ROLLBACK")
+
+
+def overall_status(d: DashboardData) -> str:
+    """The worst symbol-horizon status and how many symbol-horizons have each, e.g. ``ROLLBACK (1 ROLLBACK, 2 OK)``."""
+    counts = Counter(status(r, d.thresholds) for r in d.health)
+    if not counts:
+        return "NO DATA (no rows in the period)"
+    worst = max(counts, key=SEVERITY.index)
+    return f"{worst} (" + ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITY) if counts[s]) + ")"
 
 
 def render_html(d: DashboardData, generated: datetime | None = None) -> str:
     """The whole page: one self-contained HTML document."""
     when = (generated or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
-    body = "".join(f(d) for f in (trend_section, overfitting_section, baseline_section, quality_section,
+    body = "".join(f(d) for f in (divergence_section, overfitting_section, baseline_section, quality_section,
                                    health_section, generation_section))
     symbols = ", ".join(d.symbols) or "none"
+    state = overall_status(d)
+    t = d.thresholds
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Ensemble forecast dashboard'
             f'</title><style>{STYLE}</style></head><body><h1>Ensemble forecast dashboard</h1>'
-            f'<p>Last {d.days} day(s), generated {when}. Symbols: {escape(symbols)}. Thresholds: warning '
-            f'{d.thresholds.divergence_warning:.0%}, critical {d.thresholds.divergence_critical:.0%}, rollback {d.thresholds.divergence_rollback:.0%}.</p>{body}</body></html>')
+            f'<p>Last {d.days} day(s), generated {when}. Symbols: {escape(symbols)}.</p>'
+            f'<p id="decision" class="status">Status: <span class="{state.split()[0]}">{escape(state)}</span></p>'
+            f'<p id="thresholds">Thresholds: warning {t.divergence_warning:.0%}, critical {t.divergence_critical:.0%}, '
+            f'rollback {t.divergence_rollback:.0%} (a symbol\'s average divergence vs naive); RMSE vs baseline '
+            f'escalate +{t.rmse_escalation:.0%}, rollback +{t.rmse_rollback:.0%}; overfitting windows below '
+            f'{t.overfitting_share:.0%}.</p>{body}</body></html>')

@@ -8,26 +8,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 
 from jobs.contract.phases import covered_phases
 from jobs.contract.thresholds import Thresholds
+from jobs.monitoring.runs import RunFigures, read_run_figures
 from jobs.rollout.checks import Incident, SymbolHorizonStats
 from jobs.storage.db import connect, load_sql
-
-
-@dataclass(frozen=True)
-class DailyPoint:
-    """Average divergence of one symbol-horizon on one UTC day (for the trend chart)."""
-
-    day: date
-    symbol: str
-    horizon: str
-    windows: int
-    avg_divergence: float
 
 
 @dataclass(frozen=True)
@@ -39,7 +29,7 @@ class ReviewData:
     until: datetime
     stats: tuple[SymbolHorizonStats, ...]
     incidents: tuple[Incident, ...]
-    daily: tuple[DailyPoint, ...]
+    runs: tuple[RunFigures, ...] = ()  # per run and symbol-horizon, as published (the trend charts)
 
 
 def load_review_data(url: str, phase: str, days: int, thresholds: Thresholds,
@@ -77,9 +67,8 @@ def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str
                                       max_alerts=thresholds.alert_storm_count))
     stats = merge_stats(rows("review_window_stats"), rows("review_baseline_rmse"),
                         rows("review_forecast_counts"), logging_rows, incidents)
-    daily = tuple(DailyPoint(r["day"], r["symbol"], r["horizon"], int(r["windows"]), float(r["avg_divergence"]))
-                  for r in rows("review_daily_divergence"))
-    return ReviewData(phase, params["since"], params["until"], stats, tuple(incidents), daily)
+    runs = read_run_figures(conn, params["since"], params["until"], params["phases"])
+    return ReviewData(phase, params["since"], params["until"], stats, tuple(incidents), runs)
 
 
 def failure_incidents(rows: list[dict[str, Any]]) -> list[Incident]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
 
+from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
-from jobs.monitoring.charts import Threshold, bar_chart, line_chart
+from jobs.monitoring.charts import Point, Threshold, bar_chart, figure, trend_chart
+from jobs.monitoring.runs import RunFigures, worst_series
 from jobs.rollout.checks import Review, SymbolHorizonStats, pct
 from jobs.rollout.data import ReviewData
 
@@ -59,37 +62,62 @@ def threshold_lines(t: Thresholds) -> list[str]:
     ]
 
 
+def threshold_summary(t: Thresholds) -> str:
+    """The thresholds in one line, shown beside the decision."""
+    return (f"Thresholds: average divergence vs naive below {pct(t.divergence_proceed)} to proceed, above "
+            f"{pct(t.divergence_rollback)} rolls back; overfitting windows below {pct(t.overfitting_share)}; test RMSE "
+            f"at most {pct(t.rmse_escalation)} worse than the baseline (rollback above {pct(t.rmse_rollback)}); "
+            f"critical window above {pct(t.divergence_critical)}, storm above {t.alert_storm_count} per hour.")
+
+
 def charts(review: Review, data: ReviewData, t: Thresholds) -> list[str]:
-    """The report's charts as SVG strings: divergence trend, average divergence, RMSE vs baseline, overfitting."""
+    """The report's charts as SVG strings: trends by run, then the period's figures per symbol-horizon."""
     stats = [s for s in review.stats if s.windows]
     labels = [s.label for s in stats]
-    days = sorted({p.day for p in data.daily})
-    day_labels = [f"{d:%m-%d}" for d in days]
-    series: dict[str, list[float | None]] = {label: [None] * len(days) for label in labels}
-    for p in data.daily:
-        series.setdefault(f"{p.symbol} {p.horizon}", [None] * len(days))[days.index(p.day)] = p.avg_divergence
-    # A line per symbol-horizon is unreadable at prod's 300: draw the worst ones, say so in the title.
-    shown = sorted(series, key=lambda k: -max((v for v in series[k] if v is not None), default=0.0))[:MAX_LINES]
-    trend_title = "Average divergence per day" + (
-        f" ({MAX_LINES} highest of {len(series)})" if len(series) > MAX_LINES else "")
-    divergence_lines = (Threshold(t.divergence_proceed, f"proceed {pct(t.divergence_proceed)}", "#2ca02c"),
-                        Threshold(t.divergence_rollback, f"rollback {pct(t.divergence_rollback)}"))
-    return [
-        line_chart(trend_title, day_labels, {k: series[k] for k in shown}, divergence_lines),
-        bar_chart("Average divergence per symbol and horizon", labels, [s.avg_divergence for s in stats],
-                  divergence_lines),
-        bar_chart("Test RMSE against the paired baseline", labels, [s.rmse_change for s in stats],
-                  (Threshold(t.rmse_escalation, f"+{pct(t.rmse_escalation)}", "#ff7f0e"),
-                   Threshold(t.rmse_rollback, f"+{pct(t.rmse_rollback)}"))),
+    divergence_lines = (Threshold(t.divergence_proceed, f"proceed below {pct(t.divergence_proceed)}", "#2ca02c"),
+                        Threshold(t.divergence_rollback, f"rollback above {pct(t.divergence_rollback)}"))
+    rmse_lines = (Threshold(t.rmse_escalation, f"escalate +{pct(t.rmse_escalation)}", "#e69500"),
+                  Threshold(t.rmse_rollback, f"rollback +{pct(t.rmse_rollback)}"))
+    out = [
+        _trend(data, lambda f: f.symbol_average_divergence, "Divergence vs naive by run",
+               f"{metrics.SYMBOL_AVERAGE_DIVERGENCE}: each symbol-horizon's mean window divergence per run",
+               "divergence vs naive", divergence_lines),
+        _trend(data, lambda f: f.rmse_vs_baseline, "Test RMSE vs the paired baseline by run",
+               f"{metrics.RMSE_VS_BASELINE}: ensemble / legacy test RMSE - 1 on the same windows",
+               "test RMSE vs baseline", rmse_lines),
+        bar_chart("Average divergence vs naive per symbol-horizon", labels, [s.avg_divergence for s in stats],
+                  divergence_lines, axis_title="divergence vs naive (period mean)") if stats else None,
+        bar_chart("Test RMSE against the paired baseline", labels, [s.rmse_change for s in stats], rmse_lines,
+                  axis_title="test RMSE vs baseline (period)")
+        if any(s.rmse_change is not None for s in stats) else None,
         bar_chart("Share of overfitting windows", labels, [s.overfitting_share for s in stats],
-                  (Threshold(t.overfitting_share, f"{pct(t.overfitting_share)}"),)),
+                  (Threshold(t.overfitting_share, f"proceed below {pct(t.overfitting_share)}"),),
+                  axis_title=f"windows with divergence above {pct(t.divergence_warning)}") if stats else None,
     ]
+    # A chart with nothing to draw is left out (the tables say what is missing).
+    return [svg for svg in out if svg is not None]
 
 
-_CSS = """body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}
+def _trend(data: ReviewData, read: Callable[[RunFigures], float | None], title_text: str, subtitle: str,
+           axis_title: str, lines: Sequence[Threshold]) -> str | None:
+    """One line per symbol-horizon over the run time; at prod's 300 only the worst ``MAX_LINES``, said in the title.
+
+    ``None`` when no run has a value.
+    """
+    shown, total = worst_series([f for f in data.runs if read(f) is not None], read, MAX_LINES)
+    if not shown:
+        return None
+    keep = set(shown)
+    points = [Point(f.label, f.run_at, v) for f in data.runs if f.label in keep and (v := read(f)) is not None]
+    suffix = f" ({MAX_LINES} highest of {total})" if total > MAX_LINES else ""
+    return trend_chart(title_text + suffix, points, lines, axis_title=axis_title, subtitle=subtitle)
+
+
+_CSS = """body{font-family:sans-serif;margin:2em;max-width:1250px;color:#222}
+.charts{display:flex;flex-wrap:wrap;gap:8px 24px}figure.chart{margin:0.5em 0}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 td:first-child,th:first-child,td:nth-child(2){text-align:left}.PROCEED{color:#2ca02c}.MONITOR{color:#e69500}
-.ROLLBACK{color:#d62728}figure{margin:1em 0}"""
+.ROLLBACK{color:#d62728}#thresholds-summary{color:#444}"""
 
 
 def render_html(review: Review, data: ReviewData, t: Thresholds) -> str:
@@ -104,17 +132,18 @@ def render_html(review: Review, data: ReviewData, t: Thresholds) -> str:
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title(review))}</title>"
         f"<style>{_CSS}</style></head><body><h1>{escape(title(review))}</h1>",
         f"<p>Window: {data.since:%Y-%m-%d %H:%M}Z to {data.until:%Y-%m-%d %H:%M}Z.</p>",
-        f"<h2>Decision: <span class='{decision}'>{decision}</span></h2><ul>",
+        f"<h2 id='decision'>Decision: <span class='{decision}'>{decision}</span></h2>",
+        f"<p id='thresholds-summary'>{escape(threshold_summary(t))}</p><ul>",
         *(f"<li>{escape(r)}</li>" for r in review.reasons), "</ul><h2>Checks</h2>",
         table(("check", "status", "summary"), [(c.name, c.status.value, c.summary) for c in review.checks]),
-        "<h2>Charts</h2>", *(f"<figure>{svg}</figure>" for svg in charts(review, data, t)),
+        "<h2>Charts</h2><div class='charts'>", *(figure(svg) for svg in charts(review, data, t)), "</div>",
         "<h2>Per symbol and horizon</h2>", table(COLUMNS, [stats_row(s) for s in review.stats]),
     ]
     if review.incidents:
         parts += ["<h2>Incidents</h2>",
                   table(("kind", "symbol", "horizon", "detail"),
                         [(i.kind, i.symbol, i.horizon, i.detail) for i in review.incidents])]
-    parts += ["<h2>Thresholds</h2><ul>", *(f"<li>{escape(x[2:])}</li>" for x in threshold_lines(t)),
+    parts += ["<h2 id='thresholds'>Thresholds</h2><ul>", *(f"<li>{escape(x[2:])}</li>" for x in threshold_lines(t)),
               "</ul></body></html>"]
     return "\n".join(parts)
 

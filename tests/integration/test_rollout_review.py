@@ -195,13 +195,18 @@ def test_html_report_carries_one_svg_per_chart_with_the_symbols(db_url: str, tmp
     page = (tmp_path / "rollout_review_canary.html").read_text()
     svgs = re.findall(r"<svg.*?</svg>", page, flags=re.S)
     titles = [re.search(r"<title>(.*?)</title>", s).group(1) for s in svgs]  # type: ignore[union-attr]
-    assert titles == ["Average divergence per day", "Average divergence per symbol and horizon",
-                      "Test RMSE against the paired baseline", "Share of overfitting windows"]
+    assert titles == ["Divergence vs naive by run", "Test RMSE vs the paired baseline by run",
+                      "Average divergence vs naive per symbol-horizon", "Test RMSE against the paired baseline",
+                      "Share of overfitting windows"]
     for svg in svgs:
         for sym in CANARY:
             assert f"{sym} 1D" in svg
-    assert page.count("<polyline") >= 3  # one divergence line per symbol
-    assert "http" not in page and "<script" not in page and "src=" not in page
+    # One divergence line per symbol over the 7 runs, each point the run's SymbolAverageDivergence.
+    trend = svgs[0]
+    assert len(re.findall(r'aria-roledescription="series"', trend)) == 3
+    assert len(re.findall(r"<title>AAPL 1D · run [\d-]+ [\d:]+ UTC: 18\.0%</title>", trend)) == 7
+    assert len(re.findall(r"<title>MSFT 1D · run [\d-]+ [\d:]+ UTC: 5\.0%</title>", trend)) == 7
+    assert not re.search(r"https?:|<script|src=|href=", page)
     assert "Decision: <span class='MONITOR'>MONITOR</span>" in page
 
 

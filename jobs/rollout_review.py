@@ -21,6 +21,7 @@ from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.rollout.checks import Thresholds
 from jobs.rollout.report import write_reports
 from jobs.rollout.review import review
+from jobs.running.files import ensure_dir
 from jobs.storage.db import resolve_url
 
 
@@ -93,6 +94,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     def body() -> int:
         args = parse_args(argv_or_sys(argv))
         cfg = JobConfig.from_env(environ)
+        ensure_dir(args.out_dir, "--out-dir")  # before the review's work: a bad folder is bad input
         result, data = review(resolve_url(cfg.database_url, cfg.data_dir), args.phase, args.days, args.thresholds)
         md, html = write_reports(result, data, args.thresholds, args.out_dir)
         print(f"{result.decision.value}: {args.phase} over the last {args.days} day(s)")

@@ -13,7 +13,12 @@ from jobs.forecasting.ensemble import combine, equal_weights
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import ForecastModel
 from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
-from jobs.forecasting.series import BadBarsError, Series, next_target, refuse_return_outliers
+from jobs.forecasting.series import (
+    BadBarsError,
+    Series,
+    next_target,
+    refuse_return_outliers,
+)
 from jobs.forecasting.walkforward import (
     DEFAULT_SPECS,
     FittedWindow,

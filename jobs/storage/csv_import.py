@@ -129,8 +129,16 @@ def _numbers(frame: pd.DataFrame) -> pd.DataFrame:
     out["volume"] = out["volume"].where(out["volume"].str.strip() != "", "0")
     for col in (*PRICE_COLUMNS, "volume"):
         out[f"{col}_text"] = out[col]
-        out[col] = pd.to_numeric(out[col].str.strip(), errors="coerce")
+        out[col] = out[col].map(_to_float)
     return out
+
+
+def _to_float(text: str) -> float:
+    """The number ``text`` spells, correctly rounded (pandas' fast parser can be off by an ulp), else NaN."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
 
 
 def first_defect(frame: pd.DataFrame) -> Rejection | None:

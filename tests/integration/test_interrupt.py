@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
+import pytest
 
 from tests.integration.test_faults import (
     ROOT,
@@ -26,6 +27,7 @@ from tests.integration.test_faults import (
     pool_workers,
     rerun,
     seeded_url,  # noqa: F401 (fixture)
+    wait_for,
 )
 
 
@@ -40,8 +42,9 @@ def not_log_lines(text: str) -> list[str]:
     return lines
 
 
+@pytest.mark.parametrize("moment", ["workers starting", "mid-run"])
 def test_ctrl_c_prints_one_line_exits_130_leaves_no_worker_and_the_rerun_completes(
-        seeded_url: str, tmp_path: Path) -> None:  # noqa: F811 (fixture)
+        seeded_url: str, tmp_path: Path, moment: str) -> None:  # noqa: F811 (fixture)
     run_id = "interrupted-run"
     env = job_env(seeded_url, tmp_path)
     err_path = tmp_path / "stderr.log"
@@ -49,7 +52,10 @@ def test_ctrl_c_prints_one_line_exits_130_leaves_no_worker_and_the_rerun_complet
         proc = subprocess.Popen(job_command(run_id), env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
                                 start_new_session=True)
     try:
-        await_first_forecast(proc, seeded_url, run_id)
+        if moment == "mid-run":
+            await_first_forecast(proc, seeded_url, run_id)
+        else:  # both workers spawned and still importing their modules: nothing forecast yet
+            wait_for(lambda: len(pool_workers(proc.pid)) == 2 or proc.poll() is not None, 120, "two workers")
         workers = pool_workers(proc.pid)
         assert len(workers) == 2
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
@@ -70,7 +76,7 @@ def test_ctrl_c_prints_one_line_exits_130_leaves_no_worker_and_the_rerun_complet
         forecasts = {r[0] for r in conn.execute("SELECT symbol FROM forecasts WHERE run_id = %(r)s", {"r": run_id})}
         windows = dict(conn.execute("SELECT symbol, COUNT(*) FROM ensemble_validation_metrics WHERE run_id = %(r)s "
                                     "GROUP BY symbol", {"r": run_id}).fetchall())
-    assert 1 <= len(forecasts) < len(SYMBOLS)
+    assert len(forecasts) < len(SYMBOLS) and (moment != "mid-run" or forecasts)
     assert windows == {s: WINDOWS for s in forecasts}
 
     rerun(run_id, env)

@@ -88,12 +88,14 @@ def refuse_return_outliers(series: Series, threshold: float) -> None:
     if len(returns) < 3:
         return
     scores = robust_scores(returns)
-    worst = int(np.argmax(scores))
-    if scores[worst] > threshold:
+    outliers = np.flatnonzero(scores > threshold)
+    if outliers.size:
+        first = int(outliers[0])  # the earliest: a spike's way back down is named by its way up
+        more = f" ({outliers.size - 1} more such returns)" if outliers.size > 1 else ""
         raise BadBarsError(
-            f"{series.timeframe} bars: the close at {series.timestamps[worst + 1]} moves {np.expm1(returns[worst]):+.2%} "
-            f"from the bar before, {scores[worst]:.0f} robust scales from the median return (limit "
-            f"RETURN_OUTLIER_THRESHOLD={threshold:g}); a damaged or unadjusted price? fix the bar or raise the setting"
+            f"{series.timeframe} bars: the close at {series.timestamps[first + 1]} moves {np.expm1(returns[first]):+.2%} "
+            f"from the bar before, {scores[first]:.0f} robust scales from the median return (limit "
+            f"RETURN_OUTLIER_THRESHOLD={threshold:g}){more}; a damaged or unadjusted price? fix the bar or raise the setting"
         )
 
 

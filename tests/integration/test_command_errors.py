@@ -6,6 +6,9 @@ database, the files), against a real PostgreSQL where they need one.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -21,6 +24,8 @@ from jobs import (
 )
 from jobs.storage.db import with_retry
 from tests.integration.test_job_cli_errors import row_counts
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def one_error(capsys: pytest.CaptureFixture[str]) -> str:
@@ -150,3 +155,20 @@ def test_argparse_errors_are_one_line(db_url: str, command: str, argv: list[str]
               "load_bars": load_bars}[command]
     assert module.main(argv) == 2
     assert needle in one_error(capsys)
+
+
+@pytest.mark.parametrize("argv", [["jobs.load_bars", "BARS", "--symbol", "AAPL"], ["jobs.dashboard", "--out", "OUT"],
+                                  ["jobs.migrate"]])
+def test_as_a_process_an_unreachable_database_prints_exactly_one_line(argv: list[str], tmp_path: Path) -> None:
+    """Outside pytest's log capture: no retry warnings, no traceback, just the error line."""
+    bars = tmp_path / "bars.csv"
+    bars.write_text("date,open,high,low,close\n2024-01-02,10,11,9,10.5\n")
+    args = [str(bars) if a == "BARS" else str(tmp_path / "d.html") if a == "OUT" else a for a in argv]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:1/db",
+           "ROLLOUT_PHASE": "canary"}
+    done = subprocess.run([sys.executable, "-m", *args], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: database unreachable"), done.stderr
+    assert "hunter2" not in done.stderr + done.stdout

@@ -132,12 +132,16 @@ def test_a_data_dir_that_is_a_file_is_bad_input_and_creates_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
-def test_bad_input_creates_neither_the_data_folder_nor_a_metrics_file(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_creates_neither_the_data_folder_nor_a_metrics_file(tmp_path: Path) -> None:
+    """As a fresh process: logging is set up once per process, and that is where the file was made."""
     data = tmp_path / "fresh"
-    assert unified_forecast_job.main(["--symbols", "AAPL", "--horizon", "2D"], {"FORECAST_DATA_DIR": str(data)}) == 2
-    one_error(capsys)
-    assert not data.exists()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    done = subprocess.run([sys.executable, "-m", "jobs.unified_forecast_job", "--symbols", "AAPL", "--horizon", "2D"],
+                          env={**env, "PYTHONPATH": str(ROOT), "FORECAST_DATA_DIR": str(data)}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "error: --horizon='2D' is invalid: unknown horizon '2D'; known horizons: 1D, 4h, 8h"], done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(("command", "argv", "needle"), [

@@ -8,6 +8,7 @@ Exit status: 0 done; 1 a fault (database unreachable, a symbol failed, nothing t
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -49,7 +50,12 @@ def run_command(body: Callable[[], int], bad_input: tuple[type[BaseException], .
 
     ``bad_input`` and ``faults`` add a command's own exception types to the shared ones
     (usage and configuration errors are bad input; an unreachable database is a fault).
+    A command that sets up no logging prints no log records: without this, Python's
+    last-resort handler would print each connection retry before the one error line.
     """
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
     try:
         return body()
     except (UsageError, ConfigError, *bad_input) as exc:

@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from jobs.cli import EXIT_OK, OneLineParser, argv_or_sys, run_command
-from jobs.contract.config import ConfigError, JobConfig
+from jobs.contract.config import JobConfig, parse_int
 from jobs.monitoring.dashboard import load_dashboard, render_html
+from jobs.running.files import check_output_file, write_text_atomic
 from jobs.storage.db import resolve_url
 
 
@@ -17,7 +18,7 @@ def build_parser() -> OneLineParser:
     """The command line."""
     p = OneLineParser(prog="python -m jobs.dashboard", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("reports/dashboard.html"), help="output HTML file")
-    p.add_argument("--days", type=int, default=7, help="how many days of rows to show (default 7)")
+    p.add_argument("--days", default="7", help="how many days of rows to show, 1 to 365 (default 7)")
     return p
 
 
@@ -27,14 +28,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
     def body() -> int:
         args = build_parser().parse_args(argv_or_sys(argv))
-        if args.days < 1:
-            raise ConfigError(f"--days={args.days} is invalid: expected a whole number of days >= 1")
+        days = parse_int("--days", args.days, 1, 365)
         cfg = JobConfig.from_env(environ)
+        check_output_file(args.out, "--out")  # before reading the database: a bad path is bad input
         url = resolve_url(cfg.database_url, cfg.data_dir)
-        data = load_dashboard(url, args.days, cfg.thresholds)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(render_html(data), encoding="utf-8")
-        print(f"wrote {args.out} ({len(data.symbols)} symbols, last {args.days} days)")
+        data = load_dashboard(url, days, cfg.thresholds)
+        write_text_atomic(args.out, render_html(data), "--out")
+        print(f"wrote {args.out} ({len(data.symbols)} symbols, last {days} days)")
         return EXIT_OK
 
     return run_command(body)

@@ -1,4 +1,10 @@
-"""`python -m jobs.load_bars`: the command line of `jobs.storage.csv_import`."""
+"""`python -m jobs.load_bars FILE.csv [--symbol S] [--timeframe 1d|1h] [--replace]`: import OHLC bars.
+
+The whole file is checked first (see ``jobs.storage.csv_import``) and imported in one transaction:
+a bad row, or a stored bar the file would change, refuses the file with exit 2 and the database
+unchanged. ``--replace`` lets the file overwrite stored bars with different values and reports how
+many changed. Re-importing the same file adds and changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from pathlib import Path
 
 from jobs.cli import EXIT_OK, OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import JobConfig, parse_symbols
-from jobs.storage.bars import upsert_bars
+from jobs.storage.bars import ChangedBarsError, import_bars
 from jobs.storage.csv_import import read_csv
 from jobs.storage.db import connect, migrate, resolve_url
 
@@ -18,9 +24,11 @@ def build_parser() -> OneLineParser:
     """The command line."""
     p = OneLineParser(prog="python -m jobs.load_bars", description=__doc__.splitlines()[0])
     p.add_argument("file", type=Path)
-    p.add_argument("--symbol", default=None)
-    p.add_argument("--timeframe", choices=("1d", "1h"), default="1d")
+    p.add_argument("--symbol", default=None, help="the symbol of a file without a symbol column")
+    p.add_argument("--timeframe", choices=("1d", "1h"), default="1d", help="bar spacing (default 1d)")
     p.add_argument("--source", default="import", help="label stored in ohlc_bars.source")
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite stored bars whose values differ from the file's (default: refuse the file)")
     return p
 
 
@@ -29,17 +37,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> int:
         args = build_parser().parse_args(argv_or_sys(argv))
-        symbol = parse_symbols("--symbol", args.symbol)[0] if args.symbol else None
-        frame = read_csv(args.file, symbol)
-        parse_symbols("symbol column", ",".join(sorted(set(frame["symbol"]))))
+        symbol = parse_symbols("--symbol", args.symbol)[0] if args.symbol is not None else None
+        frame = read_csv(args.file, symbol, args.timeframe)
         cfg = JobConfig.from_env(os.environ)
         url = resolve_url(cfg.database_url, cfg.data_dir)
         if cfg.rollout_phase == "local":
             migrate(url)
-        with connect(url) as conn, conn.transaction():
-            total = sum(upsert_bars(conn, sym, args.timeframe, part, args.source)
-                        for sym, part in frame.groupby("symbol"))
-        print(f"imported {total} {args.timeframe} bars for {frame['symbol'].nunique()} symbol(s) from {args.file}")
+        try:
+            with connect(url) as conn, conn.transaction():
+                counts = import_bars(conn, frame, args.timeframe, args.source, args.replace)
+        except ChangedBarsError as exc:
+            raise ChangedBarsError(f"{args.file} {exc}") from None
+        symbols = frame["symbol"].nunique()
+        print(f"{args.file}: {len(frame)} {args.timeframe} bars for {symbols} symbol(s): {counts.new} new, "
+              f"{counts.unchanged} already stored unchanged, {counts.replaced} replaced")
         return EXIT_OK
 
     return run_command(body, bad_input=(ValueError,))

@@ -21,6 +21,7 @@ from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.contract.thresholds import ENV_VARS, Thresholds
 from jobs.rollout.report import write_reports
 from jobs.rollout.review import review
+from jobs.running.files import ensure_dir
 from jobs.storage.db import resolve_url
 
 
@@ -99,6 +100,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     def body() -> int:
         cfg = JobConfig.from_env(environ)
         args = parse_args(argv_or_sys(argv), cfg.thresholds)
+        ensure_dir(args.out_dir, "--out-dir")  # before the review's work: a bad folder is bad input
         result, data = review(resolve_url(cfg.database_url, cfg.data_dir), args.phase, args.days, args.thresholds,
                               args.require_baseline)
         md, html = write_reports(result, data, args.thresholds, args.out_dir)

@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from jobs.cli import EXIT_FAULT, EXIT_OK, OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import (
@@ -21,10 +20,11 @@ from jobs.contract.config import (
     JobConfig,
     parse_horizons,
     parse_int,
+    parse_run_id,
     parse_symbols,
 )
 from jobs.forecasting.results import SymbolOutcome
-from jobs.running.logs import setup_logging
+from jobs.running.logs import log_metrics_to, setup_logging
 from jobs.running.runner import (
     Task,
     check_connection,
@@ -83,7 +83,12 @@ def make_plan(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
     workers = parse_int("--workers", args.workers, 1, 64) if args.workers is not None else default_workers()
     index, count = _shard_of(args.shard, cfg)
     mine = shard(symbols, index, count)
-    run_id = args.run_id or env.get("FORECAST_RUN_ID") or make_run_id(cfg, symbols, horizons, dict(env))
+    if args.run_id is not None:
+        run_id = parse_run_id("--run-id", args.run_id)
+    elif env.get("FORECAST_RUN_ID"):
+        run_id = parse_run_id("FORECAST_RUN_ID", env["FORECAST_RUN_ID"])
+    else:
+        run_id = make_run_id(cfg, symbols, horizons, dict(env))
     sample = args.sample_data == "auto" and cfg.rollout_phase == "local"
     return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample)
 
@@ -153,14 +158,16 @@ def _publish(outcomes: list[SymbolOutcome], plan: Plan) -> None:
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run the job; return the exit status."""
     environ = os.environ if env is None else env
-    # With the embedded database, metric lines go to a file beside it: the screen shows the run.
-    embedded = not environ.get("DATABASE_URL")
-    setup_logging(metrics_file=Path(environ.get("FORECAST_DATA_DIR") or ".data") / "metrics.jsonl" if embedded else None)
+    setup_logging()
 
     def body() -> int:
         plan = make_plan(argv_or_sys(argv), environ)
         started = time.perf_counter()
         url = prepare_database(plan)
+        if not plan.cfg.database_url:
+            # With the embedded database, metric lines go to a file beside it: the screen shows the run.
+            # Attached only now, so bad input creates neither the data folder nor the file.
+            log_metrics_to(plan.cfg.data_dir / "metrics.jsonl")
         outcomes = run(plan, url)
         print_summary(outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
         failed = [o for o in outcomes if not o.ok]

@@ -77,6 +77,13 @@ DEPLOY_SUPPLIED: dict[str, str] = {
 }
 
 _SYMBOL_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
+# Run ids are stored as keys and printed in reports: short, and only characters that need no quoting.
+RUN_ID_MAX = 128
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")
+# RETURN_OUTLIER_THRESHOLD: a bar whose return lies further than this many robust scales
+# (1.4826 x the median absolute deviation) from the series' median return is refused as damaged.
+# Real daily index returns stay under ~13 (the S&P 500's 2008 crash days); a x1e4 spike is thousands.
+RETURN_OUTLIER_DEFAULT = 25.0
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -126,6 +133,27 @@ def parse_horizons(name: str, raw: str) -> tuple[str, ...]:
     if len(set(items)) != len(items):
         raise ConfigError(f"{name}={raw!r} is invalid: duplicate horizons")
     return tuple(items)
+
+
+def parse_run_id(name: str, raw: str) -> str:
+    """Parse a run id: 1 to ``RUN_ID_MAX`` of letters, digits, '.', '_', ':', '-', starting alphanumeric."""
+    if len(raw) > RUN_ID_MAX:
+        raise ConfigError(f"{name} is invalid: {len(raw)} characters long; expected at most {RUN_ID_MAX}")
+    if not _RUN_ID_RE.match(raw):
+        raise ConfigError(f"{name}={raw!r} is invalid: expected letters, digits, '.', '_', ':' or '-', "
+                          "starting with a letter or digit")
+    return raw
+
+
+def parse_outlier_threshold(name: str, raw: str) -> float:
+    """Parse ``RETURN_OUTLIER_THRESHOLD``: a number of robust scales from 5 to 10000."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 5.0 <= value <= 10_000.0:
+        raise ConfigError(f"{name}={raw!r} is invalid: expected a number of robust scales from 5 to 10000, e.g. 25")
+    return value
 
 
 def parse_threshold(name: str, raw: str) -> float:
@@ -201,6 +229,7 @@ class JobConfig(BaseModel):
     walk_forward: bool = True
     divergence_monitoring: bool = True
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    return_outlier_threshold: float = RETURN_OUTLIER_DEFAULT
     rollout_phase: str = "local"
     canary_symbols: tuple[str, ...] = ()
     canary_horizons: tuple[str, ...] = ()
@@ -224,6 +253,7 @@ class JobConfig(BaseModel):
     def model_post_init(self, _context: Any) -> None:
         """Cross-field rules, checked once every field has its type."""
         resolve_models(len(self.models), flags_for(self.models))
+        parse_outlier_threshold("RETURN_OUTLIER_THRESHOLD", f"{self.return_outlier_threshold:g}")
         if self.optimization_method not in OPTIMIZATION_METHODS:
             parse_choice("ENSEMBLE_OPTIMIZATION_METHOD", self.optimization_method, OPTIMIZATION_METHODS)
         if self.rollout_phase not in ROLLOUT_PHASES:
@@ -275,6 +305,7 @@ class JobConfig(BaseModel):
             "ENABLE_WALK_FORWARD": "true" if self.walk_forward else "false",
             "ENABLE_DIVERGENCE_MONITORING": "true" if self.divergence_monitoring else "false",
             **{var: f"{getattr(self.thresholds, name):g}" for name, var in THRESHOLD_VARS.items()},
+            "RETURN_OUTLIER_THRESHOLD": f"{self.return_outlier_threshold:g}",
             "ROLLOUT_PHASE": self.rollout_phase,
             "FORECAST_SEED": str(self.seed),
             "TORCH_NUM_THREADS": str(self.torch_threads),
@@ -325,6 +356,8 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
         if (raw := get(name)) is not None:
             out[key] = parse_bool(name, raw)
     out["thresholds"] = _parse_thresholds(get)
+    if (raw := get("RETURN_OUTLIER_THRESHOLD")) is not None:
+        out["return_outlier_threshold"] = parse_outlier_threshold("RETURN_OUTLIER_THRESHOLD", raw)
     if (raw := get("ROLLOUT_PHASE")) is not None:
         out["rollout_phase"] = parse_choice("ROLLOUT_PHASE", raw, ROLLOUT_PHASES)
     for key, name in (("canary_symbols", "CANARY_SYMBOLS"), ("rollout_symbols", "ROLLOUT_SYMBOLS")):

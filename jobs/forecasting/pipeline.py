@@ -18,7 +18,12 @@ from jobs.forecasting.results import (
     SymbolOutcome,
     WindowResult,
 )
-from jobs.forecasting.series import BadBarsError, Series, next_target
+from jobs.forecasting.series import (
+    BadBarsError,
+    Series,
+    next_target,
+    refuse_return_outliers,
+)
 from jobs.forecasting.walkforward import (
     DEFAULT_SPECS,
     FittedWindow,
@@ -51,6 +56,7 @@ def compute(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec | Non
     started = time.perf_counter()
     spec = spec or DEFAULT_SPECS[HORIZONS[horizon].timeframe]
     try:
+        refuse_return_outliers(series, cfg.return_outlier_threshold)
         windows, baseline, forecast = evaluate_series(series, horizon, cfg, spec, factory or default_factory())
     except (BadBarsError, ValueError) as exc:
         return SymbolOutcome(series.symbol, horizon, error=str(exc), seconds=time.perf_counter() - started)

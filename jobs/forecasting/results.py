@@ -102,6 +102,18 @@ class ForecastResult:
     weights_reverted: bool
     models_used: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        """Refuse a forecast whose point lies outside its own interval (the table's CHECK does too)."""
+        values = (self.lower_return, self.predicted_return, self.upper_return)
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"non-finite forecast: lower {values[0]}, point {values[1]}, upper {values[2]}")
+        if not self.lower_return <= self.predicted_return <= self.upper_return:
+            raise ValueError(
+                f"the forecast {self.predicted_return:+.4f} lies outside its own {self.interval_level:.0%} interval "
+                f"[{self.lower_return:+.4f}, {self.upper_return:+.4f}] (log returns); the models disagree with "
+                "their own residuals, so the forecast is refused rather than stored"
+            )
+
     @property
     def predicted_price(self) -> float:
         """Price implied by the log-return forecast."""

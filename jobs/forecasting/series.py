@@ -61,6 +61,44 @@ def validate_bars(symbol: str, timeframe: str, frame: pd.DataFrame, min_bars: in
     return Series(symbol, timeframe, ts, close, ",".join(sources))
 
 
+# 1.4826 x MAD estimates the standard deviation of normal data; 1.2533 x the mean absolute
+# deviation does too, and stands in when more than half of the returns are equal (MAD = 0).
+MAD_TO_SIGMA = 1.4826
+MEAN_AD_TO_SIGMA = 1.2533
+
+
+def robust_scores(returns: np.ndarray) -> np.ndarray:
+    """How many robust scales each return lies from the median return (0 for a constant series)."""
+    deviation = np.abs(returns - np.median(returns))
+    scale = MAD_TO_SIGMA * np.median(deviation) or MEAN_AD_TO_SIGMA * np.mean(deviation)
+    return deviation / scale if scale > 0 else np.zeros_like(returns)
+
+
+def refuse_return_outliers(series: Series, threshold: float) -> None:
+    """Refuse a series holding a return far outside its own robust scale (a damaged bar).
+
+    A x1e4 spike or a level shift from a unit change is a data error, not a market move: models
+    fitted across it forecast nonsense (a point outside its own interval). The reason names the
+    bar where the suspicious return ends, its size and the setting, so an operator can fix the bar.
+
+    Raises:
+        BadBarsError: When some return lies more than ``threshold`` robust scales from the median.
+    """
+    returns = series.returns
+    if len(returns) < 3:
+        return
+    scores = robust_scores(returns)
+    outliers = np.flatnonzero(scores > threshold)
+    if outliers.size:
+        first = int(outliers[0])  # the earliest: a spike's way back down is named by its way up
+        more = f" ({outliers.size - 1} more such returns)" if outliers.size > 1 else ""
+        raise BadBarsError(
+            f"{series.timeframe} bars: the close at {series.timestamps[first + 1]} moves {np.expm1(returns[first]):+.2%} "
+            f"from the bar before, {scores[first]:.0f} robust scales from the median return (limit "
+            f"RETURN_OUTLIER_THRESHOLD={threshold:g}){more}; a damaged or unadjusted price? fix the bar or raise the setting"
+        )
+
+
 def next_target(last: datetime, timeframe: str, steps: int) -> datetime:
     """The target time ``steps`` bars after ``last``: business days for daily bars, hours otherwise."""
     stamp = pd.Timestamp(last)

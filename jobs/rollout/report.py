@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
@@ -12,6 +13,7 @@ from jobs.monitoring.charts import Point, Threshold, bar_chart, figure, trend_ch
 from jobs.monitoring.runs import RunFigures, worst_series
 from jobs.rollout.checks import Review, SymbolHorizonStats, pct
 from jobs.rollout.data import ReviewData
+from jobs.running.files import ensure_dir, write_text_atomic
 
 MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",
@@ -32,18 +34,36 @@ def title(review: Review) -> str:
     return f"Rollout review: {review.phase}, last {review.days} day(s)"
 
 
+# CommonMark's inline specials (a backslash escapes any ASCII punctuation); '|' for GFM tables.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#])")
+
+
+def md(text: object) -> str:
+    """``text`` as literal Markdown: special characters backslash-escaped, line breaks folded.
+
+    Run ids, reasons and details come from the database: a ``|`` must not split a table cell,
+    and ``<script>``, links or emphasis in them must show as typed.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def md_row(cells: tuple[str, ...]) -> str:
+    """One Markdown table row, every cell escaped."""
+    return "| " + " | ".join(md(c) for c in cells) + " |"
+
+
 def render_markdown(review: Review, data: ReviewData, t: Thresholds) -> str:
     """The report as Markdown: decision, reasons, every check, the per symbol-horizon table, incidents."""
-    lines = [f"# {title(review)}", "",
+    lines = [f"# {md(title(review))}", "",
              f"Window: {data.since:%Y-%m-%d %H:%M}Z to {data.until:%Y-%m-%d %H:%M}Z.", "",
-             f"## Decision: {review.decision.value}", "", *(f"- {r}" for r in review.reasons), "",
+             f"## Decision: {review.decision.value}", "", *(f"- {md(r)}" for r in review.reasons), "",
              "## Checks", "", "| check | status | summary |", "|---|---|---|",
-             *(f"| {c.name} | {c.status.value} | {c.summary} |" for c in review.checks), "",
-             "## Per symbol and horizon", "", "| " + " | ".join(COLUMNS) + " |",
-             "|" + "---|" * len(COLUMNS), *("| " + " | ".join(stats_row(s)) + " |" for s in review.stats), ""]
+             *(md_row((c.name, c.status.value, c.summary)) for c in review.checks), "",
+             "## Per symbol and horizon", "", md_row(COLUMNS),
+             "|" + "---|" * len(COLUMNS), *(md_row(stats_row(s)) for s in review.stats), ""]
     if review.incidents:
         lines += ["## Incidents", "", "| kind | symbol | horizon | detail |", "|---|---|---|---|",
-                  *(f"| {i.kind} | {i.symbol} | {i.horizon} | {i.detail} |" for i in review.incidents), ""]
+                  *(md_row((i.kind, i.symbol, i.horizon, i.detail)) for i in review.incidents), ""]
     lines += ["## Thresholds", "", *threshold_lines(t), ""]
     return "\n".join(lines)
 
@@ -149,11 +169,11 @@ def render_html(review: Review, data: ReviewData, t: Thresholds) -> str:
 
 
 def write_reports(review: Review, data: ReviewData, t: Thresholds, out_dir: Path) -> tuple[Path, Path]:
-    """Write ``rollout_review_<phase>.md`` and ``.html`` into ``out_dir``; return both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md = out_dir / f"rollout_review_{review.phase}.md"
-    html = out_dir / f"rollout_review_{review.phase}.html"
-    md.write_text(render_markdown(review, data, t))
-    html.write_text(render_html(review, data, t))
-    return md, html
+    """Write ``rollout_review_<phase>.md`` and ``.html`` into ``out_dir`` atomically; return both paths."""
+    ensure_dir(out_dir, "--out-dir")
+    markdown = write_text_atomic(out_dir / f"rollout_review_{review.phase}.md", render_markdown(review, data, t),
+                                 "--out-dir")
+    html = write_text_atomic(out_dir / f"rollout_review_{review.phase}.html", render_html(review, data, t),
+                             "--out-dir")
+    return markdown, html
 

@@ -38,6 +38,25 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def log_metrics_to(metrics_file: Path) -> None:
+    """Send the metric lines of the no-AWS fallback to ``metrics_file`` (JSON lines) instead of stderr.
+
+    The file is opened at the first metric line (``delay``): a run that writes none creates no
+    empty file. Its folder must exist (the embedded database's data folder does by then).
+    """
+    metrics_log = logging.getLogger("jobs.monitoring.publisher")
+    target = str(metrics_file.absolute())
+    for old in [h for h in metrics_log.handlers if isinstance(h, logging.FileHandler)]:
+        if old.baseFilename == target:
+            return
+        metrics_log.removeHandler(old)  # a second run in this process (tests) writes beside its own database
+        old.close()
+    to_file = logging.FileHandler(metrics_file, delay=True)
+    to_file.setFormatter(JsonFormatter())
+    metrics_log.addHandler(to_file)
+    metrics_log.propagate = False
+
+
 def setup_logging(level: int = logging.INFO, metrics_file: Path | None = None) -> None:
     """Install one handler on the root logger (idempotent).
 
@@ -58,12 +77,7 @@ def setup_logging(level: int = logging.INFO, metrics_file: Path | None = None) -
     handler._ensemble = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     if metrics_file is not None:
-        metrics_file.parent.mkdir(parents=True, exist_ok=True)
-        to_file = logging.FileHandler(metrics_file)
-        to_file.setFormatter(JsonFormatter())
-        metrics_log = logging.getLogger("jobs.monitoring.publisher")
-        metrics_log.addHandler(to_file)
-        metrics_log.propagate = False
+        log_metrics_to(metrics_file)
     root.setLevel(level)
     # Third-party chatter that says nothing about the run.
     for noisy in ("cmdstanpy", "prophet", "botocore", "urllib3", "pgserver", "yoyo"):

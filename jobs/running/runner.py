@@ -7,14 +7,19 @@ import itertools
 import json
 import logging
 import os
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import psycopg
 
 from jobs.contract.config import JobConfig
 from jobs.forecasting.pipeline import compute
@@ -86,9 +91,10 @@ def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
         return outcome
     except DatabaseUnavailable as exc:
         return SymbolOutcome(task.symbol, task.horizon, error=str(exc))
-    except Exception as exc:  # e.g. a failed write: this task fails, the run goes on
+    except Exception as exc:  # e.g. a write the database refuses for good: this task fails, the run goes on
         log.exception("task %s %s failed outside the pipeline", task.symbol, task.horizon)
-        return SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}")
+        return record_failure(SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}"),
+                              cfg, url, task.run_id)
 
 
 def _compute(series: Series, task: Task, cfg: JobConfig) -> SymbolOutcome:
@@ -106,6 +112,12 @@ _started: Any = None
 def _init_worker(threads: int, parent_pid: int | None = None, started: Any = None) -> None:
     global _started
     _started = started
+    if parent_pid is not None:
+        # A pool worker leaves Ctrl-C to the job (which stops the pool): a terminal sends SIGINT to
+        # the whole process group, and a worker's own KeyboardInterrupt would print a traceback.
+        # The worker started with SIGINT blocked (``_sigint_held``); ignoring it discards a pending one.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -186,10 +198,15 @@ def _given_up(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
     outcome = SymbolOutcome(task.symbol, task.horizon, error=(
         f"worker process died {POOL_RESTARTS + 1} times with this task unfinished (killed or out of memory); "
         "re-run the same run id to retry it"))
+    return record_failure(outcome, cfg, url, task.run_id)
+
+
+def record_failure(outcome: SymbolOutcome, cfg: JobConfig, url: str, run_id: str) -> SymbolOutcome:
+    """Record a failed task in ``forecast_failures`` (best effort: the exit status reports it anyway)."""
     try:
-        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id))
-    except DatabaseUnavailable:
-        log.warning("could not record the failure of %s %s: database unavailable", task.symbol, task.horizon)
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, run_id))
+    except (DatabaseUnavailable, psycopg.Error) as exc:
+        log.warning("could not record the failure of %s %s: %s", outcome.symbol, outcome.horizon, exc)
     return outcome
 
 
@@ -207,27 +224,86 @@ def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int,
     reports = ctx.SimpleQueue()
     try:
         yield from _run_pool(pending, cfg, url, workers, ctx, reports)
-    finally:
-        while not reports.empty():  # the pool has shut down: every report is in the pipe
-            started.add(reports.get())
+    except BaseException:  # interrupted: workers were ended, perhaps mid-report; nothing to blame
         reports.close()
+        raise
+    while not reports.empty():  # the pool has shut down: every report is in the pipe
+        started.add(reports.get())
+    reports.close()
 
 
 def _run_pool(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, ctx: Any, reports: Any
               ) -> Iterator[tuple[int, SymbolOutcome]]:
-    with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(cfg.torch_threads, os.getpid(), reports)) as pool:
+    """Run ``pending`` on one pool. Interrupted (Ctrl-C), the pool is stopped and its workers ended:
+    a task cut off mid-write rolls back (one transaction per task), and a re-run of the run id does it."""
+    finished = False
+    with _sigint_held():  # workers are spawned by these calls and must not inherit a live SIGINT
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker,
+                                   initargs=(cfg.torch_threads, os.getpid(), reports))
         futures = {pool.submit(_execute_reporting, i, task, cfg, url): i for i, task in pending.items()}
-        for fut in as_completed(futures):
-            i = futures[fut]
-            try:
-                outcome = fut.result()
-            except BrokenProcessPool:  # a worker died: this task, and any queued, run again on a new pool
-                continue
-            except Exception as exc:  # execute_task returns failures, so this is the pool itself failing
-                outcome = SymbolOutcome(pending[i].symbol, pending[i].horizon,
-                                        error=f"worker pool error: {type(exc).__name__}: {exc}")
-            yield i, outcome
+    try:
+        yield from _collect(futures, pending)
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:  # KeyboardInterrupt, or the caller stopped early: leave no worker behind
+            _stop_pool(pool)
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Block SIGINT in this thread while worker processes start; a Ctrl-C meanwhile arrives afterwards.
+
+    Spawned workers inherit the blocked signal, so none can die of a KeyboardInterrupt before its
+    initializer ignores SIGINT. Only the main thread receives Python's SIGINT, so only it blocks.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued tasks and end the pool's workers now, without waiting for running tasks.
+
+    Python 3.11 has no public way to end a pool's workers (3.14 adds ``terminate_workers``), so the
+    processes are read from the executor. A second Ctrl-C is ignored until they are gone.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+    try:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.terminate()  # SIGTERM: a task cut off mid-transaction is rolled back by the server
+        for proc in processes:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _collect(futures: dict[Future[SymbolOutcome], int], pending: dict[int, Task]
+             ) -> Iterator[tuple[int, SymbolOutcome]]:
+    """Each finished task's outcome as it completes; tasks lost with a broken pool are skipped."""
+    for fut in as_completed(futures):
+        i = futures[fut]
+        try:
+            outcome = fut.result()
+        except BrokenProcessPool:  # a worker died: this task, and any queued, run again on a new pool
+            continue
+        except Exception as exc:  # execute_task returns failures, so this is the pool itself failing
+            outcome = SymbolOutcome(pending[i].symbol, pending[i].horizon,
+                                    error=f"worker pool error: {type(exc).__name__}: {exc}")
+        yield i, outcome
 
 
 def check_connection(url: str) -> None:

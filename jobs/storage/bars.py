@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg
 
@@ -21,9 +23,13 @@ def read_bars(conn: psycopg.Connection[Any], symbol: str, timeframe: str, limit:
     return frame.iloc[::-1].reset_index(drop=True)
 
 
-def upsert_bars(conn: psycopg.Connection[Any], symbol: str, timeframe: str, frame: pd.DataFrame, source: str) -> int:
-    """Insert bars (idempotent on symbol, timeframe, ts); return the number of rows sent."""
-    sql = load_sql("upsert_bar")
+def upsert_bars(conn: psycopg.Connection[Any], symbol: str, timeframe: str, frame: pd.DataFrame, source: str,
+                replace: bool = False) -> int:
+    """Insert bars not stored yet; with ``replace``, also overwrite stored bars whose values differ.
+
+    Without ``replace`` an existing bar is never changed. Returns the number of rows sent.
+    """
+    sql = load_sql("replace_bar" if replace else "insert_bar")
     rows = [
         {"symbol": symbol, "timeframe": timeframe, "ts": ts.to_pydatetime(), "open": float(o), "high": float(h),
          "low": float(lo), "close": float(c), "volume": float(v), "source": source}
@@ -35,6 +41,56 @@ def upsert_bars(conn: psycopg.Connection[Any], symbol: str, timeframe: str, fram
     with conn.cursor() as cur:
         cur.executemany(sql, rows)
     return len(rows)
+
+
+class ChangedBarsError(ValueError):
+    """An import would change stored bars and ``--replace`` was not given."""
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    """What an import did: bars added, bars already stored with the same values, bars replaced."""
+
+    new: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+
+    def __add__(self, other: ImportCounts) -> ImportCounts:
+        return ImportCounts(self.new + other.new, self.unchanged + other.unchanged, self.replaced + other.replaced)
+
+
+VALUE_COLUMNS = (*PRICE_COLUMNS, "volume")
+
+
+def import_bars(conn: psycopg.Connection[Any], frame: pd.DataFrame, timeframe: str, source: str,
+                replace: bool) -> ImportCounts:
+    """Import validated bars of one or more symbols; the caller owns the transaction.
+
+    Stored bars are compared first (and locked): one whose prices or volume differ from the
+    file's refuses the import with ``ChangedBarsError`` unless ``replace`` is set.
+    """
+    total = ImportCounts()
+    for symbol, part in frame.groupby("symbol", sort=True):
+        stamps = [t.to_pydatetime() for t in pd.to_datetime(part["ts"], utc=True)]
+        stored = pd.DataFrame(conn.execute(load_sql("select_stored_bars"),
+                                           {"symbol": symbol, "timeframe": timeframe, "ts": stamps}).fetchall(),
+                              columns=["ts", *VALUE_COLUMNS])
+        stored["ts"] = pd.to_datetime(stored["ts"], utc=True)
+        both = part.merge(stored, on="ts", how="inner", suffixes=("", "_stored"))
+        differs = np.zeros(len(both), dtype=bool)
+        for col in VALUE_COLUMNS:
+            differs |= both[col].to_numpy(dtype=float) != both[f"{col}_stored"].to_numpy(dtype=float)
+        if differs.any() and not replace:
+            row = both[differs].iloc[0]
+            changes = ", ".join(f"{c} {row[c + '_stored']:g} -> {row[c]:g}" for c in VALUE_COLUMNS
+                                if row[c] != row[c + "_stored"])
+            raise ChangedBarsError(
+                f"line {row['line']}: the stored {symbol} {timeframe} bar at {row['ts']} differs ({changes}); "
+                f"{int(differs.sum())} stored bar(s) would change. Pass --replace to overwrite them; nothing was imported"
+            )
+        upsert_bars(conn, str(symbol), timeframe, part, source, replace=replace)
+        total += ImportCounts(new=len(part) - len(both), unchanged=int((~differs).sum()), replaced=int(differs.sum()))
+    return total
 
 
 def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,

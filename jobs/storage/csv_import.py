@@ -1,46 +1,194 @@
-"""Import OHLC bars from a CSV: ``python -m jobs.load_bars FILE.csv [--symbol S] [--timeframe 1d]``.
+"""Read and validate a CSV of OHLC bars for ``python -m jobs.load_bars`` (no database access here).
 
-Columns: ``ts`` (or ``date``/``timestamp``), ``open``, ``high``, ``low``, ``close``, optional
-``volume``, and ``symbol`` unless ``--symbol`` is given. Re-importing a file is idempotent.
+Accepted: UTF-8 text (a byte-order mark is ignored) with a header row naming ``ts`` (or ``date``,
+``timestamp``, ``datetime``), ``open``, ``high``, ``low``, ``close``, optional ``volume`` (blank means
+0) and ``symbol`` unless ``--symbol`` is given. Times are ISO 8601 (``2024-01-02``,
+``2024-01-02T14:00:00Z``); without an offset they are UTC. Every row is checked, and the first
+defect refuses the whole file with its line number: prices must be finite and > 0, ``low <= open,
+close <= high``, volume finite and >= 0, one bar per symbol and time, symbols upper-case tickers
+(the same rule as ``--symbol``), and the spacing of each symbol's bars must fit ``--timeframe``.
 """
 
 from __future__ import annotations
 
+import io
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from jobs.contract.config import ConfigError, parse_symbols
 from jobs.forecasting.series import PRICE_COLUMNS
 
 TIME_COLUMNS = ("ts", "date", "timestamp", "datetime")
+# Daily bars: at least 20 hours apart (a daily close stamped in local time moves an hour at a
+# daylight-saving change), typically one business day (median at most 4 days: not weekly bars).
+# Hourly bars: at least an hour apart, typically exactly one hour.
+MIN_SPACING = {"1d": pd.Timedelta(hours=20), "1h": pd.Timedelta(hours=1)}
+MAX_MEDIAN_SPACING = {"1d": pd.Timedelta(days=4), "1h": pd.Timedelta(hours=1)}
+OTHER_TIMEFRAME = {"1d": "1h", "1h": "1d"}
 
 
-def read_csv(path: Path, symbol: str | None) -> pd.DataFrame:
-    """Read and normalise the CSV; raise ``ValueError`` naming a missing or bad column."""
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    frame = pd.read_csv(path, keep_default_na=False)  # "n/a" or "" in a price must be refused, not read as NaN
-    frame.columns = [c.strip().lower() for c in frame.columns]
+class BadFileError(ValueError):
+    """A file that cannot be imported: one line naming the file, the line and the defect."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The first bad row of a file and how many rows are bad in all."""
+
+    line: int
+    defect: str
+    bad_rows: int
+
+
+def read_csv(path: Path, symbol: str | None, timeframe: str) -> pd.DataFrame:
+    """The file's bars (``symbol, ts, open, high, low, close, volume``, ``line`` = its line number).
+
+    Raises:
+        BadFileError: On anything the import refuses, naming ``path`` and the first bad line.
+    """
+    frame = _parse(path)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
     time_col = next((c for c in TIME_COLUMNS if c in frame.columns), None)
     missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
     if time_col is None or missing:
         need = ", ".join([" or ".join(TIME_COLUMNS), *PRICE_COLUMNS])
-        raise ValueError(f"{path}: missing columns {missing or [time_col]}; expected {need} (volume optional)")
-    if symbol is None and "symbol" not in frame.columns:
-        raise ValueError(f"{path}: no symbol column; pass --symbol")
+        raise BadFileError(f"{path}: missing columns {missing or ['ts']}; expected {need} (volume and symbol optional)")
+    if frame.empty:
+        raise BadFileError(f"{path}: no bars, only a header row")
+    frame["line"] = np.arange(len(frame)) + 2  # line 1 is the header; pandas skips no blank rows here
+    frame["symbol"] = _symbols(path, frame, symbol)
+    frame["ts_text"] = frame[time_col]
+    frame["ts"] = pd.to_datetime(frame[time_col].str.strip(), utc=True, errors="coerce", format="ISO8601")
+    frame = _numbers(frame)
+    if (rejection := first_defect(frame)) is not None:
+        more = f" ({rejection.bad_rows - 1} more bad rows)" if rejection.bad_rows > 1 else ""
+        raise BadFileError(f"{path} line {rejection.line}: {rejection.defect}{more}; nothing was imported")
+    _check_spacing(path, frame, timeframe)
+    return frame.loc[:, ["line", "symbol", "ts", *PRICE_COLUMNS, "volume"]].sort_values(["symbol", "ts"])
+
+
+def _parse(path: Path) -> pd.DataFrame:
+    """The file as a table of strings; empty, unreadable or non-UTF-8 files are refused by name."""
+    if not path.is_file():
+        raise BadFileError(f"{path}: no such file")
     try:
-        ts = pd.to_datetime(frame[time_col], utc=True)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: column {time_col!r} has a value that is not a date/time: {exc}") from None
-    out = frame.assign(ts=ts, symbol=symbol or frame["symbol"].astype(str).str.strip().str.upper())
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BadFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BadFileError(f"{path} line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                           "save the file as UTF-8") from None
+    if not text.strip():
+        raise BadFileError(f"{path}: the file is empty; expected a header row and one bar per line")
+    try:
+        with warnings.catch_warnings():
+            # A row longer than the header: pandas would drop fields with only a warning.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            # Strings only: "n/a", "" or "inf" in a price must be refused by the checks, not read as NaN.
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False,
+                                index_col=False)
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
+        raise BadFileError(f"{path}: not a CSV table of bars: {str(exc).strip().splitlines()[0]}") from None
+    return frame.fillna("")  # a blank line reads as NaN even with keep_default_na=False
+
+
+def _symbols(path: Path, frame: pd.DataFrame, symbol: str | None) -> pd.Series:
+    """Each row's symbol: ``--symbol`` for a file without a symbol column, else the column (one rule for both)."""
+    if "symbol" not in frame.columns:
+        if symbol is None:
+            raise BadFileError(f"{path}: no symbol column; pass --symbol")
+        return pd.Series(symbol, index=frame.index)
+    column = frame["symbol"].str.strip()
+    for value in column.unique():
+        try:
+            parse_symbols("symbol", value)
+        except ConfigError:
+            line = int(frame.loc[column == value, "line"].iloc[0])
+            raise BadFileError(f"{path} line {line}: symbol {value!r} is not a ticker (1-10 of A-Z, 0-9, '.', '-', "
+                               "upper case, the same rule as --symbol)") from None
+    found = sorted(column.unique())
+    if symbol is not None and found != [symbol]:
+        raise BadFileError(f"{path}: --symbol {symbol} given, but the file's symbol column holds "
+                           f"{', '.join(found)}; drop --symbol to import each symbol under its own name")
+    return column
+
+
+def _numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prices and volume as floats (NaN where the text is not a number; a blank volume is 0)."""
+    out = frame.copy()
     if "volume" not in out.columns:
-        out["volume"] = 0.0
+        out["volume"] = "0"
+    out["volume"] = out["volume"].where(out["volume"].str.strip() != "", "0")
     for col in (*PRICE_COLUMNS, "volume"):
-        numbers = pd.to_numeric(out[col], errors="coerce")
-        blank = out[col].astype(str).str.strip() == ""
-        bad = numbers.isna() & ~(blank & (col == "volume"))  # a blank volume means 0; a blank price is bad
-        if bad.any():
-            row = int(bad.idxmax())
-            raise ValueError(f"{path}: row {row + 2} column {col!r} = {out[col].iloc[row]!r} is not a number")
-        out[col] = numbers.fillna(0.0) if col == "volume" else numbers
+        out[f"{col}_text"] = out[col]
+        out[col] = out[col].map(_to_float)
     return out
+
+
+def _to_float(text: str) -> float:
+    """The number ``text`` spells, correctly rounded (pandas' fast parser can be off by an ulp), else NaN."""
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def first_defect(frame: pd.DataFrame) -> Rejection | None:
+    """The first row (by line) that breaks a rule, with its defect, or None when every row is good."""
+    checks: list[tuple[pd.Series, Callable[[pd.Series], str]]] = [
+        (frame["ts"].isna(), lambda r: f"time {r['ts_text']!r} is not an ISO 8601 date/time such as 2024-01-02 "
+                                       "or 2024-01-02T14:00:00Z"),
+    ]
+    for col in (*PRICE_COLUMNS, "volume"):
+        values = frame[col].astype(float)
+        in_range = values >= 0 if col == "volume" else values > 0
+        rule = "finite number >= 0" if col == "volume" else "finite price > 0"
+        checks.append((~(np.isfinite(values) & in_range),
+                       lambda r, c=col, rl=rule: f"{c} = {r[c + '_text']!r} is not a {rl}"))
+    checks += [
+        (frame["high"] < frame[["open", "close", "low"]].max(axis=1),
+         lambda r: f"high {r['high']:g} is below the open, low or close (open {r['open']:g}, low {r['low']:g}, "
+                   f"close {r['close']:g})"),
+        (frame["low"] > frame[["open", "close"]].min(axis=1),
+         lambda r: f"low {r['low']:g} is above the open or close (open {r['open']:g}, close {r['close']:g})"),
+        (frame.duplicated(["symbol", "ts"], keep="first") & frame["ts"].notna(),
+         lambda r: f"a second {r['symbol']} bar at {r['ts']} (one bar per symbol and time)"),
+    ]
+    bad = pd.concat([mask.rename(i) for i, (mask, _) in enumerate(checks)], axis=1).fillna(True).astype(bool)
+    rows = bad.any(axis=1)
+    if not rows.any():
+        return None
+    first = frame.loc[rows, "line"].idxmin()
+    describe = checks[int(np.argmax(bad.loc[first].to_numpy()))][1]
+    return Rejection(int(frame.at[first, "line"]), describe(frame.loc[first]), int(rows.sum()))
+
+
+def _check_spacing(path: Path, frame: pd.DataFrame, timeframe: str) -> None:
+    """Refuse bars whose spacing does not fit ``timeframe`` (hourly bars loaded as daily, and back)."""
+    other = OTHER_TIMEFRAME[timeframe]
+    for sym, part in frame.sort_values("ts").groupby("symbol"):
+        gaps = part["ts"].diff().iloc[1:]
+        if gaps.empty:
+            continue
+        if (close := gaps < MIN_SPACING[timeframe]).any():
+            row = part.iloc[1:][close.to_numpy()].iloc[0]
+            raise BadFileError(f"{path} line {row['line']}: the {sym} bar at {row['ts']} is "
+                               f"{_span(gaps[close].iloc[0])} after the one before; {timeframe} bars are at least "
+                               f"{_span(MIN_SPACING[timeframe])} apart (is this {other} data? pass --timeframe {other})")
+        if (median := gaps.median()) > MAX_MEDIAN_SPACING[timeframe]:
+            raise BadFileError(f"{path}: {sym}'s bars are typically {_span(median)} apart; {timeframe} bars are "
+                               f"typically at most {_span(MAX_MEDIAN_SPACING[timeframe])} apart (is this {other} data? pass "
+                               f"--timeframe {other})")
+
+
+def _span(delta: pd.Timedelta) -> str:
+    """A time span as people write it: ``1:00:00``, ``20:00:00``, ``7 days, 0:00:00``."""
+    return str(delta.to_pytimedelta())

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 import psycopg
 from psycopg.rows import dict_row
 
+from jobs.contract.config import ConfigError
 from jobs.contract.schema import migrations_dir, queries_dir
 
 MIGRATIONS_DIR = migrations_dir()
@@ -49,7 +50,14 @@ def embedded_url(data_dir: Path, cleanup_mode: str | None = None) -> str:
     import pgserver  # imported lazily: only the embedded default needs it
 
     pgdata = (data_dir / "pgdata").resolve()
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(f"FORECAST_DATA_DIR={data_dir} is invalid: it is a file, expected a folder "
+                          "for the embedded database (or set DATABASE_URL)")
+    try:
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"FORECAST_DATA_DIR={data_dir} is invalid: the folder cannot be created "
+                          f"({exc.strerror}); name a writable folder or set DATABASE_URL") from None
     server = pgserver.get_server(str(pgdata), cleanup_mode=cleanup_mode)
     return server.get_uri()
 
@@ -73,18 +81,41 @@ def connect(url: str, attempts: int = 5, base_delay: float = 0.25) -> psycopg.Co
     raise DatabaseUnavailable(f"database unreachable after {attempts} attempts: {_first_line(last)}")
 
 
+# SQLSTATEs that can heal on a new connection or a new attempt: the connection class (08),
+# an administrator or crash shutdown, a server still starting, too many connections, and
+# serialization failures and deadlocks (PostgreSQL docs, Appendix A "Error Codes").
+TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "40001", "40P01"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when retrying may succeed: a lost connection, a restart, a lock conflict.
+
+    Everything else (bad data, a value too long for an index, a violated constraint, a
+    missing table, a disk full) fails the same way every time, so it is never retried.
+    """
+    if not isinstance(exc, psycopg.Error):
+        return False
+    state = exc.sqlstate
+    if state is None:  # raised by the client: the connection broke or could not be made
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith("08") or state in TRANSIENT_SQLSTATES
+
+
 def with_retry(url: str, work: Callable[[psycopg.Connection[dict[str, Any]]], T], attempts: int = 3) -> T:
     """Run ``work`` in one transaction; on a dropped connection reconnect and run it again.
 
     ``work`` must be idempotent (every write is an upsert keyed by run), so a transaction
-    that committed before the connection dropped is not written twice.
+    that committed before the connection dropped is not written twice. Errors that cannot
+    heal (``is_transient`` is false) are raised at once, unretried.
     """
     last: Exception | None = None
     for attempt in range(attempts):
         try:
             with connect(url) as conn, conn.transaction():
                 return work(conn)
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
+            if not is_transient(exc):
+                raise
             last = exc
             log.warning("database error (attempt %d/%d): %s", attempt + 1, attempts, _first_line(exc))
             if attempt + 1 < attempts:  # no back-off after the last attempt: fail with the reason now
@@ -109,9 +140,9 @@ def yoyo_url(url: str) -> str:
 
 def migrate(url: str) -> list[str]:
     """Apply pending migrations in order, exactly once (yoyo tracks them); return their ids."""
-    from yoyo import get_backend, read_migrations
+    from yoyo import read_migrations
 
-    backend = get_backend(yoyo_url(url))
+    backend = _backend(url)
     migrations = read_migrations(str(MIGRATIONS_DIR))
     with backend.lock():
         pending = backend.to_apply(migrations)
@@ -119,11 +150,21 @@ def migrate(url: str) -> list[str]:
     return [m.id for m in pending]
 
 
+def _backend(url: str) -> Any:
+    """yoyo's backend for ``url``; an unreachable server is ``DatabaseUnavailable`` (one line, no URL)."""
+    from yoyo import get_backend
+
+    try:
+        return get_backend(yoyo_url(url))
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"database unreachable: {_first_line(exc)}") from None
+
+
 def pending_migrations(url: str) -> list[str]:
     """Ids of migrations not yet applied to ``url``."""
-    from yoyo import get_backend, read_migrations
+    from yoyo import read_migrations
 
-    backend = get_backend(yoyo_url(url))
+    backend = _backend(url)
     return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
 
 

@@ -68,9 +68,9 @@ def test_only_the_owner_reads_the_admin_secret_and_no_stack_needs_a_secret_value
 def test_a_new_migration_file_appears_by_name(tmp_path: Path) -> None:
     for path in MIGRATIONS_DIR.glob("*.sql"):
         (tmp_path / path.name).write_bytes(path.read_bytes())
-    (tmp_path / "20260301_forecast_runs.sql").write_text("CREATE TABLE forecast_runs (id TEXT);\n")
+    (tmp_path / "29991231_forecast_runs.sql").write_text("CREATE TABLE forecast_runs (id TEXT);\n")
     names = [m.name for m in migration_files(tmp_path)]
-    assert names[-1] == "20260301_forecast_runs.sql" and len(names) == len(list(MIGRATIONS_DIR.glob("*.sql"))) + 1
+    assert names[-1] == "29991231_forecast_runs.sql" and len(names) == len(list(MIGRATIONS_DIR.glob("*.sql"))) + 1
     with pytest.raises(ValueError, match="no migration files"):
         migration_files(tmp_path / "empty")
 

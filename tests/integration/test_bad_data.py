@@ -45,8 +45,11 @@ CLEAR_REASONS = re.compile(
     r"^1d bars: (\d+ found, need at least \d+|missing or non-finite price at .+|non-positive price at .+"
     r"|constant close price over \d+ bars; nothing to forecast"
     r"|constant close price from .+ to .+ \(the (validation|test) slice of walk-forward window \d\); "
-    r"divergence against the naive forecast is undefined)"
+    r"divergence against the naive forecast is undefined"
+    r"|the close at .+ moves [-+][\d.]+% from the bar before, \d+ robust scales from the median return "
+    r"\(limit RETURN_OUTLIER_THRESHOLD=25\).*)"
     r"|^every model of LSTM,ARIMA_GARCH failed in this window"
+    r"|^the forecast [-+][\d.]+ lies outside its own 90% interval"
 )
 _names = (f"BAD{i}" for i in itertools.count())
 
@@ -98,9 +101,9 @@ def assert_finite_forecast(outcome: SymbolOutcome) -> None:
     assert f is not None
     values = [f.predicted_return, f.lower_return, f.upper_return, f.predicted_price, f.lower_price, f.upper_price]
     assert all(math.isfinite(v) for v in values), values
-    # Ordered, but not required to contain the point: a residual-quantile interval of a biased
-    # model can sit beside its mean (the LSTM does after a x1e4 jump).
-    assert f.lower_return <= f.upper_return and f.lower_price <= f.upper_price
+    # The interval contains the point (ForecastResult and the table's CHECK refuse anything else).
+    assert f.lower_return <= f.predicted_return <= f.upper_return
+    assert f.lower_price <= f.predicted_price <= f.upper_price
     assert len(outcome.windows) == SPEC.windows
     for w in outcome.windows:
         s = w.score
@@ -132,16 +135,23 @@ def test_damaged_bars_are_forecast_or_refused_with_a_clear_reason(bad_db: str,
         assert stored == [] and [f["reason"] for f in failures] == [outcome.error]
 
 
-def test_gaps_and_a_huge_jump_are_still_forecast(bad_db: str) -> None:
+def test_gaps_are_forecast_and_a_huge_jump_is_refused_naming_its_bar(bad_db: str) -> None:
     frame = CLEAN.drop(index=range(len(CLEAN) - 100, len(CLEAN) - 90)).reset_index(drop=True)
+    with connect(bad_db) as conn, conn.transaction():
+        upsert_bars(conn, "GAPPY", "1d", frame, "test: gap")
+    with connect(bad_db) as conn:
+        outcome = run_symbol(conn, "GAPPY", "1D", CFG, spec=SPEC)
+    assert outcome.error is None
+    assert_finite_forecast(outcome)
+    assert outcome.forecast is not None and outcome.forecast.last_close == pytest.approx(frame["close"].iloc[-1])
+
     frame.loc[len(frame) - 30:, list(PRICE_COLUMNS)] *= 1e4
     with connect(bad_db) as conn, conn.transaction():
         upsert_bars(conn, "JUMPY", "1d", frame, "test: gap and jump")
     with connect(bad_db) as conn:
         outcome = run_symbol(conn, "JUMPY", "1D", CFG, spec=SPEC)
-    assert outcome.error is None
-    assert_finite_forecast(outcome)
-    assert outcome.forecast is not None and outcome.forecast.last_close == pytest.approx(frame["close"].iloc[-1])
+    assert outcome.forecast is None
+    assert outcome.error is not None and outcome.error.startswith(f"1d bars: the close at {frame['ts'].iloc[-30]} moves")
 
 
 def test_one_bad_symbol_fails_alone_and_the_run_exits_1_naming_it(db_url: str, tmp_path: Path,

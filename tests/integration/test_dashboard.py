@@ -100,7 +100,7 @@ def test_empty_database_renders_a_page(db_url: str) -> None:
 
 def test_bad_days_exit_2(db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["--days", "0", "--out", str(tmp_path / "x.html")], {"DATABASE_URL": db_url}) == 2
-    assert "--days=0 is invalid" in capsys.readouterr().err
+    assert "--days='0' is invalid" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -64,9 +65,13 @@ def test_preview_workflow_previews_every_stack_and_comments_the_diff() -> None:
 
 def test_wheel_carries_migrations_and_queries_but_no_seed_sql(tmp_path: Path) -> None:
     """What `pip install .` puts in the image: every migration and query, none of the test-only SQL."""
+    # Build from a clean copy of what the image copies: setuptools reuses a stale build/ folder.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "jobs", source / "jobs", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", source / "pyproject.toml")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(tmp_path), str(ROOT)], check=True)
-    (wheel,) = tmp_path.glob("*.whl")
+                    "--wheel-dir", str(tmp_path / "dist"), str(source)], check=True)
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for kind in ("migrations", "queries"):
         shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith(f"jobs/storage/sql/{kind}/")}

@@ -113,10 +113,11 @@ def _window_row(series: Series, bounds: WindowBounds, steps: int, model_set: Seq
         test_end=ts[bounds.test_origins[-1] + steps].to_pydatetime(),
         val_rmse=score.val_rmse, test_rmse=score.test_rmse,
         naive_val_rmse=score.naive_val_rmse, naive_test_rmse=score.naive_test_rmse,
-        rmse_ratio=score.test_rmse / score.val_rmse, divergence=score.divergence,
+        rmse_ratio=score.rmse_ratio, divergence=score.divergence,
         is_overfitting=score.is_overfitting, weights=score.weights, weights_reverted=score.weights_reverted,
         model_set=tuple(m.value for m in model_set), models_used=score.models_used,
         model_errors=score.errors, is_baseline=baseline,
+        interval_coverage=score.coverage, interval_width=score.interval_width,
     )
 
 

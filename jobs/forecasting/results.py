@@ -29,6 +29,10 @@ class WindowResult:
     models_used: tuple[str, ...]
     model_errors: dict[str, str] = field(default_factory=dict)
     is_baseline: bool = False
+    # Test slice: share of realised returns inside the forecast interval, and its mean width
+    # (log-return units). None when the slice had no realised target.
+    interval_coverage: float | None = None
+    interval_width: float | None = None
 
 
 @dataclass(frozen=True)

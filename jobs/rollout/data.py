@@ -117,7 +117,8 @@ def merge_stats(windows: list[dict[str, Any]], baseline: list[dict[str, Any]], f
         acc[(r["symbol"], r["horizon"])].update(
             windows=int(r["windows"]), runs=int(r["runs"]), avg_divergence=float(r["avg_divergence"]),
             max_divergence=float(r["max_divergence"]), overfitting_windows=int(r["overfitting_windows"]),
-            model_errors=int(r["model_errors"]))
+            model_errors=int(r["model_errors"]), coverage_windows=int(r["coverage_windows"]),
+            avg_coverage=None if r["avg_coverage"] is None else float(r["avg_coverage"]))
     for r in baseline:
         base = float(r["baseline_test_rmse"])
         # A zero baseline RMSE cannot be compared against; leave the change unknown.

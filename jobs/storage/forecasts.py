@@ -62,4 +62,5 @@ def window_params(w: WindowResult, key: dict[str, str], cfg: JobConfig, phase: s
         "models_used": ",".join(w.models_used), "model_set": ",".join(w.model_set),
         "model_errors": len(w.model_errors), "is_baseline": w.is_baseline,
         "optimization_method": cfg.optimization_method, "rollout_phase": phase,
+        "interval_coverage": w.interval_coverage, "interval_width": w.interval_width,
     }

@@ -6,7 +6,9 @@ SELECT horizon,
        AVG(val_rmse)                        AS avg_val_rmse,
        AVG(test_rmse)                       AS avg_test_rmse,
        AVG(divergence)                      AS avg_divergence,
-       MAX(divergence)                      AS max_divergence
+       MAX(divergence)                      AS max_divergence,
+       -- Interval calibration (test slice; NULL before it was recorded), for a coverage chart.
+       AVG(interval_coverage)               AS avg_coverage
 FROM ensemble_validation_metrics
 WHERE NOT is_baseline
   AND created_at > NOW() - make_interval(days => %(days)s)

@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 ModelFactory = Callable[[Model, int], ForecastModel]
 # Ratios are capped so that divergence (a ratio minus one) is at most LEAK_DIVERGENCE, exactly.
 RATIO_CAP = LEAK_DIVERGENCE + 1.0
+# Divergence is rounded to this many decimals. ``ratio - 1.0`` can only land on multiples of
+# 2**-52 near 0.2, and the float 0.2 is not one of them: a degradation of exactly 20% would come
+# out as 0.19999999999999996 or 0.20000000000000018 depending on the data, so the rule
+# ``divergence > 0.20`` would decide it by rounding noise. Rounded, it is the float 0.2 itself,
+# which compares equal to the threshold in the job, in SQL (``divergence > 0.20``) and in
+# CloudWatch (GreaterThanThreshold 0.2): not above it, everywhere alike.
+DIVERGENCE_DECIMALS = 12
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,8 @@ def divergence(val_rmse: float, test_rmse: float, naive_val_rmse: float, naive_t
 
     Skill is RMSE relative to the naive zero-return forecast on the same slice, so a
     volatility regime change that moves every forecast's RMSE alike does not count as
-    overfitting: ``(test/naive_test) / (val/naive_val) - 1``.
+    overfitting: ``(test/naive_test) / (val/naive_val) - 1``, rounded to ``DIVERGENCE_DECIMALS``
+    decimals so that a degradation of exactly a threshold compares equal to it.
 
     A validation RMSE of zero means a model fitted the validation slice exactly (a leak):
     that is overfitting beyond every threshold, never an error. It, and any figure that would
@@ -110,7 +118,7 @@ def divergence(val_rmse: float, test_rmse: float, naive_val_rmse: float, naive_t
     if not (naive_val_rmse > 0.0 and naive_test_rmse > 0.0 and val_rmse >= 0.0 and test_rmse >= 0.0):
         raise ValueError(f"RMSE values must be >= 0 and the naive RMSEs > 0 to compute divergence, got "
                          f"val {val_rmse}, test {test_rmse}, naive val {naive_val_rmse}, naive test {naive_test_rmse}")
-    return capped_ratio(test_rmse / naive_test_rmse, val_rmse / naive_val_rmse) - 1.0
+    return round(capped_ratio(test_rmse / naive_test_rmse, val_rmse / naive_val_rmse) - 1.0, DIVERGENCE_DECIMALS)
 
 
 def capped_ratio(numerator: float, denominator: float) -> float:

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import torch
 
 from jobs.contract.config import OPTIMIZATION_METHODS, JobConfig, Model
@@ -90,7 +89,7 @@ def run_series(symbol: str, windows: int, threshold: float) -> None:
     for method in OPTIMIZATION_METHODS:
         ens = pooled(tests[method])
         print(f"  ensemble {method:14s} test RMSE / naive {ens / naive:.4f} ({100 * (ens / naive - 1):+.2f}%), "
-              f"/ best single ({best}) {ens / naive / singles[best]:.4f}, "
+              f"/ best single ({best}) {ens / naive / singles[best]:.5f}, "
               f"divergence false alarms {flagged[method]}/{windows} ({100 * flagged[method] / windows:.0f}%)")
     print(f"  interval coverage (simple_avg, nominal 90%): {100 * float(np.mean(inside)):.1f}%")
 
@@ -102,7 +101,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     ns = p.parse_args(argv)
     torch.set_num_threads(1)
     threshold = JobConfig().divergence_threshold
-    pd.set_option("mode.chained_assignment", None)
     for symbol in REAL_DAILY:
         run_series(symbol, ns.windows, threshold)
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs.contract.config import JobConfig
+from jobs.contract.thresholds import LEAK_DIVERGENCE
 from jobs.forecasting.results import SymbolOutcome
 
 
@@ -72,7 +73,8 @@ def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
             o.symbol, o.horizon, f"{f.target_ts:%Y-%m-%d}" if o.horizon == "1D" else f"{f.target_ts:%Y-%m-%d %H:%M}",
             f"{f.predicted_price:,.2f} ({_pct(f.predicted_return)})",
             f"{f.lower_price:,.2f} – {f.upper_price:,.2f}",
-            f"{val:.5f}", f"{test:.5f}", f"{test / naive:.3f}", *([_vs_baseline(o)] if baseline else []), _pct(div),
+            f"{val:.5f}", f"{test:.5f}", f"{test / naive:.3f}", *([_vs_baseline(o)] if baseline else []),
+            "leak" if any(x.divergence >= LEAK_DIVERGENCE for x in w) else _pct(div),
             f"{100 * sum(covered) / len(covered):.0f}%" if covered else "–",
             f"{overfit}/{len(w)}" + (" [yellow]⚠[/yellow]" if overfit else ""),
             " ".join(f"{k}:{v:.2f}" for k, v in f.weights.items()) + (" (reverted)" if f.weights_reverted else ""),

@@ -14,3 +14,5 @@ COMMENT ON COLUMN ensemble_validation_metrics.divergence IS
     'Relative degradation of skill against the naive forecast from validation to test (DESIGN 3.3). '
     '1000000 (jobs.contract.thresholds.LEAK_DIVERGENCE, the ceiling) means the validation RMSE was zero or '
     'negligible: a leak, overfitting beyond every threshold.';
+COMMENT ON COLUMN ensemble_validation_metrics.rmse_ratio IS
+    'Raw test/validation RMSE ratio (DESIGN 3.3); 1000001 (the ceiling) when the validation RMSE was zero (a leak).';

@@ -13,7 +13,7 @@ from jobs.rollout.data import ReviewData
 MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",
            "RMSE vs baseline", "model errors", "forecasts", "failures", "missing", "generated", "inconsistent",
-           "logged")
+           "logged", "coverage")
 
 
 def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
@@ -21,7 +21,8 @@ def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
     rmse = "n/a" if s.rmse_change is None else f"{s.rmse_change:+.1%}"
     return (s.symbol, s.horizon, str(s.runs), str(s.windows), pct(s.avg_divergence), pct(s.max_divergence),
             f"{s.overfitting_windows} ({pct(s.overfitting_share)})", rmse, str(s.model_errors), str(s.forecasts),
-            str(s.failures), str(s.missing), pct(s.generated_share), str(s.inconsistent), pct(s.logged_share))
+            str(s.failures), str(s.missing), pct(s.generated_share), str(s.inconsistent), pct(s.logged_share),
+            pct(s.avg_coverage))
 
 
 def title(review: Review) -> str:
@@ -50,7 +51,8 @@ def threshold_lines(t: Thresholds) -> list[str]:
     return [
         f"- PROCEED needs average divergence below {pct(t.divergence_proceed)}, overfitting below "
         f"{pct(t.overfitting_share)} of windows, test RMSE at most {pct(t.rmse_escalation)} worse than the paired "
-        "baseline, no errors, every forecast logged.",
+        f"baseline, no errors, every forecast logged, and the 90% interval covering {pct(t.coverage_review_low)} "
+        f"to {pct(t.coverage_review_high)} of the phase's test outcomes.",
         f"- ROLLBACK on average divergence above {pct(t.divergence_rollback)} for any symbol-horizon, RMSE more "
         f"than {pct(t.rmse_rollback)} worse, any failed symbol, a missing, inconsistent or unlogged forecast, or "
         f"more than {t.alert_storm_count} critical alerts (divergence above "

@@ -227,5 +227,5 @@ def test_report_table_counts_generation_per_symbol(db_url: str, tmp_path: Path,
             (tmp_path / "rollout_review_canary.md").read_text().splitlines() if line.startswith("| ") and " | 1D | " in line}
     # AAPL skipped one of 7 days: 6 runs, 30 windows, 6 forecasts, 1 missing -> 6/7 generated.
     assert rows["AAPL"] == ("| AAPL | 1D | 6 | 30 | 5.0% | 7.0% | 0 (0.0%) | -4.8% | 0 | 6 | 0 | 1 | 85.7% | 0 | "
-                            "100.0% |")
-    assert rows["MSFT"].endswith("| 7 | 0 | 0 | 100.0% | 0 | 100.0% |")
+                            "100.0% | 90.0% |")
+    assert rows["MSFT"].endswith("| 7 | 0 | 0 | 100.0% | 0 | 100.0% | 90.0% |")

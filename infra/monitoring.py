@@ -198,6 +198,14 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
                   LESS, 1.0, args.run_intervals[horizon], 1, BREACHING, None,
                   f"{args.stack} {horizon}: schedule {args.rule_name(horizon)} has not fired within "
                   f"{args.run_intervals[horizon] / 3_600:g}h (off, or not yet fired)", EVENTS_NAMESPACE),
+        # Calibration: a day's windows (every run of the day) hold the realised return inside the
+        # 90% interval less than 80% or more than 98% of the time: the interval is mis-sized.
+        spec("coverage-low", metrics.INTERVAL_COVERAGE, "Average", args.thresholds.coverage_alarm_low, REVIEW,
+             f"a day's windows' 90% interval coverage below {args.thresholds.coverage_alarm_low:.0%}: intervals "
+             "too narrow, review", comparison=LESS, period=86_400),
+        spec("coverage-high", metrics.INTERVAL_COVERAGE, "Average", args.thresholds.coverage_alarm_high, REVIEW,
+             f"a day's windows' 90% interval coverage above {args.thresholds.coverage_alarm_high:.0%}: intervals "
+             "too wide, review", period=86_400),
         spec("rollback-divergence", metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.thresholds.divergence_rollback, None,
              f"a symbol's average divergence above {args.thresholds.divergence_rollback:.0%} (rollback trigger)"),
         spec("rollback-rmse", metrics.RMSE_VS_BASELINE, "Average", args.thresholds.rmse_rollback, None,
@@ -329,6 +337,13 @@ def dashboard_widgets(args: MonitoringArgs, alarm_arns: Sequence[str]) -> list[d
                     [{"expression": f"100 * o{i} / w{i}", "label": f"% overfitting {d[metrics.DIM_HORIZON]}",
                       "id": f"p{i}", "yAxis": "right"}]]
     widgets.append(_graph("Window quality", r, quality, stat="Sum"))
+    t = args.thresholds
+    widgets.append(_graph("Interval calibration: test-slice coverage of the 90% interval (daily average)", r,
+                          [_metric(metrics.INTERVAL_COVERAGE, d, label=f"coverage {d[metrics.DIM_HORIZON]}")
+                           for d in agg], period=86_400,
+                          lines=(("alarm low", t.coverage_alarm_low), ("review low", t.coverage_review_low),
+                                 ("nominal", 0.9), ("review high", t.coverage_review_high),
+                                 ("alarm high", t.coverage_alarm_high))))
     widgets.append(_graph("Symbol health: average divergence per symbol", r, [
         [{"expression": search_expression(args.stack, metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", 86_400),
           "id": "health", "label": ""}]], stat="Maximum", period=86_400,

@@ -70,6 +70,9 @@ MODEL_ERRORS = "ModelErrors"
 CRITICAL_ALERTS = "CriticalAlerts"
 
 
+INTERVAL_COVERAGE = "IntervalCoverage"
+
+
 UNIT_NONE = "None"
 
 
@@ -105,6 +108,8 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(FORECASTS_FAILED, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK), "1 per symbol-horizon that failed"),
         MetricSpec(MODEL_ERRORS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
                    "Model failures inside the production ensemble's windows"),
+        MetricSpec(INTERVAL_COVERAGE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
+                   "Per window: share of test-slice outcomes inside the 90% interval (0.9 is calibrated)"),
         MetricSpec(CRITICAL_ALERTS, UNIT_COUNT, (PER_HORIZON, PER_STACK),
                    "At most 1 per symbol-horizon and run: any window over the critical threshold, "
                    "a model error or a failed forecast"),

@@ -25,9 +25,24 @@ ALERT_STORM_PERIOD_SECONDS = 3_600
 # Decision point: "PROCEED: average divergence < 15%"; success metric "overfitting < 10% of windows".
 PROCEED_DIVERGENCE = 0.15
 OVERFITTING_SHARE = 0.10
+# Interval calibration (issue 14): the 90% interval's test-slice coverage. Outside 85-95% over a
+# phase the review says MONITOR; outside 80-98% over a day's windows the review topic is alarmed.
+COVERAGE_REVIEW_LOW = 0.85
+COVERAGE_REVIEW_HIGH = 0.95
+COVERAGE_ALARM_LOW = 0.80
+COVERAGE_ALARM_HIGH = 0.98
+# No threshold may exceed this (validated below), so a divergence stored as LEAK_DIVERGENCE is
+# above every threshold, every alarm and every chart line.
+MAX_FRACTION = 10.0
+# The divergence stored when the validation RMSE is zero (a model fits the validation slice
+# exactly: a leak) or so small that the ratio would overflow: overfitting beyond every threshold.
+# Finite on purpose: PostgreSQL stores Infinity, but CloudWatch and JSON reject it.
+LEAK_DIVERGENCE = 1e6
 
 _FRACTIONS = ("divergence_warning", "divergence_critical", "divergence_proceed", "divergence_rollback",
               "rmse_escalation", "rmse_rollback", "overfitting_share")
+_SHARES = ("overfitting_share", "coverage_review_low", "coverage_review_high", "coverage_alarm_low",
+           "coverage_alarm_high")
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,10 @@ class Thresholds:
         overfitting_share: the share of overfitting windows must stay below this to proceed.
         alert_storm_count: more critical alerts than this within the storm period is a storm.
         alert_storm_period_seconds: the storm period.
+        coverage_review_low, coverage_review_high: the phase's test-slice interval coverage must
+            lie within these to proceed (else MONITOR).
+        coverage_alarm_low, coverage_alarm_high: a day's average window coverage outside these
+            alarms the review topic.
     """
 
     divergence_warning: float = DIVERGENCE_WARNING
@@ -56,22 +75,27 @@ class Thresholds:
     overfitting_share: float = OVERFITTING_SHARE
     alert_storm_count: int = ALERT_STORM_COUNT
     alert_storm_period_seconds: int = ALERT_STORM_PERIOD_SECONDS
+    coverage_review_low: float = COVERAGE_REVIEW_LOW
+    coverage_review_high: float = COVERAGE_REVIEW_HIGH
+    coverage_alarm_low: float = COVERAGE_ALARM_LOW
+    coverage_alarm_high: float = COVERAGE_ALARM_HIGH
 
     def __post_init__(self) -> None:
-        for name in _FRACTIONS:
+        for name in (*_FRACTIONS, *_SHARES):
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value)
-                                               and 0.0 < value <= 10.0):
+                                               and 0.0 < value <= MAX_FRACTION):
                 raise ValueError(f"{ENV_VARS[name]}={value!r} is invalid: expected a fraction above 0, e.g. 0.15 for 15%")
         ordered = (("divergence_warning", "divergence_critical"), ("divergence_proceed", "divergence_rollback"),
-                   ("rmse_escalation", "rmse_rollback"))
+                   ("rmse_escalation", "rmse_rollback"), ("coverage_alarm_low", "coverage_review_low"),
+                   ("coverage_review_low", "coverage_review_high"), ("coverage_review_high", "coverage_alarm_high"))
         for low, high in ordered:
             if getattr(self, low) >= getattr(self, high):
                 raise ValueError(f"{ENV_VARS[low]}={getattr(self, low)} must be below "
                                  f"{ENV_VARS[high]}={getattr(self, high)}")
-        if self.overfitting_share > 1.0:
-            raise ValueError(f"{ENV_VARS['overfitting_share']}={self.overfitting_share} is invalid: "
-                             "expected a share in (0, 1]")
+        for name in _SHARES:
+            if getattr(self, name) > 1.0:
+                raise ValueError(f"{ENV_VARS[name]}={getattr(self, name)} is invalid: expected a share in (0, 1]")
         if not 0 <= self.alert_storm_count <= 10_000:
             raise ValueError(f"{ENV_VARS['alert_storm_count']}={self.alert_storm_count} is invalid: expected 0 to 10000")
         if not 60 <= self.alert_storm_period_seconds <= 86_400 or self.alert_storm_period_seconds % 60:
@@ -96,6 +120,10 @@ ENV_VARS: dict[str, str] = {
     "overfitting_share": "OVERFITTING_SHARE_THRESHOLD",
     "alert_storm_count": "ALERT_STORM_COUNT",
     "alert_storm_period_seconds": "ALERT_STORM_PERIOD_SECONDS",
+    "coverage_review_low": "COVERAGE_REVIEW_LOW",
+    "coverage_review_high": "COVERAGE_REVIEW_HIGH",
+    "coverage_alarm_low": "COVERAGE_ALARM_LOW",
+    "coverage_alarm_high": "COVERAGE_ALARM_HIGH",
 }
 if set(ENV_VARS) != {f.name for f in fields(Thresholds)}:  # import-time guard: a new field needs its variable
     raise ImportError("jobs.contract.thresholds.ENV_VARS must name every Thresholds field")

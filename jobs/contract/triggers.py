@@ -80,6 +80,13 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger("inconsistent-forecasts", "inconsistent_forecasts", Verdict.ROLLBACK,
             "a forecast row is inconsistent (non-finite, outside its interval, wrong price, weights not summing to 1)"),
     Trigger("logging-gaps", "logging", Verdict.ROLLBACK, "a forecast without window rows or the reverse"),
+    # Calibration: the review's band is narrower than the daily alarms' (80-98%): the alarm catches a
+    # badly sized day, the review a phase whose intervals do not mean 90%.
+    Trigger("coverage-low", "coverage", Verdict.MONITOR,
+            "the phase's 90% interval covers less than {value} of outcomes", "coverage_review_low", "coverage-low"),
+    Trigger("coverage-high", "coverage", Verdict.MONITOR,
+            "the phase's 90% interval covers more than {value} of outcomes", "coverage_review_high", "coverage-high"),
+    Trigger("coverage-unknown", "coverage", Verdict.MONITOR, "no window recorded its interval coverage"),
     Trigger("alert-storm", "alert_storms", Verdict.ROLLBACK,
             "more than {value} critical alerts within the storm period", "alert_storm_count", "alert-storm",
             stack_wide=True),

@@ -31,11 +31,13 @@ class SetScore:
     weights_reverted: bool
     models_used: tuple[str, ...]
     errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def rmse_ratio(self) -> float:
-        """Raw test / validation RMSE, kept beside the divergence for the dashboards (DESIGN §3.3)."""
-        return self.test_rmse / self.val_rmse
+    # Raw test / validation RMSE, kept beside the divergence for the dashboards (DESIGN §3.3);
+    # capped (walkforward.capped_ratio) so a leak's zero validation RMSE stays finite.
+    rmse_ratio: float = 1.0
+    # Test slice: share of realised returns inside the forecast interval, and its mean width
+    # (log-return units). None when the slice had no realised target.
+    coverage: float | None = None
+    interval_width: float | None = None
 
     @property
     def forecast_weights(self) -> dict[str, float]:

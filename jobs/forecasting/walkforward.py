@@ -17,12 +17,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from jobs.contract.config import Model
+from jobs.contract.thresholds import LEAK_DIVERGENCE
 from jobs.forecasting.ensemble import combine, fit_weights
 from jobs.forecasting.models.base import ForecastModel, Prediction, cumulative_targets
 from jobs.forecasting.results import SetScore
 
 log = logging.getLogger(__name__)
 ModelFactory = Callable[[Model, int], ForecastModel]
+# Ratios are capped so that divergence (a ratio minus one) is at most LEAK_DIVERGENCE, exactly.
+RATIO_CAP = LEAK_DIVERGENCE + 1.0
+# Divergence is rounded to this many decimals. ``ratio - 1.0`` can only land on multiples of
+# 2**-52 near 0.2, and the float 0.2 is not one of them: a degradation of exactly 20% would come
+# out as 0.19999999999999996 or 0.20000000000000018 depending on the data, so the rule
+# ``divergence > 0.20`` would decide it by rounding noise. Rounded, it is the float 0.2 itself,
+# which compares equal to the threshold in the job, in SQL (``divergence > 0.20``) and in
+# CloudWatch (GreaterThanThreshold 0.2): not above it, everywhere alike.
+DIVERGENCE_DECIMALS = 12
 
 
 @dataclass(frozen=True)
@@ -97,11 +107,28 @@ def divergence(val_rmse: float, test_rmse: float, naive_val_rmse: float, naive_t
 
     Skill is RMSE relative to the naive zero-return forecast on the same slice, so a
     volatility regime change that moves every forecast's RMSE alike does not count as
-    overfitting: ``(test/naive_test) / (val/naive_val) - 1``.
+    overfitting: ``(test/naive_test) / (val/naive_val) - 1``, rounded to ``DIVERGENCE_DECIMALS``
+    decimals so that a degradation of exactly a threshold compares equal to it.
+
+    A validation RMSE of zero means a model fitted the validation slice exactly (a leak):
+    that is overfitting beyond every threshold, never an error. It, and any figure that would
+    exceed it, is stored as ``LEAK_DIVERGENCE`` (finite, above every allowed threshold).
+
+    Raises:
+        ValueError: When a naive RMSE is not positive (a flat slice: refused earlier, see
+            ``pipeline.require_price_movement``) or any RMSE is negative or not a number.
     """
-    if min(val_rmse, naive_val_rmse, naive_test_rmse) <= 0.0:
-        raise ValueError("RMSE values must be positive to compute divergence")
-    return (test_rmse / naive_test_rmse) / (val_rmse / naive_val_rmse) - 1.0
+    if not (naive_val_rmse > 0.0 and naive_test_rmse > 0.0 and val_rmse >= 0.0 and test_rmse >= 0.0):
+        raise ValueError(f"RMSE values must be >= 0 and the naive RMSEs > 0 to compute divergence, got "
+                         f"val {val_rmse}, test {test_rmse}, naive val {naive_val_rmse}, naive test {naive_test_rmse}")
+    return round(capped_ratio(test_rmse / naive_test_rmse, val_rmse / naive_val_rmse) - 1.0, DIVERGENCE_DECIMALS)
+
+
+def capped_ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator`` of non-negative figures, at most ``RATIO_CAP`` (a zero denominator gives the cap)."""
+    if numerator >= RATIO_CAP * denominator:
+        return RATIO_CAP
+    return numerator / denominator
 
 
 def model_seed(seed: int, *parts: object) -> int:
@@ -148,13 +175,27 @@ def score_set(model_set: Sequence[Model], fitted: FittedWindow, y_val: np.ndarra
         raise ValueError(f"every model of {','.join(m.value for m in model_set)} failed in this window")
     weights = fit_weights(method, {n: fitted.val[n].mean for n in names}, y_val)
     val_pred = combine(weights, {n: fitted.val[n] for n in names}).mean
-    test_pred = combine(weights, {n: fitted.test[n] for n in names}).mean
-    scores = (rmse(val_pred, y_val), rmse(test_pred, y_test), rmse(0 * y_val, y_val), rmse(0 * y_test, y_test))
+    test = combine(weights, {n: fitted.test[n] for n in names})
+    scores = (rmse(val_pred, y_val), rmse(test.mean, y_test), rmse(0 * y_val, y_val), rmse(0 * y_test, y_test))
     div = divergence(*scores)
     overfit = monitoring and div > threshold
+    cover, width = interval_calibration(test, y_test)
     return SetScore(*scores, divergence=div, is_overfitting=overfit, weights=weights, weights_reverted=overfit,
                     models_used=tuple(names),
-                    errors={m.value: fitted.errors[m.value] for m in model_set if m.value in fitted.errors})
+                    errors={m.value: fitted.errors[m.value] for m in model_set if m.value in fitted.errors},
+                    rmse_ratio=capped_ratio(scores[1], scores[0]), coverage=cover, interval_width=width)
+
+
+def interval_calibration(pred: Prediction, target: np.ndarray) -> tuple[float | None, float | None]:
+    """Share of realised targets inside the prediction interval, and the interval's mean width.
+
+    Rows without a target are left out; ``(None, None)`` when no row has one.
+    """
+    keep = np.isfinite(target)
+    if not keep.any():
+        return None, None
+    y, lower, upper = target[keep], pred.lower[keep], pred.upper[keep]
+    return float(np.mean((y >= lower) & (y <= upper))), float(np.mean(upper - lower))
 
 
 def window_targets(returns: np.ndarray, bounds: WindowBounds, steps: int) -> tuple[np.ndarray, np.ndarray]:

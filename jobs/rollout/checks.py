@@ -60,6 +60,8 @@ class SymbolHorizonStats:
     missing: int = 0
     inconsistent: int = 0
     logged_share: float | None = None
+    avg_coverage: float | None = None
+    coverage_windows: int = 0
 
     @property
     def overfitting_share(self) -> float | None:
@@ -190,6 +192,36 @@ def check_rmse(stats: Sequence[SymbolHorizonStats], t: Thresholds, require_basel
                   f"every symbol-horizon within {pct(t.rmse_escalation)} of the baseline or better")
 
 
+def phase_coverage(stats: Sequence[SymbolHorizonStats]) -> tuple[float | None, int]:
+    """The phase's interval coverage over every window that recorded one, and how many did."""
+    n = sum(s.coverage_windows for s in stats if s.avg_coverage is not None)
+    if not n:
+        return None, 0
+    return sum(s.avg_coverage * s.coverage_windows for s in stats if s.avg_coverage is not None) / n, n
+
+
+def check_coverage(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
+    """The 90% interval's test-slice coverage over the phase must lie in the review band (else MONITOR).
+
+    The findings name the symbol-horizons outside the band, so a reviewer sees where it comes from.
+    """
+    coverage, n = phase_coverage(stats)
+    band = f"{pct(t.coverage_review_low)}-{pct(t.coverage_review_high)}"
+    if coverage is None:
+        if not any(s.windows for s in stats):
+            return Check("coverage", Decision.PROCEED, "no windows to judge")
+        return _check("coverage", [], ["no window recorded its interval coverage: calibration unknown"], "")
+    if t.coverage_review_low <= coverage <= t.coverage_review_high:
+        return Check("coverage", Decision.PROCEED, f"90% interval covers {pct(coverage)} of {n} windows' outcomes "
+                                                   f"(within {band})")
+    side = "too narrow" if coverage < t.coverage_review_low else "too wide"
+    worst = [f"{s.label} coverage {pct(s.avg_coverage)} over {s.coverage_windows} windows" for s in stats
+             if s.avg_coverage is not None
+             and not t.coverage_review_low <= s.avg_coverage <= t.coverage_review_high]
+    return _check("coverage", [], [f"phase coverage {pct(coverage)} over {n} windows is outside {band}: "
+                                   f"intervals {side}", *worst], "")
+
+
 def check_model_errors(stats: Sequence[SymbolHorizonStats]) -> Check:
     """Models that failed inside a window (caught, the window went on without them)."""
     found = [f"{s.label} {s.model_errors} model error(s) in {s.windows} windows" for s in stats if s.model_errors]
@@ -226,6 +258,7 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
         check_divergence(stats, thresholds),
         check_rmse(stats, thresholds, require_baseline),
         check_overfitting(stats, thresholds),
+        check_coverage(stats, thresholds),
         check_model_errors(stats),
         check_incidents("uncaught_errors", incidents, {"failure"}, "no symbol failed in any run"),
         check_incidents("missing_forecasts", incidents, {"missing"}, "every symbol has a forecast on every run day"),

@@ -106,7 +106,8 @@ def merge_stats(windows: list[dict[str, Any]], baseline: list[dict[str, Any]], f
         acc[(r["symbol"], r["horizon"])].update(
             windows=int(r["windows"]), runs=int(r["runs"]), avg_divergence=float(r["avg_divergence"]),
             max_divergence=float(r["max_divergence"]), overfitting_windows=int(r["overfitting_windows"]),
-            model_errors=int(r["model_errors"]))
+            model_errors=int(r["model_errors"]), coverage_windows=int(r["coverage_windows"]),
+            avg_coverage=None if r["avg_coverage"] is None else float(r["avg_coverage"]))
     for r in baseline:
         # The query computes "RMSE vs baseline" (NULL when the baseline's RMSE is zero: unknown).
         change = None if r["rmse_vs_baseline"] is None else float(r["rmse_vs_baseline"])

@@ -18,7 +18,7 @@ from jobs.running.files import ensure_dir, write_text_atomic
 MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",
            "RMSE vs baseline", "model errors", "forecasts", "failures", "missing", "generated", "inconsistent",
-           "logged")
+           "logged", "coverage")
 
 
 def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
@@ -26,7 +26,8 @@ def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
     rmse = "n/a" if s.rmse_change is None else f"{s.rmse_change:+.1%}"
     return (s.symbol, s.horizon, str(s.runs), str(s.windows), pct(s.avg_divergence), pct(s.max_divergence),
             f"{s.overfitting_windows} ({pct(s.overfitting_share)})", rmse, str(s.model_errors), str(s.forecasts),
-            str(s.failures), str(s.missing), pct(s.generated_share), str(s.inconsistent), pct(s.logged_share))
+            str(s.failures), str(s.missing), pct(s.generated_share), str(s.inconsistent), pct(s.logged_share),
+            pct(s.avg_coverage))
 
 
 def title(review: Review) -> str:
@@ -73,7 +74,8 @@ def threshold_lines(t: Thresholds) -> list[str]:
     return [
         f"- PROCEED needs average divergence below {pct(t.divergence_proceed)}, overfitting below "
         f"{pct(t.overfitting_share)} of windows, test RMSE at most {pct(t.rmse_escalation)} worse than the paired "
-        "baseline, no errors, every forecast logged.",
+        f"baseline, no errors, every forecast logged, and the 90% interval covering {pct(t.coverage_review_low)} "
+        f"to {pct(t.coverage_review_high)} of the phase's test outcomes.",
         f"- ROLLBACK on average divergence above {pct(t.divergence_rollback)} for any symbol-horizon, RMSE more "
         f"than {pct(t.rmse_rollback)} worse, any failed symbol, a missing, inconsistent or unlogged forecast, or "
         f"more than {t.alert_storm_count} critical alerts (divergence above "
@@ -135,7 +137,7 @@ def _trend(data: ReviewData, read: Callable[[RunFigures], float | None], title_t
 
 _CSS = """body{font-family:sans-serif;margin:2em;max-width:1250px;color:#222}
 .charts{display:flex;flex-wrap:wrap;gap:8px 24px}figure.chart{margin:0.5em 0}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+table{border-collapse:collapse;margin:1em 0;display:block;max-width:100%;overflow-x:auto}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
 td:first-child,th:first-child,td:nth-child(2){text-align:left}.PROCEED{color:#2ca02c}.MONITOR{color:#e69500}
 .ROLLBACK{color:#d62728}#thresholds-summary{color:#444}"""
 

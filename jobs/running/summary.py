@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jobs.contract.config import JobConfig
+from jobs.contract.thresholds import LEAK_DIVERGENCE
 from jobs.forecasting.results import SymbolOutcome, relative_rmse_gap
 
 
@@ -54,11 +55,11 @@ def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
                         f"{cfg.optimization_method} · {seconds:.1f}s", title_justify="left")
     baseline = bool(cfg.baseline_models)  # the paired legacy set's column only when it was scored
     for col in ("symbol", "horizon", "target", "forecast", "90% interval", "val RMSE", "test RMSE",
-                "vs naive", *(["vs baseline"] if baseline else []), "divergence", "overfit", "weights"):
+                "vs naive", *(["vs baseline"] if baseline else []), "divergence", "coverage", "overfit", "weights"):
         table.add_column(col, justify="right" if col not in ("symbol", "horizon", "weights") else "left")
     for o in outcomes:
         if not o.ok or o.forecast is None:
-            table.add_row(o.symbol, o.horizon, "[red]failed[/red]", *([""] * (8 if baseline else 7)),
+            table.add_row(o.symbol, o.horizon, "[red]failed[/red]", *([""] * (9 if baseline else 8)),
                           (o.error or "")[:60])
             continue
         f, w = o.forecast, [x.score for x in o.windows]
@@ -67,11 +68,14 @@ def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
         naive = sum(x.naive_test_rmse for x in w) / len(w)
         div = sum(x.divergence for x in w) / len(w)
         overfit = sum(x.is_overfitting for x in w)
+        covered = [x.coverage for x in w if x.coverage is not None]
         table.add_row(
             o.symbol, o.horizon, f"{f.target_ts:%Y-%m-%d}" if o.horizon == "1D" else f"{f.target_ts:%Y-%m-%d %H:%M}",
             f"{f.predicted_price:,.2f} ({_pct(f.predicted_return)})",
             f"{f.lower_price:,.2f} – {f.upper_price:,.2f}",
-            f"{val:.5f}", f"{test:.5f}", f"{test / naive:.3f}", *([_vs_baseline(o)] if baseline else []), _pct(div),
+            f"{val:.5f}", f"{test:.5f}", f"{test / naive:.3f}", *([_vs_baseline(o)] if baseline else []),
+            "leak" if any(x.divergence >= LEAK_DIVERGENCE for x in w) else _pct(div),
+            f"{100 * sum(covered) / len(covered):.0f}%" if covered else "–",
             f"{overfit}/{len(w)}" + (" [yellow]⚠[/yellow]" if overfit else ""),
             " ".join(f"{k}:{v:.2f}" for k, v in f.weights.items()) + (" (reverted)" if f.weights_reverted else ""),
         )
@@ -85,4 +89,4 @@ def print_summary(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
     ok = sum(o.ok for o in outcomes)
     windows = sum(len(o.windows) + len(o.baseline_windows) for o in outcomes)
     console.print(f"{ok}/{len(outcomes)} forecasts written, {windows} validation windows logged "
-                  f"(val/test RMSE, divergence vs the naive forecast: see ensemble_validation_metrics).")
+                  f"(val/test RMSE, divergence vs the naive forecast, 90% interval coverage: see ensemble_validation_metrics).")

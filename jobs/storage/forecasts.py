@@ -63,4 +63,5 @@ def window_params(w: WindowResult, key: dict[str, str], cfg: JobConfig, phase: s
         "models_used": ",".join(s.models_used), "model_set": ",".join(w.model_set),
         "model_errors": len(s.errors), "is_baseline": w.is_baseline,
         "optimization_method": cfg.optimization_method, "rollout_phase": phase,
+        "interval_coverage": w.score.coverage, "interval_width": w.score.interval_width,
     }

@@ -99,7 +99,11 @@ EXPECTED = {
     "rollback-divergence": (metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.25, "notBreaching",
                             None),
     "rollback-rmse": (metrics.RMSE_VS_BASELINE, "Average", "GreaterThanThreshold", 0.10, "notBreaching", None),
+    # Calibration over a day's windows: the 90% interval covers too few or too many outcomes.
+    "coverage-low": (metrics.INTERVAL_COVERAGE, "Average", "LessThanThreshold", 0.80, "notBreaching", "review"),
+    "coverage-high": (metrics.INTERVAL_COVERAGE, "Average", "GreaterThanThreshold", 0.98, "notBreaching", "review"),
 }
+DAILY = {"coverage-low", "coverage-high"}
 
 
 @pytest.fixture(scope="module", params=sorted(STACK_HORIZONS))
@@ -129,7 +133,8 @@ def test_horizon_alarms_thresholds_periods_missing_data_and_topics(declared: tup
                                                                                        missing), key
             assert a["dimensions"] == {"Stack": stack, "Horizon": h}
             assert a["alarmActions"] == ([topic_arn(stack, topic)] if topic else []), key
-            expected_period = {"1D": 86_400, "4h": 14_400, "8h": 28_800}[h] if key == "forecasts-missing" else 3_600
+            expected_period = ({"1D": 86_400, "4h": 14_400, "8h": 28_800}[h] if key == "forecasts-missing"
+                               else 86_400 if key in DAILY else 3_600)
             assert (a["period"], a["evaluationPeriods"]) == (expected_period, 1), key
             assert a["actionsEnabled"] is True, key
         idle = alarms[f"ensemble-forecast-{stack}-schedule-idle-{h}"]

@@ -49,9 +49,15 @@ def test_each_stack_alarms_on_its_thresholds(stack_runs: dict[str, StackRun], st
             assert (a["period"], a["evaluationPeriods"]) == (HOUR, 1)
             assert a["alarmActions"] == ([topic(stack, kind)] if kind else [])
             assert a["dimensions"] == {metrics.DIM_STACK: stack, metrics.DIM_HORIZON: h}
+        for key, comparison, threshold in (("coverage-low", "LessThanThreshold", 0.8),
+                                           ("coverage-high", "GreaterThanThreshold", 0.98)):
+            a = alarms[f"ensemble-forecast-{stack}-{key}-{h}"]
+            assert (a["metricName"], a["statistic"], a["comparisonOperator"], a["threshold"]) == (
+                metrics.INTERVAL_COVERAGE, "Average", comparison, threshold), key
+            assert (a["period"], a["alarmActions"]) == (86_400, [topic(stack, "review")]), key
     storm = alarms[f"ensemble-forecast-{stack}-alert-storm"]
     assert (storm["threshold"], storm["period"], storm["alarmActions"]) == (5, HOUR, [topic(stack, "immediate")])
-    assert len(alarms) == 9 * len(horizons) + 1  # with schedule-idle per horizon
+    assert len(alarms) == 11 * len(horizons) + 1  # with schedule-idle and two coverage alarms per horizon
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -22,6 +22,8 @@ import pytest
 from jobs.contract import metrics
 from jobs.contract.config import JobConfig
 from jobs.monitoring import publisher
+from jobs.rollout.checks import phase_coverage
+from jobs.rollout.review import review
 from jobs.storage.db import migrate
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
@@ -52,8 +54,8 @@ def core_job_definitions(run: StackRun) -> list[tuple[list[str], dict[str, str]]
     return out
 
 
-def run_job_as_stack(run: StackRun, pg_server_url: str, extra_env: dict[str, str]) -> None:
-    """Run the real job once per core job definition (first symbol only, to stay fast)."""
+def run_job_as_stack(run: StackRun, pg_server_url: str, extra_env: dict[str, str]) -> str:
+    """Run the real job once per core job definition (first symbol only, to stay fast); the database URL."""
     name = f"c_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier
@@ -64,6 +66,7 @@ def run_job_as_stack(run: StackRun, pg_server_url: str, extra_env: dict[str, str
     for command, env in core_job_definitions(run):
         argv = [*command, "--symbols", symbol, "--workers", "1", "--run-id", f"contract-{name}"]
         assert main(argv, {**env, **extra_env, "DATABASE_URL": url}) == 0
+    return url
 
 
 def published(client: Any) -> set[Metric]:
@@ -120,7 +123,7 @@ def breaches(client: Any, a: dict[str, Any]) -> bool:
 def test_every_alarm_and_widget_watches_what_the_job_publishes(
         stack_runs: dict[str, StackRun], stack: str, cloudwatch: Any, pg_server_url: str) -> None:
     run = stack_runs[stack]
-    run_job_as_stack(run, pg_server_url, LEGACY)
+    url = run_job_as_stack(run, pg_server_url, LEGACY)
     have = published(cloudwatch)
     # The job's alarms; schedule-idle watches EventBridge's own AWS/Events metrics, not the job's.
     alarms = [r.inputs for r in run.of_type(ALARM) if r.inputs["namespace"] == metrics.NAMESPACE]
@@ -135,6 +138,12 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
     # A healthy run: no error alarm fires and forecasts are not missing (divergence depends on the models).
     health = ("model-errors", "forecasts-failed", "forecasts-missing")
     assert [a["name"] for a in alarms if any(k in a["name"] for k in health) and breaches(cloudwatch, a)] == []
+    # The same windows' interval coverage reaches the review, which judges the phase on it.
+    cfg = JobConfig.from_env(core_job_definitions(run)[0][1])
+    result, _ = review(url, cfg.rollout_phase, 1, cfg.thresholds, require_baseline=False)
+    coverage, windows = phase_coverage(result.stats)
+    assert coverage is not None and windows == sum(s.windows for s in result.stats) > 0
+    assert f"of {windows} windows" in next(c for c in result.checks if c.name == "coverage").summary
 
 
 def test_canary_job_environment_alone_feeds_the_baseline_alarms(
@@ -170,6 +179,13 @@ SCENARIOS: dict[str, tuple[Any, set[str]]] = {
     "critical windows on one symbol": (lambda h: [outcome("AAPL", [0.31, 0.35, 0.4, 0.5, 0.6, 0.7], horizon=h)],
                                        {"divergence-warning", "divergence-critical", "rollback-divergence"}),
     "no run at all": (lambda h: [], {"forecasts-missing"}),
+    # Calibration: the day's windows average exactly 80% or 98% coverage (on a bound, not beyond it).
+    "coverage on the low bound": (lambda h: [outcome("AAPL", [0.05, 0.05], horizon=h, coverage=0.8)], set()),
+    "coverage on the high bound": (lambda h: [outcome("AAPL", [0.05, 0.05], horizon=h, coverage=0.98)], set()),
+    # The day's average decides: MSFT alone is fine, AAPL's two windows pull the average to 78%.
+    "coverage too low": (lambda h: [outcome("AAPL", [0.05, 0.05], horizon=h, coverage=0.7),
+                                    outcome("MSFT", [0.05], horizon=h, coverage=0.95)], {"coverage-low"}),
+    "coverage too high": (lambda h: [outcome("AAPL", [0.05], horizon=h, coverage=1.0)], {"coverage-high"}),
 }
 
 

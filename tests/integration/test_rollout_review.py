@@ -49,7 +49,8 @@ def test_clean_canary_proceeds_and_lists_every_passed_check(db_url: str, tmp_pat
     assert out.startswith("PROCEED: canary over the last 7 day(s)")
     assert failing_checks(out, "PROCEED") == {
         "divergence", "rmse_vs_baseline", "overfitting", "model_errors", "uncaught_errors", "missing_forecasts",
-        "inconsistent_forecasts", "logging", "alert_storms"}
+        "inconsistent_forecasts", "logging", "alert_storms", "coverage"}
+    assert "[PROCEED] coverage: 90% interval covers 90.0% of 105 windows' outcomes (within 85.0%-95.0%)" in out
     assert "(highest 5.0%)" in out  # every symbol averages (0.04 + 0.06 + 0.05 + 0.03 + 0.07) / 5
     assert (tmp_path / "rollout_review_canary.md").read_text().count("| AAPL | 1D |") == 1
 
@@ -69,7 +70,20 @@ def _every_day(symbol: str, **kw: Any) -> Builder:
     return builder
 
 
+def _coverage(value: float) -> Builder:
+    def builder(conn: psycopg.Connection[Any]) -> None:
+        seed_symbols(conn, CANARY)
+        for d in range(7):
+            for sym in CANARY:
+                add_run(conn, Run(f"run-{d}", sym, "1D", day_time(d), coverage=value))
+    return builder
+
+
 MONITOR_CASES: dict[str, tuple[Builder, str, str]] = {
+    "coverage_narrow": (_coverage(0.849), "coverage",
+                        "phase coverage 84.9% over 105 windows is outside 85.0%-95.0%: intervals too narrow"),
+    "coverage_wide": (_coverage(0.951), "coverage",
+                      "phase coverage 95.1% over 105 windows is outside 85.0%-95.0%: intervals too wide"),
     "divergence": (_every_day("AAPL", divergences=(0.17, 0.19, 0.18, 0.16, 0.20)), "divergence",
                    "AAPL 1D average divergence 18.0% is not below 15.0%"),
     "rmse": (_every_day("MSFT", test_rmse=0.0111), "rmse_vs_baseline",
@@ -218,5 +232,5 @@ def test_report_table_counts_generation_per_symbol(db_url: str, tmp_path: Path,
             (tmp_path / "rollout_review_canary.md").read_text().splitlines() if line.startswith("| ") and " | 1D | " in line}
     # AAPL skipped one of 7 days: 6 runs, 30 windows, 6 forecasts, 1 missing -> 6/7 generated.
     assert rows["AAPL"] == ("| AAPL | 1D | 6 | 30 | 5.0% | 7.0% | 0 (0.0%) | -4.8% | 0 | 6 | 0 | 1 | 85.7% | 0 | "
-                            "100.0% |")
-    assert rows["MSFT"].endswith("| 7 | 0 | 0 | 100.0% | 0 | 100.0% |")
+                            "100.0% | 90.0% |")
+    assert rows["MSFT"].endswith("| 7 | 0 | 0 | 100.0% | 0 | 100.0% | 90.0% |")

@@ -52,6 +52,7 @@ class Run:
     overfit_above: float = 0.20
     weights: dict[str, float] | None = None
     price_error: float = 0.0
+    coverage: float | None = 0.90
 
 
 def seed_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str], phase: str = "canary") -> None:
@@ -67,15 +68,17 @@ def add_run(conn: psycopg.Connection[Any], run: Run) -> None:
             "created_at": run.created_at}
     if run.windows:
         for i, div in enumerate(run.divergences):
-            add_window(conn, base, i, div, run.test_rmse, div > run.overfit_above, run.model_errors, False, ENSEMBLE)
+            add_window(conn, base, i, div, run.test_rmse, div > run.overfit_above, run.model_errors, False, ENSEMBLE,
+                       run.coverage)
             if run.baseline_test_rmse is not None:
-                add_window(conn, base, i, div, run.baseline_test_rmse, False, 0, True, LEGACY)
+                add_window(conn, base, i, div, run.baseline_test_rmse, False, 0, True, LEGACY, run.coverage)
     if run.forecast:
         add_forecast(conn, base, run.weights or {"LSTM": 0.5, "ARIMA_GARCH": 0.5}, run.price_error)
 
 
 def add_window(conn: psycopg.Connection[Any], base: dict[str, Any], window_id: int, divergence: float,
-               test_rmse: float, overfit: bool, model_errors: int, baseline: bool, models: str) -> None:
+               test_rmse: float, overfit: bool, model_errors: int, baseline: bool, models: str,
+               coverage: float | None = 0.90) -> None:
     """Insert one window row; validation RMSE is set so the raw ratio is consistent."""
     start = base["created_at"] - timedelta(days=400)
     conn.execute(load_sql("review_seed_window"), {
@@ -85,7 +88,8 @@ def add_window(conn: psycopg.Connection[Any], base: dict[str, Any], window_id: i
         "rmse_ratio": 1 / 0.95, "divergence": divergence, "is_overfitting": overfit,
         "weights": Jsonb({m: 1 / len(models.split(",")) for m in models.split(",")}),
         "model_count": len(models.split(",")), "models_used": models, "model_errors": model_errors,
-        "is_baseline": baseline,
+        "is_baseline": baseline, "interval_coverage": coverage,
+        "interval_width": None if coverage is None else 0.04,
     })
 
 

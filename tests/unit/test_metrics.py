@@ -29,12 +29,13 @@ T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
 
 def window(wid: int, divergence: float, val: float = 0.010, test: float = 0.011, *, baseline: bool = False,
-           errors: dict[str, str] | None = None, threshold: float = 0.20) -> WindowResult:
+           errors: dict[str, str] | None = None, threshold: float = 0.20, coverage: float | None = 0.9) -> WindowResult:
     """A walk-forward window with the given scores; baseline windows carry the legacy 4-model set."""
     models = ("LSTM", "ARIMA_GARCH", "GB", "RF") if baseline else ("LSTM", "ARIMA_GARCH")
     score = SetScore(val_rmse=val, test_rmse=test, naive_val_rmse=0.012, naive_test_rmse=0.012, divergence=divergence,
                      is_overfitting=divergence > threshold, weights={k: 1 / len(models) for k in models},
-                     weights_reverted=divergence > threshold, models_used=models, errors=errors or {})
+                     weights_reverted=divergence > threshold, models_used=models, errors=errors or {},
+                     coverage=coverage, interval_width=None if coverage is None else 0.04)
     return WindowResult(window_id=wid, train_start=T0, val_start=T0 + timedelta(days=100),
                         test_start=T0 + timedelta(days=120), test_end=T0 + timedelta(days=140), model_set=models,
                         score=score, is_baseline=baseline)
@@ -49,9 +50,10 @@ def forecast() -> ForecastResult:
 
 
 def outcome(symbol: str, divergences: list[float], *, horizon: str = "1D", test: float = 0.011,
-            baseline_test: float | None = None, errors: int = 0) -> SymbolOutcome:
+            baseline_test: float | None = None, errors: int = 0, coverage: float | None = 0.9) -> SymbolOutcome:
     """A successful symbol-horizon with one window per divergence and an optional paired baseline."""
-    wins = tuple(window(i, d, test=test, errors={f"M{k}": "boom" for k in range(errors)} if i == 0 else None)
+    wins = tuple(window(i, d, test=test, errors={f"M{k}": "boom" for k in range(errors)} if i == 0 else None,
+                        coverage=coverage)
                  for i, d in enumerate(divergences))
     base = () if baseline_test is None else tuple(
         window(i, 0.0, test=baseline_test, baseline=True) for i in range(len(divergences)))

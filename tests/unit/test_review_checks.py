@@ -17,12 +17,38 @@ from jobs.rollout.data import covered_phases
 def stats(symbol: str = "AAPL", **kw: object) -> SymbolHorizonStats:
     base: dict[str, object] = dict(windows=20, runs=5, avg_divergence=0.05, max_divergence=0.08,
                                    overfitting_windows=0, paired_windows=20, rmse_change=-0.02, forecasts=5,
-                                   logged_share=1.0)
+                                   logged_share=1.0, avg_coverage=0.90, coverage_windows=20)
     return SymbolHorizonStats(symbol, "1D", **{**base, **kw})  # type: ignore[arg-type]
 
 
 def decide(*rows: SymbolHorizonStats, incidents: tuple[Incident, ...] = (), t: Thresholds | None = None) -> Decision:
     return evaluate("canary", 7, rows, incidents, t or Thresholds()).decision
+
+
+@pytest.mark.parametrize("coverage, expected", [
+    (0.8499, Decision.MONITOR), (0.85, Decision.PROCEED), (0.95, Decision.PROCEED), (0.9501, Decision.MONITOR)])
+def test_coverage_band_is_the_phase_average(coverage: float, expected: Decision) -> None:
+    # The phase figure weighs symbols by their windows: 3 windows at `coverage`, 1 at `coverage` too.
+    assert decide(stats(avg_coverage=coverage, coverage_windows=30), stats("MSFT", avg_coverage=coverage,
+                                                                          coverage_windows=10)) is expected
+
+
+def test_coverage_phase_figure_pools_windows_and_names_the_outliers() -> None:
+    # 30 windows at 96% and 10 at 70%: phase 89.5%, inside the band although MSFT alone is far off.
+    review = evaluate("canary", 7, [stats(avg_coverage=0.96, coverage_windows=30),
+                                    stats("MSFT", avg_coverage=0.70, coverage_windows=10)], (), Thresholds())
+    (cov,) = [c for c in review.checks if c.name == "coverage"]
+    assert cov.status is Decision.PROCEED and "89.5%" in cov.summary
+    review = evaluate("canary", 7, [stats(avg_coverage=0.80, coverage_windows=30),
+                                    stats("MSFT", avg_coverage=0.90, coverage_windows=10)], (), Thresholds())
+    (cov,) = [c for c in review.checks if c.name == "coverage"]
+    assert cov.status is Decision.MONITOR
+    assert cov.findings[0].startswith("phase coverage 82.5% over 40 windows is outside 85.0%-95.0%: intervals too narrow")
+    assert cov.findings[1:] == ("AAPL 1D coverage 80.0% over 30 windows",)
+    # No coverage recorded at all (rows from before it was): calibration unknown, so not PROCEED.
+    assert decide(stats(avg_coverage=None, coverage_windows=0)) is Decision.MONITOR
+    # The band comes from the thresholds.
+    assert decide(stats(avg_coverage=0.82), t=Thresholds(coverage_review_low=0.81)) is Decision.PROCEED
 
 
 @pytest.mark.parametrize("avg, expected", [

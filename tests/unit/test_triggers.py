@@ -24,7 +24,7 @@ T = Thresholds()
 def healthy(**changes: object) -> SymbolHorizonStats:
     """A symbol-horizon that passes every check, with ``changes``."""
     base = dict(windows=10, runs=5, avg_divergence=0.05, max_divergence=0.08, paired_windows=10, rmse_change=-0.01,
-                forecasts=5, logged_share=1.0)
+                forecasts=5, logged_share=1.0, avg_coverage=0.90, coverage_windows=10)
     return SymbolHorizonStats("AAPL", "1D", **{**base, **changes})  # type: ignore[arg-type]
 
 
@@ -47,6 +47,9 @@ SCENARIOS: dict[str, Callable[[], tuple[list[SymbolHorizonStats], list[Incident]
     "inconsistent-forecasts": incident("inconsistent"),
     "logging-gaps": incident("logging"),
     "alert-storm": incident("alert_storm"),
+    "coverage-low": lambda: ([healthy(avg_coverage=0.80)], []),
+    "coverage-high": lambda: ([healthy(avg_coverage=0.97)], []),
+    "coverage-unknown": lambda: ([healthy(avg_coverage=None, coverage_windows=0)], []),
 }
 
 
@@ -75,8 +78,8 @@ def test_a_verdict_the_table_does_not_declare_is_refused() -> None:
         verdict_of("overfitting", Verdict.ROLLBACK)
     with pytest.raises(ValueError, match="several verdicts"):
         verdict_of("divergence")
-    with pytest.raises(KeyError, match="no trigger for check 'coverage'"):
-        by_check("coverage")
+    with pytest.raises(KeyError, match="no trigger for check 'calibration_drift'"):
+        by_check("calibration_drift")
 
 
 @pytest.mark.parametrize(("avg", "overfit", "expected"), [

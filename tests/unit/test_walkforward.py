@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jobs.contract.config import Model
+from jobs.contract.thresholds import LEAK_DIVERGENCE, MAX_FRACTION, Thresholds
 from jobs.forecasting.models.base import Prediction, cumulative_targets
 from jobs.forecasting.walkforward import (
     FittedWindow,
@@ -49,8 +50,20 @@ def test_divergence_is_relative_to_the_naive_forecast() -> None:
     assert divergence(1.0, 1.3, 1.1, 1.43) == pytest.approx(0.0)
     # Same skill loss of 25% relative to naive.
     assert divergence(0.9, 1.25, 1.0, 1.1) == pytest.approx((1.25 / 1.1) / 0.9 - 1)
-    with pytest.raises(ValueError):
-        divergence(0.0, 1.0, 1.0, 1.0)
+    # A flat slice has no naive RMSE to compare against: refused (the pipeline refuses it earlier).
+    with pytest.raises(ValueError, match="naive"):
+        divergence(1.0, 1.0, 0.0, 1.0)
+
+
+def test_a_leak_is_overfitting_beyond_every_threshold_not_an_error() -> None:
+    # Validation RMSE 0 (a model fitted the validation slice exactly): the finite ceiling, above
+    # every threshold Thresholds accepts, so queries, alarms and charts see it as the worst case.
+    assert divergence(0.0, 1.0, 1.0, 1.0) == LEAK_DIVERGENCE
+    assert divergence(0.0, 0.0, 1.0, 1.0) == LEAK_DIVERGENCE
+    assert divergence(1e-300, 1.0, 1.0, 1.0) == LEAK_DIVERGENCE  # would overflow: capped, stays finite
+    assert LEAK_DIVERGENCE > MAX_FRACTION
+    with pytest.raises(ValueError, match="above 0"):
+        Thresholds(divergence_warning=0.2, divergence_critical=LEAK_DIVERGENCE)
 
 
 def test_cumulative_targets_sum_the_next_steps() -> None:

@@ -22,8 +22,20 @@ import numpy as np
 from scipy.signal import lfilter
 from scipy.stats import t as student_t
 
-from jobs.forecasting.models.base import ForecastModel, ModelFitError, Prediction
-from jobs.forecasting.models.features import check_origins, check_returns, check_steps
+from jobs.forecasting.models.base import (
+    ForecastModel,
+    ModelFitError,
+    Prediction,
+    cumulative_targets,
+)
+from jobs.forecasting.models.features import (
+    check_origins,
+    check_returns,
+    check_steps,
+    holdout_split,
+    skill_shrinkage,
+    training_origins,
+)
 
 # arch's optimiser behaves best on returns in percent (variances of order 1, not 1e-4).
 _RESCALE = 100.0
@@ -125,12 +137,31 @@ class ArimaGarchModel(ForecastModel):
             ModelFitError: When the optimiser does not converge or a parameter is non-finite.
             ValueError: On invalid input (see ``features.check_returns``).
         """
+        y = check_returns(returns, self.min_train) * _RESCALE
+        self.steps_ = check_steps(steps)
+        # Skill is judged out of sample: parameters fitted on the head forecast the held-out tail of
+        # the training slice (never the validation slice); the final fit then uses the whole slice.
+        _, tail = holdout_split(training_origins(len(y), self.steps_), self.steps_, 0.2)
+        self.shrink_ = 1.0
+        try:
+            if self.shrink_to_skill:
+                head = self._fit_params(y[: tail[0] + 1])
+                mean, _ = cumulative_moments(y[tail], np.zeros(len(tail)), head, self.steps_)
+                self.shrink_ = skill_shrinkage(mean, cumulative_targets(y, tail, self.steps_), self.steps_)
+        except ModelFitError:
+            self.shrink_ = 0.0  # no out-of-sample evidence of skill: forecast the naive zero
+        params = self._fit_params(y)
+        self.params_ = params
+        # Start of the variance recursion at predict time, frozen now (causal for any series).
+        self.start_variance_ = float(np.var(ar_residuals(y, params.mu, params.phi)))
+        return self
+
+    def _fit_params(self, y: np.ndarray) -> GarchParams:
+        """Maximum-likelihood parameters on ``y`` (percent returns)."""
         from arch import (
             arch_model,  # imported here: only models that are used pay for imports
         )
 
-        y = check_returns(returns, self.min_train) * _RESCALE
-        self.steps_ = check_steps(steps)
         spec = arch_model(y, mean="AR", lags=1, vol="GARCH", p=1, q=1, dist=self.dist, rescale=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence is checked explicitly below
@@ -146,10 +177,7 @@ class ArimaGarchModel(ForecastModel):
         values = params.as_array()
         if not np.isfinite(values if self.dist == "t" else values[:5]).all():
             raise ModelFitError(f"ARIMA_GARCH produced non-finite parameters: {params}")
-        self.params_ = params
-        # Start of the variance recursion at predict time, frozen now (causal for any series).
-        self.start_variance_ = float(np.var(ar_residuals(y, params.mu, params.phi)))
-        return self
+        return params
 
     def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
         """Cumulative ``steps``-bar return forecast and interval at each origin."""
@@ -160,6 +188,7 @@ class ArimaGarchModel(ForecastModel):
         p = self.params_
         h = garch_variance_path(ar_residuals(y, p.mu, p.phi), p, self.start_variance_)
         mean, var = cumulative_moments(y[idx], h[idx + 1], p, self.steps_)
+        mean = self.shrink_ * mean  # the share the training holdout showed to be skill
         tail = (1.0 - self.interval) / 2.0
         sd = np.sqrt(np.maximum(var, 0.0))
         lower = mean + standard_quantile(tail, p.nu, self.steps_) * sd

@@ -42,6 +42,10 @@ class ForecastModel(ABC):
     """Fit on a training slice; predict a horizon's cumulative return with an interval."""
 
     name: str = "model"
+    # Keep only the share of each point forecast that the model's own training holdout showed to
+    # be skill (``features.skill_shrinkage``), so a model without skill forecasts about zero. Off
+    # only to inspect a model's raw recursions (tests); fitted factor in ``shrink_``.
+    shrink_to_skill: bool = True
 
     def __init__(self, seed: int = 0, interval: float = 0.9) -> None:
         if not 0.0 < interval < 1.0:

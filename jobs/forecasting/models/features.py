@@ -167,3 +167,32 @@ def holdout_split(origins: np.ndarray, steps: int, fraction: float) -> tuple[np.
     return head, tail
 
 
+
+
+def skill_shrinkage(forecasts: np.ndarray, targets: np.ndarray, steps: int = 1) -> float:
+    """How much of a model's point forecast to keep, from out-of-sample pairs on its own training holdout.
+
+    The least-squares slope ``b`` of the targets on the forecasts (through zero) says how much
+    of each forecast came true; it is clipped to ``[0, 1]`` (a forecast never gets amplified,
+    nor flipped) and shrunk again by the positive-part Stein factor ``max(0, 1 - 1/t^2)`` of its
+    t-statistic, so a slope that noise alone explains (``|t| <= 1``) keeps nothing. A model with
+    no skill thus forecasts zero, the naive forecast, instead of noise. ``steps``-bar targets
+    from consecutive origins overlap, so the standard error is widened by ``sqrt(steps)``.
+
+    Returns:
+        A factor in ``[0, 1]``; 0 when fewer than 10 finite pairs or the forecasts are all zero.
+    """
+    keep = np.isfinite(forecasts) & np.isfinite(targets)
+    p, y = forecasts[keep], targets[keep]
+    power = float(p @ p)
+    if p.size < 10 or power <= 0.0:
+        return 0.0
+    slope = float(p @ y) / power
+    if slope <= 0.0:
+        return 0.0
+    resid = y - slope * p
+    variance = float(resid @ resid) / (p.size - 1) / power * steps
+    if variance <= 0.0:
+        return min(slope, 1.0)  # forecasts that explain the holdout exactly keep their (clipped) slope
+    t_squared = slope * slope / variance
+    return min(slope, 1.0) * max(0.0, 1.0 - 1.0 / t_squared)

@@ -24,6 +24,7 @@ from jobs.forecasting.models.base import ModelFitError
 from jobs.forecasting.models.features import (
     check_returns,
     check_steps,
+    holdout_split,
     training_origins,
     training_scale,
 )
@@ -75,13 +76,24 @@ class ProphetModel(ResidualIntervalModel):
             ValueError: On invalid input.
         """
         _quiet_prophet_logs()
-        from prophet import Prophet
-
         r = check_returns(returns, self.min_train)
         self.steps_ = check_steps(steps)
         self.start_variance_ = training_scale(r, self.name) ** 2
-        bars = np.arange(len(r))
-        frame = pd.DataFrame({"ds": bar_dates(bars), "y": np.cumsum(r)})
+        origins = training_origins(len(r), self.steps_)
+        # Skill is judged out of sample: a fit on the head forecasts the held-out tail of the
+        # training slice (the validation slice stays untouched), then the final fit uses it all.
+        _, tail = holdout_split(origins, self.steps_, 0.2)
+        self.prophet_ = self._fit_trend(r[: tail[0] + 1])
+        self.fit_shrinkage(r, tail, self.point_forecast(r, tail))
+        self.prophet_ = self._fit_trend(r)
+        self.calibrate(r, origins, self.point_forecast(r, origins))
+        return self
+
+    def _fit_trend(self, r: np.ndarray) -> object:
+        """Prophet fitted by MAP on the cumulative log price of ``r``."""
+        from prophet import Prophet
+
+        frame = pd.DataFrame({"ds": bar_dates(np.arange(len(r))), "y": np.cumsum(r)})
         model = Prophet(
             growth="linear",
             yearly_seasonality=False,
@@ -94,10 +106,7 @@ class ProphetModel(ResidualIntervalModel):
             model.fit(frame, seed=self.seed)
         except (RuntimeError, ValueError) as exc:
             raise ModelFitError(f"PROPHET: Stan failed to fit: {exc}") from exc
-        self.prophet_ = model
-        origins = training_origins(len(r), self.steps_)
-        self.calibrate(r, origins, self.point_forecast(r, origins))
-        return self
+        return model
 
     def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:
         """The fitted trend's change from bar ``o`` to bar ``o + steps`` (only bar indices matter)."""

@@ -18,6 +18,7 @@ from jobs.forecasting.models.features import (
     check_steps,
     residual_quantiles,
     scaled_interval,
+    skill_shrinkage,
     tabular_features,
     training_origins,
     training_scale,
@@ -28,9 +29,12 @@ from jobs.forecasting.models.features import (
 class ResidualIntervalModel(ForecastModel):
     """Base for models whose interval is a point forecast plus volatility-scaled residual quantiles.
 
-    Subclasses fit, then call ``calibrate`` with their training-slice forecasts; ``predict``
-    adds to each point forecast the calibrated quantiles times the causal EWMA volatility
-    of the ``steps``-bar return at the origin.
+    Subclasses fit, call ``fit_shrinkage`` with out-of-sample forecasts on a holdout of their
+    own training slice (never the validation slice), then ``calibrate`` with their
+    training-slice forecasts. ``predict`` keeps the ``shrink_`` share of each point forecast
+    that the holdout says is skill (``features.skill_shrinkage``: zero for a model with none)
+    and adds the calibrated quantiles times the causal EWMA volatility of the ``steps``-bar
+    return at the origin.
     """
 
     min_train: int = 100  # shortest training slice a subclass accepts
@@ -39,14 +43,20 @@ class ResidualIntervalModel(ForecastModel):
     def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:
         """Fitted point forecasts at non-empty, validated ``origins`` of the validated ``returns``."""
 
+    def fit_shrinkage(self, returns: np.ndarray, origins: np.ndarray, forecasts: np.ndarray) -> None:
+        """Set ``shrink_`` from out-of-sample point forecasts at training-holdout ``origins``."""
+        targets = cumulative_targets(returns, origins, self.steps_)
+        self.shrink_ = skill_shrinkage(forecasts, targets, self.steps_) if self.shrink_to_skill else 1.0
+
     def calibrate(self, returns: np.ndarray, origins: np.ndarray, forecasts: np.ndarray) -> None:
         """Set the interval's standardised residual quantiles from training forecasts at ``origins``.
 
-        Needs ``steps_`` and ``start_variance_`` set by ``fit``.
+        Needs ``steps_`` and ``start_variance_`` set by ``fit``, and ``shrink_`` by ``fit_shrinkage``:
+        the residuals are those of the shrunk forecasts the interval will be centred on.
         """
         if not np.isfinite(forecasts).all():
             raise ModelFitError(f"{self.name}: fitted predictions are not finite")
-        residual = cumulative_targets(returns, origins, self.steps_) - forecasts
+        residual = cumulative_targets(returns, origins, self.steps_) - self.shrink_ * forecasts
         vol = volatility_scale(returns, origins, self.steps_, self.start_variance_)
         self.quantiles_ = residual_quantiles(residual / vol, self.interval)
 
@@ -56,7 +66,7 @@ class ResidualIntervalModel(ForecastModel):
             raise ValueError(f"{type(self).__name__}.predict called before fit")
         r = check_returns(returns, 1)
         idx = check_origins(origins, len(r))
-        mean = self.point_forecast(r, idx) if idx.size else np.zeros(0)
+        mean = self.shrink_ * self.point_forecast(r, idx) if idx.size else np.zeros(0)
         scale = volatility_scale(r, idx, self.steps_, self.start_variance_)
         lower, upper = scaled_interval(mean, scale, self.quantiles_)
         return Prediction(mean=mean, lower=lower, upper=upper)
@@ -116,6 +126,7 @@ class TabularModel(ResidualIntervalModel):
         """
         r, origins, y = self._training_targets(returns, steps)
         rows, honest = self.fit_regressor(tabular_features(r, origins, self.lookback, self.scale_), y)
+        self.fit_shrinkage(r, origins[rows], honest * self._target_scale())  # held-out tail or out-of-bag
         self.calibrate(r, origins[rows], honest * self._target_scale())
         return self
 

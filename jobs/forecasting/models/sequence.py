@@ -159,6 +159,8 @@ class SequenceNetModel(ResidualIntervalModel):
         head, tail = holdout_split(np.arange(len(origins)), self.steps_, self.holdout)
         self.best_epoch_ = train_net(net, (x[head], y[head]), (x[tail], y[tail]), self.settings, generator)
         self.net_ = net.eval()
+        # The tail was only watched for early stopping, never fitted on: its forecasts are out of sample.
+        self.fit_shrinkage(r, origins[tail], self._forward(x[tail]))
         self.calibrate(r, origins, self._forward(x))
         return self
 

@@ -123,7 +123,8 @@ def prepare_database(plan: Plan) -> str:
 
         if database_is_empty(url):
             timeframes = sorted({HORIZONS[h].timeframe for h in plan.horizons})
-            n = seed_sample_bars(url, plan.symbols, timeframes, seed=plan.cfg.seed)
+            n = seed_sample_bars(url, plan.symbols, timeframes, seed=plan.cfg.seed,
+                                 exchange=plan.cfg.exchange_calendar)
             log.info("seeded %d labelled sample bars into an empty database (see ohlc_bars.source)", n)
     return url
 

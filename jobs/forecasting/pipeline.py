@@ -9,11 +9,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from jobs.contract.config import HORIZONS, MODEL_ORDER, JobConfig, Model
+from jobs.forecasting.calendar import next_target
 from jobs.forecasting.ensemble import combine, equal_weights
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import ForecastModel
 from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
-from jobs.forecasting.series import BadBarsError, Series, next_target
+from jobs.forecasting.series import BadBarsError, Series
 from jobs.forecasting.walkforward import (
     DEFAULT_SPECS,
     FittedWindow,
@@ -155,7 +156,7 @@ def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: Wind
     combined = combine(weights, predictions)
     last_ts = series.timestamps[-1].to_pydatetime()
     return ForecastResult(
-        origin_ts=last_ts, target_ts=next_target(last_ts, HORIZONS[horizon].timeframe, steps),
+        origin_ts=last_ts, target_ts=next_target(last_ts, HORIZONS[horizon].timeframe, steps, cfg.exchange_calendar),
         last_close=float(series.close[-1]), predicted_return=float(combined.mean[0]),
         lower_return=float(combined.lower[0]), upper_return=float(combined.upper[0]), interval_level=INTERVAL,
         weights=weights, weights_reverted=latest.weights_reverted, models_used=tuple(predictions),

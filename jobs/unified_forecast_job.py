@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +39,9 @@ from jobs.storage.db import (
     migrate,
     pending_migrations,
     resolve_url,
+    with_retry,
 )
+from jobs.storage.forecasts import written_tasks
 
 log = logging.getLogger("jobs.unified_forecast_job")
 
@@ -129,24 +131,64 @@ def prepare_database(plan: Plan) -> str:
     return url
 
 
-def run(plan: Plan, url: str) -> list[SymbolOutcome]:
-    """Compute and write every task of the plan, then publish its metrics."""
+@dataclass(frozen=True)
+class RunResult:
+    """What this attempt computed, and what it found already written under the run id."""
+
+    outcomes: list[SymbolOutcome]
+    skipped: int
+    total: int
+
+    def resume_note(self, run_id: str) -> str | None:
+        """One line on what resuming skipped and about how much computing that saved."""
+        if not self.skipped:
+            return None
+        per_task = sum(o.seconds for o in self.outcomes) / len(self.outcomes) if self.outcomes else None
+        saved = f"about {self.skipped * per_task:.0f}s of computing saved at {per_task:.1f}s per task" \
+            if per_task is not None else "nothing left to compute"
+        return (f"resumed run {run_id}: {self.skipped} of {self.total} symbol-horizons were already written "
+                f"under this run id and were skipped, neither recomputed nor republished ({saved})")
+
+
+def run(plan: Plan, url: str) -> RunResult:
+    """Compute, write and publish every task of the plan that this run id has not written yet.
+
+    A retry of the same run (a Batch retry keeps the job id) resumes: the symbol-horizons whose
+    rows an earlier attempt committed are skipped. Each task's metrics are published as soon as
+    its rows commit, so what a run publishes is exactly what it computed, once.
+    """
     tasks = [Task(s, h, plan.run_id) for h in plan.horizons for s in plan.symbols]
-    with progress(len(tasks)) as advance:
-        outcomes = run_tasks(tasks, plan.cfg, url, plan.workers, on_done=advance)
-    _publish(outcomes, plan)
-    return outcomes
+    done = with_retry(url, lambda conn: written_tasks(conn, plan.run_id))
+    todo = [t for t in tasks if (t.symbol, t.horizon) not in done]
+    publish = _publisher(plan)
+    with progress(len(todo)) as advance:
+        def finished(outcome: SymbolOutcome) -> None:
+            advance(outcome)
+            publish(outcome)
+
+        outcomes = run_tasks(todo, plan.cfg, url, plan.workers, on_done=finished)
+    result = RunResult(outcomes, len(tasks) - len(todo), len(tasks))
+    if note := result.resume_note(plan.run_id):
+        log.info(note)
+    return result
 
 
-def _publish(outcomes: list[SymbolOutcome], plan: Plan) -> None:
+def _publisher(plan: Plan) -> Callable[[SymbolOutcome], None]:
+    """Publish one committed task's metrics, best effort: its rows are already safe."""
     try:
-        from jobs.monitoring.publisher import publish_run
+        from jobs.monitoring.publisher import RunPublisher
     except ImportError:
-        return
-    try:
-        publish_run(outcomes, plan.cfg, plan.run_id)
-    except Exception:  # metrics are best-effort: the rows are already committed
-        log.exception("publishing metrics failed; database rows are unaffected")
+        return lambda outcome: None
+    publisher = RunPublisher(plan.cfg, plan.run_id)
+
+    def publish(outcome: SymbolOutcome) -> None:
+        try:
+            publisher([outcome])
+        except Exception:  # metrics are best-effort: the rows are already committed
+            log.exception("publishing metrics of %s %s failed; database rows are unaffected",
+                          outcome.symbol, outcome.horizon)
+
+    return publish
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -160,8 +202,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         plan = make_plan(argv_or_sys(argv), environ)
         started = time.perf_counter()
         url = prepare_database(plan)
-        outcomes = run(plan, url)
+        result = run(plan, url)
+        outcomes = result.outcomes
         print_summary(outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
+        if note := result.resume_note(plan.run_id):
+            print(note)
         failed = [o for o in outcomes if not o.ok]
         for o in failed:
             print(f"error: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)

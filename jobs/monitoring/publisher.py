@@ -271,6 +271,35 @@ def publish_datums(client: Any, datums: Sequence[Datum], run_id: str, **retry: A
     return published
 
 
+class RunPublisher:
+    """Publishes one run's metrics in parts, e.g. each symbol-horizon as soon as its rows commit.
+
+    The CloudWatch client (or the log, without AWS credentials or a region) is chosen once.
+    Publishing per task is what makes a retry exact: a killed attempt has already published
+    what it committed, and the retry publishes only what it computes itself.
+    """
+
+    def __init__(self, cfg: JobConfig, run_id: str, client: Any | None = None) -> None:
+        self.cfg, self.run_id = cfg, run_id
+        self._client = client
+        self._chosen = client is not None
+
+    def __call__(self, outcomes: Sequence[SymbolOutcome]) -> int:
+        """Publish ``outcomes``; return the datapoints published (or logged)."""
+        return self.send(build_datums(outcomes, self.cfg, datetime.now(timezone.utc)))
+
+    def send(self, datums: Sequence[Datum]) -> int:
+        """Publish ready-made datums (see ``publish_datums`` for failures)."""
+        if not datums:
+            return 0
+        if not self._chosen:
+            self._client = make_client() if aws_available() else None
+            self._chosen = True
+        if self._client is None:
+            return log_datums(datums, self.run_id)
+        return publish_datums(self._client, datums, self.run_id)
+
+
 def publish_run(
     outcomes: Sequence[SymbolOutcome],
     cfg: JobConfig,
@@ -292,11 +321,4 @@ def publish_run(
     Raises:
         MetricsPublishError: some batches failed after retries (their datapoints were logged).
     """
-    datums = build_datums(outcomes, cfg, datetime.now(timezone.utc))
-    if not datums:
-        return 0
-    if client is None:
-        if not aws_available():
-            return log_datums(datums, run_id)
-        client = make_client()
-    return publish_datums(client, datums, run_id)
+    return RunPublisher(cfg, run_id, client)(outcomes)

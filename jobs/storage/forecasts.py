@@ -39,6 +39,12 @@ def write_outcome(conn: psycopg.Connection[Any], outcome: SymbolOutcome, cfg: Jo
         cur.executemany(load_sql("insert_validation_metric"), rows)
 
 
+def written_tasks(conn: psycopg.Connection[Any], run_id: str) -> set[tuple[str, str]]:
+    """``(symbol, horizon)`` pairs whose rows ``run_id`` already committed (forecast or failure)."""
+    rows = conn.execute(load_sql("run_written"), {"run_id": run_id}).fetchall()
+    return {(r["symbol"], r["horizon"]) for r in rows}
+
+
 def forecast_params(f: ForecastResult, key: dict[str, str], phase: str, model_count: int) -> dict[str, Any]:
     """Bind parameters of ``insert_forecast``; ``model_count`` is the configured ensemble size."""
     return {

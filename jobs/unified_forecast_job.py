@@ -10,9 +10,10 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jobs.cli import EXIT_FAULT, EXIT_OK, OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import (
@@ -41,7 +42,7 @@ from jobs.storage.db import (
     resolve_url,
     with_retry,
 )
-from jobs.storage.forecasts import written_tasks
+from jobs.storage.forecasts import sync_stack_symbols, written_tasks
 
 log = logging.getLogger("jobs.unified_forecast_job")
 
@@ -72,6 +73,7 @@ class Plan:
     workers: int
     run_id: str
     sample_data: bool
+    attempt: int | None = None  # AWS_BATCH_JOB_ATTEMPT (1 first), None outside Batch
 
 
 def make_plan(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
@@ -95,7 +97,9 @@ def make_plan(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
     mine = shard(symbols, index, count)
     run_id = args.run_id or env.get("FORECAST_RUN_ID") or make_run_id(cfg, symbols, horizons, dict(env))
     sample = args.sample_data == "auto" and cfg.rollout_phase == "local"
-    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample)
+    attempt = parse_int("AWS_BATCH_JOB_ATTEMPT", env["AWS_BATCH_JOB_ATTEMPT"], 1, 10) \
+        if env.get("AWS_BATCH_JOB_ATTEMPT") else None
+    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample, attempt)
 
 
 def _shard_of(raw: str | None, cfg: JobConfig) -> tuple[int, int]:
@@ -120,6 +124,8 @@ def prepare_database(plan: Plan) -> str:
         # Deployed job roles have no DDL rights: the stack applies migrations, not the job.
         raise DatabaseUnavailable(f"schema is behind: pending migrations {', '.join(pending)}; "
                                   "apply them with `python -m jobs.migrate` (the stack does this on deploy)")
+    if plan.cfg.rollout_phase != "local":
+        sync_membership(plan, url)
     if plan.sample_data:
         from jobs.storage.sample_data import database_is_empty, seed_sample_bars
 
@@ -150,21 +156,37 @@ class RunResult:
                 f"under this run id and were skipped, neither recomputed nor republished ({saved})")
 
 
+def sync_membership(plan: Plan, url: str) -> None:
+    """On the job's start in a stack: retire the phase's symbols the stack no longer lists."""
+    if not plan.cfg.stack_symbols:
+        log.warning("STACK_SYMBOLS is not set: symbols removed from the stack are not retired "
+                    "(the review keeps expecting their forecasts)")
+        return
+    retired = with_retry(url, lambda conn: sync_stack_symbols(conn, plan.cfg))
+    if retired:
+        log.info("retired %d symbol(s) no longer listed in the %s stack: %s", len(retired), plan.cfg.stack,
+                 ", ".join(retired))
+
+
 def run(plan: Plan, url: str) -> RunResult:
     """Compute, write and publish every task of the plan that this run id has not written yet.
 
     A retry of the same run (a Batch retry keeps the job id) resumes: the symbol-horizons whose
     rows an earlier attempt committed are skipped. Each task's metrics are published as soon as
-    its rows commit, so what a run publishes is exactly what it computed, once.
+    its rows commit, so what a run publishes is exactly what it computed, once. The run's first
+    attempt also publishes ``ForecastsExpected`` for every task of its shard.
     """
     tasks = [Task(s, h, plan.run_id) for h in plan.horizons for s in plan.symbols]
     done = with_retry(url, lambda conn: written_tasks(conn, plan.run_id))
     todo = [t for t in tasks if (t.symbol, t.horizon) not in done]
-    publish = _publisher(plan)
+    publisher = _publisher(plan)
+    first_attempt = plan.attempt == 1 if plan.attempt is not None else not done
+    if first_attempt:
+        _best_effort(lambda: publisher.expected((t.symbol, t.horizon) for t in tasks), "ForecastsExpected")
     with progress(len(todo)) as advance:
         def finished(outcome: SymbolOutcome) -> None:
             advance(outcome)
-            publish(outcome)
+            _best_effort(lambda: publisher([outcome]), f"{outcome.symbol} {outcome.horizon}")
 
         outcomes = run_tasks(todo, plan.cfg, url, plan.workers, on_done=finished)
     result = RunResult(outcomes, len(tasks) - len(todo), len(tasks))
@@ -173,22 +195,28 @@ def run(plan: Plan, url: str) -> RunResult:
     return result
 
 
-def _publisher(plan: Plan) -> Callable[[SymbolOutcome], None]:
-    """Publish one committed task's metrics, best effort: its rows are already safe."""
+def _publisher(plan: Plan) -> Any:
+    """The run's ``RunPublisher``, or one that publishes nothing when its libraries are missing."""
     try:
         from jobs.monitoring.publisher import RunPublisher
     except ImportError:
-        return lambda outcome: None
-    publisher = RunPublisher(plan.cfg, plan.run_id)
+        return _NoPublisher()
+    return RunPublisher(plan.cfg, plan.run_id)
 
-    def publish(outcome: SymbolOutcome) -> None:
-        try:
-            publisher([outcome])
-        except Exception:  # metrics are best-effort: the rows are already committed
-            log.exception("publishing metrics of %s %s failed; database rows are unaffected",
-                          outcome.symbol, outcome.horizon)
 
-    return publish
+class _NoPublisher:
+    def __call__(self, outcomes: Sequence[SymbolOutcome]) -> int:
+        return 0
+
+    def expected(self, tasks: Iterable[tuple[str, str]]) -> int:
+        return 0
+
+
+def _best_effort(publish: Callable[[], object], what: str) -> None:
+    try:
+        publish()
+    except Exception:  # metrics are best-effort: the rows are already committed
+        log.exception("publishing metrics of %s failed; database rows are unaffected", what)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:

@@ -70,6 +70,9 @@ MODEL_ERRORS = "ModelErrors"
 CRITICAL_ALERTS = "CriticalAlerts"
 
 
+FORECASTS_EXPECTED = "ForecastsExpected"
+
+
 UNIT_NONE = "None"
 
 
@@ -105,6 +108,10 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(FORECASTS_FAILED, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK), "1 per symbol-horizon that failed"),
         MetricSpec(MODEL_ERRORS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
                    "Model failures inside the production ensemble's windows"),
+        MetricSpec(FORECASTS_EXPECTED, UNIT_COUNT, (PER_HORIZON, PER_STACK),
+                   "1 per symbol-horizon a run is to forecast (the stack's listed symbols, so retired ones "
+                   "never count), published once per run at its first attempt's start; the missing-forecast "
+                   "alarm compares ForecastsWritten + ForecastsFailed with it"),
         MetricSpec(CRITICAL_ALERTS, UNIT_COUNT, (PER_HORIZON, PER_STACK),
                    "At most 1 per symbol-horizon and run: any window over the critical threshold, "
                    "a model error or a failed forecast"),

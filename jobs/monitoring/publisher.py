@@ -25,6 +25,7 @@ from jobs.contract.metrics import (
     DIM_STACK,
     DIM_SYMBOL,
     DIVERGENCE,
+    FORECASTS_EXPECTED,
     FORECASTS_FAILED,
     FORECASTS_WRITTEN,
     METRICS,
@@ -188,6 +189,21 @@ def build_datums(outcomes: Iterable[SymbolOutcome], cfg: JobConfig, timestamp: d
     return datums
 
 
+def expected_datums(tasks: Iterable[tuple[str, str]], cfg: JobConfig, timestamp: datetime) -> list[Datum]:
+    """``ForecastsExpected``: 1 per ``(symbol, horizon)`` a run is to forecast, per horizon and per stack."""
+    per_horizon = Counter(horizon for _, horizon in tasks)
+    spec = METRICS[FORECASTS_EXPECTED]
+    out = []
+    for dims in spec.dimension_sets:
+        groups: Counter[tuple[tuple[str, str], ...]] = Counter()
+        for horizon, n in per_horizon.items():
+            labels = {DIM_STACK: cfg.stack, DIM_HORIZON: horizon}
+            groups[tuple((d, labels[d]) for d in dims)] += n
+        out += [Datum(FORECASTS_EXPECTED, key, (1.0,), (float(n),), spec.unit, timestamp)
+                for key, n in sorted(groups.items())]
+    return out
+
+
 def aws_available() -> bool:
     """True when boto3 can find both credentials and a region."""
     import boto3
@@ -287,6 +303,10 @@ class RunPublisher:
     def __call__(self, outcomes: Sequence[SymbolOutcome]) -> int:
         """Publish ``outcomes``; return the datapoints published (or logged)."""
         return self.send(build_datums(outcomes, self.cfg, datetime.now(timezone.utc)))
+
+    def expected(self, tasks: Iterable[tuple[str, str]]) -> int:
+        """Publish ``ForecastsExpected`` for ``(symbol, horizon)`` tasks (once per run: its first attempt)."""
+        return self.send(expected_datums(tasks, self.cfg, datetime.now(timezone.utc)))
 
     def send(self, datums: Sequence[Datum]) -> int:
         """Publish ready-made datums (see ``publish_datums`` for failures)."""

@@ -27,6 +27,7 @@ from jobs.contract.metrics import (
     DIM_HORIZON,
     DIM_STACK,
     DIM_SYMBOL,
+    FORECASTS_EXPECTED,
     FORECASTS_FAILED,
     FORECASTS_WRITTEN,
     METRICS,
@@ -149,6 +150,8 @@ def test_a_killed_run_resumes_and_each_symbol_horizon_is_published_once(
         assert count == len(SYMBOLS), f"{metric}: {count} datapoints for {len(SYMBOLS)} symbol-horizons"
     for symbol in SYMBOLS:
         assert per_task(client, FORECASTS_WRITTEN, (symbol,)) == (1, 1.0), symbol
+    # The run's first attempt announced every task once; the retry announced nothing more.
+    assert per_task(client, FORECASTS_EXPECTED, SYMBOLS) == (len(SYMBOLS), float(len(SYMBOLS)))
 
 
 def test_a_retry_after_a_failed_symbol_republishes_nothing(db_url: str, fake_aws: None, tmp_path: Path) -> None:
@@ -164,15 +167,15 @@ def test_a_retry_after_a_failed_symbol_republishes_nothing(db_url: str, fake_aws
     client = boto3.client("cloudwatch")
 
     def published() -> dict[str, tuple[int, float]]:
-        return {m: per_task(client, m, ("AAPL", "BROKE", "NVDA")) for m in SUM_METRICS}
+        return {m: per_task(client, m, ("AAPL", "BROKE", "NVDA")) for m in (*SUM_METRICS, FORECASTS_EXPECTED)}
 
     assert main(argv, env) == 1
     first = published()
     assert first[FORECASTS_WRITTEN] == (3, 2.0) and first[FORECASTS_FAILED] == (3, 1.0)
-    assert first[CRITICAL_ALERTS] == (3, 1.0)
+    assert first[CRITICAL_ALERTS] == (3, 1.0) and first[FORECASTS_EXPECTED] == (3, 3.0)
     with psycopg.connect(db_url) as conn:
         created = conn.execute("SELECT symbol, created_at FROM forecasts ORDER BY symbol").fetchall()
-    assert main(argv, env) == 0  # the retry computed nothing, so nothing of it failed
+    assert main(argv, {**env, "AWS_BATCH_JOB_ATTEMPT": "2"}) == 0  # it computed nothing, so nothing failed
     assert published() == first
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT symbol, created_at FROM forecasts ORDER BY symbol").fetchall() == created

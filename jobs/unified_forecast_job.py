@@ -10,10 +10,9 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from jobs.cli import EXIT_FAULT, EXIT_OK, OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import (
@@ -25,6 +24,7 @@ from jobs.contract.config import (
     parse_symbols,
 )
 from jobs.forecasting.results import SymbolOutcome
+from jobs.monitoring.publisher import RunPublisher
 from jobs.running.logs import setup_logging
 from jobs.running.runner import (
     Task,
@@ -179,7 +179,7 @@ def run(plan: Plan, url: str) -> RunResult:
     tasks = [Task(s, h, plan.run_id) for h in plan.horizons for s in plan.symbols]
     done = with_retry(url, lambda conn: written_tasks(conn, plan.run_id))
     todo = [t for t in tasks if (t.symbol, t.horizon) not in done]
-    publisher = _publisher(plan)
+    publisher = RunPublisher(plan.cfg, plan.run_id)
     first_attempt = plan.attempt == 1 if plan.attempt is not None else not done
     if first_attempt:
         _best_effort(lambda: publisher.expected((t.symbol, t.horizon) for t in tasks), "ForecastsExpected")
@@ -193,23 +193,6 @@ def run(plan: Plan, url: str) -> RunResult:
     if note := result.resume_note(plan.run_id):
         log.info(note)
     return result
-
-
-def _publisher(plan: Plan) -> Any:
-    """The run's ``RunPublisher``, or one that publishes nothing when its libraries are missing."""
-    try:
-        from jobs.monitoring.publisher import RunPublisher
-    except ImportError:
-        return _NoPublisher()
-    return RunPublisher(plan.cfg, plan.run_id)
-
-
-class _NoPublisher:
-    def __call__(self, outcomes: Sequence[SymbolOutcome]) -> int:
-        return 0
-
-    def expected(self, tasks: Iterable[tuple[str, str]]) -> int:
-        return 0
 
 
 def _best_effort(publish: Callable[[], object], what: str) -> None:

@@ -75,9 +75,9 @@ def test_a_reusing_stack_needs_no_admin_password_and_the_owner_does() -> None:
 def test_a_new_migration_file_appears_by_name(tmp_path: Path) -> None:
     for path in MIGRATIONS_DIR.glob("*.sql"):
         (tmp_path / path.name).write_bytes(path.read_bytes())
-    (tmp_path / "20260301_forecast_runs.sql").write_text("CREATE TABLE forecast_runs (id TEXT);\n")
+    (tmp_path / "29991231_forecast_runs.sql").write_text("CREATE TABLE forecast_runs (id TEXT);\n")
     names = [m.name for m in migration_files(tmp_path)]
-    assert names[-1] == "20260301_forecast_runs.sql" and len(names) == len(list(MIGRATIONS_DIR.glob("*.sql"))) + 1
+    assert names[-1] == "29991231_forecast_runs.sql" and len(names) == len(list(MIGRATIONS_DIR.glob("*.sql"))) + 1
     with pytest.raises(ValueError, match="no migration files"):
         migration_files(tmp_path / "empty")
 

@@ -6,6 +6,7 @@ a subprocess (killed with SIGKILL midway), in-process (``fake_aws``) for the ret
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -134,6 +135,10 @@ def test_a_killed_run_resumes_and_each_symbol_horizon_is_published_once(
     note = next(line for line in again.stdout.splitlines() if line.startswith("resumed run"))
     assert note.startswith(f"resumed run {run_id}: {len(written_first)} of {len(SYMBOLS)} symbol-horizons "
                            "were already written under this run id and were skipped")
+    # Neither recomputed: the retry ran exactly the tasks the first attempt had not committed.
+    recomputed = sorted(json.loads(line)["symbol"] for line in again.stderr.splitlines()
+                        if line.startswith("{") and json.loads(line).get("msg") == "task done")
+    assert recomputed == sorted(set(SYMBOLS) - set(written_first))
     print(f"\nfirst attempt killed after {first_seconds:.1f}s with {len(written_first)} written; "
           f"retry {second_seconds:.1f}s. {note}")
 

@@ -42,7 +42,7 @@ from jobs.storage.db import (
     resolve_url,
     with_retry,
 )
-from jobs.storage.forecasts import sync_stack_symbols, written_tasks
+from jobs.storage.forecasts import mark_published, sync_stack_symbols, written_tasks
 
 log = logging.getLogger("jobs.unified_forecast_job")
 
@@ -152,8 +152,8 @@ class RunResult:
         per_task = sum(o.seconds for o in self.outcomes) / len(self.outcomes) if self.outcomes else None
         saved = f"about {self.skipped * per_task:.0f}s of computing saved at {per_task:.1f}s per task" \
             if per_task is not None else "nothing left to compute"
-        return (f"resumed run {run_id}: {self.skipped} of {self.total} symbol-horizons were already written "
-                f"under this run id and were skipped, neither recomputed nor republished ({saved})")
+        return (f"resumed run {run_id}: {self.skipped} of {self.total} symbol-horizons were already written and "
+                f"published under this run id and were skipped, neither recomputed nor republished ({saved})")
 
 
 def sync_membership(plan: Plan, url: str) -> None:
@@ -182,11 +182,17 @@ def run(plan: Plan, url: str) -> RunResult:
     publisher = RunPublisher(plan.cfg, plan.run_id)
     first_attempt = plan.attempt == 1 if plan.attempt is not None else not done
     if first_attempt:
-        _best_effort(lambda: publisher.expected((t.symbol, t.horizon) for t in tasks), "ForecastsExpected")
+        _best_effort(lambda: publisher.expected((t.symbol, t.horizon) for t in tasks),
+                     "publishing ForecastsExpected")
     with progress(len(todo)) as advance:
         def finished(outcome: SymbolOutcome) -> None:
             advance(outcome)
-            _best_effort(lambda: publisher([outcome]), f"{outcome.symbol} {outcome.horizon}")
+            task = f"{outcome.symbol} {outcome.horizon}"
+            if _best_effort(lambda: publisher([outcome]), f"publishing the metrics of {task}"):
+                # Only now is the task finished for a retry; a kill before this line makes the
+                # retry run it again (rows unchanged) and publish its metrics then, once.
+                _best_effort(lambda: with_retry(url, lambda conn: mark_published(
+                    conn, plan.run_id, outcome.symbol, outcome.horizon)), f"marking {task} published")
 
         outcomes = run_tasks(todo, plan.cfg, url, plan.workers, on_done=finished)
     result = RunResult(outcomes, len(tasks) - len(todo), len(tasks))
@@ -195,11 +201,14 @@ def run(plan: Plan, url: str) -> RunResult:
     return result
 
 
-def _best_effort(publish: Callable[[], object], what: str) -> None:
+def _best_effort(publish: Callable[[], object], what: str) -> bool:
+    """Run ``publish``; on failure log that ``what`` failed and return False (rows are already committed)."""
     try:
         publish()
+        return True
     except Exception:  # metrics are best-effort: the rows are already committed
-        log.exception("publishing metrics of %s failed; database rows are unaffected", what)
+        log.exception("%s failed; database rows are unaffected", what)
+        return False
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:

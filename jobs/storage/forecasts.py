@@ -58,9 +58,14 @@ def sync_stack_symbols(conn: psycopg.Connection[Any], cfg: JobConfig) -> list[st
 
 
 def written_tasks(conn: psycopg.Connection[Any], run_id: str) -> set[tuple[str, str]]:
-    """``(symbol, horizon)`` pairs whose rows ``run_id`` already committed (forecast or failure)."""
+    """``(symbol, horizon)`` pairs ``run_id`` finished: rows committed (forecast or failure), metrics published."""
     rows = conn.execute(load_sql("run_written"), {"run_id": run_id}).fetchall()
     return {(r["symbol"], r["horizon"]) for r in rows}
+
+
+def mark_published(conn: psycopg.Connection[Any], run_id: str, symbol: str, horizon: str) -> None:
+    """Stamp a symbol-horizon's rows of ``run_id``: its metrics are published (a retry skips it)."""
+    conn.execute(load_sql("mark_metrics_published"), {"run_id": run_id, "symbol": symbol, "horizon": horizon})
 
 
 def forecast_params(f: ForecastResult, key: dict[str, str], phase: str, model_count: int) -> dict[str, Any]:

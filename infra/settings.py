@@ -213,6 +213,9 @@ def parse_settings(values: Mapping[str, Any], stack: str) -> Settings:
     canary = _subset(values, "canarySymbols", all_symbols, default=symbols if phase == "canary" else ())
     batch = parse_batch(values)
     job_args = _job_args(values, stack, phase, horizons, canary)
+    # Every group's job gets the whole enabled list (STACK_SYMBOLS): it retires the phase's symbols
+    # that the stack no longer lists, and must not retire another group's.
+    job_args["stack_symbols"] = symbols
     core_models = _models(values, "models", None)
     high_value = _subset(values, "highValueSymbols", all_symbols, default=())
     groups = [_group("core", tuple(s for s in symbols if s not in high_value), core_models, job_args, batch)]

@@ -49,6 +49,11 @@ DEFAULT_MODEL_SETS: dict[int, tuple[Model, ...]] = {
 
 OPTIMIZATION_METHODS: tuple[str, ...] = ("simple_avg", "inverse_rmse", "constrained_ls")
 
+# MAX_GAP_SESSIONS default: about a trading month. The longest NYSE closure since 1933 is 4
+# sessions (September 2001), so a longer run of missing sessions is missing data, and one
+# "return" spanning it would distort every window that contains it.
+DEFAULT_MAX_GAP_SESSIONS = 21
+
 
 @dataclass(frozen=True)
 class Horizon:
@@ -243,6 +248,13 @@ class JobConfig(BaseModel):
     seed: int = 7
     torch_threads: int = 1
     stack: str = "local"
+    # The trading calendar of the stack's symbols: targets, sample bars and gap detection.
+    exchange_calendar: str = "XNYS"
+    # A longer run of missing sessions in the bars a symbol-horizon reads refuses that symbol.
+    max_gap_sessions: int = DEFAULT_MAX_GAP_SESSIONS
+    # Every symbol the stack enables (all its job groups): on start, symbols of the phase no
+    # longer listed are marked retired. Empty: the job retires nothing.
+    stack_symbols: tuple[str, ...] = ()
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -262,6 +274,7 @@ class JobConfig(BaseModel):
             raise ConfigError(
                 "AWS_BATCH_JOB_ARRAY_INDEX and AWS_BATCH_JOB_ARRAY_SIZE must be set together or not at all"
             )
+        check_exchange(self.exchange_calendar)
         if self.array_index is not None and self.array_size is not None and self.array_index >= self.array_size:
             raise ConfigError(
                 f"AWS_BATCH_JOB_ARRAY_INDEX={self.array_index} is invalid: expected 0 to {self.array_size - 1}"
@@ -310,6 +323,8 @@ class JobConfig(BaseModel):
             "FORECAST_SEED": str(self.seed),
             "TORCH_NUM_THREADS": str(self.torch_threads),
             "DEPLOY_STACK": self.stack,
+            "EXCHANGE_CALENDAR": self.exchange_calendar,
+            "MAX_GAP_SESSIONS": str(self.max_gap_sessions),
         }
         # Empty lists are rendered as "none", never left out or empty: the Batch API drops
         # empty environment values, and a job definition names every variable (DESIGN §3.1).
@@ -319,6 +334,7 @@ class JobConfig(BaseModel):
             "ROLLOUT_SYMBOLS": self.rollout_symbols,
             "ROLLOUT_HORIZONS": self.rollout_horizons,
             "BASELINE_MODELS": tuple(m.value for m in self.baseline_models),
+            "STACK_SYMBOLS": self.stack_symbols,
         }
         env.update({k: ",".join(v) if v else NONE for k, v in lists.items()})
         return env
@@ -389,6 +405,12 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
         out["torch_threads"] = parse_int("TORCH_NUM_THREADS", raw, 1, 64)
     if (raw := get("DEPLOY_STACK")) is not None:
         out["stack"] = raw.strip()
+    if (raw := get("EXCHANGE_CALENDAR")) is not None:
+        out["exchange_calendar"] = check_exchange(raw.strip())
+    if (raw := get("MAX_GAP_SESSIONS")) is not None:
+        out["max_gap_sessions"] = parse_int("MAX_GAP_SESSIONS", raw, 1, 10_000)
+    if (raw := get("STACK_SYMBOLS")) is not None:
+        out["stack_symbols"] = parse_symbols("STACK_SYMBOLS", raw)
     return out
 
 
@@ -408,6 +430,16 @@ def _parse_thresholds(get: Callable[[str], str | None]) -> Thresholds:
 
 def _is_none(raw: str) -> bool:
     return raw.strip() == NONE
+
+
+def check_exchange(name: str) -> str:
+    """Return ``name`` when ``exchange_calendars`` knows it (``EXCHANGE_CALENDAR``), else raise."""
+    import exchange_calendars  # imported here: only a config that names a calendar needs it
+
+    if name not in exchange_calendars.get_calendar_names(include_aliases=True):
+        raise ConfigError(f"EXCHANGE_CALENDAR={name!r} is invalid: expected an exchange_calendars name "
+                          "such as XNYS (New York), XNAS (Nasdaq) or XLON (London)")
+    return name
 
 
 def _one_line(exc: ValidationError) -> str:

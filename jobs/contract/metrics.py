@@ -71,6 +71,7 @@ CRITICAL_ALERTS = "CriticalAlerts"
 
 
 INTERVAL_COVERAGE = "IntervalCoverage"
+FORECASTS_EXPECTED = "ForecastsExpected"
 
 
 UNIT_NONE = "None"
@@ -110,6 +111,10 @@ METRICS: dict[str, MetricSpec] = {
                    "Model failures inside the production ensemble's windows"),
         MetricSpec(INTERVAL_COVERAGE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
                    "Per window: share of test-slice outcomes inside the 90% interval (0.9 is calibrated)"),
+        MetricSpec(FORECASTS_EXPECTED, UNIT_COUNT, (PER_HORIZON, PER_STACK),
+                   "1 per symbol-horizon a run is to forecast (the stack's listed symbols, so retired ones "
+                   "never count), published once per run at its first attempt's start; the missing-forecast "
+                   "alarm compares ForecastsWritten + ForecastsFailed with it"),
         MetricSpec(CRITICAL_ALERTS, UNIT_COUNT, (PER_HORIZON, PER_STACK),
                    "At most 1 per symbol-horizon and run: any window over the critical threshold, "
                    "a model error or a failed forecast"),

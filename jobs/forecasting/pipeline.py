@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jobs.contract.config import HORIZONS, MODEL_ORDER, JobConfig, Model
+from jobs.forecasting.calendar import next_target
 from jobs.forecasting.ensemble import combine, equal_weights
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import ForecastModel
@@ -21,7 +22,6 @@ from jobs.forecasting.results import (
 from jobs.forecasting.series import (
     BadBarsError,
     Series,
-    next_target,
     refuse_return_outliers,
 )
 from jobs.forecasting.walkforward import (
@@ -160,7 +160,7 @@ def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: Wind
     combined = combine(weights, predictions)
     last_ts = series.timestamps[-1].to_pydatetime()
     return ForecastResult(
-        origin_ts=last_ts, target_ts=next_target(last_ts, HORIZONS[horizon].timeframe, steps),
+        origin_ts=last_ts, target_ts=next_target(last_ts, HORIZONS[horizon].timeframe, steps, cfg.exchange_calendar),
         last_close=float(series.close[-1]), predicted_return=float(combined.mean[0]),
         lower_return=float(combined.lower[0]), upper_return=float(combined.upper[0]), interval_level=INTERVAL,
         weights=weights, weights_reverted=latest.weights_reverted, models_used=tuple(predictions),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
+from jobs.forecasting.calendar import DEFAULT_EXCHANGE, longest_gap, missing_sessions
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 
@@ -31,11 +32,14 @@ class Series:
         return np.diff(np.log(self.close))
 
 
-def validate_bars(symbol: str, timeframe: str, frame: pd.DataFrame, min_bars: int) -> Series:
+def validate_bars(symbol: str, timeframe: str, frame: pd.DataFrame, min_bars: int,
+                  exchange: str = DEFAULT_EXCHANGE, max_gap_sessions: int | None = None) -> Series:
     """Check ``frame`` and return its close series, or raise ``BadBarsError`` naming the defect.
 
     Refused: too few bars, missing/NaN/infinite prices, non-positive prices, duplicate or
-    unordered timestamps, and flat histories (a constant price carries no signal to fit).
+    unordered timestamps, flat histories (a constant price carries no signal to fit), and,
+    when ``max_gap_sessions`` is given, a bar dated on a day that is not a session of
+    ``exchange``'s calendar or a run of more than ``max_gap_sessions`` missing sessions.
     """
     where = f"{timeframe} bars"  # the caller prefixes symbol and horizon
     if len(frame) < min_bars:
@@ -54,6 +58,8 @@ def validate_bars(symbol: str, timeframe: str, frame: pd.DataFrame, min_bars: in
         raise BadBarsError(f"{where}: duplicate timestamp {ts[ts.duplicated()][0]}; timestamps must be unique")
     if not ts.is_monotonic_increasing:
         raise BadBarsError(f"{where}: timestamps out of order; bars must be in ascending time order")
+    if max_gap_sessions is not None:
+        check_sessions(ts, timeframe, exchange, max_gap_sessions)
     close = prices[:, 3]
     if np.ptp(np.log(close)) == 0.0:
         raise BadBarsError(f"{where}: constant close price over {len(close)} bars; nothing to forecast")
@@ -99,9 +105,21 @@ def refuse_return_outliers(series: Series, threshold: float) -> None:
         )
 
 
-def next_target(last: datetime, timeframe: str, steps: int) -> datetime:
-    """The target time ``steps`` bars after ``last``: business days for daily bars, hours otherwise."""
-    stamp = pd.Timestamp(last)
-    if timeframe == "1d":
-        return (stamp + pd.offsets.BDay(steps)).to_pydatetime()
-    return (stamp + pd.Timedelta(hours=steps)).to_pydatetime()
+
+def check_sessions(ts: pd.DatetimeIndex, timeframe: str, exchange: str, max_gap_sessions: int) -> None:
+    """Refuse bars off the calendar, or a gap of more than ``max_gap_sessions`` missing sessions.
+
+    A gap is counted in the exchange's sessions, so weekends, holidays and early closes are
+    never gaps. A bar dated on a non-session means the bars follow another calendar than
+    ``exchange`` (a wrong ``EXCHANGE_CALENDAR``), so its targets would be wrong: refused too.
+    """
+    where = f"{timeframe} bars"
+    missing, extra = missing_sessions(ts, timeframe, exchange)
+    if len(extra):
+        raise BadBarsError(f"{where}: bar on {extra[0]:%Y-%m-%d}, which is not a {exchange} session "
+                           f"({len(extra)} such day(s)); set EXCHANGE_CALENDAR to the symbol's exchange")
+    gap = longest_gap(missing, exchange)
+    if gap is not None and gap[0] > max_gap_sessions:
+        length, first, last = gap
+        raise BadBarsError(f"{where}: gap of {length} missing {exchange} sessions from {first:%Y-%m-%d} to "
+                           f"{last:%Y-%m-%d}; at most {max_gap_sessions} allowed (MAX_GAP_SESSIONS)")

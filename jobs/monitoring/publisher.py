@@ -25,6 +25,7 @@ from jobs.contract.metrics import (
     DIM_STACK,
     DIM_SYMBOL,
     DIVERGENCE,
+    FORECASTS_EXPECTED,
     FORECASTS_FAILED,
     FORECASTS_WRITTEN,
     INTERVAL_COVERAGE,
@@ -177,6 +178,21 @@ def build_datums(outcomes: Iterable[SymbolOutcome], cfg: JobConfig, timestamp: d
     return datums
 
 
+def expected_datums(tasks: Iterable[tuple[str, str]], cfg: JobConfig, timestamp: datetime) -> list[Datum]:
+    """``ForecastsExpected``: 1 per ``(symbol, horizon)`` a run is to forecast, per horizon and per stack."""
+    per_horizon = Counter(horizon for _, horizon in tasks)
+    spec = METRICS[FORECASTS_EXPECTED]
+    out = []
+    for dims in spec.dimension_sets:
+        groups: Counter[tuple[tuple[str, str], ...]] = Counter()
+        for horizon, n in per_horizon.items():
+            labels = {DIM_STACK: cfg.stack, DIM_HORIZON: horizon}
+            groups[tuple((d, labels[d]) for d in dims)] += n
+        out += [Datum(FORECASTS_EXPECTED, key, (1.0,), (float(n),), spec.unit, timestamp)
+                for key, n in sorted(groups.items())]
+    return out
+
+
 def aws_available() -> bool:
     """True when boto3 can find both credentials and a region."""
     import boto3
@@ -260,6 +276,39 @@ def publish_datums(client: Any, datums: Sequence[Datum], run_id: str, **retry: A
     return published
 
 
+class RunPublisher:
+    """Publishes one run's metrics in parts, e.g. each symbol-horizon as soon as its rows commit.
+
+    The CloudWatch client (or the log, without AWS credentials or a region) is chosen once.
+    Publishing per task is what makes a retry exact: a killed attempt has already published
+    what it committed, and the retry publishes only what it computes itself.
+    """
+
+    def __init__(self, cfg: JobConfig, run_id: str, client: Any | None = None) -> None:
+        self.cfg, self.run_id = cfg, run_id
+        self._client = client
+        self._chosen = client is not None
+
+    def __call__(self, outcomes: Sequence[SymbolOutcome]) -> int:
+        """Publish ``outcomes``; return the datapoints published (or logged)."""
+        return self.send(build_datums(outcomes, self.cfg, datetime.now(timezone.utc)))
+
+    def expected(self, tasks: Iterable[tuple[str, str]]) -> int:
+        """Publish ``ForecastsExpected`` for ``(symbol, horizon)`` tasks (once per run: its first attempt)."""
+        return self.send(expected_datums(tasks, self.cfg, datetime.now(timezone.utc)))
+
+    def send(self, datums: Sequence[Datum]) -> int:
+        """Publish ready-made datums (see ``publish_datums`` for failures)."""
+        if not datums:
+            return 0
+        if not self._chosen:
+            self._client = make_client() if aws_available() else None
+            self._chosen = True
+        if self._client is None:
+            return log_datums(datums, self.run_id)
+        return publish_datums(self._client, datums, self.run_id)
+
+
 def publish_run(
     outcomes: Sequence[SymbolOutcome],
     cfg: JobConfig,
@@ -281,11 +330,4 @@ def publish_run(
     Raises:
         MetricsPublishError: some batches failed after retries (their datapoints were logged).
     """
-    datums = build_datums(outcomes, cfg, datetime.now(timezone.utc))
-    if not datums:
-        return 0
-    if client is None:
-        if not aws_available():
-            return log_datums(datums, run_id)
-        client = make_client()
-    return publish_datums(client, datums, run_id)
+    return RunPublisher(cfg, run_id, client)(outcomes)

@@ -22,9 +22,9 @@ _STYLE = {"ROLLBACK": "bold red", "MONITOR": "yellow"}
 
 
 def fetch(url: str, symbols: Sequence[str], hours: int) -> dict[str, list[dict[str, Any]]]:
-    """Run the three morning queries; keys are the query names."""
+    """Run the three morning queries and ``retired_symbols``; keys are the query names."""
     params = {"symbols": list(symbols), "window": timedelta(hours=hours)}
-    names = ("canary_divergence_summary", "canary_rmse_trends", "canary_overfitting_alerts")
+    names = ("canary_divergence_summary", "canary_rmse_trends", "canary_overfitting_alerts", "retired_symbols")
     with connect(url) as conn:
         return {name: conn.execute(load_sql(name), params).fetchall() for name in names}
 
@@ -77,4 +77,10 @@ def build_tables(results: Mapping[str, list[dict[str, Any]]], thresholds: Thresh
                         (alerts, "canary_overfitting_alerts")):
         if not results[name]:
             table.caption = "no rows"
+    # A symbol its stack no longer lists is not expected to have rows: say so rather than let
+    # its absence read as a missing run.
+    retired = "; ".join(f"{r['symbol']} retired {r['retired_at']:%Y-%m-%d %H:%M}Z (no longer in its stack)"
+                        for r in results.get("retired_symbols", []))
+    if retired:
+        div.caption = f"{div.caption + '; ' if div.caption else ''}{retired}"
     return [div, rmse, alerts]

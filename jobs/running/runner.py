@@ -197,7 +197,7 @@ def _given_up(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
     """The failure of a task whose workers kept dying; recorded as its worker would have (best effort)."""
     outcome = SymbolOutcome(task.symbol, task.horizon, error=(
         f"worker process died {POOL_RESTARTS + 1} times with this task unfinished (killed or out of memory); "
-        "re-run the same run id to retry it"))
+        "a retry of this run skips it: re-run with a new --run-id to retry it"))
     return record_failure(outcome, cfg, url, task.run_id)
 
 

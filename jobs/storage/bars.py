@@ -99,6 +99,7 @@ def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: J
     hz = HORIZONS[horizon]
     need = (spec or DEFAULT_SPECS[hz.timeframe]).required_returns(cfg.walk_forward) + 1
     try:
-        return validate_bars(symbol, hz.timeframe, read_bars(conn, symbol, hz.timeframe, need), need)
+        frame = read_bars(conn, symbol, hz.timeframe, need)
+        return validate_bars(symbol, hz.timeframe, frame, need, cfg.exchange_calendar, cfg.max_gap_sessions)
     except BadBarsError as exc:
         return SymbolOutcome(symbol, horizon, error=str(exc))

@@ -39,6 +39,35 @@ def write_outcome(conn: psycopg.Connection[Any], outcome: SymbolOutcome, cfg: Jo
         cur.executemany(load_sql("insert_validation_metric"), rows)
 
 
+def sync_stack_symbols(conn: psycopg.Connection[Any], cfg: JobConfig) -> list[str]:
+    """Make ``symbol_metadata`` follow the stack's symbol list (``STACK_SYMBOLS``, the source of truth).
+
+    Every listed symbol is (re-)listed; the symbols of this phase that the stack no longer lists
+    are marked retired with the time, so the review stops expecting their forecasts from today.
+    Returns the symbols retired now. Plain DML: the deployed job role has no DDL rights.
+    """
+    if not cfg.stack_symbols:
+        raise ValueError("STACK_SYMBOLS is empty: the stack's symbol list is needed to retire the others")
+    for symbol in cfg.stack_symbols:
+        is_canary, phase = symbol_phase(symbol, cfg)
+        conn.execute(load_sql("upsert_symbol_metadata"),
+                     {"symbol": symbol, "is_canary": is_canary, "rollout_phase": phase})
+    rows = conn.execute(load_sql("retire_unlisted_symbols"),
+                        {"rollout_phase": cfg.rollout_phase, "symbols": list(cfg.stack_symbols)}).fetchall()
+    return sorted(r["symbol"] for r in rows)
+
+
+def written_tasks(conn: psycopg.Connection[Any], run_id: str) -> set[tuple[str, str]]:
+    """``(symbol, horizon)`` pairs ``run_id`` finished: rows committed (forecast or failure), metrics published."""
+    rows = conn.execute(load_sql("run_written"), {"run_id": run_id}).fetchall()
+    return {(r["symbol"], r["horizon"]) for r in rows}
+
+
+def mark_published(conn: psycopg.Connection[Any], run_id: str, symbol: str, horizon: str) -> None:
+    """Stamp a symbol-horizon's rows of ``run_id``: its metrics are published (a retry skips it)."""
+    conn.execute(load_sql("mark_metrics_published"), {"run_id": run_id, "symbol": symbol, "horizon": horizon})
+
+
 def forecast_params(f: ForecastResult, key: dict[str, str], phase: str, model_count: int) -> dict[str, Any]:
     """Bind parameters of ``insert_forecast``; ``model_count`` is the configured ensemble size."""
     return {

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from jobs.forecasting.calendar import DEFAULT_EXCHANGE, daily_sessions, hourly_bar_ends
 from jobs.storage.bars import upsert_bars
 from jobs.storage.db import connect, load_sql
 
@@ -56,17 +57,23 @@ def bars_from_returns(returns: np.ndarray, index: pd.DatetimeIndex, start_price:
     })
 
 
-def simulated_bars(symbol: str, timeframe: str, seed: int = 0) -> pd.DataFrame:
-    """A reproducible simulated series for ``symbol`` at ``timeframe`` ('1d' or '1h')."""
+def simulated_bars(symbol: str, timeframe: str, seed: int = 0, exchange: str = DEFAULT_EXCHANGE) -> pd.DataFrame:
+    """A reproducible simulated series for ``symbol`` at ``timeframe`` ('1d' or '1h').
+
+    Its bars sit on ``exchange``'s calendar (``jobs.forecasting.calendar``): one per session,
+    or one per trading hour, ending at ``SIM_END``.
+    """
     if timeframe not in SIM_BARS:
         raise ValueError(f"timeframe {timeframe!r} is invalid: expected one of {', '.join(SIM_BARS)}")
     n = SIM_BARS[timeframe]
     sym_seed = zlib.crc32(f"{symbol}:{timeframe}:{seed}".encode())
     if timeframe == "1d":
-        index = pd.bdate_range(end=SIM_END.normalize(), periods=n, tz="UTC")
+        index = daily_sessions(exchange, SIM_END, n)
         returns = simulate_garch_returns(n, sym_seed)
     else:
-        index = pd.date_range(end=SIM_END, periods=n, freq="h", tz="UTC")
+        # 1500 hourly bars are about 215 sessions; a year of sessions is ample.
+        ends = hourly_bar_ends(exchange, SIM_END - pd.Timedelta(days=400), SIM_END)
+        index = ends[ends <= SIM_END][-n:]
         # Hourly variance is about a seventh of a trading day's.
         returns = simulate_garch_returns(n, sym_seed, omega=3e-7, mu=3e-5)
     start = 50.0 + (sym_seed % 400)
@@ -86,20 +93,26 @@ def real_daily_bars(symbol: str) -> pd.DataFrame:
     })
 
 
-def sample_bars(symbol: str, timeframe: str, seed: int = 0) -> tuple[pd.DataFrame, str]:
-    """The sample bars for one symbol and timeframe, with their source label."""
+def sample_bars(symbol: str, timeframe: str, seed: int = 0, exchange: str = DEFAULT_EXCHANGE
+                ) -> tuple[pd.DataFrame, str]:
+    """The sample bars for one symbol and timeframe, with their source label.
+
+    The real series are US index data: their dates are exactly the XNYS sessions of 1999-2018
+    (checked in the tests), so they are used whatever ``exchange`` is.
+    """
     if timeframe == "1d" and symbol in REAL_DAILY:
         return real_daily_bars(symbol), REAL_DAILY[symbol][1]
-    return simulated_bars(symbol, timeframe, seed), SIMULATED
+    return simulated_bars(symbol, timeframe, seed, exchange), SIMULATED
 
 
-def seed_sample_bars(url: str, symbols: Iterable[str], timeframes: Iterable[str], seed: int = 0) -> int:
+def seed_sample_bars(url: str, symbols: Iterable[str], timeframes: Iterable[str], seed: int = 0,
+                     exchange: str = DEFAULT_EXCHANGE) -> int:
     """Write sample bars for ``symbols`` x ``timeframes``; return the number of bars written."""
     written = 0
     with connect(url) as conn, conn.transaction():
         for symbol in symbols:
             for timeframe in timeframes:
-                frame, source = sample_bars(symbol, timeframe, seed)
+                frame, source = sample_bars(symbol, timeframe, seed, exchange)
                 written += upsert_bars(conn, symbol, timeframe, frame, source)
     return written
 

@@ -44,6 +44,7 @@ CFG = JobConfig()
 CLEAR_REASONS = re.compile(
     r"^1d bars: (\d+ found, need at least \d+|missing or non-finite price at .+|non-positive price at .+"
     r"|constant close price over \d+ bars; nothing to forecast"
+    r"|gap of \d+ missing XNYS sessions from \S+ to \S+; at most \d+ allowed \(MAX_GAP_SESSIONS\)"
     r"|constant close price from .+ to .+ \(the (validation|test) slice of walk-forward window \d\); "
     r"divergence against the naive forecast is undefined"
     r"|the close at .+ moves [-+][\d.]+% from the bar before, \d+ robust scales from the median return "

@@ -61,3 +61,14 @@ def test_bad_input_exits_2_with_one_line(argv: list[str], message: str, db_url: 
     assert daily_checks.main(argv, env={"DATABASE_URL": db_url}) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_a_retired_symbol_is_named_as_retired_not_left_looking_missing(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        seed_symbols(conn, CANARY)
+        add_run(conn, Run("r1", "AAPL", "1D", now() - timedelta(hours=2)))
+        conn.execute("UPDATE symbol_metadata SET retired_at = NOW() - INTERVAL '1 hour' WHERE symbol = 'SPY'")
+    code, text = run_checks(db_url)
+    assert code == 0
+    assert "SPY retired" in text and "(no longer in its stack)" in text
+    assert "MSFT retired" not in text and "AAPL retired" not in text

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import psycopg
 
 from jobs.storage.sample_data import seed_sample_bars
@@ -27,13 +30,18 @@ def test_array_children_cover_every_symbol_once_under_one_run_id(db_url: str) ->
     assert meta == {"AAPL": "canary", "MSFT": "canary", "SPY": "canary", "NVDA": "canary"}
 
 
-def test_hourly_horizons_forecast_cumulative_returns_hours_ahead(db_url: str) -> None:
+def test_hourly_horizons_forecast_cumulative_returns_trading_hours_ahead(db_url: str) -> None:
     argv = ["--symbols", "AAPL", "--horizon", "4h,8h", "--workers", "1"]
     assert main(argv, {"DATABASE_URL": db_url}) == 0
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("SELECT horizon, EXTRACT(EPOCH FROM target_ts - origin_ts) / 3600 FROM forecasts "
-                            "ORDER BY horizon").fetchall()
+        rows = conn.execute("SELECT horizon, origin_ts, target_ts FROM forecasts ORDER BY horizon").fetchall()
         windows = conn.execute("SELECT horizon, COUNT(*) FROM ensemble_validation_metrics GROUP BY horizon "
                                "ORDER BY horizon").fetchall()
-    assert [(h, float(hours)) for h, hours in rows] == [("4h", 4.0), ("8h", 8.0)]
+    # The sample's last hourly bar is Friday 2026-11-20's close (16:00 New York): 4 and 8 trading
+    # hours later are on Monday and Tuesday, not Friday evening (XNYS, the default calendar).
+    ny = ZoneInfo("America/New_York")
+    assert [(h, o.astimezone(ny), t.astimezone(ny)) for h, o, t in rows] == [
+        ("4h", datetime(2026, 11, 20, 16, 0, tzinfo=ny), datetime(2026, 11, 23, 13, 30, tzinfo=ny)),
+        ("8h", datetime(2026, 11, 20, 16, 0, tzinfo=ny), datetime(2026, 11, 24, 10, 30, tzinfo=ny)),
+    ]
     assert windows == [("4h", 4), ("8h", 4)]

@@ -16,5 +16,6 @@ SET run_id = EXCLUDED.run_id, origin_ts = EXCLUDED.origin_ts, last_close = EXCLU
     lower_price = EXCLUDED.lower_price, upper_price = EXCLUDED.upper_price,
     interval_level = EXCLUDED.interval_level, weights = EXCLUDED.weights,
     weights_reverted = EXCLUDED.weights_reverted, model_count = EXCLUDED.model_count,
-    models_used = EXCLUDED.models_used, rollout_phase = EXCLUDED.rollout_phase, created_at = NOW()
+    models_used = EXCLUDED.models_used, rollout_phase = EXCLUDED.rollout_phase, created_at = NOW(),
+    metrics_published_at = NULL
 WHERE forecasts.run_id IS DISTINCT FROM EXCLUDED.run_id;

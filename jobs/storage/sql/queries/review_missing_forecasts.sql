@@ -1,5 +1,7 @@
 -- Review: symbols of the phase without a forecast on a UTC day on which the phase ran that horizon.
 -- Symbols that recorded a failure that day are left out: review_failures reports them with the reason.
+-- A symbol is expected only on the days it was listed in its stack: from listed_at's day, and
+-- before retired_at's day (the job retires a symbol the stack no longer lists, on its start).
 WITH phase_symbols AS (
     SELECT symbol FROM symbol_metadata WHERE rollout_phase = ANY(%(phases)s)
     UNION
@@ -22,7 +24,10 @@ run_days AS (
 SELECT d.day, s.symbol, d.horizon
 FROM run_days d
 CROSS JOIN phase_symbols s
-WHERE NOT EXISTS (
+LEFT JOIN symbol_metadata m ON m.symbol = s.symbol
+WHERE (m.retired_at IS NULL OR d.day < (m.retired_at AT TIME ZONE 'UTC')::date)
+  AND (m.listed_at IS NULL OR d.day >= (m.listed_at AT TIME ZONE 'UTC')::date)
+  AND NOT EXISTS (
         SELECT 1 FROM forecasts f
         WHERE f.symbol = s.symbol AND f.horizon = d.horizon
           AND (f.created_at AT TIME ZONE 'UTC')::date = d.day)

@@ -410,7 +410,7 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
     if (raw := get("MAX_GAP_SESSIONS")) is not None:
         out["max_gap_sessions"] = parse_int("MAX_GAP_SESSIONS", raw, 1, 10_000)
     if (raw := get("STACK_SYMBOLS")) is not None:
-        out["stack_symbols"] = parse_symbols("STACK_SYMBOLS", raw)
+        out["stack_symbols"] = () if _is_none(raw) else parse_symbols("STACK_SYMBOLS", raw)
     return out
 
 

@@ -144,8 +144,23 @@ def divergence_section(d: DashboardData) -> str:
             axis_title="divergence vs naive", colors={WORST_WINDOW: "#333333"},
             subtitle=f"{metrics.SYMBOL_AVERAGE_DIVERGENCE} per symbol; max {metrics.DIVERGENCE} over all windows"))
         charts.append(rmse_chart(h, runs))
+        if any(f.interval_coverage is not None for f in runs):
+            charts.append(coverage_chart(h, runs, t))
     note = "" if charts else '<p class="note">No window rows in the period.</p>'
     return _section("Divergence trends (the guard's figure: skill vs the naive forecast)", charts, note)
+
+
+def coverage_chart(horizon: str, runs: Sequence[RunFigures], t: Thresholds) -> str:
+    """Each symbol's 90% interval coverage by run, against the review band and the alarms' bounds."""
+    return trend_chart(
+        f"{horizon}: 90% interval coverage by run{_lines_note(runs)}",
+        _symbol_points(runs, lambda f: f.interval_coverage),
+        [Threshold(t.coverage_alarm_low, f"alarm below {t.coverage_alarm_low:.0%}"),
+         Threshold(t.coverage_review_low, f"review band {t.coverage_review_low:.0%}", "#b8860b"),
+         Threshold(t.coverage_review_high, f"review band {t.coverage_review_high:.0%}", "#b8860b"),
+         Threshold(t.coverage_alarm_high, f"alarm above {t.coverage_alarm_high:.0%}")],
+        axis_title="share of outcomes inside the interval",
+        subtitle=f"{metrics.INTERVAL_COVERAGE}: test-slice outcomes inside the 90% interval (0.9 is calibrated)")
 
 
 def rmse_chart(horizon: str, runs: Sequence[RunFigures]) -> str:

@@ -45,6 +45,7 @@ class RunFigures:
     overfitting_windows: int
     model_errors: int
     rmse_vs_baseline: float | None
+    interval_coverage: float | None = None
 
     @property
     def label(self) -> str:
@@ -65,7 +66,7 @@ def read_run_figures(conn: psycopg.Connection[Any], since: datetime, until: date
         r["run_id"], r["symbol"], r["horizon"], r["run_at"], int(r["windows_evaluated"]),
         _opt(r["symbol_average_divergence"]), _opt(r["max_divergence"]), float(r["validation_rmse"]),
         float(r["test_rmse"]), float(r["raw_rmse_ratio"]), int(r["overfitting_windows"]), int(r["model_errors"]),
-        _opt(r["rmse_vs_baseline"])) for r in rows.fetchall())
+        _opt(r["rmse_vs_baseline"]), _opt(r["interval_coverage"])) for r in rows.fetchall())
 
 
 # The alarms' statistic over the symbols of one horizon in one run (infra/monitoring.py,
@@ -76,6 +77,7 @@ ALARM_STATISTICS: dict[str, tuple[str, str, Callable[[RunFigures], float | None]
     "rmse-vs-baseline": (metrics.RMSE_VS_BASELINE, "Maximum", lambda f: f.rmse_vs_baseline),
     "rollback-rmse": (metrics.RMSE_VS_BASELINE, "Average", lambda f: f.rmse_vs_baseline),
     "model-errors": (metrics.MODEL_ERRORS, "Sum", lambda f: float(f.model_errors)),
+    "coverage": (metrics.INTERVAL_COVERAGE, "Average", lambda f: f.interval_coverage),
 }
 _STATS: dict[str, Callable[[list[float]], float]] = {
     "Maximum": max, "Sum": sum, "Average": lambda xs: sum(xs) / len(xs)}

@@ -60,6 +60,9 @@ def test_page_from_a_demo_run_charts_the_run_symbols(demo_url: str, tmp_path: Pa
     assert all(f">{s}<" in trend for s in ("AAPL", "MSFT", "SPY", "max window, all symbols"))
     assert len(SERIES.findall(trend)) == 4 and "one run (" in trend
     assert len(SERIES.findall(charts["1D: test RMSE vs the paired baseline by run"])) == 3
+    # Calibration: each symbol's interval coverage (the IntervalCoverage metric) against the review band.
+    coverage = charts["1D: 90% interval coverage by run"]
+    assert len(SERIES.findall(coverage)) == 3 and "review band 85%" in coverage and "alarm below 80%" in coverage
     # Self-contained: no scripts, no external references.
     assert not re.search(r"<script|https?://|src=|href=|@import", html)
 

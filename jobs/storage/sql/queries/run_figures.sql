@@ -16,7 +16,8 @@ WITH win AS (
            AVG(test_rmse)                                    AS test_rmse,
            AVG(rmse_ratio)                                   AS raw_rmse_ratio,
            COUNT(*) FILTER (WHERE is_overfitting)            AS overfitting_windows,
-           SUM(model_errors)                                 AS model_errors
+           SUM(model_errors)                                 AS model_errors,
+           AVG(interval_coverage)                            AS interval_coverage
     FROM ensemble_validation_metrics
     WHERE NOT is_baseline
       AND created_at > %(since)s AND created_at <= %(until)s
@@ -38,7 +39,8 @@ WITH win AS (
 SELECT win.run_id, win.symbol, win.horizon,
        MIN(win.run_at) OVER (PARTITION BY win.run_id) AS run_at, win.windows_evaluated,
        win.symbol_average_divergence, win.max_divergence, win.validation_rmse, win.test_rmse,
-       win.raw_rmse_ratio, win.overfitting_windows, win.model_errors, paired.rmse_vs_baseline
+       win.raw_rmse_ratio, win.overfitting_windows, win.model_errors, paired.rmse_vs_baseline,
+       win.interval_coverage
 FROM win
 LEFT JOIN paired USING (run_id, symbol, horizon)
 ORDER BY run_at, win.symbol, win.horizon;

@@ -57,6 +57,9 @@ class Trigger:
 
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger("no-runs", "data", Verdict.MONITOR, "no runs of the phase in the review window (nothing to judge)"),
+    # DESIGN §3.5 / the document's "7 days minimum": fewer run days than the phase's minimum.
+    Trigger("phase-too-young", "duration", Verdict.MONITOR,
+            "the phase has run on fewer days than its minimum (jobs.contract.phases.MINIMUM_DAYS)"),
     Trigger("divergence-high", "divergence", Verdict.MONITOR,
             "a symbol-horizon's average divergence is not below {value}", "divergence_proceed"),
     Trigger("divergence-rollback", "divergence", Verdict.ROLLBACK,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from jobs.contract.phases import DEPLOYED_PHASES, minimum_days
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import Verdict, verdict_of
 
@@ -222,6 +223,20 @@ def check_coverage(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
                                    f"intervals {side}", *worst], "")
 
 
+def check_duration(phase: str, run_days: int | None) -> Check:
+    """A phase cannot PROCEED before it has run on its minimum number of days (MONITOR until then).
+
+    ``run_days`` counts the distinct days with rows of the phase's own (None: not measured).
+    """
+    need = minimum_days(phase) if phase in DEPLOYED_PHASES else 0
+    if run_days is None or need == 0:
+        return Check("duration", Decision.PROCEED, f"no minimum duration for {phase}" if need == 0
+                     else "duration not measured")
+    if run_days < need:
+        return _fired("duration", [f"{phase} has run on {run_days} of its minimum {need} days"], "")
+    return Check("duration", Decision.PROCEED, f"{phase} has run on {run_days} days (minimum {need})")
+
+
 def check_model_errors(stats: Sequence[SymbolHorizonStats]) -> Check:
     """Models that failed inside a window (caught, the window went on without them)."""
     found = [f"{s.label} {s.model_errors} model error(s) in {s.windows} windows" for s in stats if s.model_errors]
@@ -235,7 +250,7 @@ def check_incidents(name: str, incidents: Iterable[Incident], kinds: set[str], o
 
 
 def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], incidents: Sequence[Incident],
-             thresholds: Thresholds, require_baseline: bool = True) -> Review:
+             thresholds: Thresholds, require_baseline: bool = True, run_days: int | None = None) -> Review:
     """Apply every check and take the worst verdict.
 
     Args:
@@ -246,6 +261,7 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
             ``logging``, ``alert_storm``.
         thresholds: the decision thresholds.
         require_baseline: without paired baseline windows the RMSE check cannot pass.
+        run_days: days with rows of the phase's own, for its minimum duration (None: not checked).
 
     Returns:
         The review; with no ensemble windows at all the decision is MONITOR (nothing to judge).
@@ -255,6 +271,7 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
                       f"no runs of phase {phase} in the last {days} day(s): nothing to review yet")
         return Review(phase, days, Decision.MONITOR, (check,), tuple(stats), ())
     checks = (
+        check_duration(phase, run_days),
         check_divergence(stats, thresholds),
         check_rmse(stats, thresholds, require_baseline),
         check_overfitting(stats, thresholds),

@@ -30,6 +30,7 @@ class ReviewData:
     stats: tuple[SymbolHorizonStats, ...]
     incidents: tuple[Incident, ...]
     runs: tuple[RunFigures, ...] = ()  # per run and symbol-horizon, as published (the trend charts)
+    run_days: int | None = None  # days with rows of the phase's own, up to ``until`` (its minimum duration)
 
 
 def load_review_data(url: str, phase: str, days: int, thresholds: Thresholds,
@@ -68,7 +69,10 @@ def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str
     stats = merge_stats(rows("review_window_stats"), rows("review_baseline_rmse"),
                         rows("review_forecast_counts"), logging_rows, incidents)
     runs = read_run_figures(conn, params["since"], params["until"], params["phases"])
-    return ReviewData(phase, params["since"], params["until"], stats, tuple(incidents), runs)
+    # The promotion gate's own query: the same runs decide the minimum duration in both.
+    own = conn.execute(load_sql("gate_phase_runs"), {"phase": phase, "until": params["until"]}).fetchone()
+    run_days = int(own["run_days"] or 0) if own else 0
+    return ReviewData(phase, params["since"], params["until"], stats, tuple(incidents), runs, run_days)
 
 
 def failure_incidents(rows: list[dict[str, Any]]) -> list[Incident]:

@@ -49,7 +49,8 @@ def test_clean_canary_proceeds_and_lists_every_passed_check(db_url: str, tmp_pat
     assert out.startswith("PROCEED: canary over the last 7 day(s)")
     assert failing_checks(out, "PROCEED") == {
         "divergence", "rmse_vs_baseline", "overfitting", "model_errors", "uncaught_errors", "missing_forecasts",
-        "inconsistent_forecasts", "logging", "alert_storms", "coverage"}
+        "inconsistent_forecasts", "logging", "alert_storms", "coverage", "duration"}
+    assert "[PROCEED] duration: canary has run on 7 days (minimum 7)" in out
     assert "[PROCEED] coverage: 90% interval covers 90.0% of 105 windows' outcomes (within 85.0%-95.0%)" in out
     assert "(highest 5.0%)" in out  # every symbol averages (0.04 + 0.06 + 0.05 + 0.03 + 0.07) / 5
     assert (tmp_path / "rollout_review_canary.md").read_text().count("| AAPL | 1D |") == 1
@@ -234,3 +235,13 @@ def test_report_table_counts_generation_per_symbol(db_url: str, tmp_path: Path,
     assert rows["AAPL"] == ("| AAPL | 1D | 6 | 30 | 5.0% | 7.0% | 0 (0.0%) | -4.8% | 0 | 6 | 0 | 1 | 85.7% | 0 | "
                             "100.0% | 90.0% |")
     assert rows["MSFT"].endswith("| 7 | 0 | 0 | 100.0% | 0 | 100.0% | 90.0% |")
+
+
+def test_a_clean_canary_younger_than_its_minimum_days_cannot_proceed(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """DESIGN §3.5: a phase cannot PROCEED before its minimum days (7 for canary), however clean."""
+    build(db_url, lambda conn: clean_canary(conn, days=5))
+    code, out = run_review(db_url, tmp_path, capsys)
+    assert code == 3 and out.startswith("MONITOR: canary over the last 7 day(s)")
+    assert failing_checks(out, "MONITOR") == {"duration"}
+    assert "canary has run on 5 of its minimum 7 days" in out

@@ -33,8 +33,11 @@ def incident(kind: str) -> Callable[[], tuple[list[SymbolHorizonStats], list[Inc
 
 
 # Trigger name -> the figures that fire it (and nothing else). A new trigger needs its scenario here.
-SCENARIOS: dict[str, Callable[[], tuple[list[SymbolHorizonStats], list[Incident]]]] = {
+# A scenario may add the phase's run days (default 7, the canary's minimum).
+SCENARIOS: dict[str, Callable[[], tuple[list[SymbolHorizonStats], list[Incident]] | tuple[
+    list[SymbolHorizonStats], list[Incident], int]]] = {
     "no-runs": lambda: ([], []),
+    "phase-too-young": lambda: ([healthy()], [], 3),
     "divergence-high": lambda: ([healthy(avg_divergence=0.18)], []),
     "divergence-rollback": lambda: ([healthy(avg_divergence=0.30)], []),
     "rmse-escalation": lambda: ([healthy(rmse_change=0.07)], []),
@@ -59,15 +62,15 @@ def test_every_trigger_has_a_scenario() -> None:
 
 @pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: t.name)
 def test_each_review_check_decides_what_the_table_says(trigger: object) -> None:
-    stats, incidents = SCENARIOS[trigger.name]()  # type: ignore[attr-defined]
-    review = evaluate("canary", 7, stats, incidents, T)
+    stats, incidents, *days = SCENARIOS[trigger.name]()  # type: ignore[attr-defined]
+    review = evaluate("canary", 7, stats, incidents, T, run_days=days[0] if days else 7)
     fired = [c for c in review.checks if c.status is not Decision.PROCEED]
     assert [(c.name, c.status.value) for c in fired] == [(trigger.check, trigger.verdict.value)]  # type: ignore[attr-defined]
     assert review.decision.value == trigger.verdict.value  # type: ignore[attr-defined]
 
 
 def test_the_review_runs_exactly_the_tables_checks() -> None:
-    review = evaluate("canary", 7, [healthy()], [], T)
+    review = evaluate("canary", 7, [healthy()], [], T, run_days=7)
     assert review.decision is Decision.PROCEED
     assert {c.name for c in review.checks} | {"data"} == {t.check for t in TRIGGERS}
 

@@ -3,8 +3,9 @@
 Every alarm and widget is built from the metric contract in ``jobs.contract.metrics`` (namespace,
 names, dimension sets), so the stack watches exactly what the job publishes. The rollback
 composite is made of exactly the alarms of the ROLLBACK triggers in ``jobs.contract.triggers``.
-The alarm definitions are plain data (``alarm_specs``) so tests can evaluate them against
-published datapoints; ``Monitoring`` turns them into resources.
+The alarm definitions are plain data (``infra.alarms.alarm_specs``) so tests can evaluate them
+against published datapoints, and the dashboard body is built in ``infra.dashboard``;
+``Monitoring`` turns them into resources.
 
 Alarms follow the schedules: with ``schedulesEnabled: false`` no alarm of the stack has its
 actions enabled. A missing forecast only counts once the horizon's schedule has fired
@@ -23,34 +24,35 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.alarms import (
+    IMMEDIATE,
+    MAX_EVALUATION_SECONDS,
+    REVIEW,
+    ROLLBACK_KEYS,
+    AlarmSpec,
+    alarm_specs,
+    awaiting_schedule_rule,
+    check_evaluation_window,
+    rollback_rule,
+)
 from infra.batch import job_name
+from infra.dashboard import dashboard_body
 from infra.schedules import run_intervals
-from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
-from jobs.contract.triggers import Verdict, alarm_keys
 
 if TYPE_CHECKING:
     from infra.settings import Settings
 
-TYPE_PREFIX = "ensemble:monitoring"
-REVIEW = "review"
-IMMEDIATE = "immediate"
-GREATER = "GreaterThanThreshold"
-LESS = "LessThanThreshold"
-BREACHING = "breaching"
-NOT_BREACHING = "notBreaching"
+# The alarm specs live in infra.alarms and the dashboard body in infra.dashboard; the alarm names
+# tests read through this module (``mon.alarm_specs`` ...) are re-exported here.
+__all__ = [
+    "DEFAULT_RUN_INTERVALS", "IMMEDIATE", "MAX_EVALUATION_SECONDS", "REVIEW", "ROLLBACK_KEYS",
+    "SUPPRESSOR_WAIT_SECONDS", "TYPE_PREFIX", "AlarmSpec", "Monitoring", "MonitoringArgs", "alarm_specs",
+    "batch_failure_pattern", "check_evaluation_window", "monitoring_args", "topic_policy",
+]
 
-# PutMetricAlarm limits (CloudWatch API reference): period*evaluation_periods is at most
-# 7 days, and at most 1 day when the period is shorter than an hour.
-MAX_EVALUATION_SECONDS = 7 * 86_400
-MAX_SHORT_PERIOD_EVALUATION_SECONDS = 86_400
-# One hour holds one scheduled run's datapoints; the alarm returns to OK the next hour.
-RUN_PERIOD_SECONDS = 3_600
+TYPE_PREFIX = "ensemble:monitoring"
 DEFAULT_RUN_INTERVALS: dict[str, int] = {"1D": 86_400, "4h": 14_400, "8h": 28_800}
-# EventBridge's metrics of a default-bus rule (dimension RuleName only).
-EVENTS_NAMESPACE = "AWS/Events"
-TRIGGERED_RULES = "TriggeredRules"
-SCHEDULE_IDLE = "schedule-idle"
 # How long the rollback composite waits for the "awaiting schedule" suppressor to reach ALARM
 # when both change together (a new stack): CloudWatch's ActionsSuppressorWaitPeriod.
 SUPPRESSOR_WAIT_SECONDS = 300
@@ -134,128 +136,6 @@ def monitoring_args(settings: Settings, job_queue_arn: pulumi.Input[str], region
     )
 
 
-@dataclass(frozen=True)
-class AlarmSpec:
-    """One metric alarm as data: what it watches, when it fires and whom it tells."""
-
-    key: str
-    metric: str
-    dimensions: Mapping[str, str]
-    statistic: str
-    comparison: str
-    threshold: float
-    period: int
-    evaluation_periods: int
-    treat_missing_data: str
-    topic: str | None
-    description: str
-    namespace: str = metrics.NAMESPACE
-
-    def breaches(self, value: float) -> bool:
-        """Whether one period's statistic ``value`` is on the alarming side of the threshold."""
-        return value > self.threshold if self.comparison == GREATER else value < self.threshold
-
-
-def check_evaluation_window(name: str, period: int, evaluation_periods: int) -> None:
-    """Raise ``ValueError`` when CloudWatch would refuse the alarm's period and evaluation periods."""
-    if period < 60 or period % 60:
-        raise ValueError(f"alarm {name}: period={period} is invalid: expected a multiple of 60 seconds")
-    total = period * evaluation_periods
-    limit = MAX_SHORT_PERIOD_EVALUATION_SECONDS if period < 3_600 else MAX_EVALUATION_SECONDS
-    if evaluation_periods < 1 or total > limit:
-        raise ValueError(f"alarm {name}: period {period}s x {evaluation_periods} evaluation periods = {total}s "
-                         f"is invalid: CloudWatch allows at most {limit}s for this period")
-
-
-def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
-    """The alarms on one horizon's aggregate (all symbols of the stack)."""
-    dims = {metrics.DIM_STACK: args.stack, metrics.DIM_HORIZON: horizon}
-
-    def spec(key: str, metric: str, stat: str, threshold: float, topic: str | None, desc: str, *,
-             comparison: str = GREATER, period: int = RUN_PERIOD_SECONDS, missing: str = NOT_BREACHING) -> AlarmSpec:
-        return AlarmSpec(f"{key}-{horizon}", metric, dims, stat, comparison, threshold, period, 1, missing,
-                         topic, f"{args.stack} {horizon}: {desc}")
-
-    return [
-        spec("divergence-warning", metrics.DIVERGENCE, "Maximum", args.thresholds.divergence_warning, REVIEW,
-             f"a window's divergence above {args.thresholds.divergence_warning:.0%}: review"),
-        spec("divergence-critical", metrics.DIVERGENCE, "Maximum", args.thresholds.divergence_critical, IMMEDIATE,
-             f"a window's divergence above {args.thresholds.divergence_critical:.0%}"),
-        # Rollout document: "Max RMSE increase > 5% vs baseline -> escalate": the worst symbol, not the mean.
-        spec("rmse-vs-baseline", metrics.RMSE_VS_BASELINE, "Maximum", args.thresholds.rmse_escalation, IMMEDIATE,
-             f"a symbol's RMSE more than {args.thresholds.rmse_escalation:.0%} worse than the paired baseline: escalate"),
-        # Caught (the window went on without the model): a MONITOR trigger, so the review topic.
-        spec("model-errors", metrics.MODEL_ERRORS, "Sum", 0.0, REVIEW, "a model failed inside the ensemble"),
-        spec("forecasts-failed", metrics.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
-        # No data at all means the scheduled run did not happen: that must alarm too. It pages
-        # through the rollback composite only, which ignores it while the schedule is idle.
-        spec("forecasts-missing", metrics.FORECASTS_WRITTEN, "Sum", 1.0, None,
-             f"no forecast written within {args.run_intervals[horizon] / 3_600:g}h (longest gap between "
-             "scheduled runs plus the job timeout; rollback trigger)", comparison=LESS,
-             period=args.run_intervals[horizon], missing=BREACHING),
-        # The schedule has not fired within the same period: switched off, or not yet fired on a new stack.
-        AlarmSpec(f"{SCHEDULE_IDLE}-{horizon}", TRIGGERED_RULES, {"RuleName": args.rule_name(horizon)}, "Sum",
-                  LESS, 1.0, args.run_intervals[horizon], 1, BREACHING, None,
-                  f"{args.stack} {horizon}: schedule {args.rule_name(horizon)} has not fired within "
-                  f"{args.run_intervals[horizon] / 3_600:g}h (off, or not yet fired)", EVENTS_NAMESPACE),
-        # Calibration: a day's windows (every run of the day) hold the realised return inside the
-        # 90% interval less than 80% or more than 98% of the time: the interval is mis-sized.
-        spec("coverage-low", metrics.INTERVAL_COVERAGE, "Average", args.thresholds.coverage_alarm_low, REVIEW,
-             f"a day's windows' 90% interval coverage below {args.thresholds.coverage_alarm_low:.0%}: intervals "
-             "too narrow, review", comparison=LESS, period=86_400),
-        spec("coverage-high", metrics.INTERVAL_COVERAGE, "Average", args.thresholds.coverage_alarm_high, REVIEW,
-             f"a day's windows' 90% interval coverage above {args.thresholds.coverage_alarm_high:.0%}: intervals "
-             "too wide, review", period=86_400),
-        spec("rollback-divergence", metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", args.thresholds.divergence_rollback, None,
-             f"a symbol's average divergence above {args.thresholds.divergence_rollback:.0%} (rollback trigger)"),
-        spec("rollback-rmse", metrics.RMSE_VS_BASELINE, "Average", args.thresholds.rmse_rollback, None,
-             f"RMSE more than {args.thresholds.rmse_rollback:.0%} worse than the baseline (rollback trigger)"),
-    ]
-
-
-# Alarm keys of the ROLLBACK triggers (jobs.contract.triggers): per horizon, and stack-wide.
-ROLLBACK_KEYS: tuple[str, ...] = alarm_keys(Verdict.ROLLBACK, stack_wide=False)
-ROLLBACK_STACK_KEYS: tuple[str, ...] = alarm_keys(Verdict.ROLLBACK, stack_wide=True)
-
-
-def alarm_specs(args: MonitoringArgs) -> list[AlarmSpec]:
-    """Every metric alarm of the stack, validated against CloudWatch's evaluation limits."""
-    specs = [s for h in args.horizons for s in horizon_alarm_specs(args, h)]
-    specs.append(AlarmSpec(
-        "alert-storm", metrics.CRITICAL_ALERTS, {metrics.DIM_STACK: args.stack}, "Sum", GREATER, float(args.thresholds.alert_storm_count),
-        args.thresholds.alert_storm_period_seconds, 1, NOT_BREACHING, IMMEDIATE,
-        f"{args.stack}: more than {args.thresholds.alert_storm_count} critical events within "
-        f"{args.thresholds.alert_storm_period_minutes} minutes (alert storm: rollback)",
-    ))
-    for s in specs:
-        check_evaluation_window(s.key, s.period, s.evaluation_periods)
-    return specs
-
-
-def rollback_rule(args: MonitoringArgs) -> str:
-    """The composite alarm rule: any ROLLBACK trigger's alarm of any horizon, or of the stack.
-
-    An alarm that fires on *absent* data (missing treated as breaching) counts only while its
-    horizon's schedule is firing, so a stack whose schedules are off or have not fired yet is
-    not in ALARM for missing forecasts.
-    """
-    absent = {s.key for s in alarm_specs(args) if s.treat_missing_data == BREACHING}
-    terms = []
-    for h in args.horizons:
-        for k in ROLLBACK_KEYS:
-            term = f'ALARM("{args.prefix}-{k}-{h}")'
-            if f"{k}-{h}" in absent:
-                term = f'({term} AND NOT ALARM("{args.prefix}-{SCHEDULE_IDLE}-{h}"))'
-            terms.append(term)
-    terms += [f'ALARM("{args.prefix}-{k}")' for k in ROLLBACK_STACK_KEYS]
-    return " OR ".join(terms)
-
-
-def awaiting_schedule_rule(args: MonitoringArgs) -> str:
-    """The suppressor's rule: some horizon's schedule has not fired within its period."""
-    return " OR ".join(f'ALARM("{args.prefix}-{SCHEDULE_IDLE}-{h}")' for h in args.horizons)
-
-
 def batch_failure_pattern(queue_arns: Sequence[str]) -> str:
     """EventBridge pattern for FAILED Batch jobs, limited to ``queue_arns`` when given."""
     detail: dict[str, Any] = {"status": ["FAILED"]}
@@ -286,79 +166,6 @@ def topic_policy(topic_arn: str, alarm_prefix: str, rule_arn: str | None = None)
             {"Sid": "BatchFailureEvents", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
              "Action": "sns:Publish", "Resource": topic_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
-
-
-def _metric(name: str, dims: Mapping[str, str], **opts: Any) -> list[Any]:
-    row: list[Any] = [metrics.NAMESPACE, name]
-    for k, v in dims.items():
-        row += [k, v]
-    return row + [opts] if opts else row
-
-
-def _graph(title: str, region: str, metrics: list[list[Any]], *, stat: str = "Average", period: int = 3_600,
-           lines: Sequence[tuple[str, float]] = (), view: str = "timeSeries") -> dict[str, Any]:
-    props: dict[str, Any] = {"title": title, "region": region, "view": view, "stat": stat, "period": period,
-                             "metrics": metrics}
-    if lines:
-        props["annotations"] = {"horizontal": [{"label": label, "value": v} for label, v in lines]}
-    return {"type": "metric", "width": 12, "height": 6, "properties": props}
-
-
-def search_expression(stack: str, metric: str, stat: str, period: int) -> str:
-    """A SEARCH over every symbol of ``stack`` for ``metric`` (scales to prod's 100+ symbols)."""
-    dims = ",".join(sorted(metrics.PER_SYMBOL))
-    return f"SEARCH('{{{metrics.NAMESPACE},{dims}}} MetricName=\"{metric}\" {metrics.DIM_STACK}=\"{stack}\"', '{stat}', {period})"
-
-
-def dashboard_widgets(args: MonitoringArgs, alarm_arns: Sequence[str]) -> list[dict[str, Any]]:
-    """The dashboard's widgets: the rollout document's charts, per horizon, plus alarm status."""
-    r = args.region
-    agg = [{metrics.DIM_STACK: args.stack, metrics.DIM_HORIZON: h} for h in args.horizons]
-    warn, crit = ("warning", args.thresholds.divergence_warning), ("critical", args.thresholds.divergence_critical)
-    widgets = [
-        {"type": "alarm", "width": 24, "height": 3,
-         "properties": {"title": f"{args.stack}: alarms", "alarms": list(alarm_arns)}},
-        _graph("Divergence trends: validation vs test RMSE", r,
-               [_metric(n, d, label=f"{n} {d[metrics.DIM_HORIZON]}") for d in agg for n in (metrics.VALIDATION_RMSE, metrics.TEST_RMSE)]),
-        _graph("Overfitting alerts: max window divergence", r,
-               [_metric(metrics.DIVERGENCE, d, label=f"max divergence {d[metrics.DIM_HORIZON]}") for d in agg]
-               + [_metric(metrics.OVERFITTING_WINDOWS, d, stat="Sum", yAxis="right",
-                          label=f"overfitting windows {d[metrics.DIM_HORIZON]}") for d in agg],
-               stat="Maximum", lines=(warn, crit)),
-        _graph("RMSE: 2-model ensemble vs legacy baseline", r,
-               [_metric(n, d, label=f"{n} {d[metrics.DIM_HORIZON]}") for d in agg for n in (metrics.TEST_RMSE, metrics.BASELINE_TEST_RMSE)]
-               + [_metric(metrics.RMSE_VS_BASELINE, d, yAxis="right", label=f"relative gap {d[metrics.DIM_HORIZON]}") for d in agg],
-               lines=(("escalate", args.thresholds.rmse_escalation), ("rollback", args.thresholds.rmse_rollback))),
-    ]
-    quality: list[list[Any]] = []
-    for i, d in enumerate(agg):
-        quality += [_metric(metrics.WINDOWS_EVALUATED, d, id=f"w{i}", label=f"windows {d[metrics.DIM_HORIZON]}"),
-                    _metric(metrics.OVERFITTING_WINDOWS, d, id=f"o{i}", label=f"overfitting {d[metrics.DIM_HORIZON]}"),
-                    [{"expression": f"100 * o{i} / w{i}", "label": f"% overfitting {d[metrics.DIM_HORIZON]}",
-                      "id": f"p{i}", "yAxis": "right"}]]
-    widgets.append(_graph("Window quality", r, quality, stat="Sum"))
-    t = args.thresholds
-    widgets.append(_graph("Interval calibration: test-slice coverage of the 90% interval (daily average)", r,
-                          [_metric(metrics.INTERVAL_COVERAGE, d, label=f"coverage {d[metrics.DIM_HORIZON]}")
-                           for d in agg], period=86_400,
-                          lines=(("alarm low", t.coverage_alarm_low), ("review low", t.coverage_review_low),
-                                 ("nominal", 0.9), ("review high", t.coverage_review_high),
-                                 ("alarm high", t.coverage_alarm_high))))
-    widgets.append(_graph("Symbol health: average divergence per symbol", r, [
-        [{"expression": search_expression(args.stack, metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", 86_400),
-          "id": "health", "label": ""}]], stat="Maximum", period=86_400,
-        lines=(("rollback", args.thresholds.divergence_rollback),)))
-    widgets.append(_graph("Forecast generation", r, [
-        _metric(n, d, label=f"{n} {d[metrics.DIM_HORIZON]}") for d in agg
-        for n in (metrics.FORECASTS_WRITTEN, metrics.FORECASTS_FAILED, metrics.MODEL_ERRORS)
-    ] + [_metric(metrics.CRITICAL_ALERTS, {metrics.DIM_STACK: args.stack}, label="critical events")], stat="Sum",
-        lines=(("storm", args.thresholds.alert_storm_count),)))
-    return widgets
-
-
-def dashboard_body(args: MonitoringArgs, alarm_arns: Sequence[str]) -> str:
-    """The dashboard JSON body."""
-    return json.dumps({"widgets": dashboard_widgets(args, alarm_arns)}, sort_keys=True)
 
 
 class Monitoring(pulumi.ComponentResource):

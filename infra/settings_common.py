@@ -94,7 +94,7 @@ def require(values: Mapping[str, Any], key: str) -> Any:
 
 
 def parse_symbol_list(key: str, raw: Any, allow_empty: bool = False) -> tuple[str, ...]:
-    """Validate a YAML list of symbols with ``jobs.contract.config.parse_symbols``."""
+    """Validate a YAML list of symbols with ``jobs.contract.values.parse_symbols``."""
     if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
         raise SettingsError(f"{key_name(key)}={raw!r} is invalid: expected a list of ticker strings")
     if not raw:
@@ -120,7 +120,7 @@ def integer(values: Mapping[str, Any], key: str, default: int, low: int, high: i
 
 
 def fraction(values: Mapping[str, Any], key: str, default: float) -> float:
-    """A fraction in (0, 1], validated by ``jobs.contract.config.parse_threshold``."""
+    """A fraction in (0, 1], validated by ``jobs.contract.values.parse_threshold``."""
     value = values.get(key, default)
     try:
         return parse_threshold(key_name(key), str(value))

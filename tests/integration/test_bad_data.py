@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from jobs.storage.db import connect, migrate
 from jobs.storage.forecasts import write_outcome
 from jobs.storage.sample_data import seed_sample_bars, simulated_bars
 from jobs.unified_forecast_job import main
-from tests.support.fixtures import with_dbname
+from tests.support.fixtures import scratch_database
 from tests.support.pipeline import run_symbol
 
 SPEC = WindowSpec(train=120, val=20, test=20, step=20, windows=2)
@@ -58,14 +57,9 @@ _names = (f"BAD{i}" for i in itertools.count())
 @pytest.fixture(scope="module")
 def bad_db(pg_server_url: str) -> Iterator[str]:
     """One migrated database for the module (hypothesis examples cannot use per-test fixtures)."""
-    name = f"bad_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier, not input
-    url = with_dbname(pg_server_url, name)
-    migrate(url)
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_server_url, "bad") as url:
+        migrate(url)
+        yield url
 
 
 @st.composite

@@ -10,7 +10,6 @@ each of its rows is stored with exactly its values while every other bar is unto
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from hypothesis import strategies as st
 
 from jobs.load_bars import main
 from jobs.storage.db import migrate
-from tests.support.fixtures import with_dbname
+from tests.support.fixtures import scratch_database
 
 DAYS = pd.bdate_range("2024-01-01", periods=12, tz="UTC")
 # Stored before every example: AAA on the first four business days.
@@ -34,14 +33,9 @@ DEFECTS = ("inf", "-inf", "nan", "zero", "negative", "inverted", "duplicate", "b
 @pytest.fixture(scope="module")
 def prop_db(pg_server_url: str) -> Iterator[str]:
     """One migrated database for the module (hypothesis examples cannot use per-test fixtures)."""
-    name = f"prop_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier, not input
-    url = with_dbname(pg_server_url, name)
-    migrate(url)
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_server_url, "prop") as url:
+        migrate(url)
+        yield url
 
 
 def reset(url: str) -> None:

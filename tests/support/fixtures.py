@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,16 +44,24 @@ def pg_server_url() -> Iterator[str]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextmanager
+def scratch_database(server_url: str, prefix: str = "t") -> Iterator[str]:
+    """A new, empty database on ``server_url`` for the ``with`` block; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')  # identifiers cannot be bound; name is generated above
+    try:
+        yield with_dbname(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture()
 def empty_db_url(pg_server_url: str) -> Iterator[str]:
     """A new, empty database on the session's server; dropped after the test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # identifiers cannot be bound; name is generated above
-    url = with_dbname(pg_server_url, name)
-    yield url
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture()

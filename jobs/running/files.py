@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from jobs.contract.config import ConfigError
+from jobs.contract.values import ConfigError
 
 
 class OutputPathError(ConfigError):

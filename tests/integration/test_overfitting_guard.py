@@ -19,7 +19,8 @@ import pytest
 
 from infra.monitoring import AlarmSpec, MonitoringArgs, alarm_specs
 from jobs.contract import metrics
-from jobs.contract.config import OPTIMIZATION_METHODS, JobConfig
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import OPTIMIZATION_METHODS
 from jobs.contract.thresholds import LEAK_DIVERGENCE
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.walkforward import WindowSpec

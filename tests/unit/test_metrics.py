@@ -13,7 +13,8 @@ from botocore.stub import Stubber
 from rich.console import Console
 
 from jobs.contract import metrics
-from jobs.contract.config import JobConfig, Model
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import Model
 from jobs.forecasting.results import (
     ForecastResult,
     SetScore,

@@ -1,4 +1,4 @@
-"""Output files the commands write: checked before any work, written atomically, never through a link.
+"""Report files (the dashboard, the rollout review): checked before any work, written atomically, never through a link.
 
 A report is written to a temporary file in its own folder and then renamed over the final name
 (``os.replace``), so a reader never sees half a report and a crash leaves the old one intact.

@@ -29,7 +29,8 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from jobs.contract.config import OPTIMIZATION_METHODS, JobConfig, Model
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import OPTIMIZATION_METHODS, Model
 from jobs.forecasting.pipeline import default_factory
 from jobs.forecasting.series import validate_bars
 from jobs.forecasting.walkforward import (

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.contract.config import DEFAULT_MODEL_SETS, JobConfig, Model
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import DEFAULT_MODEL_SETS, Model
 from jobs.forecasting.ensemble import fit_weights
 from jobs.forecasting.pipeline import default_factory, evaluate_series
 from jobs.forecasting.series import Series, validate_bars

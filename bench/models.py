@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from jobs.contract.config import Model
-from jobs.forecasting.ensemble import OPTIMIZATION_METHODS, combine, fit_weights
+from jobs.contract.domain import OPTIMIZATION_METHODS, Model
+from jobs.forecasting.ensemble import combine, fit_weights
 from jobs.forecasting.models import (
     ModelFitError,
     Prediction,

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from jobs.contract.config import ConfigError
+from jobs.contract.values import ConfigError
 from jobs.storage.db import DatabaseUnavailable
 
 EXIT_OK = 0

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from rich.console import Console
 
 from jobs.cli import EXIT_OK, OneLineParser, argv_or_sys, run_command
-from jobs.contract.config import JobConfig, parse_int, parse_symbols
+from jobs.contract.config import JobConfig
+from jobs.contract.values import parse_int, parse_symbols
 from jobs.rollout.daily import build_tables, fetch
 from jobs.storage.db import resolve_url
 

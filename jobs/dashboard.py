@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from jobs.cli import EXIT_OK, OneLineParser, argv_or_sys, run_command
-from jobs.contract.config import JobConfig, parse_int
+from jobs.contract.config import JobConfig
+from jobs.contract.values import parse_int
 from jobs.monitoring.dashboard import load_dashboard, render_html
-from jobs.running.files import check_output_file, write_text_atomic
+from jobs.monitoring.report_files import check_output_file, write_text_atomic
 from jobs.storage.db import resolve_url
 
 

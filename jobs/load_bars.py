@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jobs.cli import EXIT_OK, OneLineParser, argv_or_sys, run_command
-from jobs.contract.config import JobConfig, parse_symbols
+from jobs.contract.config import JobConfig
+from jobs.contract.values import parse_symbols
 from jobs.storage.bars import ChangedBarsError, import_bars
 from jobs.storage.csv_import import read_csv
 from jobs.storage.db import connect, migrate, resolve_url

@@ -19,9 +19,9 @@ from jobs.cli import OneLineParser, UsageError, argv_or_sys, run_command
 from jobs.contract.config import JobConfig
 from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.contract.thresholds import ENV_VARS, Thresholds
+from jobs.monitoring.report_files import ensure_dir
 from jobs.rollout.report import write_reports
 from jobs.rollout.review import review
-from jobs.running.files import ensure_dir
 from jobs.storage.db import resolve_url
 
 

@@ -2,49 +2,24 @@
 
 Exit status: 0 every symbol forecast; 1 a symbol failed or the database was unreachable;
 2 bad input (configuration, environment, command line), reported before any row is written.
+The plan is ``jobs.running.plan``; the run (resume, compute, publish then stamp) ``jobs.running.run``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 from jobs.cli import EXIT_FAULT, EXIT_OK, OneLineParser, argv_or_sys, run_command
-from jobs.contract.config import (
-    HORIZONS,
-    ConfigError,
-    JobConfig,
-    parse_horizons,
-    parse_int,
-    parse_run_id,
-    parse_symbols,
-)
-from jobs.forecasting.results import SymbolOutcome
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import HORIZONS
 from jobs.monitoring.publisher import RunPublisher
 from jobs.running.logs import log_metrics_to, setup_logging
-from jobs.running.runner import (
-    Task,
-    check_connection,
-    default_workers,
-    make_run_id,
-    run_tasks,
-    shard,
-)
-from jobs.running.summary import print_summary, progress
-from jobs.storage.db import (
-    DatabaseUnavailable,
-    migrate,
-    pending_migrations,
-    resolve_url,
-    with_retry,
-)
-from jobs.storage.forecasts import mark_published, sync_stack_symbols, written_tasks
-
-log = logging.getLogger("jobs.unified_forecast_job")
+from jobs.running.plan import Plan, Request, make_plan
+from jobs.running.run import prepare_database, run
+from jobs.running.summary import print_summary
 
 
 def build_parser() -> OneLineParser:
@@ -63,159 +38,11 @@ def build_parser() -> OneLineParser:
     return p
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Everything validated before the first row is written."""
-
-    cfg: JobConfig
-    symbols: tuple[str, ...]
-    horizons: tuple[str, ...]
-    workers: int
-    run_id: str
-    sample_data: bool
-    attempt: int | None = None  # AWS_BATCH_JOB_ATTEMPT (1 first), None outside Batch
-
-
-def make_plan(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
-    """Validate the command line and environment; raise ``ConfigError``/``UsageError`` on bad input."""
+def plan_from(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
+    """Parse the command line and the environment into the run's plan; raise on bad input."""
     args = build_parser().parse_args(list(argv))
-    cfg = JobConfig.from_env(env)
-    symbols = _flag_or_env("--symbols", args.symbols, parse_symbols, cfg.default_symbols, "ROLLOUT_SYMBOLS",
-                           "CANARY_SYMBOLS")
-    horizons = _flag_or_env("--horizon", args.horizon, parse_horizons, cfg.default_horizons, "ROLLOUT_HORIZONS",
-                            "CANARY_HORIZONS")
-    workers = parse_int("--workers", args.workers, 1, 64) if args.workers is not None else default_workers()
-    index, count = _shard_of(args.shard, cfg)
-    mine = shard(symbols, index, count)
-    if args.run_id is not None:
-        run_id = parse_run_id("--run-id", args.run_id)
-    elif env.get("FORECAST_RUN_ID"):
-        run_id = parse_run_id("FORECAST_RUN_ID", env["FORECAST_RUN_ID"])
-    else:
-        run_id = make_run_id(cfg, symbols, horizons, dict(env))
-    sample = args.sample_data == "auto" and cfg.rollout_phase == "local"
-    attempt = parse_int("AWS_BATCH_JOB_ATTEMPT", env["AWS_BATCH_JOB_ATTEMPT"], 1, 10) \
-        if env.get("AWS_BATCH_JOB_ATTEMPT") else None
-    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample, attempt)
-
-
-def _flag_or_env(flag: str, raw: str | None, parse: Callable[[str, str], tuple[str, ...]],
-                 default: tuple[str, ...], *env_names: str) -> tuple[str, ...]:
-    """The flag's parsed value, else the environment's default; neither is bad input."""
-    if raw is not None:
-        return parse(flag, raw)
-    if default:
-        return default
-    raise ConfigError(f"no {flag.lstrip('-')}: pass {flag} or set {' or '.join(env_names)}")
-
-
-def _shard_of(raw: str | None, cfg: JobConfig) -> tuple[int, int]:
-    if raw is None:
-        if cfg.array_index is not None and cfg.array_size is not None:
-            return cfg.array_index, cfg.array_size
-        return 0, 1
-    parts = raw.split("/")
-    if len(parts) != 2:
-        raise ConfigError(f"--shard={raw!r} is invalid: expected INDEX/COUNT such as 0/4")
-    count = parse_int("--shard COUNT", parts[1], 1, 10_000)
-    return parse_int("--shard INDEX", parts[0], 0, count - 1), count
-
-
-def prepare_database(plan: Plan) -> str:
-    """Resolve, reach and (for local runs) migrate the database; seed sample bars when asked."""
-    url = resolve_url(plan.cfg.database_url, plan.cfg.data_dir)
-    check_connection(url)
-    if plan.cfg.rollout_phase == "local":
-        migrate(url)
-    elif pending := pending_migrations(url):
-        # Deployed job roles have no DDL rights: the stack applies migrations, not the job.
-        raise DatabaseUnavailable(f"schema is behind: pending migrations {', '.join(pending)}; "
-                                  "apply them with `python -m jobs.migrate` (the stack does this on deploy)")
-    if plan.cfg.rollout_phase != "local":
-        sync_membership(plan, url)
-    if plan.sample_data:
-        from jobs.storage.sample_data import database_is_empty, seed_sample_bars
-
-        if database_is_empty(url):
-            timeframes = sorted({HORIZONS[h].timeframe for h in plan.horizons})
-            n = seed_sample_bars(url, plan.symbols, timeframes, seed=plan.cfg.seed,
-                                 exchange=plan.cfg.exchange_calendar)
-            log.info("seeded %d labelled sample bars into an empty database (see ohlc_bars.source)", n)
-    return url
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What this attempt computed, and what it found already written under the run id."""
-
-    outcomes: list[SymbolOutcome]
-    skipped: int
-    total: int
-
-    def resume_note(self, run_id: str) -> str | None:
-        """One line on what resuming skipped and about how much computing that saved."""
-        if not self.skipped:
-            return None
-        per_task = sum(o.seconds for o in self.outcomes) / len(self.outcomes) if self.outcomes else None
-        saved = f"about {self.skipped * per_task:.0f}s of computing saved at {per_task:.1f}s per task" \
-            if per_task is not None else "nothing left to compute"
-        return (f"resumed run {run_id}: {self.skipped} of {self.total} symbol-horizons were already written and "
-                f"published under this run id and were skipped, neither recomputed nor republished ({saved})")
-
-
-def sync_membership(plan: Plan, url: str) -> None:
-    """On the job's start in a stack: retire the phase's symbols the stack no longer lists."""
-    if not plan.cfg.stack_symbols:
-        log.warning("STACK_SYMBOLS is not set: symbols removed from the stack are not retired "
-                    "(the review keeps expecting their forecasts)")
-        return
-    retired = with_retry(url, lambda conn: sync_stack_symbols(conn, plan.cfg))
-    if retired:
-        log.info("retired %d symbol(s) no longer listed in the %s stack: %s", len(retired), plan.cfg.stack,
-                 ", ".join(retired))
-
-
-def run(plan: Plan, url: str) -> RunResult:
-    """Compute, write and publish every task of the plan that this run id has not written yet.
-
-    A retry of the same run (a Batch retry keeps the job id) resumes: the symbol-horizons whose
-    rows an earlier attempt committed are skipped. Each task's metrics are published as soon as
-    its rows commit, so what a run publishes is exactly what it computed, once. The run's first
-    attempt also publishes ``ForecastsExpected`` for every task of its shard.
-    """
-    tasks = [Task(s, h, plan.run_id) for h in plan.horizons for s in plan.symbols]
-    done = with_retry(url, lambda conn: written_tasks(conn, plan.run_id))
-    todo = [t for t in tasks if (t.symbol, t.horizon) not in done]
-    publisher = RunPublisher(plan.cfg, plan.run_id)
-    first_attempt = plan.attempt == 1 if plan.attempt is not None else not done
-    if first_attempt:
-        _best_effort(lambda: publisher.expected((t.symbol, t.horizon) for t in tasks),
-                     "publishing ForecastsExpected")
-    with progress(len(todo)) as advance:
-        def finished(outcome: SymbolOutcome) -> None:
-            advance(outcome)
-            task = f"{outcome.symbol} {outcome.horizon}"
-            if _best_effort(lambda: publisher([outcome]), f"publishing the metrics of {task}"):
-                # Only now is the task finished for a retry; a kill before this line makes the
-                # retry run it again (rows unchanged) and publish its metrics then, once.
-                _best_effort(lambda: with_retry(url, lambda conn: mark_published(
-                    conn, plan.run_id, outcome.symbol, outcome.horizon)), f"marking {task} published")
-
-        outcomes = run_tasks(todo, plan.cfg, url, plan.workers, on_done=finished)
-    result = RunResult(outcomes, len(tasks) - len(todo), len(tasks))
-    if note := result.resume_note(plan.run_id):
-        log.info(note)
-    return result
-
-
-def _best_effort(publish: Callable[[], object], what: str) -> bool:
-    """Run ``publish``; on failure log that ``what`` failed and return False (rows are already committed)."""
-    try:
-        publish()
-        return True
-    except Exception:  # metrics are best-effort: the rows are already committed
-        log.exception("%s failed; database rows are unaffected", what)
-        return False
+    request = Request(args.symbols, args.horizon, args.workers, args.run_id, args.shard, args.sample_data == "auto")
+    return make_plan(JobConfig.from_env(env), request)
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -224,19 +51,18 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     setup_logging()
 
     def body() -> int:
-        plan = make_plan(argv_or_sys(argv), environ)
+        plan = plan_from(argv_or_sys(argv), environ)
         started = time.perf_counter()
         url = prepare_database(plan)
         if not plan.cfg.database_url:
             # With the embedded database, metric lines go to a file beside it: the screen shows the run.
             # Attached only now, so bad input creates neither the data folder nor the file.
             log_metrics_to(plan.cfg.data_dir / "metrics.jsonl")
-        result = run(plan, url)
-        outcomes = result.outcomes
-        print_summary(outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
+        result = run(plan, url, RunPublisher(plan.cfg, plan.run_id))
+        print_summary(result.outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
         if note := result.resume_note(plan.run_id):
             print(note)
-        failed = [o for o in outcomes if not o.ok]
+        failed = [o for o in result.outcomes if not o.ok]
         for o in failed:
             print(f"error: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
         return EXIT_FAULT if failed else EXIT_OK

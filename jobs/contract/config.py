@@ -3,26 +3,24 @@
 This module is the single owner of every environment variable the forecast job reads.
 The Pulumi program imports it to render each job definition's environment, so the
 stacks and the job cannot disagree about names, defaults or allowed values. The parsers of
-single values live in ``jobs.contract.values`` and are re-exported here (``__all__``).
+single values live in ``jobs.contract.values``, the tables the variables choose from (models,
+model sets, weighting methods, horizons) in ``jobs.contract.domain``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from jobs.contract.domain import DEFAULT_MODEL_SETS, HORIZONS, MODEL_ORDER, OPTIMIZATION_METHODS, Model
 from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.contract.thresholds import ENV_VARS as THRESHOLD_VARS
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.values import (
     RETURN_OUTLIER_DEFAULT,
-    RUN_ID_MAX,
-    SSL_MODES,
     ConfigError,
     check_database_url,
     check_exchange,
@@ -35,60 +33,23 @@ from jobs.contract.values import (
     parse_threshold,
 )
 
-# The single-value parsers (ConfigError, parse_*, check_*) live in jobs.contract.values; they are
-# re-exported here, so callers keep importing them from this module.
 __all__ = [
-    "DEFAULT_MAX_GAP_SESSIONS", "DEFAULT_MODEL_SETS", "DEPLOY_SUPPLIED", "HORIZONS", "MODEL_ORDER", "NONE",
-    "OPTIMIZATION_METHODS", "RETURN_OUTLIER_DEFAULT", "RUN_ID_MAX", "SSL_MODES", "ConfigError", "Horizon",
-    "JobConfig", "Model", "check_database_url", "check_exchange", "flag_var", "flags_for", "parse_bool",
-    "parse_choice", "parse_horizons", "parse_int", "parse_model_list", "parse_outlier_threshold", "parse_run_id",
-    "parse_symbols", "parse_threshold", "resolve_models",
+    "DEFAULT_MAX_GAP_SESSIONS", "DEPLOY_SUPPLIED", "NONE", "JobConfig", "flag_var", "flags_for", "parse_horizons",
+    "parse_model_list", "resolve_models",
 ]
+# TEMPORARY re-exports, for infra/ only (issue 19): infra/settings.py, infra/settings_common.py and
+# infra/settings_monitoring.py (and tests/infra/test_settings.py) still import these names from here.
+# They live in jobs.contract.values and jobs.contract.domain; delete this line once infra imports
+# them from there. Nothing under jobs/, bench/ or the other tests may use it.
+__all__ += ["ConfigError", "DEFAULT_MODEL_SETS", "HORIZONS", "Model", "OPTIMIZATION_METHODS", "parse_choice",
+            "parse_symbols", "parse_threshold"]
 
-
-class Model(str, Enum):
-    """Every model the ensemble knows, by the name used in ``ENABLE_<NAME>`` flags."""
-
-    LSTM = "LSTM"
-    ARIMA_GARCH = "ARIMA_GARCH"
-    GB = "GB"
-    TRANSFORMER = "TRANSFORMER"
-    RF = "RF"
-    PROPHET = "PROPHET"
-
-
-# Canonical order: weights, models_used and summaries list models in this order.
-MODEL_ORDER: tuple[Model, ...] = tuple(Model)
-
-# ENSEMBLE_MODEL_COUNT picks a default set; ENABLE_* flags then override membership.
-DEFAULT_MODEL_SETS: dict[int, tuple[Model, ...]] = {
-    2: (Model.LSTM, Model.ARIMA_GARCH),
-    3: (Model.LSTM, Model.ARIMA_GARCH, Model.GB),
-    4: (Model.LSTM, Model.ARIMA_GARCH, Model.GB, Model.RF),
-}
-
-OPTIMIZATION_METHODS: tuple[str, ...] = ("simple_avg", "inverse_rmse", "constrained_ls")
 
 # MAX_GAP_SESSIONS default: about a trading month. The longest NYSE closure since 1933 is 4
 # sessions (September 2001), so a longer run of missing sessions is missing data, and one
 # "return" spanning it would distort every window that contains it.
 DEFAULT_MAX_GAP_SESSIONS = 21
 
-
-@dataclass(frozen=True)
-class Horizon:
-    """A forecast horizon: the bar timeframe it is computed on and the steps ahead."""
-
-    name: str
-    timeframe: str
-    steps: int
-
-
-HORIZONS: dict[str, Horizon] = {
-    "1D": Horizon("1D", "1d", 1),
-    "4h": Horizon("4h", "1h", 4),
-    "8h": Horizon("8h", "1h", 8),
-}
 
 # The explicit "empty list" value of CANARY_*/ROLLOUT_* and BASELINE_MODELS: lower case, so
 # no ticker (upper case), horizon or model can have this name.
@@ -99,7 +60,11 @@ DEPLOY_SUPPLIED: dict[str, str] = {
     "AWS_BATCH_JOB_ARRAY_INDEX": "AWS Batch, in each array child",
     "AWS_BATCH_JOB_ARRAY_SIZE": "AWS Batch, in each array child (the prefix AWS_BATCH_ is reserved)",
     "FORECAST_DATA_DIR": "the image (jobs/Dockerfile); only the embedded local database reads it",
+    "AWS_BATCH_JOB_ID": "AWS Batch, in every job (array children as <id>:<index>); it names the run",
+    "AWS_BATCH_JOB_ATTEMPT": "AWS Batch, in every job (1 for the first attempt, 2 for the first retry ...)",
+    "FORECAST_RUN_ID": "an operator, to run or resume under a chosen run id (the command's --run-id wins)",
 }
+
 
 def flag_var(model: Model) -> str:
     """The environment variable that overrides ``model``'s membership."""
@@ -184,6 +149,11 @@ class JobConfig(BaseModel):
     # Every symbol the stack enables (all its job groups): on start, symbols of the phase no
     # longer listed are marked retired. Empty: the job retires nothing.
     stack_symbols: tuple[str, ...] = ()
+    # Who runs (DEPLOY_SUPPLIED, never rendered): an operator's chosen run id, and Batch's job id
+    # and attempt, from which the job names the run and tells a first attempt from a retry.
+    forecast_run_id: str | None = None
+    batch_job_id: str | None = None
+    batch_attempt: int | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -317,17 +287,7 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
         out["database_url"] = check_database_url(raw)
     if (raw := get("FORECAST_DATA_DIR")) is not None:
         out["data_dir"] = Path(raw)
-    size_raw, index_raw = get("AWS_BATCH_JOB_ARRAY_SIZE"), get("AWS_BATCH_JOB_ARRAY_INDEX")
-    if index_raw is not None:
-        if size_raw is None:
-            # Batch sets the index in array children; the stack sets the size beside it.
-            raise ConfigError(f"AWS_BATCH_JOB_ARRAY_INDEX={index_raw!r} is set without AWS_BATCH_JOB_ARRAY_SIZE")
-        size = parse_int("AWS_BATCH_JOB_ARRAY_SIZE", size_raw, 1, 10_000)
-        out["array_size"] = size
-        out["array_index"] = parse_int("AWS_BATCH_JOB_ARRAY_INDEX", index_raw, 0, size - 1)
-    elif size_raw is not None:
-        # A size without an index is a one-off (non-array) submission: it runs every symbol.
-        parse_int("AWS_BATCH_JOB_ARRAY_SIZE", size_raw, 1, 10_000)
+    out.update(_parse_run(get))
     if (raw := get("FORECAST_SEED")) is not None:
         out["seed"] = parse_int("FORECAST_SEED", raw, 0, 2**31 - 1)
     if (raw := get("TORCH_NUM_THREADS")) is not None:
@@ -340,6 +300,29 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
         out["max_gap_sessions"] = parse_int("MAX_GAP_SESSIONS", raw, 1, 10_000)
     if (raw := get("STACK_SYMBOLS")) is not None:
         out["stack_symbols"] = () if _is_none(raw) else parse_symbols("STACK_SYMBOLS", raw)
+    return out
+
+
+def _parse_run(get: Callable[[str], str | None]) -> dict[str, object]:
+    """Who runs: Batch's array position, job id and attempt, and an operator's run id."""
+    out: dict[str, object] = {}
+    size_raw, index_raw = get("AWS_BATCH_JOB_ARRAY_SIZE"), get("AWS_BATCH_JOB_ARRAY_INDEX")
+    if index_raw is not None:
+        if size_raw is None:
+            # Batch sets the index in array children; the stack sets the size beside it.
+            raise ConfigError(f"AWS_BATCH_JOB_ARRAY_INDEX={index_raw!r} is set without AWS_BATCH_JOB_ARRAY_SIZE")
+        size = parse_int("AWS_BATCH_JOB_ARRAY_SIZE", size_raw, 1, 10_000)
+        out["array_size"] = size
+        out["array_index"] = parse_int("AWS_BATCH_JOB_ARRAY_INDEX", index_raw, 0, size - 1)
+    elif size_raw is not None:
+        # A size without an index is a one-off (non-array) submission: it runs every symbol.
+        parse_int("AWS_BATCH_JOB_ARRAY_SIZE", size_raw, 1, 10_000)
+    if (raw := get("AWS_BATCH_JOB_ID")) is not None:
+        out["batch_job_id"] = parse_run_id("AWS_BATCH_JOB_ID", raw)
+    if (raw := get("AWS_BATCH_JOB_ATTEMPT")) is not None:
+        out["batch_attempt"] = parse_int("AWS_BATCH_JOB_ATTEMPT", raw, 1, 10)
+    if (raw := get("FORECAST_RUN_ID")) is not None:
+        out["forecast_run_id"] = parse_run_id("FORECAST_RUN_ID", raw)
     return out
 
 

@@ -2,8 +2,8 @@
 
 Each parser takes the variable's name and its raw text, returns the typed value, and raises
 ``ConfigError`` with one line naming the variable, the value and what is allowed.
-``jobs.contract.config`` composes them into ``JobConfig`` and re-exports them, so callers
-keep importing them from there; the stacks' settings reuse them for the same checks.
+``jobs.contract.config`` composes them into ``JobConfig``; the commands and the stacks' settings
+import them from here for the same checks.
 """
 
 from __future__ import annotations

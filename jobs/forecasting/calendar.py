@@ -41,11 +41,6 @@ def trading_calendar(exchange: str) -> xcals.ExchangeCalendar:
                             "or XLON (exchange_calendars.get_calendar_names())") from None
 
 
-def known_exchange(exchange: str) -> bool:
-    """Whether ``exchange_calendars`` knows ``exchange`` (without building the calendar)."""
-    return exchange in xcals.get_calendar_names(include_aliases=True)
-
-
 def session_date(ts: pd.Timestamp, timeframe: str, exchange: str) -> pd.Timestamp:
     """The session date (naive midnight) a bar belongs to: its UTC date (daily), local date (hourly)."""
     stamp = _utc(ts)

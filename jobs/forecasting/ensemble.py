@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy.optimize import minimize
 
-from jobs.contract.config import OPTIMIZATION_METHODS
+from jobs.contract.domain import OPTIMIZATION_METHODS
 from jobs.forecasting.models.base import Prediction
 
-__all__ = ["OPTIMIZATION_METHODS", "combine", "equal_weights", "fit_weights"]
+__all__ = ["combine", "equal_weights", "fit_weights"]
 
 # A tiny pull towards equal weights makes the least-squares problem strictly convex, so
 # collinear or identical forecasts get one answer (equal shares) instead of an arbitrary one.

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jobs.contract.config import HORIZONS, MODEL_ORDER, JobConfig, Model
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import HORIZONS, MODEL_ORDER, Model
 from jobs.forecasting.calendar import next_target
 from jobs.forecasting.ensemble import combine, equal_weights
 from jobs.forecasting.models import build_model

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jobs.contract.config import Model
+from jobs.contract.domain import Model
 from jobs.contract.thresholds import LEAK_DIVERGENCE
 from jobs.forecasting.ensemble import combine, fit_weights
 from jobs.forecasting.models.base import ForecastModel, Prediction, cumulative_targets

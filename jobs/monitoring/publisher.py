@@ -1,8 +1,8 @@
 """The job's metric publisher, for the contract in ``jobs.contract.metrics`` (DESIGN §3.4).
 
-``publish_run`` sends one run's metrics to CloudWatch in
-batches (retrying throttled calls); without AWS credentials or a region it writes the
-same datapoints as structured JSON log lines instead.
+``RunPublisher`` sends a run's metrics to CloudWatch as its tasks finish, in batches
+(retrying throttled calls); without AWS credentials or a region it writes the same
+datapoints as structured JSON log lines instead.
 """
 
 from __future__ import annotations
@@ -279,9 +279,12 @@ def publish_datums(client: Any, datums: Sequence[Datum], run_id: str, **retry: A
 class RunPublisher:
     """Publishes one run's metrics in parts, e.g. each symbol-horizon as soon as its rows commit.
 
-    The CloudWatch client (or the log, without AWS credentials or a region) is chosen once.
-    Publishing per task is what makes a retry exact: a killed attempt has already published
-    what it committed, and the retry publishes only what it computes itself.
+    The CloudWatch client (or the log, without AWS credentials or a region) is chosen once:
+    ``client`` if given, else one made at the first publish when boto3 finds credentials and a
+    region. Publishing per task is what makes a retry exact: a killed attempt has already
+    published what it committed, and the retry publishes only what it computes itself.
+    Publishing raises ``MetricsPublishError`` when a batch still fails after retries (its
+    datapoints are logged instead); ``cfg.stack`` becomes the ``Stack`` dimension.
     """
 
     def __init__(self, cfg: JobConfig, run_id: str, client: Any | None = None) -> None:
@@ -307,27 +310,3 @@ class RunPublisher:
         if self._client is None:
             return log_datums(datums, self.run_id)
         return publish_datums(self._client, datums, self.run_id)
-
-
-def publish_run(
-    outcomes: Sequence[SymbolOutcome],
-    cfg: JobConfig,
-    run_id: str,
-    client: Any | None = None,
-) -> int:
-    """Publish one run's metrics; call after the run's database writes have committed.
-
-    Args:
-        outcomes: every symbol-horizon the run produced, failed ones included.
-        cfg: the job's configuration (``cfg.stack`` becomes the ``Stack`` dimension).
-        run_id: the run's id, written into log records.
-        client: a boto3 CloudWatch client; by default one is made when AWS credentials
-            and a region are available, and the datapoints are logged as JSON otherwise.
-
-    Returns:
-        The number of datapoints published (or logged).
-
-    Raises:
-        MetricsPublishError: some batches failed after retries (their datapoints were logged).
-    """
-    return RunPublisher(cfg, run_id, client)(outcomes)

@@ -10,10 +10,10 @@ from pathlib import Path
 from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
 from jobs.monitoring.charts import Point, Threshold, bar_chart, figure, trend_chart
+from jobs.monitoring.report_files import ensure_dir, write_text_atomic
 from jobs.monitoring.runs import RunFigures, worst_series
 from jobs.rollout.checks import Review, SymbolHorizonStats, pct
 from jobs.rollout.data import ReviewData
-from jobs.running.files import ensure_dir, write_text_atomic
 
 MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",

@@ -1,10 +1,8 @@
-"""Running symbol-horizon tasks: sharding, worker processes, one transaction per task."""
+"""Running symbol-horizon tasks: worker processes, one transaction per task (the plan is ``jobs.running.plan``)."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import logging
 import os
 import signal
@@ -16,7 +14,6 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -26,7 +23,7 @@ from jobs.forecasting.pipeline import compute
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import Series
 from jobs.storage.bars import load_series
-from jobs.storage.db import DatabaseUnavailable, connect, with_retry
+from jobs.storage.db import DatabaseUnavailable, with_retry
 from jobs.storage.forecasts import write_outcome
 
 log = logging.getLogger(__name__)
@@ -41,31 +38,6 @@ POOL_RESTARTS = 2
 TASKS_PER_WORKER_PER_POOL = 50
 # Exit status of a worker that noticed its job process had died.
 ORPHAN_EXIT_STATUS = 70
-
-
-def shard(symbols: Sequence[str], index: int, count: int) -> tuple[str, ...]:
-    """This shard's symbols: an exact, stable partition (round-robin over the given order).
-
-    Every symbol lands in exactly one of the ``count`` shards, and the same one on a retry.
-    """
-    if count < 1 or not 0 <= index < count:
-        raise ValueError(f"shard index {index} of {count} is invalid: expected 0 <= index < count, count >= 1")
-    return tuple(symbols[index::count])
-
-
-def make_run_id(cfg: JobConfig, symbols: Sequence[str], horizons: Sequence[str], env: dict[str, str],
-                today: datetime | None = None) -> str:
-    """A run id that a retry of the same run reproduces.
-
-    On AWS Batch it is the parent job's id (array children ``<id>:<index>`` share it, and
-    retries keep it). Locally it is the UTC date plus a digest of the configuration, symbols
-    and horizons, so re-running the same command on the same day is the same run.
-    """
-    if batch_id := env.get("AWS_BATCH_JOB_ID"):
-        return "batch-" + batch_id.split(":")[0]
-    day = (today or datetime.now(UTC)).strftime("%Y%m%d")
-    payload = json.dumps([sorted(cfg.to_env().items()), list(symbols), list(horizons)])
-    return f"local-{day}-{hashlib.sha256(payload.encode()).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
@@ -304,14 +276,3 @@ def _collect(futures: dict[Future[SymbolOutcome], int], pending: dict[int, Task]
             outcome = SymbolOutcome(pending[i].symbol, pending[i].horizon,
                                     error=f"worker pool error: {type(exc).__name__}: {exc}")
         yield i, outcome
-
-
-def check_connection(url: str) -> None:
-    """Fail fast (``DatabaseUnavailable``) when the database cannot be reached."""
-    with connect(url) as conn:
-        conn.execute("SELECT 1")
-
-
-def default_workers() -> int:
-    """One worker per available core."""
-    return max(1, len(os.sched_getaffinity(0)))

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from jobs.contract.config import HORIZONS, JobConfig
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import HORIZONS
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import PRICE_COLUMNS, BadBarsError, Series, validate_bars
 from jobs.forecasting.walkforward import DEFAULT_SPECS, WindowSpec

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jobs.contract.config import ConfigError, parse_symbols
+from jobs.contract.values import ConfigError, parse_symbols
 from jobs.forecasting.series import PRICE_COLUMNS
 
 TIME_COLUMNS = ("ts", "date", "timestamp", "datetime")

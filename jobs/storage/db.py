@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 import psycopg
 from psycopg.rows import dict_row
 
-from jobs.contract.config import ConfigError
+from jobs.contract.values import ConfigError
 from jobs.contract.schema import migrations_dir, queries_dir
 
 MIGRATIONS_DIR = migrations_dir()

@@ -18,7 +18,8 @@ import pytest
 from psycopg.types.json import Jsonb
 from yoyo import get_backend, read_migrations
 
-from jobs.contract.config import ConfigError, JobConfig
+from jobs.contract.config import JobConfig
+from jobs.contract.values import ConfigError
 from jobs.forecasting.results import ForecastResult
 from jobs.forecasting.series import (
     PRICE_COLUMNS,

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from jobs.contract import metrics
-from jobs.contract.config import JobConfig, Model
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import Model
 from jobs.contract.thresholds import Thresholds
 from jobs.dashboard import main
 from jobs.monitoring import publisher

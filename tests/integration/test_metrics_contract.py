@@ -200,7 +200,7 @@ def test_alarm_conditions_from_published_datapoints(
     horizons = run.outputs["horizons"]
     outcomes = [o for h in horizons for o in make(h)]
     if outcomes:
-        assert publisher.publish_run(outcomes, cfg, f"scenario-{stack}", client=cloudwatch) > 0
+        assert publisher.RunPublisher(cfg, f"scenario-{stack}", cloudwatch)(outcomes) > 0
     fired = {a["name"] for a in (r.inputs for r in run.of_type(ALARM))
              if a["namespace"] == metrics.NAMESPACE and breaches(cloudwatch, a)}
     prefix = f"ensemble-forecast-{stack}-"

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from jobs.contract.config import JobConfig, Model
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import Model
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import ForecastModel, Prediction
 from jobs.forecasting.walkforward import WindowSpec

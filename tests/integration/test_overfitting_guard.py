@@ -19,11 +19,12 @@ import pytest
 
 from infra.monitoring import AlarmSpec, MonitoringArgs, alarm_specs
 from jobs.contract import metrics
-from jobs.contract.config import OPTIMIZATION_METHODS, JobConfig
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import OPTIMIZATION_METHODS
 from jobs.contract.thresholds import LEAK_DIVERGENCE
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.walkforward import WindowSpec
-from jobs.monitoring.publisher import publish_run
+from jobs.monitoring.publisher import RunPublisher
 from jobs.rollout.checks import Decision
 from jobs.rollout.daily import fetch as daily_fetch
 from jobs.rollout.review import review
@@ -82,7 +83,7 @@ def rows(url: str, name: str) -> list[dict[str, Any]]:
 def fired_alarms(outcomes: list[SymbolOutcome], cfg: JobConfig) -> tuple[set[str], dict[str, float]]:
     """Publish the run to moto's CloudWatch; which of the stack's alarms are breached, and key sums."""
     client = boto3.client("cloudwatch", region_name="us-east-1")
-    assert publish_run(outcomes, cfg, RUN_ID, client=client) > 0
+    assert RunPublisher(cfg, RUN_ID, client)(outcomes) > 0
     args = MonitoringArgs(stack=cfg.stack, horizons=("1D",), region="us-east-1", thresholds=cfg.thresholds)
     fired = {s.key for s in alarm_specs(args) if s.breaches(statistic(client, s)) and s.key != "forecasts-missing"}
     sums = {name: statistic(client, AlarmSpec("", name, {metrics.DIM_STACK: cfg.stack, metrics.DIM_HORIZON: "1D"}

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from jobs import rollout_review
+from jobs.contract.thresholds import Thresholds
 from jobs.forecasting.calendar import next_target
-from jobs.rollout.checks import Thresholds
 from jobs.rollout.data import load_review_data
 from jobs.storage.bars import read_bars, upsert_bars
 from jobs.storage.db import connect

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jobs.contract.config import Model
+from jobs.contract.domain import Model
 from jobs.forecasting.models.base import ForecastModel, Prediction
 from jobs.forecasting.walkforward import (
     FittedWindow,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from jobs.contract.config import ConfigError, JobConfig
+from jobs.contract.config import JobConfig
+from jobs.contract.values import ConfigError
 from jobs.forecasting.calendar import (
     daily_sessions,
     hourly_bar_ends,

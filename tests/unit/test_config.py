@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.contract.config import ConfigError, JobConfig, Model
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import Model
+from jobs.contract.values import ConfigError
 
 CANARY_ENV = {
     "ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true", "ENABLE_GB": "false",
@@ -67,6 +69,10 @@ def test_consistent_four_model_rollback_is_accepted() -> None:
     ({"AWS_BATCH_JOB_ARRAY_INDEX": "3"}, "set without AWS_BATCH_JOB_ARRAY_SIZE"),
     ({"AWS_BATCH_JOB_ARRAY_INDEX": "3", "AWS_BATCH_JOB_ARRAY_SIZE": "3"}, "expected an integer from 0 to 2"),
     ({"BASELINE_MODELS": "LSTM,XGB"}, "expected models from LSTM, ARIMA_GARCH"),
+    ({"FORECAST_RUN_ID": "a/b"}, "FORECAST_RUN_ID='a/b' is invalid: expected letters, digits"),
+    ({"AWS_BATCH_JOB_ID": "job 1"}, "AWS_BATCH_JOB_ID='job 1' is invalid: expected letters, digits"),
+    ({"AWS_BATCH_JOB_ATTEMPT": "0"}, "AWS_BATCH_JOB_ATTEMPT='0' is invalid: expected an integer from 1 to 10"),
+    ({"AWS_BATCH_JOB_ATTEMPT": "first"}, "AWS_BATCH_JOB_ATTEMPT='first' is invalid: expected an integer from 1 to 10"),
 ])
 def test_bad_values_get_one_line_naming_variable_and_allowed(env: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -101,6 +107,14 @@ def test_render_round_trips_and_never_renders_the_database_url() -> None:
 def test_array_size_alone_means_a_one_off_run_of_every_symbol() -> None:
     cfg = JobConfig.from_env({"AWS_BATCH_JOB_ARRAY_SIZE": "4"})
     assert cfg.array_index is None and cfg.array_size is None
+
+
+def test_who_runs_is_read_but_never_rendered() -> None:
+    """Batch and the operator supply the run's identity per job; a job definition never fixes it."""
+    cfg = JobConfig.from_env({"AWS_BATCH_JOB_ID": "4f1c:2", "AWS_BATCH_JOB_ATTEMPT": "2", "FORECAST_RUN_ID": "rerun-7"})
+    assert (cfg.batch_job_id, cfg.batch_attempt, cfg.forecast_run_id) == ("4f1c:2", 2, "rerun-7")
+    assert not {"AWS_BATCH_JOB_ID", "AWS_BATCH_JOB_ATTEMPT", "FORECAST_RUN_ID"} & set(cfg.to_env())
+    assert JobConfig.from_env({"AWS_BATCH_JOB_ID": "", "FORECAST_RUN_ID": ""}) == JobConfig()
 
 
 def test_an_empty_list_is_rendered_as_none_and_read_back_as_empty() -> None:

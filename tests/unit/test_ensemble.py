@@ -7,23 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.contract import config
-from jobs.forecasting.ensemble import (
-    OPTIMIZATION_METHODS,
-    combine,
-    equal_weights,
-    fit_weights,
-)
+from jobs.contract.domain import OPTIMIZATION_METHODS
+from jobs.forecasting.ensemble import combine, equal_weights, fit_weights
 from jobs.forecasting.models.base import Prediction
 
 
 def _pred(mean: list[float], half: float = 0.1) -> Prediction:
     m = np.array(mean, dtype=float)
     return Prediction(mean=m, lower=m - half, upper=m + half)
-
-
-def test_methods_match_the_config_contract() -> None:
-    assert OPTIMIZATION_METHODS == config.OPTIMIZATION_METHODS
 
 
 def test_equal_weights() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobs.contract.config import Model
+from jobs.contract.domain import Model
 from jobs.forecasting.models import build_model
 from jobs.forecasting.models.base import cumulative_targets
 from jobs.forecasting.models.features import skill_shrinkage

@@ -13,7 +13,8 @@ from botocore.stub import Stubber
 from rich.console import Console
 
 from jobs.contract import metrics
-from jobs.contract.config import JobConfig, Model
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import Model
 from jobs.forecasting.results import (
     ForecastResult,
     SetScore,
@@ -159,7 +160,7 @@ def test_relative_rmse_gap_pairs_by_window_id() -> None:
 
 def test_log_fallback_without_aws(no_aws: None, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="jobs.monitoring.publisher")
-    n = publisher.publish_run([outcome("AAPL", [0.1, 0.3]), failed("MSFT")], CFG, "run-1")
+    n = publisher.RunPublisher(CFG, "run-1")([outcome("AAPL", [0.1, 0.3]), failed("MSFT")])
     records = [r.fields for r in caplog.records if r.name == "jobs.monitoring.publisher"]
     line = json.loads(JsonFormatter().format(caplog.records[0]))
     assert line["event"] == "metric" and line["namespace"] == metrics.NAMESPACE and line["run_id"] == "run-1"
@@ -177,7 +178,7 @@ def test_publishes_to_cloudwatch_in_batches_of_1000(fake_aws: None) -> None:
                                 lambda params, **_: calls.append(len(params["MetricData"])))
     symbols = [f"S{i:03d}" for i in range(120)]
     outs = [outcome(s, [0.1, 0.2], horizon=h) for s in symbols for h in ("1D", "4h")]
-    n = publisher.publish_run(outs, JobConfig(stack="prod"), "run-2", client=client)
+    n = publisher.RunPublisher(JobConfig(stack="prod"), "run-2", client)(outs)
     assert max(calls) == 1000 and len(calls) >= 3
     assert n == sum(d.datapoints for d in publisher.build_datums(outs, JobConfig(stack="prod"), T0))
     assert cloudwatch_stat(client, metrics.FORECASTS_WRITTEN, {"Stack": "prod"}, "Sum") == 240
@@ -200,7 +201,7 @@ def cloudwatch_stat(client: object, name: str, dims: dict[str, str], stat: str, 
 
 
 def test_default_client_is_made_when_aws_is_configured(fake_aws: None) -> None:
-    n = publisher.publish_run([outcome("AAPL", [0.1])], CFG, "run-3")
+    n = publisher.RunPublisher(CFG, "run-3")([outcome("AAPL", [0.1])])
     listed = boto3.client("cloudwatch", region_name="us-east-1").list_metrics(Namespace=metrics.NAMESPACE)["Metrics"]
     assert n > 0 and {x["MetricName"] for x in listed} >= {metrics.DIVERGENCE, metrics.FORECASTS_WRITTEN}
 

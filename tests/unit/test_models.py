@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from jobs.contract.config import Model
+from jobs.contract.domain import Model
 from jobs.forecasting.models import build_model, model_class
 from jobs.forecasting.models.arima_garch import ArimaGarchModel
 from jobs.forecasting.models.base import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.contract.phases import covered_phases
 from jobs.contract.thresholds import Thresholds
 from jobs.rollout.checks import (
     Decision,
@@ -11,7 +12,6 @@ from jobs.rollout.checks import (
     SymbolHorizonStats,
     evaluate,
 )
-from jobs.rollout.data import covered_phases
 
 
 def stats(symbol: str = "AAPL", **kw: object) -> SymbolHorizonStats:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jobs.running.runner import shard
+from jobs.running.plan import shard
 
 symbol_lists = st.lists(st.from_regex(r"[A-Z]{1,5}", fullmatch=True), unique=True, max_size=150)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jobs.contract.config import Model
+from jobs.contract.domain import Model
 from jobs.contract.thresholds import LEAK_DIVERGENCE, MAX_FRACTION, Thresholds
 from jobs.forecasting.models.base import Prediction, cumulative_targets
 from jobs.forecasting.walkforward import (

@@ -1,4 +1,4 @@
-"""The model registry: build any ``jobs.contract.config.Model`` behind the ``ForecastModel`` interface.
+"""The model registry: build any ``jobs.contract.domain.Model`` behind the ``ForecastModel`` interface.
 
 Implementations are imported lazily: torch and prophet take seconds to import, and a
 2-model run should not pay for models it does not use.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from jobs.contract.config import Model
+from jobs.contract.domain import Model
 from jobs.forecasting.models.base import (
     ForecastModel,
     ModelFitError,
@@ -47,7 +47,7 @@ def build_model(model: Model | str, seed: int, interval: float = 0.9) -> Forecas
     """A new, unfitted instance of ``model`` with its default hyperparameters.
 
     Args:
-        model: Which model (``jobs.contract.config.Model`` or its name).
+        model: Which model (``jobs.contract.domain.Model`` or its name).
         seed: Seed for every random choice the model makes (initialisation, subsampling).
         interval: Central prediction interval level in (0, 1).
 

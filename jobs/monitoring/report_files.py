@@ -1,4 +1,4 @@
-"""Output files the commands write: checked before any work, written atomically, never through a link.
+"""Report files (the dashboard, the rollout review): checked before any work, written atomically, never through a link.
 
 A report is written to a temporary file in its own folder and then renamed over the final name
 (``os.replace``), so a reader never sees half a report and a crash leaves the old one intact.
@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from jobs.contract.config import ConfigError
+from jobs.contract.values import ConfigError
 
 
 class OutputPathError(ConfigError):

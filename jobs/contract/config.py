@@ -8,7 +8,7 @@ single values live in ``jobs.contract.values`` and are re-exported here (``__all
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.contract.thresholds import ENV_VARS as THRESHOLD_VARS
-from jobs.contract.thresholds import Thresholds
+from jobs.contract.thresholds import Thresholds, parse_thresholds
 from jobs.contract.values import (
     RETURN_OUTLIER_DEFAULT,
     RUN_ID_MAX,
@@ -300,7 +300,8 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
     for key, name in (("walk_forward", "ENABLE_WALK_FORWARD"), ("divergence_monitoring", "ENABLE_DIVERGENCE_MONITORING")):
         if (raw := get(name)) is not None:
             out[key] = parse_bool(name, raw)
-    out["thresholds"] = _parse_thresholds(get)
+    # One parser for the job's and the stacks' thresholds, with one set of limits.
+    out["thresholds"] = parse_thresholds({n: raw for n, var in THRESHOLD_VARS.items() if (raw := get(var)) is not None})
     if (raw := get("RETURN_OUTLIER_THRESHOLD")) is not None:
         out["return_outlier_threshold"] = parse_outlier_threshold("RETURN_OUTLIER_THRESHOLD", raw)
     if (raw := get("ROLLOUT_PHASE")) is not None:
@@ -341,20 +342,6 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
     if (raw := get("STACK_SYMBOLS")) is not None:
         out["stack_symbols"] = () if _is_none(raw) else parse_symbols("STACK_SYMBOLS", raw)
     return out
-
-
-def _parse_thresholds(get: Callable[[str], str | None]) -> Thresholds:
-    """Every threshold variable that is set, over the document's defaults."""
-    values: dict[str, float | int] = {}
-    for name, var in THRESHOLD_VARS.items():
-        if (raw := get(var)) is None:
-            continue
-        is_count = isinstance(getattr(Thresholds, name), int)
-        values[name] = parse_int(var, raw, 0, 86_400) if is_count else parse_threshold(var, raw)
-    try:
-        return Thresholds(**values)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
 
 
 def _is_none(raw: str) -> bool:

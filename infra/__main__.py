@@ -2,8 +2,8 @@
 
 import pulumi
 
-from infra.settings import PROJECT, load_settings
-from infra.stack import build_stack
+from infra.names import PROJECT
+from infra.stack import build_stack, load_settings
 
 settings = load_settings(pulumi.Config(PROJECT))
 for output_name, value in build_stack(settings).items():

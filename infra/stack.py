@@ -1,21 +1,117 @@
-"""Declare every component of one stack from its settings; no resources at import time."""
+"""One stack: its settings, read once from ``pulumi.Config``, and the components they declare.
+
+Each component parses its own keys into its own frozen args (``infra.batch.args``,
+``infra.database.args``, ``infra.monitoring.args``); this module only reads the config,
+hands each its keys and declares the components. Bad configuration fails with one clear
+``SettingsError`` before any resource is declared. No resources at import time.
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.batch import ForecastJob
-from infra.database import DatabaseSchema, migration_files
-from infra.monitoring import Monitoring, monitoring_args
-from infra.settings import Settings
+from infra.batch.args import BATCH_KEYS, BatchArgs, parse_batch
+from infra.batch.component import ForecastJob
+from infra.batch.jobs import JOB_KEYS, Workload, parse_workload
+from infra.database.args import DATABASE_KEYS, DatabaseArgs, parse_database
+from infra.database.component import DatabaseSchema, migration_files
+from infra.monitoring.args import MONITORING_KEYS, MonitoringArgs, parse_monitoring
+from infra.monitoring.component import Monitoring
+from infra.names import CORE_GROUP, PROJECT
+from infra.values import SettingsError, key_name
+
+# Every key the program reads, with how its raw string is decoded. Pulumi.yaml declares
+# exactly these keys, each with a default unless every stack file sets it (the Pulumi CLI
+# refuses a stack that leaves out a key with no default); no key is a secret.
+CONFIG_KEYS: dict[str, str] = {**JOB_KEYS, **BATCH_KEYS, **MONITORING_KEYS, **DATABASE_KEYS}
+# Keys whose Pulumi.yaml default means "not set": the CLI refuses a key with no default that
+# a stack leaves out, so optional keys carry a default, and the program reads it as absent.
+UNSET_DEFAULTS: dict[str, Any] = {
+    "symbols": [],
+    "symbolBatches": [],
+    "enabledBatches": 0,
+    "canarySymbols": [],
+    "dbAdminSecretArn": "",
+}
+_KIND_NAMES = {"json": "a YAML list or map", "int": "an integer", "float": "a number", "bool": "true or false"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one stack declares, validated.
+
+    Attributes:
+        stack: The Pulumi stack name (``canary``, ``limited``, ``prod``).
+        workload: The phase, symbols, horizons and job groups.
+        batch: The forecast job's args (AWS Batch, schedules).
+        database: The database component's args.
+        monitoring: The monitoring component's args (thresholds, subscriptions, alarm periods).
+    """
+
+    stack: str
+    workload: Workload
+    batch: BatchArgs
+    database: DatabaseArgs
+    monitoring: MonitoringArgs
+
+
+def load_settings(config: pulumi.Config, stack: str | None = None, region: str | None = None) -> Settings:
+    """Read every key once from ``config`` and validate it.
+
+    Args:
+        config: The project's ``pulumi.Config`` (``pulumi.Config("ensemble-forecast")``).
+        stack: The stack name; defaults to ``pulumi.get_stack()``.
+        region: The AWS region; defaults to the stack's ``aws:region``.
+
+    Returns:
+        The validated settings. Keys holding their "not set" default (``UNSET_DEFAULTS``)
+        read as absent.
+
+    Raises:
+        SettingsError: One line naming the key, the value and what is allowed.
+    """
+    values: dict[str, Any] = {}
+    for key, kind in CONFIG_KEYS.items():
+        raw = config.get(key)
+        if raw is not None:
+            values[key] = _decode(key, kind, raw)
+    return parse_settings(drop_unset(values), stack or pulumi.get_stack(),
+                          region or pulumi.Config("aws").require("region"))
+
+
+def drop_unset(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without the keys that hold their "not set" default (``UNSET_DEFAULTS``)."""
+    return {k: v for k, v in values.items() if not (k in UNSET_DEFAULTS and v == UNSET_DEFAULTS[k]
+                                                     and type(v) is type(UNSET_DEFAULTS[k]))}
+
+
+def parse_settings(values: Mapping[str, Any], stack: str, region: str) -> Settings:
+    """Validate decoded config ``values`` (key -> YAML-like value) for ``stack`` in ``region``.
+
+    Raises:
+        SettingsError: One line naming the key, the value and what is allowed.
+    """
+    unknown = sorted(set(values) - set(CONFIG_KEYS))
+    if unknown:
+        raise SettingsError(f"{key_name(unknown[0])} is not a known setting; known: {', '.join(CONFIG_KEYS)}")
+    workload = parse_workload(values, stack)
+    tags = {"service": PROJECT, "stack": stack, "phase": workload.phase}
+    batch = parse_batch(values, workload, stack, region, tags)
+    return Settings(stack=stack, workload=workload, batch=batch, database=parse_database(values, tags),
+                    monitoring=parse_monitoring(values, batch, workload.thresholds))
 
 
 def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
     """Declare the database, the forecast job and its monitoring; return the stack outputs.
 
     Args:
-        settings: Validated settings from ``infra.settings.load_settings``.
+        settings: Validated settings from ``load_settings``.
 
     Returns:
         Output name -> value, for ``pulumi.export``. Includes what a one-off regenerate job
@@ -25,32 +121,51 @@ def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
     # others only reuse them, finding the secret by name (so no stack file holds its ARN).
     db = settings.database
     if db.manage:
-        database = DatabaseSchema("database", db, settings.tags)
+        database = DatabaseSchema("database", db)
         secret_arn, after = database.url_secret.arn, [database]
     else:
         secret = aws.secretsmanager.get_secret_output(name=db.url_secret_name)
         secret_arn, after = secret.arn, []
-    job = ForecastJob("forecast", settings, secret_arn, opts=pulumi.ResourceOptions(depends_on=after))
-    Monitoring("monitoring", monitoring_args(settings, job.queue.arn))
+    job = ForecastJob("forecast", settings.batch, secret_arn, opts=pulumi.ResourceOptions(depends_on=after))
+    Monitoring("monitoring", settings.monitoring, job_queue_arns=(job.queue.arn,))
     definitions: dict[str, dict[str, pulumi.Output[str]]] = {}
     for scheduled in job.jobs:
         definitions.setdefault(scheduled.group.name, {})[scheduled.horizon] = scheduled.definition.arn
+    workload, batch = settings.workload, settings.batch
     return {
-        "rolloutPhase": settings.phase,
-        "symbols": list(settings.symbols),
-        "horizons": list(settings.horizons),
+        "rolloutPhase": workload.phase,
+        "symbols": list(workload.symbols),
+        "horizons": list(workload.horizons),
         "jobGroups": {
-            g.name: {"models": [m.value for m in g.models], "symbols": list(g.symbols), "arraySize": g.array_size}
-            for g in settings.groups
+            g.name: {"models": [m.value for m in g.models], "symbols": list(g.symbols), "arraySize": batch.array_size(g)}
+            for g in workload.groups
         },
         "jobQueueArn": job.queue.arn,
         "jobQueueName": job.queue.name,
-        "jobDefinitionArns": definitions["core"],
+        "jobDefinitionArns": definitions[CORE_GROUP],
         "highValueJobDefinitionArns": definitions.get("high-value", {}),
         "repositoryUrl": job.repository.repository_url,
         "logGroupName": job.log_group.name,
         "databaseSecretArn": job.secret_arn,
-        "manageDatabase": settings.database.manage,
-        "schedulesEnabled": settings.monitoring.schedules_enabled,
-        "migrations": [m.name for m in migration_files()] if settings.database.manage else [],
+        "manageDatabase": db.manage,
+        "schedulesEnabled": batch.schedules_enabled,
+        "migrations": [m.name for m in migration_files()] if db.manage else [],
     }
+
+
+def _decode(key: str, kind: str, raw: str) -> Any:
+    # Pulumi hands every config value over as a string; structured values arrive as JSON.
+    try:
+        if kind == "json":
+            return json.loads(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "bool":
+            if raw.strip().lower() not in ("true", "false"):
+                raise ValueError(raw)
+            return raw.strip().lower() == "true"
+    except ValueError:
+        raise SettingsError(f"{key_name(key)}={raw!r} is invalid: expected {_KIND_NAMES[kind]}") from None
+    return raw

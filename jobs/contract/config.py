@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from jobs.contract.domain import DEFAULT_MODEL_SETS, HORIZONS, MODEL_ORDER, OPTIMIZATION_METHODS, Model
 from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.contract.thresholds import ENV_VARS as THRESHOLD_VARS
-from jobs.contract.thresholds import Thresholds
+from jobs.contract.thresholds import Thresholds, parse_thresholds
 from jobs.contract.values import (
     RETURN_OUTLIER_DEFAULT,
     ConfigError,
@@ -30,19 +30,12 @@ from jobs.contract.values import (
     parse_outlier_threshold,
     parse_run_id,
     parse_symbols,
-    parse_threshold,
 )
 
 __all__ = [
     "DEFAULT_MAX_GAP_SESSIONS", "DEPLOY_SUPPLIED", "NONE", "JobConfig", "flag_var", "flags_for", "parse_horizons",
     "parse_model_list", "resolve_models",
 ]
-# TEMPORARY re-exports, for infra/ only (issue 19): infra/settings.py, infra/settings_common.py and
-# infra/settings_monitoring.py (and tests/infra/test_settings.py) still import these names from here.
-# They live in jobs.contract.values and jobs.contract.domain; delete this line once infra imports
-# them from there. Nothing under jobs/, bench/ or the other tests may use it.
-__all__ += ["ConfigError", "DEFAULT_MODEL_SETS", "HORIZONS", "Model", "OPTIMIZATION_METHODS", "parse_choice",
-            "parse_symbols", "parse_threshold"]
 
 
 # MAX_GAP_SESSIONS default: about a trading month. The longest NYSE closure since 1933 is 4
@@ -270,7 +263,8 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
     for key, name in (("walk_forward", "ENABLE_WALK_FORWARD"), ("divergence_monitoring", "ENABLE_DIVERGENCE_MONITORING")):
         if (raw := get(name)) is not None:
             out[key] = parse_bool(name, raw)
-    out["thresholds"] = _parse_thresholds(get)
+    # One parser for the job's and the stacks' thresholds, with one set of limits.
+    out["thresholds"] = parse_thresholds({n: raw for n, var in THRESHOLD_VARS.items() if (raw := get(var)) is not None})
     if (raw := get("RETURN_OUTLIER_THRESHOLD")) is not None:
         out["return_outlier_threshold"] = parse_outlier_threshold("RETURN_OUTLIER_THRESHOLD", raw)
     if (raw := get("ROLLOUT_PHASE")) is not None:
@@ -324,20 +318,6 @@ def _parse_run(get: Callable[[str], str | None]) -> dict[str, object]:
     if (raw := get("FORECAST_RUN_ID")) is not None:
         out["forecast_run_id"] = parse_run_id("FORECAST_RUN_ID", raw)
     return out
-
-
-def _parse_thresholds(get: Callable[[str], str | None]) -> Thresholds:
-    """Every threshold variable that is set, over the document's defaults."""
-    values: dict[str, float | int] = {}
-    for name, var in THRESHOLD_VARS.items():
-        if (raw := get(var)) is None:
-            continue
-        is_count = isinstance(getattr(Thresholds, name), int)
-        values[name] = parse_int(var, raw, 0, 86_400) if is_count else parse_threshold(var, raw)
-    try:
-        return Thresholds(**values)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
 
 
 def _is_none(raw: str) -> bool:

@@ -3,13 +3,17 @@
 ``Thresholds`` is the one structure that carries them; the module constants are its defaults.
 Each field has one environment variable (``ENV_VARS``), so a stack renders every threshold into
 the job's environment and the job, its review, its daily checks and its dashboard use the
-stack's values rather than code defaults.
+stack's values rather than code defaults. ``parse_thresholds`` is their one parser: the job
+reads its environment and the stacks their config through it, with one set of limits.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+
+from jobs.contract.values import ConfigError, parse_int, parse_threshold
 
 # "Warning: divergence > 20% -> flagged for review" / "Critical: divergence > 30% -> immediate".
 DIVERGENCE_WARNING = 0.20
@@ -38,6 +42,15 @@ MAX_FRACTION = 10.0
 # exactly: a leak) or so small that the ratio would overflow: overfitting beyond every threshold.
 # Finite on purpose: PostgreSQL stores Infinity, but CloudWatch and JSON reject it.
 LEAK_DIVERGENCE = 1e6
+
+# The integer thresholds' limits, field -> (lowest, highest); the storm period is also whole
+# minutes (CloudWatch alarm periods are). The job and the stacks parse with these same limits.
+COUNT_LIMITS: dict[str, tuple[int, int]] = {
+    "alert_storm_count": (0, 10_000),
+    "alert_storm_period_seconds": (60, 86_400),
+}
+# The stacks configure the storm period in minutes: ``parse_thresholds`` takes this in its place.
+PERIOD_MINUTES = "alert_storm_period_minutes"
 
 _FRACTIONS = ("divergence_warning", "divergence_critical", "divergence_proceed", "divergence_rollback",
               "rmse_escalation", "rmse_rollback", "overfitting_share")
@@ -81,26 +94,7 @@ class Thresholds:
     coverage_alarm_high: float = COVERAGE_ALARM_HIGH
 
     def __post_init__(self) -> None:
-        for name in (*_FRACTIONS, *_SHARES):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value)
-                                               and 0.0 < value <= MAX_FRACTION):
-                raise ValueError(f"{ENV_VARS[name]}={value!r} is invalid: expected a fraction above 0, e.g. 0.15 for 15%")
-        ordered = (("divergence_warning", "divergence_critical"), ("divergence_proceed", "divergence_rollback"),
-                   ("rmse_escalation", "rmse_rollback"), ("coverage_alarm_low", "coverage_review_low"),
-                   ("coverage_review_low", "coverage_review_high"), ("coverage_review_high", "coverage_alarm_high"))
-        for low, high in ordered:
-            if getattr(self, low) >= getattr(self, high):
-                raise ValueError(f"{ENV_VARS[low]}={getattr(self, low)} must be below "
-                                 f"{ENV_VARS[high]}={getattr(self, high)}")
-        for name in _SHARES:
-            if getattr(self, name) > 1.0:
-                raise ValueError(f"{ENV_VARS[name]}={getattr(self, name)} is invalid: expected a share in (0, 1]")
-        if not 0 <= self.alert_storm_count <= 10_000:
-            raise ValueError(f"{ENV_VARS['alert_storm_count']}={self.alert_storm_count} is invalid: expected 0 to 10000")
-        if not 60 <= self.alert_storm_period_seconds <= 86_400 or self.alert_storm_period_seconds % 60:
-            raise ValueError(f"{ENV_VARS['alert_storm_period_seconds']}={self.alert_storm_period_seconds} is invalid: "
-                             "expected whole minutes from 60 to 86400 seconds")
+        _check({f.name: getattr(self, f.name) for f in fields(self)}, ENV_VARS)
 
     @property
     def alert_storm_period_minutes(self) -> int:
@@ -127,3 +121,59 @@ ENV_VARS: dict[str, str] = {
 }
 if set(ENV_VARS) != {f.name for f in fields(Thresholds)}:  # import-time guard: a new field needs its variable
     raise ImportError("jobs.contract.thresholds.ENV_VARS must name every Thresholds field")
+
+
+def parse_thresholds(texts: Mapping[str, str], names: Mapping[str, str] | None = None) -> Thresholds:
+    """Parse the thresholds that are set over the rollout document's defaults.
+
+    The one parser of thresholds: the job reads them from its environment and the stacks from
+    their config through it, so both accept exactly the same values.
+
+    Args:
+        texts: Field -> raw text of each threshold that is set. ``alert_storm_period_minutes``
+            (``PERIOD_MINUTES``) stands for ``alert_storm_period_seconds`` in minutes.
+        names: Field -> the name an error shows (the stack's config key); ``ENV_VARS`` for the rest.
+
+    Raises:
+        ConfigError: One line naming the value and what is allowed.
+    """
+    shown = {**ENV_VARS, **(names or {})}
+    values: dict[str, float | int] = {}
+    for name, raw in texts.items():
+        if name == PERIOD_MINUTES:
+            low, high = COUNT_LIMITS["alert_storm_period_seconds"]
+            values["alert_storm_period_seconds"] = 60 * parse_int(shown[name], raw, low // 60, high // 60)
+        elif name in COUNT_LIMITS:
+            values[name] = parse_int(shown[name], raw, *COUNT_LIMITS[name])
+        elif name in ENV_VARS:
+            values[name] = parse_threshold(shown[name], raw)
+        else:
+            raise ValueError(f"{name!r} is not a threshold; known: {', '.join(ENV_VARS)}, {PERIOD_MINUTES}")
+    defaults = Thresholds()
+    _check({f.name: values.get(f.name, getattr(defaults, f.name)) for f in fields(Thresholds)}, shown)
+    return Thresholds(**values)
+
+
+def _check(values: Mapping[str, float | int], names: Mapping[str, str]) -> None:
+    """Raise ``ConfigError`` naming (by ``names``) the first threshold out of range or order."""
+    for name in (*_FRACTIONS, *_SHARES):
+        value = values[name]
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value)
+                                           and 0.0 < value <= MAX_FRACTION):
+            raise ConfigError(f"{names[name]}={value!r} is invalid: expected a fraction above 0, e.g. 0.15 for 15%")
+    ordered = (("divergence_warning", "divergence_critical"), ("divergence_proceed", "divergence_rollback"),
+               ("rmse_escalation", "rmse_rollback"), ("coverage_alarm_low", "coverage_review_low"),
+               ("coverage_review_low", "coverage_review_high"), ("coverage_review_high", "coverage_alarm_high"))
+    for low, high in ordered:
+        if values[low] >= values[high]:
+            raise ConfigError(f"{names[low]}={values[low]} must be below {names[high]}={values[high]}")
+    for name in _SHARES:
+        if values[name] > 1.0:
+            raise ConfigError(f"{names[name]}={values[name]} is invalid: expected a share in (0, 1]")
+    count, (low, high) = values["alert_storm_count"], COUNT_LIMITS["alert_storm_count"]
+    if not low <= count <= high:
+        raise ConfigError(f"{names['alert_storm_count']}={count} is invalid: expected {low} to {high}")
+    period, (low, high) = values["alert_storm_period_seconds"], COUNT_LIMITS["alert_storm_period_seconds"]
+    if not low <= period <= high or period % 60:
+        raise ConfigError(f"{names['alert_storm_period_seconds']}={period} is invalid: "
+                          f"expected whole minutes from {low} to {high} seconds")

@@ -2,7 +2,7 @@
 
 The review (``jobs.rollout.checks``) takes each check's verdict from this table, the daily
 checks mark their rows with it, the stacks' rollback composite alarm is made of exactly the
-alarms of the ROLLBACK triggers (``infra.alarms``), and docs/rollout.md's trigger table is
+alarms of the ROLLBACK triggers (``infra.monitoring.alarms``), and docs/rollout.md's trigger table is
 ``markdown_table()``'s output (a test compares them). To add a trigger, add one ``Trigger``
 to ``TRIGGERS``: the composite, the docs test and the review's consistency guard follow.
 """
@@ -33,7 +33,7 @@ class Trigger:
         verdict: what it decides when it fires.
         when: the condition, in words, with ``{value}`` for the threshold.
         threshold: the ``Thresholds`` field it compares against, or None (any occurrence).
-        alarm: the CloudWatch alarm key (``infra.alarms``, per horizon unless ``stack_wide``)
+        alarm: the CloudWatch alarm key (``infra.monitoring.alarms``, per horizon unless ``stack_wide``)
             that implements it on the stack, or None when only the review can see it.
         stack_wide: the alarm is one per stack, not one per horizon.
     """

@@ -69,7 +69,7 @@ def read_run_figures(conn: psycopg.Connection[Any], since: datetime, until: date
         _opt(r["rmse_vs_baseline"]), _opt(r["interval_coverage"])) for r in rows.fetchall())
 
 
-# The alarms' statistic over the symbols of one horizon in one run (infra/alarms.py,
+# The alarms' statistic over the symbols of one horizon in one run (infra/monitoring/alarms.py,
 # horizon_alarm_specs): the metric, its statistic, and the per symbol-horizon value it reads.
 ALARM_STATISTICS: dict[str, tuple[str, str, Callable[[RunFigures], float | None]]] = {
     "divergence": (metrics.DIVERGENCE, "Maximum", lambda f: f.max_divergence),

@@ -91,7 +91,7 @@ def test_every_local_command_has_an_absolute_dir_and_runs_there(tcp_postgres: Tc
 
 def test_the_migration_command_is_what_the_diff_shows(stack_runs: dict[str, StackRun]) -> None:
     """One command runs `jobs.migrate`; its triggers name every file it applies, with its hash."""
-    from infra.database import migration_files
+    from infra.database.component import migration_files
 
     [command] = stack_runs["canary"].of_type(COMMAND)
     assert command.inputs["create"] == ".venv/bin/python -m jobs.migrate"

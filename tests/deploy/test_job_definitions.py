@@ -11,8 +11,8 @@ from collections.abc import Iterator, Mapping
 import pytest
 import yaml
 
-from infra.settings import SettingsError
-from infra.settings_batch import FARGATE_SIZES, fargate_memory_values
+from infra.batch.args import FARGATE_SIZES, fargate_memory_values
+from infra.values import SettingsError
 from jobs.contract.config import DEPLOY_SUPPLIED, JobConfig
 from tests.support.stacks import ACCOUNT, REGION, ROOT, STACKS, StackRun, run_stack
 

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.settings import CONFIG_KEYS, load_settings, parse_settings
-from infra.settings_common import UNSET_DEFAULTS
+from infra.stack import CONFIG_KEYS, UNSET_DEFAULTS, load_settings, parse_settings
 from tests.support.pulumi_cli import (
     ConfigValue,
     PulumiConfigError,
@@ -22,7 +21,7 @@ from tests.support.pulumi_cli import (
     load_stack,
     validate_project,
 )
-from tests.support.stacks import PROJECT, ROOT, STACKS, stack_config
+from tests.support.stacks import PROJECT, REGION, ROOT, STACKS, stack_config
 
 TYPED = {"name": "test", "runtime": "dotnet", "config": {
     "hello": {"type": "integer"}, "values": {"type": "array", "items": {"type": "string"}}, "world": {"type": "string"}}}
@@ -104,11 +103,11 @@ def test_pulumi_yaml_defaults_are_the_programs_defaults(stack: str) -> None:
     defaulted.add("dbAdminSecretArn")  # only valid with manageDatabase: true, which is defaulted (false)
     kept = {k: v for k, v in config.items() if k.split(":", 1)[-1] not in defaulted}
     through_cli = load_settings(_Config({k: v.text for k, v in apply_project_config(project, stack, kept).items()}),
-                                stack)
+                                stack, REGION)
     raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
     values: dict[str, Any] = {k.split(":", 1)[1]: v for k, v in raw.items()
                               if k.startswith(f"{PROJECT}:") and k.split(":", 1)[1] not in defaulted}
-    assert through_cli == parse_settings(values, stack)
+    assert through_cli == parse_settings(values, stack, REGION)
 
 
 def test_the_harness_hands_the_program_what_the_cli_would() -> None:

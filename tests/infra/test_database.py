@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from infra.database import TABLE_PRIVILEGES, migration_files
-from infra.settings import SettingsError
+from infra.database.component import TABLE_PRIVILEGES, migration_files
+from infra.values import SettingsError
 from jobs.contract.config import JobConfig
 from jobs.forecasting.results import (
     ForecastResult,

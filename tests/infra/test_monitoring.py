@@ -11,7 +11,9 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
-from infra import monitoring as mon
+from infra.monitoring.alarms import alarm_specs, check_evaluation_window
+from infra.monitoring.args import MonitoringArgs
+from infra.monitoring.component import SUPPRESSOR_WAIT_SECONDS, Monitoring, topic_policy
 from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
 
@@ -54,15 +56,15 @@ class Recorder(pulumi.runtime.Mocks):
         return {}
 
 
-def declare(args: mon.MonitoringArgs) -> list[Declared]:
-    """Run the component alone under mocks and return every registered resource."""
+def declare(args: MonitoringArgs) -> list[Declared]:
+    """Run the component alone under mocks, watching the stack's queue; return every registered resource."""
     monitor = MockMonitor(Recorder())
     pulumi.runtime.set_mocks(monitor.mocks, project="ensemble-forecast", stack=args.stack, preview=False,
                              monitor=monitor)
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        comp = mon.Monitoring("monitoring", args)
+        comp = Monitoring("monitoring", args, job_queue_arns=(queue_arn(args.stack),))
         return comp.dashboard.dashboard_body
 
     program()
@@ -70,12 +72,16 @@ def declare(args: mon.MonitoringArgs) -> list[Declared]:
             for r in monitor.get_registered_resources().values()]
 
 
-def stack_args(stack: str, **overrides: Any) -> mon.MonitoringArgs:
+def stack_args(stack: str, **overrides: Any) -> MonitoringArgs:
     """The component's arguments as each stack passes them (thresholds from the rollout document)."""
     base: dict[str, Any] = dict(stack=stack, horizons=STACK_HORIZONS[stack], region=REGION,
-                                review_emails=("ml-review@example.com",), immediate_emails=("oncall@example.com",),
-                                job_queue_arns=(f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{stack}",))
-    return mon.MonitoringArgs(**{**base, **overrides})
+                                review_emails=("ml-review@example.com",), immediate_emails=("oncall@example.com",))
+    return MonitoringArgs(**{**base, **overrides})
+
+
+def queue_arn(stack: str) -> str:
+    """The stack's Batch job queue, whose FAILED jobs notify on-call."""
+    return f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{stack}"
 
 
 def of_type(resources: list[Declared], typ: str) -> list[Declared]:
@@ -172,7 +178,7 @@ def test_rollback_composite_names_every_trigger(declared: tuple[str, list[Declar
     assert comp["alarmActions"] == [topic_arn(stack, "immediate")] and comp["actionsEnabled"] is True
     suppressor = comps[f"ensemble-forecast-{stack}-awaiting-schedule"]
     assert comp["actionsSuppressor"] == {"alarm": suppressor["alarmName"], "extensionPeriod": 3_600,
-                                         "waitPeriod": mon.SUPPRESSOR_WAIT_SECONDS}
+                                         "waitPeriod": SUPPRESSOR_WAIT_SECONDS}
     assert set(re.findall(r'ALARM\("([^"]+)"\)', suppressor["alarmRule"])) == {
         f"ensemble-forecast-{stack}-schedule-idle-{h}" for h in STACK_HORIZONS[stack]}
     assert suppressor["actionsEnabled"] is False and not suppressor.get("alarmActions")
@@ -191,7 +197,7 @@ def test_batch_failures_reach_the_immediate_topic(declared: tuple[str, list[Decl
     (rule,) = of_type(resources, "aws:cloudwatch/eventRule:EventRule")
     pattern = json.loads(rule.state["eventPattern"])
     assert pattern == {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"],
-                       "detail": {"status": ["FAILED"], "jobQueue": [f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/{stack}"]}}
+                       "detail": {"status": ["FAILED"], "jobQueue": [queue_arn(stack)]}}
     (target,) = of_type(resources, "aws:cloudwatch/eventTarget:EventTarget")
     assert target.state["arn"] == topic_arn(stack, "immediate") and target.state["rule"] == rule.state["name"]
     policies = {r.state["arn"]: json.loads(r.state["policy"]) for r in of_type(resources, "aws:sns/topicPolicy:TopicPolicy")}
@@ -227,7 +233,7 @@ def test_dashboard_has_the_rollout_charts(declared: tuple[str, list[Declared]]) 
 
 
 def test_thresholds_follow_the_settings() -> None:
-    specs = {s.key: s for s in mon.alarm_specs(stack_args("canary", thresholds=Thresholds(
+    specs = {s.key: s for s in alarm_specs(stack_args("canary", thresholds=Thresholds(
         divergence_warning=0.15, divergence_critical=0.4, alert_storm_count=9)))}
     assert specs["divergence-warning-1D"].threshold == 0.15 and specs["divergence-critical-1D"].threshold == 0.4
     assert specs["alert-storm"].threshold == 9.0
@@ -238,15 +244,15 @@ def test_thresholds_follow_the_settings() -> None:
     (86_400, 7, True), (86_400, 8, False), (90, 1, False), (60, 0, False)])
 def test_evaluation_window_limits(period: int, evaluations: int, ok: bool) -> None:
     if ok:
-        mon.check_evaluation_window("x", period, evaluations)
+        check_evaluation_window("x", period, evaluations)
     else:
         with pytest.raises(ValueError, match="alarm x"):
-            mon.check_evaluation_window("x", period, evaluations)
+            check_evaluation_window("x", period, evaluations)
 
 
 def test_a_run_interval_beyond_seven_days_is_refused() -> None:
     with pytest.raises(ValueError, match="forecasts-missing-1D"):
-        mon.alarm_specs(stack_args("canary", run_intervals={"1D": 8 * 86_400}))
+        alarm_specs(stack_args("canary", run_intervals={"1D": 8 * 86_400}))
 
 
 def test_bad_args_are_refused() -> None:
@@ -255,4 +261,4 @@ def test_bad_args_are_refused() -> None:
     with pytest.raises(ValueError, match="no entry for horizons 4h"):
         stack_args("canary", horizons=("1D", "4h"), run_intervals={"1D": 86_400})
     with pytest.raises(ValueError, match="topic ARN"):
-        mon.topic_policy("not-an-arn", "p")
+        topic_policy("not-an-arn", "p")

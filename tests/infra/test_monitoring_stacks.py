@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra import monitoring as mon
-from infra.schedules import max_run_gap_seconds
+from infra.batch.schedules import max_run_gap_seconds
+from infra.monitoring.alarms import MAX_EVALUATION_SECONDS
 from jobs.contract import metrics
 from tests.support.stacks import ACCOUNT, STACKS, StackRun, run_stack
 
@@ -72,7 +72,7 @@ def test_missing_forecasts_alarm_spans_the_longest_schedule_gap(stack_runs: dict
         assert a["treatMissingData"] == "breaching" and a["alarmActions"] == []
         idle = alarms[f"ensemble-forecast-{stack}-schedule-idle-{h}"]
         assert idle["dimensions"] == {"RuleName": f"ensemble-forecast-{stack}-{h}"} and idle["period"] == a["period"]
-        assert a["period"] * a["evaluationPeriods"] <= mon.MAX_EVALUATION_SECONDS
+        assert a["period"] * a["evaluationPeriods"] <= MAX_EVALUATION_SECONDS
 
 
 @pytest.mark.parametrize("stack", STACKS)

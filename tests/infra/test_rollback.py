@@ -40,7 +40,7 @@ def test_rollback_document_snippet_is_refused() -> None:
     """The rollout document's snippet enables 3 models under ENSEMBLE_MODEL_COUNT=4; as a list it cannot."""
     import pytest
 
-    from infra.settings import SettingsError
+    from infra.values import SettingsError
 
     with pytest.raises(SettingsError, match="ensemble-forecast:models='LSTM,ARIMA_GARCH,GB,GB' is invalid"):
         run_stack("canary", {"models": ["LSTM", "ARIMA_GARCH", "GB", "GB"]})

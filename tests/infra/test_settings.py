@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.settings import CONFIG_KEYS, SettingsError, parse_settings
-from jobs.contract.config import HORIZONS
+from infra.database.args import STACK_SSL_MODES
+from infra.stack import CONFIG_KEYS, parse_settings
+from infra.values import SettingsError
+from jobs.contract.config import JobConfig
+from jobs.contract.domain import HORIZONS
 from jobs.contract.thresholds import Thresholds
+from jobs.contract.values import SSL_MODES, ConfigError, check_database_url
 from tests.support.pulumi_cli import PulumiConfigError
 from tests.support.stacks import (
     PROJECT,
+    REGION,
     ROOT,
     STACKS,
     RecordedResource,
@@ -34,7 +40,7 @@ def parse_with(stack_name: str, **changes: Any) -> None:
             values.pop(key, None)
         else:
             values[key] = value
-    parse_settings(values, stack_name)
+    parse_settings(values, stack_name, REGION)
 
 
 BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
@@ -75,6 +81,14 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ("missing-schedule", "canary", {"horizons": ["1D", "4h"]},
      "ensemble-forecast:schedules has no schedule for horizon(s) 4h"),
     ("bad-schedule", "canary", {"schedules": {"1D": "every day"}}, "schedules.1D='every day' is invalid"),
+    ("unsupported-schedule", "canary", {"schedules": {"1D": "cron(0 21 1 * ? *)"}},
+     "ensemble-forecast:schedules: schedule 'cron(0 21 1 * ? *)' is not supported"),
+    ("storm-count-above-the-contract", "canary", {"alertStormCount": 10_001},
+     "ensemble-forecast:alertStormCount='10001' is invalid: expected an integer from 0 to 10000"),
+    ("storm-period-above-a-day", "canary", {"alertStormPeriodMinutes": 1441},
+     "ensemble-forecast:alertStormPeriodMinutes='1441' is invalid: expected an integer from 1 to 1440"),
+    ("opportunistic-ssl", "limited", {"dbSslMode": "prefer"},
+     "ensemble-forecast:dbSslMode='prefer' is invalid: expected one of disable, require, verify-ca, verify-full"),
     ("unknown-method", "canary", {"optimizationMethod": "magic"},
      "ensemble-forecast:optimizationMethod='magic' is invalid: expected one of simple_avg, inverse_rmse"),
     ("unknown-phase", "canary", {"rolloutPhase": "beta"}, "ensemble-forecast:rolloutPhase='beta' is invalid"),
@@ -97,7 +111,7 @@ def test_bad_config_fails_with_its_message(stack: str, changes: dict[str, Any], 
 
 
 def test_admin_secret_errors_never_echo_the_secret() -> None:
-    from infra.database import admin_credential
+    from infra.database.component import admin_credential
 
     assert admin_credential('{"username": "admin", "password": "pw"}') == {"username": "admin", "password": "pw"}
     for content in ("hunter2-secret", '{"password": "hunter2-secret"}', '["hunter2-secret"]'):
@@ -155,7 +169,37 @@ def test_defaults_are_the_rollout_documents() -> None:
     for key in ("divergenceWarningThreshold", "divergenceCriticalThreshold", "baselineRmseEscalation",
                 "rollbackDivergence", "rollbackRmseIncrease", "alertStormCount", "alertStormPeriodMinutes"):
         values.pop(key)
-    monitoring = parse_settings(values, "canary").monitoring
+    settings = parse_settings(values, "canary", REGION)
+    monitoring = settings.monitoring
     assert monitoring.thresholds == Thresholds(), "unset keys take the rollout document's thresholds"
-    job = parse_settings(values, "canary").groups[0].job
+    job = settings.workload.groups[0].job
     assert job.thresholds == monitoring.thresholds, "the job and the alarms share one Thresholds"
+
+
+@pytest.mark.parametrize(("count", "minutes"), [(0, 1), (1_000, 60), (5_000, 720), (10_000, 1_440)])
+def test_the_stack_and_the_job_accept_the_same_storm_thresholds(count: int, minutes: int) -> None:
+    """One parser, one set of limits: what a stack accepts, it renders, and the job reads back."""
+    values = {**stack_values("canary"), "alertStormCount": count, "alertStormPeriodMinutes": minutes}
+    settings = parse_settings(values, "canary", REGION)
+    env = settings.workload.groups[0].job.to_env()
+    assert (env["ALERT_STORM_COUNT"], env["ALERT_STORM_PERIOD_SECONDS"]) == (str(count), str(60 * minutes))
+    assert JobConfig.from_env(env).thresholds == settings.monitoring.thresholds
+    assert (settings.monitoring.thresholds.alert_storm_count,
+            settings.monitoring.thresholds.alert_storm_period_seconds) == (count, 60 * minutes)
+
+
+def test_a_storm_count_beyond_the_limit_is_refused_by_the_job_too() -> None:
+    with pytest.raises(ConfigError, match=re.escape("ALERT_STORM_COUNT='10001' is invalid: expected an integer "
+                                                    "from 0 to 10000")):
+        JobConfig.from_env({"ALERT_STORM_COUNT": "10001"})
+
+
+def test_stacks_allow_the_contracts_ssl_modes_that_say_whether_traffic_is_encrypted() -> None:
+    # libpq's allow and prefer fall back silently; every other mode of the job's contract is allowed.
+    assert STACK_SSL_MODES == ("disable", "require", "verify-ca", "verify-full")
+    assert set(STACK_SSL_MODES) == set(SSL_MODES) - {"allow", "prefer"}
+    for mode in STACK_SSL_MODES:
+        database = parse_settings({**stack_values("limited"), "dbSslMode": mode}, "limited", REGION).database
+        assert database.ssl_mode == mode
+        # The DATABASE_URL the owning stack stores with this mode is one the job accepts.
+        check_database_url(f"postgresql://forecast_job:pw@{database.host}:{database.port}/{database.name}?sslmode={mode}")

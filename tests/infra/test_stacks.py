@@ -11,7 +11,7 @@ import math
 import pytest
 import yaml
 
-from infra import iam
+from infra.batch import iam
 from jobs.contract.config import JobConfig
 from tests.support.stacks import (
     ACCOUNT,

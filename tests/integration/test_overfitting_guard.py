@@ -17,7 +17,8 @@ import boto3
 import psycopg
 import pytest
 
-from infra.monitoring import AlarmSpec, MonitoringArgs, alarm_specs
+from infra.monitoring.alarms import AlarmSpec, alarm_specs
+from infra.monitoring.args import MonitoringArgs
 from jobs.contract import metrics
 from jobs.contract.config import JobConfig
 from jobs.contract.domain import OPTIMIZATION_METHODS

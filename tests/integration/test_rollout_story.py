@@ -24,7 +24,7 @@ import psycopg
 import pytest
 import yaml
 
-from infra import monitoring as mon
+from infra.monitoring.alarms import ROLLBACK_KEYS
 from jobs.contract.phases import DEPLOYED_PHASES
 from jobs.contract.thresholds import Thresholds
 from jobs.rollout.checks import Decision, evaluate
@@ -209,7 +209,7 @@ def test_the_whole_rollout(db_url: str) -> None:
     assert any(r.startswith("[ROLLBACK] divergence: AAPL 1D average divergence 40.0%") for r in review.reasons)
     rule = next(r for r in story.stack("prod").of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")
                 if r.name == "monitoring-rollback-required").inputs["alarmRule"]
-    assert 'ALARM("ensemble-forecast-prod-rollback-divergence-1D")' in rule and "rollback-divergence" in mon.ROLLBACK_KEYS
+    assert 'ALARM("ensemble-forecast-prod-rollback-divergence-1D")' in rule and "rollback-divergence" in ROLLBACK_KEYS
     # The review today's workflow gated prod on (limited's, which covers the canary symbols' rows)
     # now says ROLLBACK too: it would refuse the very rollback below.
     old = load_review_data(db_url, "limited", 7, Thresholds(), until=day(28, 9))

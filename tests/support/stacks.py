@@ -240,7 +240,7 @@ def run_stack(
 
     Raises:
         ``PulumiConfigError`` where the CLI refuses the config; whatever the program raises,
-        e.g. ``infra.settings.SettingsError`` for bad config.
+        e.g. ``infra.values.SettingsError`` for bad config.
     """
     config, secret_keys = stack_config(stack_name, overrides)
     previous = _current_loop()

@@ -2,19 +2,17 @@
 
 Every widget is built from the metric contract in ``jobs.contract.metrics`` (namespace, names,
 dimension sets), so the dashboard shows exactly what the job publishes;
-``infra.monitoring.Monitoring`` puts the body into the stack's dashboard resource.
+``infra.monitoring.component.Monitoring`` puts the body into the stack's dashboard resource.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from infra.monitoring.args import MonitoringArgs
 from jobs.contract import metrics
-
-if TYPE_CHECKING:
-    from infra.monitoring import MonitoringArgs
 
 
 def _metric(name: str, dims: Mapping[str, str], **opts: Any) -> list[Any]:

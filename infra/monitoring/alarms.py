@@ -4,7 +4,7 @@ Every alarm is built from the metric contract in ``jobs.contract.metrics`` (name
 dimension sets), so the stack watches exactly what the job publishes. The rollback composite is
 made of exactly the alarms of the ROLLBACK triggers in ``jobs.contract.triggers``. The specs are
 data (``alarm_specs``) so tests can evaluate them against published datapoints;
-``infra.monitoring.Monitoring`` turns them into resources.
+``infra.monitoring.component.Monitoring`` turns them into resources.
 
 A missing forecast only counts once the horizon's schedule has fired
 (``schedule-idle-<horizon>`` watches EventBridge's own ``TriggeredRules``).
@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from infra import names
+from infra.monitoring.args import MonitoringArgs
 from jobs.contract import metrics
 from jobs.contract.triggers import Verdict, alarm_keys
-
-if TYPE_CHECKING:
-    from infra.monitoring import MonitoringArgs
 
 REVIEW = "review"
 IMMEDIATE = "immediate"
@@ -150,14 +148,14 @@ def rollback_rule(args: MonitoringArgs) -> str:
     terms = []
     for h in args.horizons:
         for k in ROLLBACK_KEYS:
-            term = f'ALARM("{args.prefix}-{k}-{h}")'
+            term = f'ALARM("{names.resource_name(args.stack, k, h)}")'
             if f"{k}-{h}" in absent:
-                term = f'({term} AND NOT ALARM("{args.prefix}-{SCHEDULE_IDLE}-{h}"))'
+                term = f'({term} AND NOT ALARM("{names.resource_name(args.stack, SCHEDULE_IDLE, h)}"))'
             terms.append(term)
-    terms += [f'ALARM("{args.prefix}-{k}")' for k in ROLLBACK_STACK_KEYS]
+    terms += [f'ALARM("{names.resource_name(args.stack, k)}")' for k in ROLLBACK_STACK_KEYS]
     return " OR ".join(terms)
 
 
 def awaiting_schedule_rule(args: MonitoringArgs) -> str:
     """The suppressor's rule: some horizon's schedule has not fired within its period."""
-    return " OR ".join(f'ALARM("{args.prefix}-{SCHEDULE_IDLE}-{h}")' for h in args.horizons)
+    return " OR ".join(f'ALARM("{names.resource_name(args.stack, SCHEDULE_IDLE, h)}")' for h in args.horizons)

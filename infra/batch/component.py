@@ -8,8 +8,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra import iam
-from infra.settings import JobGroup, Settings
+from infra import names
+from infra.batch import iam
+from infra.batch.args import BatchArgs
+from infra.batch.jobs import JobGroup
 from jobs.contract.metrics import NAMESPACE
 
 # Bad configuration (exit 2) never fixes itself on a retry; anything else may be transient.
@@ -27,7 +29,7 @@ class ScheduledJob:
 
 
 def container_properties(
-    group: JobGroup, horizon: str, settings: Settings, image: pulumi.Input[str],
+    group: JobGroup, horizon: str, args: BatchArgs, image: pulumi.Input[str],
     roles: dict[str, pulumi.Input[str]], secret_arn: pulumi.Input[str], log_group: pulumi.Input[str],
 ) -> dict[str, Any]:
     """The Fargate container properties of one job definition (a plain document).
@@ -42,8 +44,8 @@ def container_properties(
         "jobRoleArn": roles["job"],
         "executionRoleArn": roles["execution"],
         "resourceRequirements": [
-            {"type": "VCPU", "value": f"{settings.batch.task_vcpu:g}"},
-            {"type": "MEMORY", "value": str(settings.batch.task_memory_mib)},
+            {"type": "VCPU", "value": f"{args.task_vcpu:g}"},
+            {"type": "MEMORY", "value": str(args.task_memory_mib)},
         ],
         "environment": [{"name": k, "value": env[k]} for k in sorted(env)],
         # The URL is never a plain environment value: ECS injects it from Secrets Manager.
@@ -52,8 +54,8 @@ def container_properties(
             "logDriver": "awslogs",
             "options": {
                 "awslogs-group": log_group,
-                "awslogs-region": aws.config.region or "us-east-1",
-                "awslogs-stream-prefix": job_name(settings.stack, group, horizon),
+                "awslogs-region": args.region,
+                "awslogs-stream-prefix": names.job_name(args.stack, group.name, horizon),
             },
         },
         # Private subnets only: they reach ECR, Secrets Manager and CloudWatch through a NAT
@@ -63,12 +65,6 @@ def container_properties(
         # The image is built for linux/amd64 (jobs/Dockerfile); Fargate must run that architecture.
         "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
     }
-
-
-def job_name(stack: str, group: JobGroup, horizon: str) -> str:
-    """The job definition name (and scheduled job name) of a group and horizon."""
-    suffix = "" if group.name == "core" else f"-{group.name}"
-    return f"ensemble-forecast-{stack}{suffix}-{horizon}"
 
 
 class ForecastJob(pulumi.ComponentResource):
@@ -83,20 +79,19 @@ class ForecastJob(pulumi.ComponentResource):
             stack's, which every stack's job definitions reference).
     """
 
-    def __init__(self, name: str, settings: Settings, database_secret_arn: pulumi.Input[str],
+    def __init__(self, name: str, args: BatchArgs, database_secret_arn: pulumi.Input[str],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ensemble:batch:ForecastJob", name, None, opts)
-        self._settings = settings
-        self._tags = settings.tags
+        self._args = args
+        self._tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
-        stack = settings.stack
         self.repository = aws.ecr.Repository(
-            f"{name}-repo", name=f"ensemble-forecast-{stack}", image_tag_mutability="IMMUTABLE",
+            f"{name}-repo", name=names.stack_prefix(args.stack), image_tag_mutability="IMMUTABLE",
             image_scanning_configuration={"scan_on_push": True}, tags=self._tags, opts=child,
         )
         self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/aws/batch/ensemble-forecast-{stack}",
-            retention_in_days=settings.batch.log_retention_days, tags=self._tags, opts=child,
+            f"{name}-logs", name=names.log_group_name(args.stack),
+            retention_in_days=args.log_retention_days, tags=self._tags, opts=child,
         )
         self.secret_arn = pulumi.Output.from_input(database_secret_arn)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -105,16 +100,16 @@ class ForecastJob(pulumi.ComponentResource):
         roles = self._task_roles(name, account, child)
         self.queue = self._queue(name, child)
         # Only this stack's schedules (rule names start with the stack's job-name prefix) may use the role.
-        rules = iam.rule_arn_pattern(region, account, f"ensemble-forecast-{stack}-")
+        rules = iam.rule_arn_pattern(region, account, names.job_name_prefix(args.stack))
         events_role = aws.iam.Role(
             f"{name}-events-role",
             assume_role_policy=pulumi.Output.json_dumps(iam.assume_role_policy("events.amazonaws.com", account, rules)),
             description="EventBridge: submit the scheduled forecast jobs", tags=self._tags, opts=child,
         )
-        image = pulumi.Output.concat(self.repository.repository_url, settings.batch.image_suffix())
+        image = pulumi.Output.concat(self.repository.repository_url, args.image_suffix())
         self.jobs = [
             self._scheduled(name, group, horizon, image, roles, events_role, child)
-            for group in settings.groups for horizon in settings.horizons
+            for group in args.groups for horizon in args.horizons
         ]
         # Any revision of the stack's job definitions: during an update the target moves to the
         # new revision while the old one is still what a firing schedule submits.
@@ -145,9 +140,9 @@ class ForecastJob(pulumi.ComponentResource):
         return {"execution": execution.arn, "job": job.arn}
 
     def _queue(self, name: str, child: pulumi.ResourceOptions) -> aws.batch.JobQueue:
-        batch = self._settings.batch
+        batch = self._args
         compute = aws.batch.ComputeEnvironment(
-            f"{name}-compute", name=f"ensemble-forecast-{self._settings.stack}", type="MANAGED",
+            f"{name}-compute", name=names.stack_prefix(batch.stack), type="MANAGED",
             compute_resources={
                 "type": "FARGATE", "max_vcpus": batch.max_vcpus, "subnets": list(batch.subnet_ids),
                 "security_group_ids": list(batch.security_group_ids),
@@ -155,7 +150,7 @@ class ForecastJob(pulumi.ComponentResource):
             tags=self._tags, opts=child,
         )
         return aws.batch.JobQueue(
-            f"{name}-queue", name=f"ensemble-forecast-{self._settings.stack}", state="ENABLED", priority=1,
+            f"{name}-queue", name=names.stack_prefix(batch.stack), state="ENABLED", priority=1,
             compute_environment_orders=[{"order": 1, "compute_environment": compute.arn}],
             tags=self._tags, opts=child,
         )
@@ -164,9 +159,9 @@ class ForecastJob(pulumi.ComponentResource):
         self, name: str, group: JobGroup, horizon: str, image: pulumi.Output[str],
         roles: dict[str, pulumi.Output[str]], events_role: aws.iam.Role, child: pulumi.ResourceOptions,
     ) -> ScheduledJob:
-        settings, batch = self._settings, self._settings.batch
-        label = job_name(settings.stack, group, horizon)
-        props = container_properties(group, horizon, settings, image, roles, self.secret_arn, self.log_group.name)
+        batch = self._args
+        label = names.job_name(batch.stack, group.name, horizon)
+        props = container_properties(group, horizon, batch, image, roles, self.secret_arn, self.log_group.name)
         definition = aws.batch.JobDefinition(
             f"{name}-{group.name}-{horizon}", name=label, type="container", platform_capabilities=["FARGATE"],
             container_properties=pulumi.Output.json_dumps(props),
@@ -183,15 +178,15 @@ class ForecastJob(pulumi.ComponentResource):
         rule = aws.cloudwatch.EventRule(
             f"{name}-{group.name}-{horizon}-schedule", name=label,
             description=f"Forecast {len(group.symbols)} symbols at horizon {horizon} ({group.name})",
-            schedule_expression=settings.monitoring.schedule(horizon),
-            state="ENABLED" if settings.monitoring.schedules_enabled else "DISABLED", tags=self._tags, opts=child,
+            schedule_expression=batch.schedule(horizon),
+            state="ENABLED" if batch.schedules_enabled else "DISABLED", tags=self._tags, opts=child,
         )
         aws.cloudwatch.EventTarget(
             f"{name}-{group.name}-{horizon}-target", rule=rule.name, arn=self.queue.arn, role_arn=events_role.arn,
             batch_target={
                 "job_definition": definition.arn, "job_name": label,
                 # EventBridge accepts array sizes of 2-10,000; one task is a plain (non-array) job.
-                "array_size": group.array_size if group.array_size >= 2 else None,
+                "array_size": batch.array_size(group) if batch.array_size(group) >= 2 else None,
             },
             opts=child,
         )

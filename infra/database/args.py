@@ -11,27 +11,44 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.settings_common import (
-    DEFAULTS,
-    IDENT_RE,
-    IDENT_WHAT,
-    SettingsError,
-    flag,
-    integer,
-    key_name,
-    string,
-)
+from infra.values import SettingsError, flag, integer, key_name, string
+from jobs.contract.values import SSL_MODES
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+$")
 # A Secrets Manager secret ARN (RDS-managed master secrets are named rds!db-<id>).
 _SECRET_ARN_RE = re.compile(r"^arn:aws[a-z\-]*:secretsmanager:[a-z0-9\-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!\-]+$")
 _SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@\-]{1,512}$")
-SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
+_IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_IDENT_WHAT = "a lower-case PostgreSQL identifier"
+# libpq's "allow" and "prefer" fall back silently (to plain text, or from it), so whether a
+# stack's traffic is encrypted would depend on the server: a stack says it, one way or the other.
+STACK_SSL_MODES: tuple[str, ...] = tuple(m for m in SSL_MODES if m not in ("allow", "prefer"))
+
+# The keys read here, with how Pulumi's config string is decoded.
+DATABASE_KEYS: dict[str, str] = {
+    "manageDatabase": "bool",
+    "dbHost": "str",
+    "dbPort": "int",
+    "dbName": "str",
+    "dbSchema": "str",
+    "dbSslMode": "str",
+    "dbAdminSecretArn": "str",
+    "dbJobRole": "str",
+    "dbMigrationRole": "str",
+    "databaseUrlSecretName": "str",
+}
+# Defaults equal to Pulumi.yaml's (tests/deploy/test_pulumi_cli_config.py holds the two together).
+DATABASE_DEFAULTS: dict[str, Any] = {
+    "manageDatabase": False, "dbPort": 5432, "dbSchema": "forecast", "dbSslMode": "require",
+    "dbJobRole": "forecast_job", "dbMigrationRole": "forecast_migrator",
+    "databaseUrlSecretName": "ensemble-forecast/database-url",
+}
 
 
 @dataclass(frozen=True)
-class DatabaseSettings:
-    """The database and the names of its credentials' secrets (never their values).
+class DatabaseArgs:
+    """What ``DatabaseSchema`` declares: the database and the names of its credentials' secrets
+    (never their values).
 
     Attributes:
         manage: Whether this stack declares the roles, schema, grants and migrations. All
@@ -41,6 +58,7 @@ class DatabaseSettings:
             deploy time as a Pulumi secret. None on the other stacks.
         url_secret_name: The Secrets Manager secret holding the job's DATABASE_URL. The
             owning stack creates it; the others look it up by name and hand its ARN to Batch.
+        tags: Tags put on every taggable resource.
     """
 
     manage: bool
@@ -53,11 +71,12 @@ class DatabaseSettings:
     migration_role: str
     admin_secret_arn: str | None
     url_secret_name: str
+    tags: Mapping[str, str]
 
 
-def parse_database(values: Mapping[str, Any]) -> DatabaseSettings:
+def parse_database(values: Mapping[str, Any], tags: Mapping[str, str]) -> DatabaseArgs:
     """Validate the database settings."""
-    manage = flag(values, "manageDatabase", False)
+    manage = flag(values, "manageDatabase", DATABASE_DEFAULTS["manageDatabase"])
     admin_arn = values.get("dbAdminSecretArn")
     if manage and admin_arn is None:
         raise SettingsError(f"{key_name('dbAdminSecretArn')} is required with manageDatabase: true "
@@ -68,19 +87,25 @@ def parse_database(values: Mapping[str, Any]) -> DatabaseSettings:
     if admin_arn is not None and not (isinstance(admin_arn, str) and _SECRET_ARN_RE.match(admin_arn)):
         raise SettingsError(f"{key_name('dbAdminSecretArn')}={admin_arn!r} is invalid: expected a Secrets Manager "
                             "secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
-    ssl = values.get("dbSslMode", DEFAULTS.db_ssl_mode)
-    if ssl not in SSL_MODES:
-        raise SettingsError(f"{key_name('dbSslMode')}={ssl!r} is invalid: expected one of {', '.join(SSL_MODES)}")
-    return DatabaseSettings(
+    ssl = values.get("dbSslMode", DATABASE_DEFAULTS["dbSslMode"])
+    if ssl not in STACK_SSL_MODES:
+        raise SettingsError(f"{key_name('dbSslMode')}={ssl!r} is invalid: expected one of {', '.join(STACK_SSL_MODES)} "
+                            "(allow and prefer fall back silently)")
+    return DatabaseArgs(
         manage=manage,
         host=string(values, "dbHost", None, _HOST_RE, "a host name"),
-        port=integer(values, "dbPort", DEFAULTS.db_port, 1, 65_535),
-        name=string(values, "dbName", None, IDENT_RE, IDENT_WHAT),
-        schema=string(values, "dbSchema", DEFAULTS.db_schema, IDENT_RE, IDENT_WHAT),
+        port=integer(values, "dbPort", DATABASE_DEFAULTS["dbPort"], 1, 65_535),
+        name=string(values, "dbName", None, _IDENT_RE, _IDENT_WHAT),
+        schema=_identifier(values, "dbSchema"),
         ssl_mode=ssl,
-        job_role=string(values, "dbJobRole", DEFAULTS.db_job_role, IDENT_RE, IDENT_WHAT),
-        migration_role=string(values, "dbMigrationRole", DEFAULTS.db_migration_role, IDENT_RE, IDENT_WHAT),
+        job_role=_identifier(values, "dbJobRole"),
+        migration_role=_identifier(values, "dbMigrationRole"),
         admin_secret_arn=admin_arn,
-        url_secret_name=string(values, "databaseUrlSecretName", DEFAULTS.database_url_secret_name, _SECRET_NAME_RE,
-                               "a Secrets Manager secret name (letters, digits and /_+=.@-)"),
+        url_secret_name=string(values, "databaseUrlSecretName", DATABASE_DEFAULTS["databaseUrlSecretName"],
+                               _SECRET_NAME_RE, "a Secrets Manager secret name (letters, digits and /_+=.@-)"),
+        tags=dict(tags),
     )
+
+
+def _identifier(values: Mapping[str, Any], key: str) -> str:
+    return string(values, key, DATABASE_DEFAULTS[key], _IDENT_RE, _IDENT_WHAT)

@@ -24,7 +24,7 @@ import pulumi_command as command
 import pulumi_postgresql as postgresql
 import pulumi_random as random
 
-from infra.settings_database import DatabaseSettings
+from infra.database.args import DatabaseArgs
 from jobs.contract.schema import migrations_dir
 
 # The job's table rights (DESIGN §3.2): reads its input, writes its results, no DDL.
@@ -41,7 +41,7 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
 DEFAULT_PRIVILEGES: dict[str, tuple[str, ...]] = {"table": ("SELECT",), "sequence": ("USAGE",)}
 # The repository root, resolved when the program runs: pulumi-command runs a command in the
 # program's directory (`main: infra/`) unless `dir` is set.
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # The project's own interpreter (Pulumi.yaml: virtualenv .venv), relative to REPO_ROOT: a bare
 # `python` would be whatever the runner has on PATH, without psycopg.
 MIGRATE_COMMAND = ".venv/bin/python -m jobs.migrate"
@@ -69,7 +69,7 @@ def migration_files(folder: Path | None = None) -> list[MigrationFile]:
     return [MigrationFile(p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in paths]
 
 
-def role_url(db: DatabaseSettings, role: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
+def role_url(db: DatabaseArgs, role: str, password: pulumi.Input[str]) -> pulumi.Output[str]:
     """``role``'s connection URL (secret: it carries the password)."""
     return pulumi.Output.secret(
         pulumi.Output.from_input(password).apply(
@@ -100,12 +100,12 @@ class DatabaseSchema(pulumi.ComponentResource):
         url_secret: The Secrets Manager secret holding the job's DATABASE_URL.
     """
 
-    def __init__(self, name: str, db: DatabaseSettings, tags: dict[str, str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, db: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ensemble:database:Schema", name, None, opts)
         if not db.manage or db.admin_secret_arn is None:
             raise ValueError("DatabaseSchema needs manageDatabase: true and dbAdminSecretArn (the owning stack)")
         self._db = db
+        tags = dict(db.tags)
         child = pulumi.ResourceOptions(parent=self)
         admin = aws.secretsmanager.get_secret_version_output(
             secret_id=db.admin_secret_arn, opts=pulumi.InvokeOutputOptions(parent=self))

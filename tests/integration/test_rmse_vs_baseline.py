@@ -18,7 +18,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from jobs.forecasting.results import paired_rmse_gap
-from jobs.storage.db import load_sql
+from tests.support.queries import query
 from tests.support.rollout_rows import (
     CANARY,
     ENSEMBLE,
@@ -53,11 +53,6 @@ def rows_url(db_url: str) -> str:
             for window_id, rmse in base.items():
                 add_window(conn, key, window_id, 0.0, rmse, False, 0, True, LEGACY)
     return db_url
-
-
-def query(url: str, name: str, **params: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(load_sql(name), params).fetchall()
 
 
 def python_gaps(url: str, group: tuple[str, ...]) -> dict[tuple[Any, ...], float | None]:

@@ -220,6 +220,27 @@ CREATE TABLE public.ohlc_bars (
 
 
 --
+-- Name: paired_baseline_windows; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.paired_baseline_windows AS
+ SELECT e.id,
+    e.run_id,
+    e.symbol,
+    e.horizon,
+    e.window_id,
+    e.rollout_phase,
+    e.created_at,
+    e.model_set,
+    e.test_rmse,
+    b.model_set AS baseline_model_set,
+    b.test_rmse AS baseline_test_rmse
+   FROM (public.ensemble_validation_metrics e
+     JOIN public.ensemble_validation_metrics b ON (((b.run_id = e.run_id) AND (b.symbol = e.symbol) AND (b.horizon = e.horizon) AND (b.window_id = e.window_id) AND b.is_baseline)))
+  WHERE (NOT e.is_baseline);
+
+
+--
 -- Name: symbol_metadata; Type: TABLE; Schema: public; Owner: -
 --
 

@@ -9,7 +9,6 @@ as a diff of this file. ``tests/integration/test_schema_file.py`` fails while it
 from __future__ import annotations
 
 import argparse
-import difflib
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from jobs.storage.db import embedded_url, migrate
+from tests.support import generated
 from tests.support.fixtures import scratch_database
 from tests.support.stacks import ROOT
 
@@ -69,15 +69,9 @@ def migrated_schema() -> str:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def stale_diff(current: str, max_lines: int = 80) -> str | None:
+def stale_diff(current: str) -> str | None:
     """A unified diff from the committed ``sql/schema.sql`` to ``current``, or None when they agree."""
-    committed = SCHEMA.read_text() if SCHEMA.is_file() else ""
-    if committed == current:
-        return None
-    lines = list(difflib.unified_diff(committed.splitlines(), current.splitlines(),
-                                      "committed sql/schema.sql", "after every migration", lineterm=""))
-    shown = "\n".join(lines[:max_lines]) + ("\n..." if len(lines) > max_lines else "")
-    return f"sql/schema.sql is stale: {STALE_HINT}\n{shown}"
+    return generated.stale_diff(SCHEMA, current, STALE_HINT)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,9 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test snapshots bench bench-scale dashboard lock clean-data
+.PHONY: demo test snapshots schema bench bench-scale dashboard lock clean-data
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 snapshots: $(STAMP)
 	$(PY) -m tests.support.snapshots --write
+
+# Rewrite sql/schema.sql from a fresh database migrated to the last migration (pg_dump --schema-only).
+schema: $(STAMP)
+	$(PY) -m tests.support.schema --write
 
 bench: $(STAMP)
 	$(PY) -m bench.walk_forward

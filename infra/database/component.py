@@ -25,17 +25,10 @@ import pulumi_postgresql as postgresql
 import pulumi_random as random
 
 from infra.database.args import DatabaseArgs
-from jobs.contract.schema import migrations_dir
+from jobs.sql import TABLES, migrations_dir
 
-# The job's table rights (DESIGN §3.2): reads its input, writes its results, no DDL.
-TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
-    "ohlc_bars": ("SELECT",),
-    "symbol_metadata": ("INSERT", "SELECT", "UPDATE"),
-    "forecasts": ("INSERT", "SELECT", "UPDATE"),
-    # DELETE too: a retry that succeeds clears the failure an earlier attempt recorded (clear_failure.sql).
-    "forecast_failures": ("DELETE", "INSERT", "SELECT", "UPDATE"),
-    "ensemble_validation_metrics": ("INSERT", "SELECT", "UPDATE"),
-}
+# The job's table rights (jobs.sql.TABLES): one grant per table the job reads or writes.
+TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {table: rights for table, rights in TABLES.items() if rights}
 # Every table the migration role creates is readable by the job (yoyo's own bookkeeping tables
 # too: the job checks for pending migrations); writes need a grant in TABLE_PRIVILEGES.
 DEFAULT_PRIVILEGES: dict[str, tuple[str, ...]] = {"table": ("SELECT",), "sequence": ("USAGE",)}

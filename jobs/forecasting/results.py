@@ -68,8 +68,9 @@ def paired_rmse_gap(ours: Mapping[K, float], baseline: Mapping[K, float]) -> flo
     Windows are paired by key (a window id within one run; run, symbol, horizon and window id
     across runs) and only paired windows count, so both means cover the same slices. A ratio
     of means rather than a mean of ratios, so one near-zero baseline window cannot dominate.
-    The SQL queries ``review_baseline_rmse``, ``dashboard_baseline`` and
-    ``model_performance_metrics`` compute the same figure.
+    In SQL the pairing is the view ``paired_baseline_windows`` (one migration defines it); the
+    queries ``review_baseline_rmse``, ``dashboard_baseline`` and ``run_figures`` (and the tests'
+    ``model_performance_metrics``) compute the same figure over it.
 
     Returns:
         ``mean(ours) / mean(baseline) - 1`` (positive = worse than the baseline), or ``None``

@@ -1,7 +1,7 @@
 """The morning review: ``python -m jobs.daily_checks [--symbols AAPL,MSFT,SPY] [--hours 24]``.
 
 Prints the rollout document's three daily checks as ``rich`` tables: divergence summary,
-RMSE trends and overfitting alerts, from ``jobs/storage/sql/queries/canary_*.sql``. The divergence rows
+RMSE trends and overfitting alerts, from ``sql/queries/canary_*.sql``. The divergence rows
 carry the rollout trigger they fire (``jobs.contract.triggers``, the review's table): MONITOR
 or ROLLBACK. Exit status 0, 2 on bad input, 1 when the database is unreachable.
 """

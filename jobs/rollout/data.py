@@ -1,6 +1,6 @@
 """Read what the rollout review judges: per symbol-horizon figures and row-level incidents.
 
-Every query is a named file ``jobs/storage/sql/queries/review_*.sql``; this module only binds the
+Every query is a named file ``sql/queries/review_*.sql``; this module only binds the
 window and phase and folds the rows into ``jobs.rollout.checks`` types.
 """
 

@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from jobs.contract.values import ConfigError
-from jobs.contract.schema import migrations_dir, queries_dir
+from jobs.sql import migrations_dir, queries_dir
 
 MIGRATIONS_DIR = migrations_dir()
 QUERIES_DIR = queries_dir()
@@ -29,7 +29,7 @@ class DatabaseUnavailable(RuntimeError):
 
 @cache
 def load_sql(name: str) -> str:
-    """Return the text of ``jobs/storage/sql/queries/<name>.sql``; named bind parameters only."""
+    """Return the text of ``sql/queries/<name>.sql``; named bind parameters only."""
     path = QUERIES_DIR / f"{name}.sql"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in QUERIES_DIR.glob("*.sql")))

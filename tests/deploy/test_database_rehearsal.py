@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from jobs.sql import migrations_dir
 from jobs.storage.sample_data import seed_sample_bars
 from tests.deploy.conftest import SUPERUSER, TcpPostgres
 from tests.deploy.rehearsal import (
@@ -80,7 +81,7 @@ def test_every_local_command_has_an_absolute_dir_and_runs_there(tcp_postgres: Tc
     rehearsal = rehearse_database(run, admin_url(run, tcp_postgres, deploy_database))
     for name, done in rehearsal.commands.items():
         assert done.returncode == 0, f"{name} failed as pulumi-command would run it:\n{done.stdout}\n{done.stderr}"
-    migrations = len(list((ROOT / "jobs" / "storage" / "sql" / "migrations").glob("*.sql")))
+    migrations = len(list(migrations_dir().glob("*.sql")))
     assert f"applied {migrations} migration(s)" in rehearsal.commands["database-migrations"].stdout
     # Any input change (another checkout's dir, a new password) re-runs `create` as an update:
     # it must apply nothing twice.
@@ -130,9 +131,12 @@ def test_grants_then_migrations_then_the_job_as_its_own_role(tcp_postgres: TcpPo
         user = conn.execute("SELECT current_user").fetchone()
         rows = conn.execute("SELECT count(*) FROM forecasts WHERE symbol = 'AAPL' AND horizon = '1D'").fetchone()
         windows = conn.execute("SELECT count(*) FROM ensemble_validation_metrics WHERE symbol = 'AAPL'").fetchone()
+        # The review and the dashboard read the paired-baseline view; the default privileges cover views.
+        paired = conn.execute("SELECT count(*) FROM paired_baseline_windows WHERE symbol = 'AAPL'").fetchone()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("CREATE TABLE scratch (x int)")
     assert user == ("forecast_job",) and rows == (1,) and windows is not None and windows[0] > 0
+    assert paired is not None and 0 < paired[0] < windows[0], "the stacks score the baseline on the same windows"
 
 
 def test_default_privileges_after_the_migrations_lock_the_job_out(tcp_postgres: TcpPostgres,

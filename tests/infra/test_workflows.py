@@ -51,8 +51,9 @@ def program_files() -> set[str]:
     imported = {Path(m.__file__).resolve() for name, m in list(sys.modules.items())
                 if getattr(m, "__file__", None) and (name.split(".")[0] in ("infra", "jobs"))}
     files = {str(p.relative_to(ROOT)) for p in imported if ROOT in p.parents}
-    files |= {str(p.relative_to(ROOT)) for p in (ROOT / "jobs").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    files |= {p.name for p in ROOT.glob("Pulumi*.yaml")} | {"pyproject.toml", "constraints.txt", ".dockerignore"}
+    for folder in ("jobs", "sql"):  # the image's packages (jobs.sql's migrations are the stack's too)
+        files |= {str(p.relative_to(ROOT)) for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    files |= {p.name for p in ROOT.glob("Pulumi*.yaml")} | {"pyproject.toml", "setup.py", "constraints.txt", ".dockerignore"}
     return files
 
 
@@ -61,7 +62,7 @@ def test_path_filters_cover_everything_the_program_imports_or_packages(workflow:
     patterns = [glob_regex(p) for p in load(workflow)["on"][event]["paths"]]
     files = program_files()
     assert {"infra/database/component.py", "jobs/contract/thresholds.py", "jobs/Dockerfile", "jobs/migrate.py",
-            "jobs/storage/db.py", "Pulumi.prod.yaml"} <= files
+            "jobs/storage/db.py", "Pulumi.prod.yaml", "sql/__init__.py", "sql/migrations/20260120_ohlc_bars.sql"} <= files
     uncovered = sorted(f for f in files if not any(p.match(f) for p in patterns))
     assert uncovered == [], f"{workflow}: {event} paths miss {uncovered}"
     assert any(p.match(f".github/workflows/{workflow}") for p in patterns), f"{workflow} does not re-run on its own change"

@@ -24,17 +24,9 @@ from jobs import (
 )
 from jobs.storage.db import with_retry
 from tests.integration.test_job_cli_errors import row_counts
+from tests.support.stderr import one_error
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def one_error(capsys: pytest.CaptureFixture[str]) -> str:
-    """The single ``error:`` line on stderr; no traceback, no usage block, no pandas hint."""
-    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    # JSON log records may precede the error on a non-terminal stderr; nothing else may.
-    other = [line for line in err if not line.startswith("{")]
-    assert len(other) == 1 and other[0].startswith("error: "), err
-    return other[0]
 
 
 BAD_URLS = [
@@ -81,7 +73,7 @@ def test_an_unreachable_database_is_one_line_exit_1_without_the_password(
         command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     url = "postgresql://u:hunter2@127.0.0.1:1/db"
     assert _run(command, {"DATABASE_URL": url, "ROLLOUT_PHASE": "local"}, tmp_path, monkeypatch) == 1
-    line = one_error(capsys)
+    line = one_error(capsys, log_records=True)
     assert "unreachable" in line and "hunter2" not in line, line
 
 
@@ -95,14 +87,14 @@ def test_a_bad_run_id_exits_2_before_any_work(db_url: str, capsys: pytest.Captur
                                              needle: str) -> None:
     before = row_counts(db_url)
     assert unified_forecast_job.main(["--symbols", "AAPL", "--horizon", "1D", *argv], {"DATABASE_URL": db_url}) == 2
-    assert needle in one_error(capsys)
+    assert needle in one_error(capsys, log_records=True)
     assert row_counts(db_url) == before
 
 
 def test_a_run_id_from_the_environment_is_checked_too(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     env = {"DATABASE_URL": db_url, "FORECAST_RUN_ID": "a/b"}
     assert unified_forecast_job.main(["--symbols", "AAPL", "--horizon", "1D"], env) == 2
-    assert "FORECAST_RUN_ID='a/b' is invalid" in one_error(capsys)
+    assert "FORECAST_RUN_ID='a/b' is invalid" in one_error(capsys, log_records=True)
 
 
 def test_an_error_that_cannot_heal_is_raised_at_once_not_retried(db_url: str) -> None:
@@ -125,10 +117,10 @@ def test_a_data_dir_that_is_a_file_is_bad_input_and_creates_nothing(
     blocker.write_text("not a folder")
     env = {"FORECAST_DATA_DIR": str(blocker)}
     assert unified_forecast_job.main(["--symbols", "AAPL", "--horizon", "1D"], env) == 2
-    assert f"FORECAST_DATA_DIR={blocker} is invalid: it is a file, expected a folder" in one_error(capsys)
+    assert f"FORECAST_DATA_DIR={blocker} is invalid: it is a file, expected a folder" in one_error(capsys, log_records=True)
     below = blocker / "sub"
     assert unified_forecast_job.main(["--symbols", "AAPL", "--horizon", "1D"], {"FORECAST_DATA_DIR": str(below)}) == 2
-    assert f"FORECAST_DATA_DIR={below} is invalid: the folder cannot be created" in one_error(capsys)
+    assert f"FORECAST_DATA_DIR={below} is invalid: the folder cannot be created" in one_error(capsys, log_records=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
 
 
@@ -158,7 +150,7 @@ def test_argparse_errors_are_one_line(db_url: str, command: str, argv: list[str]
     module = {"rollout_review": rollout_review, "dashboard": dashboard, "daily_checks": daily_checks,
               "load_bars": load_bars}[command]
     assert module.main(argv) == 2
-    assert needle in one_error(capsys)
+    assert needle in one_error(capsys, log_records=True)
 
 
 @pytest.mark.parametrize("argv", [["jobs.load_bars", "BARS", "--symbol", "AAPL"], ["jobs.dashboard", "--out", "OUT"],

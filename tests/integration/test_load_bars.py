@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from jobs.load_bars import main
+from tests.support.stderr import one_error
 
 GOOD = """date,open,high,low,close,volume
 2024-01-02,10,11,9.5,10.5,1000
@@ -30,13 +31,6 @@ def dump(url: str) -> bytes:
 def closes(url: str) -> list[tuple[str, float]]:
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT symbol, close FROM ohlc_bars ORDER BY symbol, ts").fetchall()
-
-
-def one_error(capsys: pytest.CaptureFixture[str]) -> str:
-    """The command's single stderr line (no traceback, no usage block)."""
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: "), err
-    return err[0]
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "bars.csv") -> Path:

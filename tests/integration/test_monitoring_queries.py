@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
-from jobs.storage.db import load_sql
+from tests.support.queries import query
 from tests.support.rollout_rows import (
     CANARY,
     Run,
@@ -21,11 +19,6 @@ from tests.support.rollout_rows import (
 )
 
 DAY, WEEK, HOUR = timedelta(days=1), timedelta(days=7), timedelta(hours=1)
-
-
-def query(url: str, name: str, **params: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(load_sql(name), params).fetchall()
 
 
 @pytest.fixture()

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
-import psycopg
 import pytest
 
 from infra.monitoring.alarms import AlarmSpec, alarm_specs
@@ -34,7 +33,7 @@ from jobs.storage.forecasts import write_outcome
 from jobs.storage.sample_data import seed_sample_bars
 from tests.support.pipeline import run_symbol
 from tests.support.planted import COVERED, LEAK, PRODUCTION, PlantedFactory
-from tests.support.rollout_rows import load_sql
+from tests.support.queries import query
 
 PLANTED = (0.19, 0.20, 0.21, 0.25, 0.30, 0.31)
 SPEC = WindowSpec(train=120, val=40, test=40, step=40, windows=len(PLANTED))
@@ -75,12 +74,6 @@ def run_planted(url: str, cfg: JobConfig, plans: dict[str, tuple[float | str, ..
     return outcomes
 
 
-def rows(url: str, name: str) -> list[dict[str, Any]]:
-    """A test read (``tests/support/sql``) of this run's rows."""
-    with psycopg.connect(url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        return cur.execute(load_sql(name), {"run_id": RUN_ID}).fetchall()
-
-
 def fired_alarms(outcomes: list[SymbolOutcome], cfg: JobConfig) -> tuple[set[str], dict[str, float]]:
     """Publish the run to moto's CloudWatch; which of the stack's alarms are breached, and key sums."""
     client = boto3.client("cloudwatch", region_name="us-east-1")
@@ -116,7 +109,7 @@ def test_planted_divergences_flag_revert_publish_and_report(threshold: str, meth
     flagged = FLAGGED[threshold]
 
     # Every window row: the planted figure exactly as stored, flagged and reverted only above the threshold.
-    windows = rows(db_url, "guard_windows")
+    windows = query(db_url, "guard_windows", run_id=RUN_ID)
     assert len(windows) == len(SYMBOLS) * len(PLANTED)
     for w in windows:
         planted = plans[w["symbol"]][w["window_id"]]
@@ -126,7 +119,7 @@ def test_planted_divergences_flag_revert_publish_and_report(threshold: str, meth
 
     # The forecast row: equal weights after a flagged latest window, the latest window's fitted ones otherwise.
     latest = {w["symbol"]: w for w in windows if w["window_id"] == len(PLANTED) - 1}
-    for f in rows(db_url, "guard_forecasts"):
+    for f in query(db_url, "guard_forecasts", run_id=RUN_ID):
         fitted = latest[f["symbol"]]["weights"]
         if method != "simple_avg":  # the stand-ins make fitted weights visibly unequal
             assert fitted["LSTM"] > 0.7, fitted
@@ -175,14 +168,14 @@ def test_a_leak_is_flagged_beyond_every_threshold_and_never_fails_the_symbol(met
         "LKA": (0.05, 0.05, 0.05, 0.05, 0.05, LEAK), "LKB": (0.05, 0.05, LEAK, 0.05, 0.05, 0.05)}
     cfg = config("0.20", method, tuple(plans))
     outcomes = run_planted(db_url, cfg, plans)
-    windows = rows(db_url, "guard_windows")
+    windows = query(db_url, "guard_windows", run_id=RUN_ID)
     for w in windows:
         leak = plans[w["symbol"]][w["window_id"]] == LEAK
         assert w["divergence"] == (LEAK_DIVERGENCE if leak else 0.05)
         assert (w["is_overfitting"], w["weights_reverted"]) == (leak, leak)
         if leak:
             assert w["val_rmse"] < 1e-15  # zero, up to a weighted sum's rounding
-    forecasts = {f["symbol"]: f for f in rows(db_url, "guard_forecasts")}
+    forecasts = {f["symbol"]: f for f in query(db_url, "guard_forecasts", run_id=RUN_ID)}
     assert forecasts["LKA"]["weights"] == EQUAL and forecasts["LKA"]["weights_reverted"] is True
     assert forecasts["LKB"]["weights_reverted"] is False
 

@@ -13,12 +13,7 @@ import pytest
 
 from jobs import dashboard, rollout_review
 from tests.support.rollout_rows import add_failure, clean_canary, day_time
-
-
-def one_error(capsys: pytest.CaptureFixture[str]) -> str:
-    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert len(err) == 1 and err[0].startswith("error: "), err
-    return err[0]
+from tests.support.stderr import one_error
 
 
 def review(db_url: str, out_dir: Path) -> int:

@@ -1,4 +1,4 @@
-"""One "RMSE vs baseline": the Python definition and every SQL query give the same figure.
+"""One "RMSE vs baseline": the Python definition and every SQL query (all over one view) give the same figure.
 
 The rows are built so the definitions people reach for differ: a window the baseline did not
 evaluate, a baseline window with no ensemble window, two runs with different window counts,
@@ -18,7 +18,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from jobs.forecasting.results import paired_rmse_gap
-from jobs.storage.db import load_sql
+from tests.support.queries import query
 from tests.support.rollout_rows import (
     CANARY,
     ENSEMBLE,
@@ -53,11 +53,6 @@ def rows_url(db_url: str) -> str:
             for window_id, rmse in base.items():
                 add_window(conn, key, window_id, 0.0, rmse, False, 0, True, LEGACY)
     return db_url
-
-
-def query(url: str, name: str, **params: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(load_sql(name), params).fetchall()
 
 
 def python_gaps(url: str, group: tuple[str, ...]) -> dict[tuple[Any, ...], float | None]:
@@ -110,3 +105,10 @@ def test_model_performance_query_computes_the_python_figure(rows_url: str) -> No
     # The paired join must not change the document's per-group figures: every row counted once.
     assert {(r["model_count"], r["horizon"]): r["windows"] for r in rows} == {(2, "1D"): 7, (2, "4h"): 4,
                                                                              (4, "1D"): 7, (4, "4h"): 1}
+
+
+def test_run_figures_query_computes_the_python_figure_per_run(rows_url: str) -> None:
+    rows = query(rows_url, "run_figures", phases=["canary"], since=now() - timedelta(days=7), until=now())
+    got = {(r["run_id"], r["symbol"], r["horizon"]): r["rmse_vs_baseline"] for r in rows}
+    assert got == python_gaps(rows_url, ("run_id", "symbol", "horizon"))
+    assert got[("r1", "MSFT", "4h")] == -0.5 and got[("r1", "AAPL", "4h")] is None

@@ -5,24 +5,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from jobs import rollout_review
 from jobs.forecasting.walkforward import DEFAULT_SPECS
-from jobs.storage.db import load_sql
 from jobs.unified_forecast_job import main as run_job
+from tests.support.queries import query
 
 SYMBOLS = ["AAPL", "MSFT", "SPY"]
 WINDOWS = DEFAULT_SPECS["1d"].windows
-
-
-def query(url: str, name: str, **params: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(load_sql(name), params).fetchall()
 
 
 def test_queries_and_review_on_the_jobs_rows(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,18 +6,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-SEED_SQL = Path(__file__).resolve().parent / "sql"
-
-
-def load_sql(name: str) -> str:
-    """A seed-only statement from ``tests/support/sql/`` (kept out of the package and the image)."""
-    return (SEED_SQL / f"{name}.sql").read_text()
+from tests.support.queries import load_test_sql
 
 CANARY = ("AAPL", "MSFT", "SPY")
 ENSEMBLE = "LSTM,ARIMA_GARCH"
@@ -58,7 +52,7 @@ class Run:
 def seed_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str], phase: str = "canary") -> None:
     """Register ``symbols`` in ``symbol_metadata`` under ``phase``."""
     for sym in symbols:
-        conn.execute(load_sql("review_seed_symbol"),
+        conn.execute(load_test_sql("review_seed_symbol"),
                      {"symbol": sym, "is_canary": phase == "canary", "rollout_phase": phase})
 
 
@@ -81,7 +75,7 @@ def add_window(conn: psycopg.Connection[Any], base: dict[str, Any], window_id: i
                coverage: float | None = 0.90) -> None:
     """Insert one window row; validation RMSE is set so the raw ratio is consistent."""
     start = base["created_at"] - timedelta(days=400)
-    conn.execute(load_sql("review_seed_window"), {
+    conn.execute(load_test_sql("review_seed_window"), {
         **base, "window_id": window_id, "train_start": start, "val_start": start + timedelta(days=250),
         "test_start": start + timedelta(days=300), "test_end": start + timedelta(days=350),
         "val_rmse": test_rmse * 0.95, "test_rmse": test_rmse, "naive_val_rmse": 0.011, "naive_test_rmse": 0.011,
@@ -98,7 +92,7 @@ def add_forecast(conn: psycopg.Connection[Any], base: dict[str, Any], weights: d
     """Insert a consistent forecast row (``price_error`` breaks the price on purpose)."""
     close, ret = 100.0, 0.002
     origin = base["created_at"].replace(microsecond=0) - timedelta(hours=1)
-    conn.execute(load_sql("review_seed_forecast"), {
+    conn.execute(load_test_sql("review_seed_forecast"), {
         **base, "origin_ts": origin, "target_ts": origin + timedelta(days=1), "last_close": close,
         "predicted_return": ret, "predicted_price": close * math.exp(ret) + price_error,
         "lower_return": ret - 0.02, "upper_return": ret + 0.02, "lower_price": close * math.exp(ret - 0.02),
@@ -110,7 +104,7 @@ def add_forecast(conn: psycopg.Connection[Any], base: dict[str, Any], weights: d
 def add_failure(conn: psycopg.Connection[Any], run_id: str, symbol: str, horizon: str, reason: str,
                 created_at: datetime) -> None:
     """Record that ``symbol`` failed in ``run_id``."""
-    conn.execute(load_sql("review_seed_failure"), {"run_id": run_id, "symbol": symbol, "horizon": horizon,
+    conn.execute(load_test_sql("review_seed_failure"), {"run_id": run_id, "symbol": symbol, "horizon": horizon,
                                                    "reason": reason, "created_at": created_at})
 
 

@@ -9,12 +9,12 @@ reviewer sees the change as a diff; ``tests/infra/test_snapshots.py`` fails when
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from tests.support import generated
 from tests.support.stacks import ROOT, STACKS, StackRun, run_stack
 
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
@@ -41,16 +41,9 @@ def render(run: StackRun, stack_name: str) -> str:
     return json.dumps(snapshot(run, stack_name), indent=2, sort_keys=True) + "\n"
 
 
-def stale_diff(stack_name: str, current: str, max_lines: int = 60) -> str | None:
+def stale_diff(stack_name: str, current: str) -> str | None:
     """A short unified diff when the committed snapshot differs from ``current``, else None."""
-    path = snapshot_path(stack_name)
-    committed = path.read_text() if path.is_file() else ""
-    if committed == current:
-        return None
-    lines = list(difflib.unified_diff(committed.splitlines(), current.splitlines(),
-                                      f"committed {path.name}", f"current {path.name}", lineterm=""))
-    shown = "\n".join(lines[:max_lines]) + ("\n..." if len(lines) > max_lines else "")
-    return f"{path.relative_to(ROOT)} is stale: {STALE_HINT}\n{shown}"
+    return generated.stale_diff(snapshot_path(stack_name), current, STALE_HINT)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,9 @@ PACKAGES = ("jobs", "infra")
 
 def module_file(module: str) -> Path | None:
     """The source file of a ``jobs`` module or package, or None when there is none."""
-    base = ROOT.joinpath(*module.split("."))
+    parts = module.split(".")
+    # jobs.sql is the top-level sql/ folder (setuptools package-dir).
+    base = ROOT.joinpath("sql", *parts[2:]) if parts[:2] == ["jobs", "sql"] else ROOT.joinpath(*parts)
     for path in (base.with_suffix(".py"), base / "__init__.py"):
         if path.is_file():
             return path

@@ -25,16 +25,12 @@ WITH win AS (
     GROUP BY run_id, symbol, horizon
 ), paired AS (
     -- RMSEVsBaseline: mean test RMSE over the windows both ran, over the baseline's, minus 1.
-    SELECT e.run_id, e.symbol, e.horizon,
-           AVG(e.test_rmse) / NULLIF(AVG(b.test_rmse), 0) - 1 AS rmse_vs_baseline
-    FROM ensemble_validation_metrics AS e
-    JOIN ensemble_validation_metrics AS b
-      ON b.run_id = e.run_id AND b.symbol = e.symbol AND b.horizon = e.horizon
-     AND b.window_id = e.window_id AND b.is_baseline
-    WHERE NOT e.is_baseline
-      AND e.created_at > %(since)s AND e.created_at <= %(until)s
-      AND (%(phases)s::text[] IS NULL OR e.rollout_phase = ANY(%(phases)s::text[]))
-    GROUP BY e.run_id, e.symbol, e.horizon
+    SELECT run_id, symbol, horizon,
+           AVG(test_rmse) / NULLIF(AVG(baseline_test_rmse), 0) - 1 AS rmse_vs_baseline
+    FROM paired_baseline_windows
+    WHERE created_at > %(since)s AND created_at <= %(until)s
+      AND (%(phases)s::text[] IS NULL OR rollout_phase = ANY(%(phases)s::text[]))
+    GROUP BY run_id, symbol, horizon
 )
 SELECT win.run_id, win.symbol, win.horizon,
        MIN(win.run_at) OVER (PARTITION BY win.run_id) AS run_at, win.windows_evaluated,

@@ -216,9 +216,10 @@ def test_no_workflow_or_document_targets_a_resource_to_bootstrap() -> None:
 
 def test_the_rollout_document_states_the_release_order() -> None:
     text = (ROOT / "docs" / "rollout.md").read_text()
-    section = text[text.index("## Release order"):]
-    section = section[:section.find("\n## ", 4) if "\n## " in section[4:] else len(section)]
-    positions = [section.index(word) for word in ("**Schema**", "**Image**", "**Stack**")]
+    assert "\n## Release order\n" in text
+    section = text.split("\n## Release order\n", 1)[1].split("\n## ", 1)[0]
+    positions = [section.index(word) for word in ("1. **Schema**", "2. **Image**", "3. **Stack: canary**",
+                                                  "4. **Stack: limited, then prod**")]
     assert positions == sorted(positions), "schema, then image, then stack"
     for command in ("python -m jobs.promote --from canary --to limited", "python -m jobs.quota_check --stack prod"):
         assert command in section

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from jobs.rollout.capacity import WEEK_MINUTES, fire_minutes, peak_vcpu, run_tasks
+from jobs.contract.schedules import WEEK_MINUTES, fire_minutes
+from jobs.rollout.capacity import peak_vcpu, run_tasks
 from jobs.rollout.stackfile import StackConfig, StackFileError, read_stack
 from tests.support.stacks import ROOT, STACKS, StackRun
 

@@ -17,34 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from jobs.contract.images import IMAGE_REPOSITORY
 from tests.support.stacks import ROOT
+from tests.support.workflows import WORKFLOWS, job_steps, load_workflow
 
-WORKFLOWS = ROOT / ".github" / "workflows"
 DIGEST = "sha256:" + "0f" * 32
 REF = f"{IMAGE_REPOSITORY}@{DIGEST}"
 SHA = "1234567890abcdef1234567890abcdef12345678"
 DEPLOY_IF = "steps.gate.outputs.decision == 'DEPLOY'"
 
 
-def load(name: str) -> dict[str, Any]:
-    """A workflow file; YAML 1.1 reads a bare ``on`` key as True."""
-    doc = yaml.safe_load((WORKFLOWS / name).read_text())
-    doc["on"] = doc.pop(True, doc.get("on"))
-    return doc
-
-
-def steps_of(name: str) -> list[dict[str, Any]]:
-    """The steps of the workflow's only job."""
-    (job,) = load(name)["jobs"].values()
-    return job["steps"]
-
-
 def step(name: str, text: str) -> dict[str, Any]:
     """The one step of ``name`` whose name or ``uses`` contains ``text``."""
-    found = [s for s in steps_of(name) if text in str(s.get("name", "")) + str(s.get("uses", ""))]
+    found = [s for s in job_steps(name) if text in str(s.get("name", "")) + str(s.get("uses", ""))]
     assert len(found) == 1, f"{name}: {len(found)} steps match {text!r}"
     return found[0]
 
@@ -78,7 +64,7 @@ def bin_dir(tmp_path: Path) -> Path:
 # --- build once --------------------------------------------------------------------------------------
 
 def test_one_image_per_commit_tagged_with_the_commit_in_the_one_repository() -> None:
-    doc = load("build-image.yml")
+    doc = load_workflow("build-image.yml")
     assert doc["env"]["IMAGE_REPOSITORY"] == IMAGE_REPOSITORY
     assert doc["on"]["push"]["branches"] == ["main"] and "workflow_dispatch" in doc["on"]
     build = step("build-image.yml", "Build and push the job image")
@@ -89,13 +75,13 @@ def test_one_image_per_commit_tagged_with_the_commit_in_the_one_repository() -> 
     record = step("build-image.yml", "Record the digest")
     assert record["env"]["DIGEST"] == "${{ steps.build.outputs.digest || steps.existing.outputs.digest }}"
     for name in ("build-image.yml", "deploy-stack.yml"):
-        assert not any("pulumi up" in str(s.get("run", "")) for s in steps_of(name) if "run" in s), name
-    assert not any("docker/build-push-action" in str(s.get("uses", "")) for s in steps_of("deploy-stack.yml")), \
+        assert not any("pulumi up" in str(s.get("run", "")) for s in job_steps(name) if "run" in s), name
+    assert not any("docker/build-push-action" in str(s.get("uses", "")) for s in job_steps("deploy-stack.yml")), \
         "a stack deploy never builds: it runs the digest another stack ran"
 
 
 def test_the_build_runs_on_every_change_to_what_the_image_is_built_from() -> None:
-    paths = load("build-image.yml")["on"]["push"]["paths"]
+    paths = load_workflow("build-image.yml")["on"]["push"]["paths"]
     dockerfile = (ROOT / "jobs" / "Dockerfile").read_text()
     copied = [src for line in dockerfile.splitlines() if line.startswith("COPY ") for src in line.split()[1:-1]]
     assert copied == ["pyproject.toml", "constraints.txt", "jobs/"]
@@ -165,7 +151,7 @@ def test_the_build_opens_a_pull_request_whose_diff_is_canarys_image_line(bin_dir
 # --- promote by digest, bootstrap -------------------------------------------------------------------
 
 def test_a_stack_deploy_selects_or_creates_the_stack_then_checks_quota_and_image_before_a_plain_up() -> None:
-    steps = steps_of("deploy-stack.yml")
+    steps = job_steps("deploy-stack.yml")
     names = [str(s.get("name", s.get("uses", ""))) for s in steps]
 
     def at(text: str) -> int:
@@ -180,7 +166,7 @@ def test_a_stack_deploy_selects_or_creates_the_stack_then_checks_quota_and_image
     quota = step("deploy-stack.yml", "Fargate quota preflight")
     assert quota["if"] == f"{DEPLOY_IF} && steps.gate.outputs.kind == 'promotion'"
     assert quota["run"] == '.venv/bin/python -m jobs.quota_check --stack "$STACK"'
-    assert load("deploy-stack.yml")["env"]["IMAGE_REPOSITORY"] == IMAGE_REPOSITORY
+    assert load_workflow("deploy-stack.yml")["env"]["IMAGE_REPOSITORY"] == IMAGE_REPOSITORY
 
 
 @pytest.mark.parametrize("ref, in_repository, error", [

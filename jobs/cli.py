@@ -2,7 +2,8 @@
 
 Exit status: 0 done; 1 a fault (database unreachable, a symbol failed, nothing to roll back to);
 2 bad input (command line, environment, files), reported before anything is written;
-130 interrupted (Ctrl-C). Each error is one ``error: ...`` line on stderr, never a traceback.
+130 interrupted (Ctrl-C); 143 terminated (SIGTERM, AWS Batch's stop signal: one line naming the
+signal and what to re-run). Each error is one ``error: ...`` line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from jobs.contract.values import ConfigError
+from jobs.running.signals import Terminated, sigterm_raises
 from jobs.storage.db import DatabaseUnavailable
 
 EXIT_OK = 0
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports a process it ended
 
 
 class UsageError(ValueError):
@@ -52,12 +55,15 @@ def run_command(body: Callable[[], int], bad_input: tuple[type[BaseException], .
     (usage and configuration errors are bad input; an unreachable database is a fault).
     A command that sets up no logging prints no log records: without this, Python's
     last-resort handler would print each connection retry before the one error line.
+    SIGTERM unwinds the body like Ctrl-C does (``jobs.running.signals``); the body may say
+    what re-running means with ``set_rerun_hint``.
     """
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.NullHandler())
     try:
-        return body()
+        with sigterm_raises():
+            return body()
     except (UsageError, ConfigError, *bad_input) as exc:
         return fail(exc, EXIT_BAD_INPUT)
     except (DatabaseUnavailable, *faults) as exc:
@@ -65,3 +71,6 @@ def run_command(body: Callable[[], int], bad_input: tuple[type[BaseException], .
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        print(exc.line, file=sys.stderr)
+        return EXIT_TERMINATED

@@ -3,7 +3,8 @@
 Prints ``DEPLOY`` or ``REFUSE`` with the reason (``jobs.rollout.gate``). Only the first deploy
 of a phase (its promotion) is gated; a stack already promoted always deploys. Exit status:
 0 DEPLOY, 3 REFUSE, 2 bad input, 1 database unreachable. With ``--github-output FILE`` it
-also appends ``decision=...`` and ``reason=...`` to FILE (GitHub Actions step outputs).
+also appends ``decision=...`` and ``reason=...`` to FILE (GitHub Actions step outputs). A
+promotion it lets through names the next step, the Fargate quota preflight (``jobs.quota_check``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from jobs.cli import OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import JobConfig
 from jobs.contract.phases import DEPLOYED_PHASES
-from jobs.rollout.gate import Gate, decide
+from jobs.rollout.gate import Gate, GateDecision, decide
 from jobs.rollout.report import write_reports
 from jobs.storage.db import resolve_url
 
@@ -51,6 +52,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         gate = decide(resolve_url(cfg.database_url, cfg.data_dir), ns.stack, cfg.thresholds,
                       require_baseline=ns.require_baseline)
         print(f"{gate.decision.value} {gate.stack} ({gate.kind}): {gate.reason}")
+        if gate.kind == "promotion" and gate.decision is GateDecision.DEPLOY:
+            # Needs AWS credentials, which this step has not: the deploy workflow runs it next.
+            print(f"preflight: python -m jobs.quota_check --stack {gate.stack} (the Fargate vCPU quota must hold "
+                  "the stack's peak)")
         if gate.review is not None and gate.review_data is not None:
             for reason in gate.review.reasons:
                 print(f"  - {reason}")

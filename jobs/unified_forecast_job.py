@@ -1,7 +1,8 @@
 """The forecast job: ``python -m jobs.unified_forecast_job --symbols AAPL,MSFT,SPY --horizon 1D``.
 
 Exit status: 0 every symbol forecast; 1 a symbol failed or the database was unreachable;
-2 bad input (configuration, environment, command line), reported before any row is written.
+2 bad input (configuration, environment, command line), reported before any row is written;
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM): workers stopped, the same ``--run-id`` resumes.
 The plan is ``jobs.running.plan``; the run (resume, compute, publish then stamp) ``jobs.running.run``.
 """
 
@@ -19,6 +20,7 @@ from jobs.monitoring.publisher import RunPublisher
 from jobs.running.logs import log_metrics_to, setup_logging
 from jobs.running.plan import Plan, Request, make_plan
 from jobs.running.run import prepare_database, run
+from jobs.running.signals import resume_hint, set_rerun_hint
 from jobs.running.summary import print_summary
 
 
@@ -52,6 +54,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
     def body() -> int:
         plan = plan_from(argv_or_sys(argv), environ)
+        set_rerun_hint(resume_hint(plan.run_id))
         started = time.perf_counter()
         url = prepare_database(plan)
         if not plan.cfg.database_url:

@@ -22,6 +22,7 @@ from jobs.contract.config import JobConfig
 from jobs.forecasting.pipeline import compute
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import Series
+from jobs.running.signals import termination_held, termination_ignored
 from jobs.storage.bars import load_series
 from jobs.storage.db import DatabaseUnavailable, with_retry
 from jobs.storage.forecasts import write_outcome
@@ -206,20 +207,25 @@ def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int,
 
 def _run_pool(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, ctx: Any, reports: Any
               ) -> Iterator[tuple[int, SymbolOutcome]]:
-    """Run ``pending`` on one pool. Interrupted (Ctrl-C), the pool is stopped and its workers ended:
-    a task cut off mid-write rolls back (one transaction per task), and a re-run of the run id does it."""
+    """Run ``pending`` on one pool. Interrupted (Ctrl-C) or terminated (SIGTERM), the pool is stopped and
+    its workers ended: a task cut off mid-write rolls back (one transaction per task), and a re-run of the
+    run id does it."""
     finished = False
-    with _sigint_held():  # workers are spawned by these calls and must not inherit a live SIGINT
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker,
-                                   initargs=(cfg.torch_threads, os.getpid(), reports))
-        futures = {pool.submit(_execute_reporting, i, task, cfg, url): i for i, task in pending.items()}
+    pool: ProcessPoolExecutor | None = None
     try:
+        # Neither signal may cut the pool's start short, or workers would run on untracked: SIGINT is
+        # blocked (workers are spawned by these calls and must not inherit a live one), SIGTERM is held;
+        # either is raised once the pool exists, inside this ``try``.
+        with termination_held(), _sigint_held():
+            pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx,
+                                       initializer=_init_worker, initargs=(cfg.torch_threads, os.getpid(), reports))
+            futures = {pool.submit(_execute_reporting, i, task, cfg, url): i for i, task in pending.items()}
         yield from _collect(futures, pending)
         finished = True
     finally:
-        if finished:
+        if pool is not None and finished:
             pool.shutdown(wait=True)
-        else:  # KeyboardInterrupt, or the caller stopped early: leave no worker behind
+        elif pool is not None:  # KeyboardInterrupt, Terminated, or the caller stopped early: leave no worker behind
             _stop_pool(pool)
 
 
@@ -244,20 +250,21 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     """Cancel queued tasks and end the pool's workers now, without waiting for running tasks.
 
     Python 3.11 has no public way to end a pool's workers (3.14 adds ``terminate_workers``), so the
-    processes are read from the executor. A second Ctrl-C is ignored until they are gone.
+    processes are read from the executor. A second Ctrl-C or SIGTERM is ignored until they are gone.
     """
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
     try:
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in processes:
-            proc.terminate()  # SIGTERM: a task cut off mid-transaction is rolled back by the server
-        for proc in processes:
-            proc.join(timeout=10)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
+        with termination_ignored():
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                proc.terminate()  # SIGTERM: a task cut off mid-transaction is rolled back by the server
+            for proc in processes:
+                proc.join(timeout=10)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)

@@ -63,11 +63,12 @@ def test_image_runs_as_a_non_root_user() -> None:
 
 def test_entrypoint_plus_job_command_is_the_forecast_job(stack_runs: dict[str, StackRun]) -> None:
     entrypoint = json.loads(next(i for i in INSTRUCTIONS if i.startswith("ENTRYPOINT")).removeprefix("ENTRYPOINT"))
-    assert entrypoint == ["python", "-m", "jobs.unified_forecast_job"]
+    # tini as PID 1 forwards Batch's SIGTERM to the job (-s: quiet as a subreaper under Batch's own init).
+    assert entrypoint == ["tini", "-s", "--", "python", "-m", "jobs.unified_forecast_job"]
     for stack, run in stack_runs.items():
         for resource in run.of_type("aws:batch/jobDefinition:JobDefinition"):
             horizon = resource.inputs["tags"]["horizon"]
-            command = entrypoint + resource.inputs["containerProperties"]["command"]
+            command = entrypoint[3:] + resource.inputs["containerProperties"]["command"]
             assert command == ["python", "-m", "jobs.unified_forecast_job", "--horizon", horizon], f"{stack} {resource.name}"
 
 

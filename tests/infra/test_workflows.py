@@ -116,20 +116,19 @@ def test_the_gate_decides_and_the_image_is_pushed_before_pulumi_up() -> None:
     assert "python -m jobs.promotion_gate --stack \"$STACK\"" in gate["run"] and "|| [ $? -eq 3 ]" in gate["run"]
     assert gate["id"] == "gate" and "--github-output \"$GITHUB_OUTPUT\"" in gate["run"]
     a, creds = step_named(steps, "aws-actions/configure-aws-credentials")
+    s, select = step_named(steps, "Select the stack")
+    q, quota = step_named(steps, "Fargate quota preflight")
     f, find = step_named(steps, "Find the image")
-    b, build = step_named(steps, "Build and push the job image")
     u, up = step_named(steps, "pulumi up")
-    assert g < a < f < b < u, "gate, credentials, image, then the stack"
+    assert g < a < s < q < f < u, "gate, credentials, stack, quota, image, then the stack"
     for step in (creds, find, up):
         assert step["if"] == DEPLOY_IF, step.get("name", step.get("uses"))
     assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "${{ env.STACK_REF }}"
-    # The tag is the stack's imageRef; an existing tag (immutable) is never rebuilt.
+    # Build once, promote by digest: the image was built by build-image.yml; a stack only checks
+    # that the digest its file pins is in the one repository, and never builds.
+    assert not [st for st in steps if "build-push-action" in str(st.get("uses", ""))], "deploy-stack builds no image"
     assert 'pulumi config get imageRef --stack "$STACK_REF"' in find["run"]
-    assert "aws ecr describe-images" in find["run"] and "exists=true" in find["run"]
-    assert build["if"] == "steps.image.outputs.exists == 'false'"
-    assert build["uses"].startswith("docker/build-push-action@")
-    w = build["with"]
-    assert (w["file"], w["platforms"], w["push"]) == ("jobs/Dockerfile", "linux/amd64", True)
-    assert w["tags"].endswith(":${{ steps.image.outputs.tag }}")
+    assert "$IMAGE_REPOSITORY@(sha256:" in find["run"] and "imageDigest=" in find["run"]
+    assert "aws ecr describe-images" in find["run"] and "--target" not in str(steps)
     refused = step_named(steps, "Promotion refused")[1]
     assert refused["if"] == "steps.gate.outputs.decision == 'REFUSE'" and "${{" not in refused["run"]

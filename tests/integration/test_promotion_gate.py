@@ -33,7 +33,8 @@ def test_canary_always_deploys_and_limited_waits_for_canary(db_url: str, tmp_pat
     assert (code, out["decision"], out["kind"]) == (0, "DEPLOY", "first-phase")
     code, reason, out = gate(db_url, "limited", tmp_path)
     assert (code, out["decision"]) == (3, "REFUSE") and "canary has no runs yet (it needs 7 days)" in reason
-    assert capsys.readouterr().out.startswith("DEPLOY canary (first-phase)")
+    printed = capsys.readouterr().out
+    assert printed.startswith("DEPLOY canary (first-phase)") and "preflight" not in printed
 
 
 def test_promotion_needs_the_minimum_days(db_url: str, tmp_path: Path) -> None:
@@ -43,12 +44,15 @@ def test_promotion_needs_the_minimum_days(db_url: str, tmp_path: Path) -> None:
     assert code == 3 and "canary has run 2.0 of its minimum 7 days" in reason
 
 
-def test_promotion_after_seven_clean_days_writes_the_review(db_url: str, tmp_path: Path) -> None:
+def test_promotion_after_seven_clean_days_writes_the_review(db_url: str, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     with psycopg.connect(db_url) as conn:
         clean_canary(conn, days=8)
     code, reason, out = gate(db_url, "limited", tmp_path)
     assert (code, out["kind"]) == (0, "promotion") and "its 7-day review says PROCEED" in reason
     assert (tmp_path / "reports" / "rollout_review_canary.md").exists()
+    # The promotion names its next step, the quota preflight (which needs AWS credentials).
+    assert "preflight: python -m jobs.quota_check --stack limited" in capsys.readouterr().out
 
 
 def test_a_bad_previous_phase_refuses_the_promotion_but_never_a_promoted_stack(db_url: str, tmp_path: Path) -> None:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+from tests.support.workflows import WORKFLOWS, load_workflow
 
 
 def load(name: str = "deploy.yml") -> dict[str, Any]:
-    doc = yaml.safe_load((WORKFLOWS / name).read_text())
-    # YAML 1.1 reads the bare key `on` as True.
-    doc["on"] = doc.pop(True, doc.get("on"))
-    return doc
+    return load_workflow(name)
 
 
 def test_runs_on_push_to_main_one_at_a_time() -> None:

@@ -32,6 +32,7 @@ from infra.settings_common import (
 from infra.settings_database import DatabaseSettings, parse_database
 from infra.settings_monitoring import MonitoringSettings, parse_monitoring
 from jobs.contract.config import (
+    MAX_WALK_FORWARD_WINDOWS,
     OPTIMIZATION_METHODS,
     ConfigError,
     JobConfig,
@@ -68,6 +69,7 @@ CONFIG_KEYS: dict[str, str] = {
     "models": "json",
     "optimizationMethod": "str",
     "walkForward": "bool",
+    "walkForwardWindows": "int",
     "divergenceMonitoring": "bool",
     "highValueSymbols": "json",
     "highValueModels": "json",
@@ -311,6 +313,8 @@ def _job_args(
     args: dict[str, Any] = {
         "optimization_method": method,
         "walk_forward": flag(values, "walkForward", DEFAULTS.job.walk_forward),
+        "walk_forward_windows": integer(values, "walkForwardWindows", DEFAULTS.job.walk_forward_windows, 1,
+                                        MAX_WALK_FORWARD_WINDOWS),
         "divergence_monitoring": flag(values, "divergenceMonitoring", DEFAULTS.job.divergence_monitoring),
         "thresholds": parse_thresholds(values),
         "rollout_phase": phase,

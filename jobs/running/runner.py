@@ -21,7 +21,8 @@ from typing import Any
 
 import psycopg
 
-from jobs.contract.config import JobConfig
+from jobs.contract.config import JobConfig, Model
+from jobs.forecasting.models import warm_up
 from jobs.forecasting.pipeline import compute
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import Series
@@ -109,7 +110,8 @@ def _compute(series: Series, task: Task, cfg: JobConfig) -> SymbolOutcome:
 _started: Any = None
 
 
-def _init_worker(threads: int, parent_pid: int | None = None, started: Any = None) -> None:
+def _init_worker(threads: int, parent_pid: int | None = None, started: Any = None, warm: tuple[Model, ...] = ()
+                 ) -> None:
     global _started
     _started = started
     if parent_pid is not None:
@@ -127,6 +129,7 @@ def _init_worker(threads: int, parent_pid: int | None = None, started: Any = Non
         os.environ[var] = str(threads)  # read by libraries loaded after this point
     threadpool_limits(threads)  # libraries already loaded
     torch.set_num_threads(threads)
+    warm_up(warm)  # imports and torch's first-call set-up, once per worker instead of in its first task
     if parent_pid is not None:
         _exit_with_parent(parent_pid)
 
@@ -238,8 +241,9 @@ def _run_pool(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, 
     a task cut off mid-write rolls back (one transaction per task), and a re-run of the run id does it."""
     finished = False
     with _sigint_held():  # workers are spawned by these calls and must not inherit a live SIGINT
+        warm = (*cfg.models, *cfg.baseline_models)
         pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx, initializer=_init_worker,
-                                   initargs=(cfg.torch_threads, os.getpid(), reports))
+                                   initargs=(cfg.torch_threads, os.getpid(), reports, warm))
         futures = {pool.submit(_execute_reporting, i, task, cfg, url): i for i, task in pending.items()}
     try:
         yield from _collect(futures, pending)

@@ -86,12 +86,13 @@ def train_nets(
 
     Per network: every epoch a fresh mini-batch order from its own generator, one Adam step per
     mini-batch on the mean squared error over its ``head``, then the loss on its ``tail``; the
-    weights of the best tail loss are kept, and it stops ``patience`` epochs after that. All the
-    networks share one optimiser step and one backward pass per mini-batch: the loss is the sum of
-    their losses, so each one's gradient is its own loss's (nothing is shared between them), and
-    Adam's update is elementwise. A stopped network leaves the sum and its result is already
-    kept. The arithmetic per network is the same as training it alone, so the results are equal
-    (tested); the per-step overhead (autograd's start, the optimiser) is paid once for all.
+    weights of the best tail loss are kept, and it stops ``patience`` epochs after that. Each
+    network's forward and backward pass stay its own (torch's fused oneDNN LSTM kernels, which
+    are faster here than any batched formulation measured, see docs/performance.md); its
+    gradient lands in one flat buffer shared by all, and one Adam update per mini-batch moves
+    every network (Adam is elementwise, so nothing is shared between them). A stopped network
+    leaves the loop with its result kept. The arithmetic per network is the same as training it
+    alone, so the results are equal (tested).
 
     Raises:
         ValueError: When the lists differ in length or the heads in size (they step together).
@@ -129,18 +130,19 @@ def _epoch(nets: Sequence[nn.Module], heads: Sequence[tuple[torch.Tensor, torch.
         nets[i].train()
     for start in range(0, len(heads[active[0][0]][0]), settings.batch_size):
         adam.zero_grad()
-        losses = []
+        stepped = False
         for i in orders:
             if runs[i].error is not None:
                 continue
             batch = orders[i][start: start + settings.batch_size]
             loss = nn.functional.mse_loss(nets[i](heads[i][0][batch]), heads[i][1][batch])
             if torch.isfinite(loss):
-                losses.append(loss)
+                # Each net's backward right after its forward, while its activations are in cache.
+                loss.backward()
+                stepped = True
             else:  # as alone: this network stops before the step, the others carry on
                 runs[i].error = ModelFitError(f"training loss became non-finite at epoch {epoch}")
-        if losses:
-            torch.stack(losses).sum().backward()
+        if stepped:
             adam.step()
     return [i for i in orders if runs[i].error is None]
 

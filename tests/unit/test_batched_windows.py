@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -16,15 +15,10 @@ from jobs.forecasting.models.lstm import LSTMModel
 from jobs.forecasting.models.sequence import TrainSettings, seeded_init, train_net, train_nets
 from jobs.storage.sample_data import real_daily_bars
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # as the job runs them
 TRAIN, STEP = 500, 63
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def returns(symbol: str = "SPY") -> np.ndarray:

@@ -8,12 +8,10 @@ change, and the 90% interval's coverage within 1 point.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 
 from jobs.contract.config import JobConfig
 from jobs.forecasting.pipeline import default_factory, evaluate_series
@@ -27,14 +25,9 @@ from jobs.storage.sample_data import real_daily_bars
 # (pooled ensemble test RMSE / pooled naive test RMSE, mean 90% interval coverage of the test slices)
 BEFORE = {"SPY": (0.99874793, 0.90278), "MSFT": (0.99995635, 0.90119)}
 SPEC = replace(DEFAULT_SPECS["1d"], windows=40)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # as the job runs them
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from typing import Any
 
 from infra.names import CORE_GROUP
 from infra.values import SettingsError, contract, flag, integer, key_name, parse_symbol_list, require
-from jobs.contract.config import JobConfig, parse_horizons, parse_model_list
+from jobs.contract.config import MAX_WALK_FORWARD_WINDOWS, JobConfig, parse_horizons, parse_model_list
 from jobs.contract.domain import DEFAULT_MODEL_SETS, OPTIMIZATION_METHODS, Model
 from jobs.contract.phases import DEPLOYED_PHASES
 from jobs.contract.thresholds import PERIOD_MINUTES, Thresholds, parse_thresholds
@@ -30,6 +30,7 @@ JOB_KEYS: dict[str, str] = {
     "models": "json",
     "optimizationMethod": "str",
     "walkForward": "bool",
+    "walkForwardWindows": "int",
     "divergenceMonitoring": "bool",
     "highValueSymbols": "json",
     "highValueModels": "json",
@@ -202,6 +203,8 @@ def _job_args(
     args: dict[str, Any] = {
         "optimization_method": method,
         "walk_forward": flag(values, "walkForward", JOB_DEFAULTS.walk_forward),
+        "walk_forward_windows": integer(values, "walkForwardWindows", JOB_DEFAULTS.walk_forward_windows, 1,
+                                        MAX_WALK_FORWARD_WINDOWS),
         "divergence_monitoring": flag(values, "divergenceMonitoring", JOB_DEFAULTS.divergence_monitoring),
         "thresholds": parse_stack_thresholds(values),
         "rollout_phase": phase,

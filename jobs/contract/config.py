@@ -33,8 +33,8 @@ from jobs.contract.values import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_GAP_SESSIONS", "DEPLOY_SUPPLIED", "NONE", "JobConfig", "flag_var", "flags_for", "parse_horizons",
-    "parse_model_list", "resolve_models",
+    "DEFAULT_MAX_GAP_SESSIONS", "DEFAULT_WALK_FORWARD_WINDOWS", "DEPLOY_SUPPLIED", "MAX_WALK_FORWARD_WINDOWS", "NONE",
+    "JobConfig", "flag_var", "flags_for", "parse_horizons", "parse_model_list", "resolve_models",
 ]
 
 
@@ -42,6 +42,10 @@ __all__ = [
 # sessions (September 2001), so a longer run of missing sessions is missing data, and one
 # "return" spanning it would distort every window that contains it.
 DEFAULT_MAX_GAP_SESSIONS = 21
+# WALK_FORWARD_WINDOWS default: ten windows tell a bad window from a bad model (issue 24). Each
+# window needs `step` more bars of history (daily 63, hourly 100), so the limit is generous.
+DEFAULT_WALK_FORWARD_WINDOWS = 10
+MAX_WALK_FORWARD_WINDOWS = 100
 
 
 # The explicit "empty list" value of CANARY_*/ROLLOUT_* and BASELINE_MODELS: lower case, so
@@ -119,6 +123,8 @@ class JobConfig(BaseModel):
     models: tuple[Model, ...] = DEFAULT_MODEL_SETS[2]
     optimization_method: str = "simple_avg"
     walk_forward: bool = True
+    # Rolling walk-forward windows per symbol-horizon (one when walk-forward is off).
+    walk_forward_windows: int = Field(default=DEFAULT_WALK_FORWARD_WINDOWS, ge=1, le=MAX_WALK_FORWARD_WINDOWS)
     divergence_monitoring: bool = True
     thresholds: Thresholds = Field(default_factory=Thresholds)
     return_outlier_threshold: float = RETURN_OUTLIER_DEFAULT
@@ -208,6 +214,7 @@ class JobConfig(BaseModel):
             **{flag_var(m): "true" if on else "false" for m, on in flags_for(self.models).items()},
             "ENSEMBLE_OPTIMIZATION_METHOD": self.optimization_method,
             "ENABLE_WALK_FORWARD": "true" if self.walk_forward else "false",
+            "WALK_FORWARD_WINDOWS": str(self.walk_forward_windows),
             "ENABLE_DIVERGENCE_MONITORING": "true" if self.divergence_monitoring else "false",
             **{var: f"{getattr(self.thresholds, name):g}" for name, var in THRESHOLD_VARS.items()},
             "RETURN_OUTLIER_THRESHOLD": f"{self.return_outlier_threshold:g}",
@@ -263,6 +270,8 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
     for key, name in (("walk_forward", "ENABLE_WALK_FORWARD"), ("divergence_monitoring", "ENABLE_DIVERGENCE_MONITORING")):
         if (raw := get(name)) is not None:
             out[key] = parse_bool(name, raw)
+    if (raw := get("WALK_FORWARD_WINDOWS")) is not None:
+        out["walk_forward_windows"] = parse_int("WALK_FORWARD_WINDOWS", raw, 1, MAX_WALK_FORWARD_WINDOWS)
     # One parser for the job's and the stacks' thresholds, with one set of limits.
     out["thresholds"] = parse_thresholds({n: raw for n, var in THRESHOLD_VARS.items() if (raw := get(var)) is not None})
     if (raw := get("RETURN_OUTLIER_THRESHOLD")) is not None:

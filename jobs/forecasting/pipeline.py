@@ -26,15 +26,17 @@ from jobs.forecasting.series import (
     refuse_return_outliers,
 )
 from jobs.forecasting.walkforward import (
-    DEFAULT_SPECS,
+    FitJob,
     FittedWindow,
     ModelFactory,
     WindowBounds,
     WindowSpec,
-    fit_and_predict,
+    fit_models,
     model_seed,
     plan_windows,
+    predict_window,
     score_set,
+    window_spec,
     window_targets,
 )
 
@@ -55,7 +57,7 @@ def compute(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec | Non
             factory: ModelFactory | None = None) -> SymbolOutcome:
     """Walk-forward and forecast on bars already read: no database connection is held meanwhile."""
     started = time.perf_counter()
-    spec = spec or DEFAULT_SPECS[HORIZONS[horizon].timeframe]
+    spec = spec or window_spec(HORIZONS[horizon].timeframe, cfg.walk_forward_windows)
     try:
         refuse_return_outliers(series, cfg.return_outlier_threshold)
         windows, baseline, forecast = evaluate_series(series, horizon, cfg, spec, factory or default_factory())
@@ -67,25 +69,42 @@ def compute(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec | Non
 
 def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec, factory: ModelFactory
                     ) -> tuple[tuple[WindowResult, ...], tuple[WindowResult, ...], ForecastResult]:
-    """Score every window for the production set (and the paired baseline), then forecast."""
+    """Score every window for the production set (and the paired baseline), then forecast.
+
+    Every window's models and the forecast's are fitted in one pass (``fit_models``): each
+    model's fits for this symbol-horizon, oldest window first and the forecast's last, go to it
+    together, so it can share work across them.
+    """
     steps = HORIZONS[horizon].steps
     returns = series.returns
     models = [m for m in MODEL_ORDER if m in set(cfg.models) | set(cfg.baseline_models)]
-    windows, baseline, last = [], [], None
-    for bounds in plan_windows(len(returns), spec, steps, cfg.walk_forward):
+    plans = plan_windows(len(returns), spec, steps, cfg.walk_forward)
+    targets = []
+    for bounds in plans:
         y_val, y_test = window_targets(returns, bounds, steps)
         require_price_movement(series, bounds, steps, y_val, y_test)  # before fitting: refusing is cheap
-        fitted = fit_and_predict(models, factory, returns, bounds, steps,
-                                 lambda m, b=bounds: model_seed(cfg.seed, series.symbol, horizon, b.window_id, m.value))
-        last = _score(cfg.models, fitted, y_val, y_test, cfg)
+        targets.append((y_val, y_test))
+    jobs: list[FitJob] = [(m, model_seed(cfg.seed, series.symbol, horizon, b.window_id, m.value), b.train)
+                          for b in plans for m in models]
+    fitted = fit_models([*jobs, *_production_jobs(series, horizon, cfg, spec)], factory, returns, steps)
+    windows, baseline, last = [], [], None
+    for k, (bounds, (y_val, y_test)) in enumerate(zip(plans, targets, strict=True)):
+        window = predict_window(models, fitted[k * len(models): (k + 1) * len(models)], returns, bounds)
+        last = _score(cfg.models, window, y_val, y_test, cfg)
         windows.append(_window_row(series, bounds, steps, cfg.models, last, baseline=False))
         if cfg.baseline_models:
-            score = _score(cfg.baseline_models, fitted, y_val, y_test, cfg)
+            score = _score(cfg.baseline_models, window, y_val, y_test, cfg)
             baseline.append(_window_row(series, bounds, steps, cfg.baseline_models, score, baseline=True))
     if last is None:
         raise ValueError(f"{series.symbol} {horizon}: no walk-forward window could be planned")
-    forecast = production_forecast(series, horizon, cfg, spec, factory, last)
+    forecast = combine_forecast(series, horizon, cfg, dict(zip(cfg.models, fitted[len(jobs):], strict=True)), last)
     return tuple(windows), tuple(baseline), forecast
+
+
+def _production_jobs(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec) -> list[FitJob]:
+    """The production set's fits: the latest ``spec.train`` returns, the forecast's own seeds."""
+    latest = slice(len(series.returns) - spec.train, None)
+    return [(m, model_seed(cfg.seed, series.symbol, horizon, "production", m.value), latest) for m in cfg.models]
 
 
 def require_price_movement(series: Series, bounds: WindowBounds, steps: int, y_val: np.ndarray,
@@ -128,7 +147,15 @@ def _window_row(series: Series, bounds: WindowBounds, steps: int, model_set: Seq
 
 def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec, factory: ModelFactory,
                         latest: SetScore) -> ForecastResult:
-    """Refit the production set on the latest training slice; weight it as the latest window says.
+    """Refit the production set on the latest training slice and forecast (see ``combine_forecast``)."""
+    fitted = fit_models(_production_jobs(series, horizon, cfg, spec), factory, series.returns,
+                        HORIZONS[horizon].steps)
+    return combine_forecast(series, horizon, cfg, dict(zip(cfg.models, fitted, strict=True)), latest)
+
+
+def combine_forecast(series: Series, horizon: str, cfg: JobConfig,
+                     fitted: dict[Model, ForecastModel | Exception], latest: SetScore) -> ForecastResult:
+    """The production set, fitted on the latest training slice, weighted as the latest window says.
 
     The weights come from the most recent window (equal when it overfitted), renormalised
     over the models that fit now; a model that fails here is left out and named, and one
@@ -138,17 +165,21 @@ def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: Wind
     returns = series.returns
     origin = np.array([len(returns) - 1])
     predictions, errors = {}, {}
-    for model in cfg.models:
+    for model, result in fitted.items():
         try:
-            seed = model_seed(cfg.seed, series.symbol, horizon, "production", model.value)
-            pred = factory(model, seed).fit(returns[-spec.train:], steps).predict(returns, origin)
-            if not pred.is_finite():
-                raise ValueError("non-finite prediction")
-            predictions[model.value] = pred
+            if isinstance(result, Exception):
+                failure: Exception | None = result
+            else:
+                pred = result.predict(returns, origin)
+                failure = None if pred.is_finite() else ValueError("non-finite prediction")
         except Exception as exc:  # a model failing drops that model only
-            errors[model.value] = f"{type(exc).__name__}: {exc}"
+            failure = exc
+        if failure is not None:
+            errors[model.value] = f"{type(failure).__name__}: {failure}"
             log.warning("model %s left out of the %s %s forecast: %s", model.value, series.symbol, horizon,
                         errors[model.value])
+            continue
+        predictions[model.value] = pred
     if not predictions:
         raise ValueError(f"{series.symbol} {horizon}: every model failed for the forecast: {errors}")
     weights = {k: v for k, v in latest.forecast_weights.items() if k in predictions}

@@ -1,10 +1,12 @@
 """Walk-forward validation: rolling train / validation / test windows and divergence.
 
 The maths (window planning, targets, RMSE, divergence) are pure functions.
-``fit_and_predict`` fits every model of one window once, and ``score_set`` then weights and
-scores one model set from those fits; ``jobs.forecasting.pipeline.evaluate_series`` calls it
-for the production set and for the paired baseline, so both are compared on the very same
-windows and fits.
+``fit_models`` fits every window's models once, each model's windows together
+(``ForecastModel.fit_batch``: the LSTMs train as one batch, each GARCH window starts from the
+previous one's estimates); ``predict_window`` predicts one window's slices from those fits, and
+``score_set`` then weights and scores one model set; ``jobs.forecasting.pipeline.evaluate_series``
+scores the production set and the paired baseline, so both are compared on the very same
+windows and fits. ``fit_and_predict`` is the one-window case.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from jobs.contract.config import DEFAULT_WALK_FORWARD_WINDOWS
 from jobs.contract.domain import Model
 from jobs.contract.thresholds import LEAK_DIVERGENCE
 from jobs.forecasting.ensemble import combine, fit_weights
@@ -57,9 +60,14 @@ class WindowSpec:
 
 # Daily: ~2 years of training, a quarter each for validation and test, rolled by a quarter.
 DEFAULT_SPECS: dict[str, WindowSpec] = {
-    "1d": WindowSpec(train=500, val=63, test=63, step=63, windows=4),
-    "1h": WindowSpec(train=600, val=100, test=100, step=100, windows=4),
+    "1d": WindowSpec(train=500, val=63, test=63, step=63, windows=DEFAULT_WALK_FORWARD_WINDOWS),
+    "1h": WindowSpec(train=600, val=100, test=100, step=100, windows=DEFAULT_WALK_FORWARD_WINDOWS),
 }
+
+
+def window_spec(timeframe: str, windows: int) -> WindowSpec:
+    """The timeframe's window sizes with ``windows`` rolling windows (``WALK_FORWARD_WINDOWS``)."""
+    return replace(DEFAULT_SPECS[timeframe], windows=windows)
 
 
 @dataclass(frozen=True)
@@ -145,26 +153,64 @@ class FittedWindow:
     errors: dict[str, str]
 
 
-def fit_and_predict(models: Sequence[Model], factory: ModelFactory, returns: np.ndarray, bounds: WindowBounds,
-                    steps: int, seed_of: Callable[[Model], int]) -> FittedWindow:
-    """Fit each model on the window's training slice and predict its val and test origins.
+# One fit to make: the model, its seed and its training slice of the returns.
+FitJob = tuple[Model, int, slice]
 
-    A model that raises, or predicts a non-finite value, is dropped for this window and its
-    error recorded; the others carry on.
+
+def fit_models(jobs: Sequence[FitJob], factory: ModelFactory, returns: np.ndarray,
+               steps: int) -> list[ForecastModel | Exception]:
+    """Fit every job; each model's jobs go to its ``fit_batch`` together, in the order given.
+
+    Give windows oldest first: a model may start a window from the one before it. Each result
+    is the fitted model or the exception that stopped it (its window then drops that model).
+    """
+    out: list[ForecastModel | Exception] = []
+    for model, seed, _ in jobs:
+        try:
+            out.append(factory(model, seed))
+        except Exception as exc:  # a model that cannot be built drops out like one that cannot fit
+            out.append(exc)
+    groups: dict[tuple[Model, type[ForecastModel]], list[int]] = {}
+    for i, built in enumerate(out):
+        if isinstance(built, ForecastModel):
+            groups.setdefault((jobs[i][0], type(built)), []).append(i)
+    for (_, cls), members in groups.items():
+        results = cls.fit_batch([out[i] for i in members], [returns[jobs[i][2]] for i in members], steps)
+        for i, result in zip(members, results, strict=True):
+            out[i] = result
+    return out
+
+
+def predict_window(models: Sequence[Model], fitted: Sequence[ForecastModel | Exception], returns: np.ndarray,
+                   bounds: WindowBounds) -> FittedWindow:
+    """Predict the window's val and test origins with each of its fitted ``models``.
+
+    A model that failed to fit, raises here, or predicts a non-finite value is dropped for this
+    window and its error recorded; the others carry on.
     """
     out = FittedWindow({}, {}, {})
-    for model in models:
+    for model, result in zip(models, fitted, strict=True):
         try:
-            fitted = factory(model, seed_of(model)).fit(returns[bounds.train], steps)
-            val, test = fitted.predict(returns, bounds.val_origins), fitted.predict(returns, bounds.test_origins)
-            if not (val.is_finite() and test.is_finite()):
-                raise ValueError("non-finite prediction")
+            if isinstance(result, Exception):
+                failure: Exception | None = result
+            else:
+                val, test = result.predict(returns, bounds.val_origins), result.predict(returns, bounds.test_origins)
+                failure = None if val.is_finite() and test.is_finite() else ValueError("non-finite prediction")
         except Exception as exc:  # any model failure drops that model only, never the window
-            out.errors[model.value] = f"{type(exc).__name__}: {exc}"[:300]
-            log.warning("model %s dropped in window %d: %s", model.value, bounds.window_id, exc)
+            failure = exc
+        if failure is not None:
+            out.errors[model.value] = f"{type(failure).__name__}: {failure}"[:300]
+            log.warning("model %s dropped in window %d: %s", model.value, bounds.window_id, failure)
             continue
         out.val[model.value], out.test[model.value] = val, test
     return out
+
+
+def fit_and_predict(models: Sequence[Model], factory: ModelFactory, returns: np.ndarray, bounds: WindowBounds,
+                    steps: int, seed_of: Callable[[Model], int]) -> FittedWindow:
+    """Fit each model on one window's training slice and predict its val and test origins."""
+    fitted = fit_models([(m, seed_of(m), bounds.train) for m in models], factory, returns, steps)
+    return predict_window(models, fitted, returns, bounds)
 
 
 def score_set(model_set: Sequence[Model], fitted: FittedWindow, y_val: np.ndarray, y_test: np.ndarray,

@@ -19,6 +19,8 @@ from typing import Any
 import psycopg
 
 from jobs.contract.config import JobConfig
+from jobs.contract.domain import Model
+from jobs.forecasting.models import warm_up
 from jobs.forecasting.pipeline import compute
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import Series
@@ -82,7 +84,8 @@ def _compute(series: Series, task: Task, cfg: JobConfig) -> SymbolOutcome:
 _started: Any = None
 
 
-def _init_worker(threads: int, parent_pid: int | None = None, started: Any = None) -> None:
+def _init_worker(threads: int, parent_pid: int | None = None, started: Any = None, warm: tuple[Model, ...] = ()
+                 ) -> None:
     global _started
     _started = started
     if parent_pid is not None:
@@ -100,6 +103,7 @@ def _init_worker(threads: int, parent_pid: int | None = None, started: Any = Non
         os.environ[var] = str(threads)  # read by libraries loaded after this point
     threadpool_limits(threads)  # libraries already loaded
     torch.set_num_threads(threads)
+    warm_up(warm)  # imports and torch's first-call set-up, once per worker instead of in its first task
     if parent_pid is not None:
         _exit_with_parent(parent_pid)
 
@@ -218,7 +222,8 @@ def _run_pool(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, 
         # either is raised once the pool exists, inside this ``try``.
         with termination_held(), _sigint_held():
             pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx,
-                                       initializer=_init_worker, initargs=(cfg.torch_threads, os.getpid(), reports))
+                                       initializer=_init_worker,
+                                       initargs=(cfg.torch_threads, os.getpid(), reports, (*cfg.models, *cfg.baseline_models)))
             futures = {pool.submit(_execute_reporting, i, task, cfg, url): i for i, task in pending.items()}
         yield from _collect(futures, pending)
         finished = True

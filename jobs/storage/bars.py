@@ -13,7 +13,7 @@ from jobs.contract.config import JobConfig
 from jobs.contract.domain import HORIZONS
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import PRICE_COLUMNS, BadBarsError, Series, validate_bars
-from jobs.forecasting.walkforward import DEFAULT_SPECS, WindowSpec
+from jobs.forecasting.walkforward import WindowSpec, window_spec
 from jobs.storage.db import load_sql
 
 
@@ -98,7 +98,7 @@ def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: J
                 spec: WindowSpec | None = None) -> Series | SymbolOutcome:
     """The validated bars the windows need, or the failed outcome naming what is wrong with them."""
     hz = HORIZONS[horizon]
-    need = (spec or DEFAULT_SPECS[hz.timeframe]).required_returns(cfg.walk_forward) + 1
+    need = (spec or window_spec(hz.timeframe, cfg.walk_forward_windows)).required_returns(cfg.walk_forward) + 1
     try:
         frame = read_bars(conn, symbol, hz.timeframe, need)
         return validate_bars(symbol, hz.timeframe, frame, need, cfg.exchange_calendar, cfg.max_gap_sessions)

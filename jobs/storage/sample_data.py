@@ -26,7 +26,8 @@ REAL_DAILY = {
 SIMULATED = "simulated: seeded GARCH(1,1) sample, not market data"
 # A fixed end keeps the sample reproducible from one day to the next.
 SIM_END = pd.Timestamp("2026-11-20 21:00", tz="UTC")
-SIM_BARS = {"1d": 1500, "1h": 1500}
+# Enough for the default 10 walk-forward windows (daily 1194 bars, hourly 1701).
+SIM_BARS = {"1d": 1500, "1h": 2000}
 
 
 def simulate_garch_returns(n: int, seed: int, omega: float = 2e-6, alpha: float = 0.08, beta: float = 0.9,
@@ -71,8 +72,8 @@ def simulated_bars(symbol: str, timeframe: str, seed: int = 0, exchange: str = D
         index = daily_sessions(exchange, SIM_END, n)
         returns = simulate_garch_returns(n, sym_seed)
     else:
-        # 1500 hourly bars are about 215 sessions; a year of sessions is ample.
-        ends = hourly_bar_ends(exchange, SIM_END - pd.Timedelta(days=400), SIM_END)
+        # 2000 hourly bars are about 286 sessions; 500 calendar days hold about 345.
+        ends = hourly_bar_ends(exchange, SIM_END - pd.Timedelta(days=500), SIM_END)
         index = ends[ends <= SIM_END][-n:]
         # Hourly variance is about a seventh of a trading day's.
         returns = simulate_garch_returns(n, sym_seed, omega=3e-7, mu=3e-5)

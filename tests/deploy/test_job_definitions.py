@@ -72,10 +72,11 @@ def test_every_job_definition_names_every_contract_variable(stack_runs: dict[str
         assert JobConfig.from_env(env).to_env() == env, f"{definition.name}: the job reads back what was rendered"
 
 
-def test_seed_threads_and_baseline_come_from_the_stack_config() -> None:
-    run = run_stack("canary", {"forecastSeed": 11, "torchNumThreads": 2, "baselineModels": []})
+def test_seed_threads_windows_and_baseline_come_from_the_stack_config() -> None:
+    run = run_stack("canary", {"forecastSeed": 11, "torchNumThreads": 2, "baselineModels": [], "walkForwardWindows": 6})
     env = {e["name"]: e["value"] for e in run.named("forecast-core-1D").inputs["containerProperties"]["environment"]}
     assert (env["FORECAST_SEED"], env["TORCH_NUM_THREADS"], env["BASELINE_MODELS"]) == ("11", "2", "none")
+    assert env["WALK_FORWARD_WINDOWS"] == "6"
     assert env["ROLLOUT_SYMBOLS"] == "none" and env["CANARY_SYMBOLS"] == "AAPL,MSFT,SPY"
 
 

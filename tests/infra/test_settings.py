@@ -99,6 +99,8 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
     ("fargate-memory", "canary", {"taskVcpu": 1, "taskMemoryMiB": 1024}, "taskMemoryMiB=1024 is invalid for 1 vCPU on Fargate: expected 2048 to 8192"),
     ("unknown-key", "canary", {"modelCount": 4}, "ensemble-forecast:modelCount is not a known setting"),
     ("walk-forward-not-bool", "canary", {"walkForward": "yes"}, "ensemble-forecast:walkForward='yes' is invalid"),
+    ("walk-forward-windows", "canary", {"walkForwardWindows": 0},
+     "ensemble-forecast:walkForwardWindows=0 is invalid: expected an integer from 1 to 100"),
 ]
 
 

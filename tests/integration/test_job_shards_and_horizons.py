@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from jobs.contract.config import JobConfig
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 
@@ -44,4 +45,4 @@ def test_hourly_horizons_forecast_cumulative_returns_trading_hours_ahead(db_url:
         ("4h", datetime(2026, 11, 20, 16, 0, tzinfo=ny), datetime(2026, 11, 23, 13, 30, tzinfo=ny)),
         ("8h", datetime(2026, 11, 20, 16, 0, tzinfo=ny), datetime(2026, 11, 24, 10, 30, tzinfo=ny)),
     ]
-    assert windows == [("4h", 4), ("8h", 4)]
+    assert windows == [("4h", JobConfig().walk_forward_windows), ("8h", JobConfig().walk_forward_windows)]

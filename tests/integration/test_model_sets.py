@@ -65,7 +65,8 @@ def test_paired_baseline_scores_the_legacy_set_on_the_same_windows(db_url: str) 
     pairs = rows(db_url, "SELECT a.window_id, a.test_start = b.test_start AS same, a.naive_test_rmse = b.naive_test_rmse "
                          "AS same_naive, b.model_count FROM ensemble_validation_metrics a JOIN ensemble_validation_metrics b "
                          "USING (run_id, symbol, horizon, window_id) WHERE NOT a.is_baseline AND b.is_baseline")
-    assert len(pairs) == 4 and all(p["same"] and p["same_naive"] and p["model_count"] == 4 for p in pairs)
+    assert len(pairs) == JobConfig().walk_forward_windows
+    assert all(p["same"] and p["same_naive"] and p["model_count"] == 4 for p in pairs)
     assert rows(db_url, "SELECT model_count FROM forecasts") == [{"model_count": 2}]
 
 

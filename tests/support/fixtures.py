@@ -19,6 +19,17 @@ from jobs.storage.db import embedded_url, migrate
 from tests.support.stacks import STACKS, StackRun, run_stack
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread, as the job runs them (and xdist workers do not oversubscribe 2 cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def with_dbname(url: str, name: str) -> str:
     """The same server URL pointing at database ``name``."""
     parts = urlsplit(url)

@@ -85,8 +85,10 @@ def test_simulated_sample_bars_sit_on_the_calendar() -> None:
     assert "2026-07-03" not in set(hourly.tz_convert("America/New_York").strftime("%Y-%m-%d"))  # holiday
     assert ny("2026-07-02 13:00") not in hourly and ny("2026-07-02 16:00") in hourly  # a full session
     assert not any(ts.tz_convert("America/New_York").weekday() >= 5 for ts in hourly)
-    assert set(hourly.tz_convert("America/New_York").strftime("%H:%M")) == {
-        "10:30", "11:30", "12:30", "13:30", "14:30", "15:30", "16:00"}
+    local = hourly.tz_convert("America/New_York")
+    assert set(local.strftime("%H:%M")) == {"10:30", "11:30", "12:30", "13:00", "13:30", "14:30", "15:30", "16:00"}
+    # A 13:00 bar ends only the early closes (the day after Thanksgiving, Christmas Eve).
+    assert set(local[local.strftime("%H:%M") == "13:00"].strftime("%Y-%m-%d")) == {"2025-11-28", "2025-12-24"}
 
 
 def test_real_sample_dates_are_exactly_the_xnys_sessions() -> None:

@@ -22,6 +22,7 @@ def test_defaults_are_the_two_model_core() -> None:
     assert cfg.models == (Model.LSTM, Model.ARIMA_GARCH)
     assert (cfg.divergence_threshold, cfg.divergence_critical_threshold) == (0.20, 0.30)
     assert cfg.walk_forward and cfg.divergence_monitoring
+    assert cfg.walk_forward_windows == 10
 
 
 @pytest.mark.parametrize(("count", "expected"), [
@@ -76,6 +77,8 @@ def test_consistent_four_model_rollback_is_accepted() -> None:
     ({"AWS_BATCH_JOB_ID": "job 1"}, "AWS_BATCH_JOB_ID='job 1' is invalid: expected letters, digits"),
     ({"AWS_BATCH_JOB_ATTEMPT": "0"}, "AWS_BATCH_JOB_ATTEMPT='0' is invalid: expected an integer from 1 to 10"),
     ({"AWS_BATCH_JOB_ATTEMPT": "first"}, "AWS_BATCH_JOB_ATTEMPT='first' is invalid: expected an integer from 1 to 10"),
+    ({"WALK_FORWARD_WINDOWS": "0"}, "WALK_FORWARD_WINDOWS='0' is invalid: expected an integer from 1 to 100"),
+    ({"WALK_FORWARD_WINDOWS": "ten"}, "WALK_FORWARD_WINDOWS='ten' is invalid: expected an integer from 1 to 100"),
 ])
 def test_bad_values_get_one_line_naming_variable_and_allowed(env: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -96,10 +99,10 @@ def test_render_round_trips_and_never_renders_the_database_url() -> None:
         "ENSEMBLE_MODEL_COUNT": "4", "ENSEMBLE_OPTIMIZATION_METHOD": "constrained_ls",
         "ROLLOUT_SYMBOLS": "AAPL,MSFT", "ROLLOUT_HORIZONS": "1D,4h", "ROLLOUT_PHASE": "limited",
         "DIVERGENCE_THRESHOLD": "0.15", "BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF",
-        "DATABASE_URL": "postgresql://u:pw@h/db",
+        "DATABASE_URL": "postgresql://u:pw@h/db", "WALK_FORWARD_WINDOWS": "6",
     })
     env = cfg.to_env()
-    assert "DATABASE_URL" not in env
+    assert "DATABASE_URL" not in env and env["WALK_FORWARD_WINDOWS"] == "6"
     assert env["ENABLE_RF"] == "true" and env["ENABLE_PROPHET"] == "false"
     again = JobConfig.from_env(env)
     assert again == JobConfig.from_env({**env})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
@@ -24,6 +22,7 @@ from jobs.forecasting.models.features import (
 )
 
 TRAIN = 500
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # the learned models, as the job runs them
 
 
 def ar1(n: int, phi: float = 0.5, sd: float = 0.01, seed: int = 0) -> np.ndarray:
@@ -182,17 +181,6 @@ def test_arima_garch_rejects_bad_input() -> None:
 
 
 # --- the learned models, one contract --------------------------------------------------------
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """One torch thread, as the job runs them (and xdist workers do not oversubscribe 2 cores)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 LEARNERS = [Model.LSTM, Model.TRANSFORMER, Model.GB, Model.RF]

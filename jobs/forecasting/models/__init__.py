@@ -6,7 +6,11 @@ Implementations are imported lazily: torch and prophet take seconds to import, a
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from importlib import import_module
+
+import numpy as np
 
 from jobs.contract.domain import Model
 from jobs.forecasting.models.base import (
@@ -16,7 +20,9 @@ from jobs.forecasting.models.base import (
     cumulative_targets,
 )
 
-__all__ = ["ForecastModel", "ModelFitError", "Prediction", "build_model", "cumulative_targets", "model_class"]
+__all__ = ["ForecastModel", "ModelFitError", "Prediction", "build_model", "cumulative_targets", "model_class",
+           "warm_up"]
+log = logging.getLogger(__name__)
 
 # Model -> (module, class name), resolved only when the model is built.
 _REGISTRY: dict[Model, tuple[str, str]] = {
@@ -55,3 +61,18 @@ def build_model(model: Model | str, seed: int, interval: float = 0.9) -> Forecas
         The unfitted model; call ``fit(returns, steps)`` then ``predict(returns, origins)``.
     """
     return model_class(model)(seed=seed, interval=interval)
+
+
+def warm_up(models: Iterable[Model | str]) -> None:
+    """Import ``models`` and fit each once on a small seeded series, then forget the fits.
+
+    A worker process calls this when it starts, so the imports (torch, scipy, scikit-learn) and
+    the first-call set-up of torch's kernels are paid once per process, not inside its first task.
+    A model that fails here is only logged: its real fits report their own errors.
+    """
+    returns = np.random.default_rng(0).standard_t(5, 260) * 0.01
+    for model in models:
+        try:
+            build_model(model, seed=0).fit(returns, 1)
+        except Exception as exc:  # warming must never stop a worker
+            log.warning("warming up %s failed: %s", model, exc)

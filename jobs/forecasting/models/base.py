@@ -9,6 +9,7 @@ fitted state lives in attributes ending in ``_``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,24 @@ class ForecastModel(ABC):
     @abstractmethod
     def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
         """Forecast ``sum(returns[o+1 : o+1+steps])`` for each origin ``o`` using only ``returns[: o+1]``."""
+
+    @classmethod
+    def fit_batch(cls, models: Sequence[ForecastModel], slices: Sequence[np.ndarray],
+                  steps: int) -> list[ForecastModel | Exception]:
+        """Fit ``models[i]`` on ``slices[i]``: the walk-forward's windows of one model, oldest first.
+
+        Each result is the fitted model, or the exception its fit raised: a model that fails in
+        one window is dropped from that window only. This default fits one after the other;
+        models whose windows can share work (train together, start from the previous window's
+        estimates) override it, and must end as their own ``fit`` would leave them.
+        """
+        out: list[ForecastModel | Exception] = []
+        for model, returns in zip(models, slices, strict=True):
+            try:
+                out.append(model.fit(returns, steps))
+            except Exception as exc:  # any failure drops this model in this window, never the others
+                out.append(exc)
+        return out
 
 
 def cumulative_targets(returns: np.ndarray, origins: np.ndarray, steps: int) -> np.ndarray:

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test snapshots bench bench-scale dashboard lock clean-data
+.PHONY: demo test test-fast mutate snapshots bench bench-scale dashboard lock clean-data
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,14 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) -m jobs.unified_forecast_job --symbols AAPL,MSFT,SPY --horizon 1D
 
+# Every tier (docs/testing.md); worksteal keeps both workers busy to the end.
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist worksteal
+
+# The unit tier alone: no database, no subprocesses, well under 20 s.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit -n 2 --dist worksteal -q
 
 snapshots: $(STAMP)
 	$(PY) -m tests.support.snapshots --write

@@ -34,6 +34,10 @@ bench: $(STAMP)
 bench-scale: $(STAMP)
 	$(PY) -m bench.scale
 
+# Mutation testing of the decision code and its queries (docs/testing.md); not part of make test.
+mutate: $(STAMP)
+	$(PY) -m tests.support.mutate
+
 dashboard: $(STAMP)
 	$(PY) -m jobs.dashboard --out reports/dashboard.html
 

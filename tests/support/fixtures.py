@@ -33,28 +33,46 @@ SCRATCH_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writ
 TEMPLATE_DB = "migrated_template"
 
 
+# A server the caller keeps running (``make mutate`` runs hundreds of short sessions): used as it
+# is, neither configured, migrated into twice nor stopped by the session.
+SERVER_URL_ENV = "TEST_PG_SERVER_URL"
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """URL of a real PostgreSQL server started from pgserver for this test session.
 
     Each pytest process (each xdist worker) gets its own server in its own folder, outside
     pytest's rotating temp folders (which a concurrent pytest run may prune); the server is
-    stopped and its folder deleted when the session ends.
+    stopped and its folder deleted when the session ends. ``TEST_PG_SERVER_URL`` names a
+    running server to use instead (see ``start_scratch_server``).
     """
-    import pgserver
-
+    if shared := os.environ.get(SERVER_URL_ENV):
+        yield shared
+        return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     folder = Path(tempfile.mkdtemp(prefix=f"ef-pg-{worker}-"))
     embedded_url(folder, cleanup_mode="delete")  # the job's own start-up path
+    with start_scratch_server(folder) as url:
+        yield url
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def start_scratch_server(folder: Path) -> Iterator[str]:
+    """A pgserver PostgreSQL in ``folder`` set up for throw-away data; stopped on exit."""
+    import pgserver
+
     server = pgserver.get_server(str((folder / "pgdata").resolve()), cleanup_mode="delete")
     url = server.get_uri()
     with psycopg.connect(url, autocommit=True) as conn:
         for name, value in SCRATCH_SETTINGS.items():
             conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
         conn.execute("SELECT pg_reload_conf()")
-    yield url
-    server.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        yield url
+    finally:
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -62,17 +80,27 @@ def migrated_template(pg_server_url: str) -> str:
     """Name of a database on the session's server with every migration applied, to clone from.
 
     Migrating takes about a second; ``CREATE DATABASE ... TEMPLATE`` copies the result in tens of
-    milliseconds. Nobody may stay connected to a template, so the migration's connections are
-    ended and new ones refused.
+    milliseconds. On a server named by ``TEST_PG_SERVER_URL`` the template is made once, by
+    whoever started the server (``make_template``).
     """
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+    if not os.environ.get(SERVER_URL_ENV):
+        make_template(pg_server_url)
+    return TEMPLATE_DB
+
+
+def make_template(server_url: str) -> None:
+    """Create and migrate ``TEMPLATE_DB`` on ``server_url``; then nobody may connect to it.
+
+    A template cannot be copied while anyone is connected to it, so the migration's
+    connections are ended and new ones refused.
+    """
+    with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
-    migrate(with_dbname(pg_server_url, TEMPLATE_DB))
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+    migrate(with_dbname(server_url, TEMPLATE_DB))
+    with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(TEMPLATE_DB)))
         conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %(db)s",
                      {"db": TEMPLATE_DB})
-    return TEMPLATE_DB
 
 
 @contextmanager

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test snapshots schema bench bench-scale dashboard lock clean-data
+.PHONY: demo test test-fast mutate snapshots schema bench bench-scale dashboard lock clean-data
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,9 +15,14 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 demo: $(STAMP)
 	$(PY) -m jobs.unified_forecast_job --symbols AAPL,MSFT,SPY --horizon 1D
 
+# Every tier (docs/testing.md); worksteal keeps both workers busy to the end.
 test: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist worksteal
+
+# The unit tier alone: no database, no subprocesses, well under 20 s.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit -n 2 --dist worksteal -q
 
 snapshots: $(STAMP)
 	$(PY) -m tests.support.snapshots --write
@@ -32,6 +37,10 @@ bench: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(PY) -m bench.scale
+
+# Mutation testing of the decision code and its queries (docs/testing.md); not part of make test.
+mutate: $(STAMP)
+	$(PY) -m tests.support.mutate
 
 dashboard: $(STAMP)
 	$(PY) -m jobs.dashboard --out reports/dashboard.html

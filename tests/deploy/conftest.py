@@ -55,10 +55,11 @@ def tcp_postgres(pg_server_url: str) -> Iterator[TcpPostgres]:
     pwfile.chmod(0o644)
     data, user = folder / "data", _as_server_user()
     port = find_suitable_port("127.0.0.1")
+    # A throw-away cluster: no fsync at initdb (--no-sync) nor while running (-F), as for the scratch server.
     subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "scram-sha-256",
-                    f"--pwfile={pwfile}", "-E", "UTF8"], check=True, capture_output=True, **user)
+                    f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync"], check=True, capture_output=True, **user)
     subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
-                    "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start"], check=True, capture_output=True, **user)
+                    "-o", f"-F -h 127.0.0.1 -p {port} -k {folder}", "start"], check=True, capture_output=True, **user)
     try:
         yield TcpPostgres("127.0.0.1", port, password)
     finally:

@@ -28,7 +28,7 @@ from jobs.forecasting.results import SetScore, SymbolOutcome
 from jobs.forecasting.series import PRICE_COLUMNS, validate_bars
 from jobs.forecasting.walkforward import WindowSpec
 from jobs.storage.bars import upsert_bars
-from jobs.storage.db import connect, migrate
+from jobs.storage.db import connect
 from jobs.storage.forecasts import write_outcome
 from jobs.storage.sample_data import seed_sample_bars, simulated_bars
 from jobs.unified_forecast_job import main
@@ -55,10 +55,9 @@ _names = (f"BAD{i}" for i in itertools.count())
 
 
 @pytest.fixture(scope="module")
-def bad_db(pg_server_url: str) -> Iterator[str]:
+def bad_db(pg_server_url: str, migrated_template: str) -> Iterator[str]:
     """One migrated database for the module (hypothesis examples cannot use per-test fixtures)."""
-    with scratch_database(pg_server_url, "bad") as url:
-        migrate(url)
+    with scratch_database(pg_server_url, "bad", migrated_template) as url:
         yield url
 
 

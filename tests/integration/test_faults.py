@@ -1,6 +1,7 @@
 """Faults against real PostgreSQL: dropped connections, a killed worker, a killed job.
 
-The job runs for real (LSTM + ARIMA-GARCH on sample bars, 1D), as a subprocess where a
+The job runs for real (on sample bars, 1D, with the stand-in model set of
+``tests.support.models``: these tests are about processes, not models), as a subprocess where a
 process is killed and in-process where only the database misbehaves. After every fault the
 same run id is run again and the rows are counted exactly: one forecast per symbol-horizon,
 one metrics row per walk-forward window, nothing duplicated, nothing lost.
@@ -36,6 +37,7 @@ from jobs.running.runner import (
 )
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
+from tests.support.models import stand_in_config, stand_in_env
 
 ROOT = Path(__file__).resolve().parents[2]
 # Two rounds of tasks on two workers: both are still busy when the first forecast lands.
@@ -51,8 +53,9 @@ def job_command(run_id: str, symbols: tuple[str, ...] = SYMBOLS) -> list[str]:
 
 
 def job_env(url: str, data_dir: Path) -> dict[str, str]:
-    """The job's environment: this test's database, metrics lines kept out of the checkout."""
-    return {**os.environ, "DATABASE_URL": url, "FORECAST_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
+    """The job's environment: this test's database, metrics lines kept out of the checkout, stand-in models."""
+    return {**os.environ, **stand_in_env(), "DATABASE_URL": url, "FORECAST_DATA_DIR": str(data_dir),
+            "PYTHONPATH": str(ROOT)}
 
 
 def scalar(url: str, query: str | sql.Composed, params: dict[str, object] | None = None) -> int:
@@ -216,7 +219,7 @@ def test_dropped_connections_are_retried_and_the_run_completes(seeded_url: str, 
     symbols = SYMBOLS[:2]
     argv = ["--symbols", ",".join(symbols), "--horizon", "1D", "--workers", "1", "--run-id", "fault-drop"]
     with connections_dropped_on_write(seeded_url, times=2), caplog.at_level(logging.WARNING, logger="jobs.storage.db"):
-        status = main(argv, {"DATABASE_URL": seeded_url, "FORECAST_DATA_DIR": str(tmp_path)})
+        status = main(argv, {**stand_in_env(), "DATABASE_URL": seeded_url, "FORECAST_DATA_DIR": str(tmp_path)})
     retries = [r.getMessage() for r in caplog.records  # this run's thread only: the logger is process-wide
                if "database error (attempt" in r.getMessage() and r.thread == threading.get_ident()]
     assert len(retries) == 2 and all("terminating connection" in m for m in retries), retries
@@ -227,7 +230,7 @@ def test_dropped_connections_are_retried_and_the_run_completes(seeded_url: str, 
 def test_a_database_that_keeps_dropping_fails_the_symbol_with_the_reason_and_writes_nothing(
         seeded_url: str) -> None:
     with connections_dropped_on_write(seeded_url, times=1_000):
-        outcome = execute_task(Task("AAPL", "1D", "fault-gone"), JobConfig(), seeded_url)
+        outcome = execute_task(Task("AAPL", "1D", "fault-gone"), stand_in_config(), seeded_url)
     assert not outcome.ok and outcome.forecast is None
     assert outcome.error is not None
     assert outcome.error.startswith("database write failed after 3 attempts: ")

@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobs.load_bars import main
-from jobs.storage.db import migrate
 from tests.support.fixtures import scratch_database
 
 DAYS = pd.bdate_range("2024-01-01", periods=12, tz="UTC")
@@ -31,10 +30,9 @@ DEFECTS = ("inf", "-inf", "nan", "zero", "negative", "inverted", "duplicate", "b
 
 
 @pytest.fixture(scope="module")
-def prop_db(pg_server_url: str) -> Iterator[str]:
+def prop_db(pg_server_url: str, migrated_template: str) -> Iterator[str]:
     """One migrated database for the module (hypothesis examples cannot use per-test fixtures)."""
-    with scratch_database(pg_server_url, "prop") as url:
-        migrate(url)
+    with scratch_database(pg_server_url, "prop", migrated_template) as url:
         yield url
 
 

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
-import psycopg
 import pytest
 
 from jobs.contract import metrics
@@ -24,10 +23,8 @@ from jobs.contract.config import JobConfig
 from jobs.monitoring import publisher
 from jobs.rollout.checks import phase_coverage
 from jobs.rollout.review import review
-from jobs.storage.db import migrate
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
-from tests.support.fixtures import with_dbname
 from tests.support.stacks import STACKS, StackRun
 from tests.unit.test_metrics import failed, outcome
 
@@ -54,17 +51,13 @@ def core_job_definitions(run: StackRun) -> list[tuple[list[str], dict[str, str]]
     return out
 
 
-def run_job_as_stack(run: StackRun, pg_server_url: str, extra_env: dict[str, str]) -> str:
-    """Run the real job once per core job definition (first symbol only, to stay fast); the database URL."""
-    name = f"c_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier
-    url = with_dbname(pg_server_url, name)
-    migrate(url)  # deployed phases never migrate: the stack does
-    symbol = run.outputs["jobGroups"]["core"]["symbols"][0]
+def run_job_as_stack(run: StackRun, url: str, extra_env: dict[str, str]) -> str:
+    """Run the real job once per core job definition (first symbol only, to stay fast) on migrated ``url``."""
+    # Deployed phases never migrate (the stack does): ``url`` is a copy of the migrated template.
+    symbol, run_id = run.outputs["jobGroups"]["core"]["symbols"][0], f"contract-{uuid.uuid4().hex[:10]}"
     seed_sample_bars(url, [symbol], ["1d", "1h"])
     for command, env in core_job_definitions(run):
-        argv = [*command, "--symbols", symbol, "--workers", "1", "--run-id", f"contract-{name}"]
+        argv = [*command, "--symbols", symbol, "--workers", "1", "--run-id", run_id]
         assert main(argv, {**env, **extra_env, "DATABASE_URL": url}) == 0
     return url
 
@@ -121,9 +114,9 @@ def breaches(client: Any, a: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_alarm_and_widget_watches_what_the_job_publishes(
-        stack_runs: dict[str, StackRun], stack: str, cloudwatch: Any, pg_server_url: str) -> None:
+        stack_runs: dict[str, StackRun], stack: str, cloudwatch: Any, db_url: str) -> None:
     run = stack_runs[stack]
-    url = run_job_as_stack(run, pg_server_url, LEGACY)
+    url = run_job_as_stack(run, db_url, LEGACY)
     have = published(cloudwatch)
     # The job's alarms; schedule-idle watches EventBridge's own AWS/Events metrics, not the job's.
     alarms = [r.inputs for r in run.of_type(ALARM) if r.inputs["namespace"] == metrics.NAMESPACE]
@@ -147,8 +140,8 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
 
 
 def test_canary_job_environment_alone_feeds_the_baseline_alarms(
-        stack_runs: dict[str, StackRun], cloudwatch: Any, pg_server_url: str) -> None:
-    run_job_as_stack(stack_runs["canary"], pg_server_url, {})
+        stack_runs: dict[str, StackRun], cloudwatch: Any, db_url: str) -> None:
+    run_job_as_stack(stack_runs["canary"], db_url, {})
     have = published(cloudwatch)
     assert all(alarm_metric(r.inputs) in have for r in stack_runs["canary"].of_type(ALARM)
                if r.inputs["namespace"] == metrics.NAMESPACE)

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import re
 import struct
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
-from jobs.storage.db import migrate
 from jobs.unified_forecast_job import main as job_main
-from tests.support.fixtures import with_dbname
-from tests.support.pages import check_page, chromium_missing, render_pages, seed_week
+from tests.support.fixtures import scratch_database
+from tests.support.pages import check_page, chromium, chromium_missing, render_pages, seed_week
 
 pytestmark = pytest.mark.skipif(chromium_missing() is not None,
                                 reason=f"browser check skipped: {chromium_missing()}")
@@ -27,29 +27,29 @@ JOB = ["--symbols", "AAPL,MSFT,SPY", "--horizon", "1D", "--workers", "1"]
 JOB_ENV = {"BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
 
 
-def new_database(pg_server_url: str, prefix: str) -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier
-    return with_dbname(pg_server_url, name)
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for every page check of the module; each check opens a fresh context in it."""
+    with chromium() as one:
+        yield one
 
 
 @pytest.fixture(scope="module")
-def job_pages(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], int]:
+def job_pages(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Path], int]]:
     """Both pages after one real run of the job."""
-    url = new_database(pg_server_url, "pages_job")
-    assert job_main(JOB, {"DATABASE_URL": url, **JOB_ENV}) == 0  # a local run: it migrates and seeds sample bars
-    return render_pages(url, tmp_path_factory.mktemp("job_pages"), phase="local")
+    with scratch_database(pg_server_url, "pages_job") as url:
+        assert job_main(JOB, {"DATABASE_URL": url, **JOB_ENV}) == 0  # a local run: it migrates and seeds sample bars
+        yield render_pages(url, tmp_path_factory.mktemp("job_pages"), phase="local")
 
 
 @pytest.fixture(scope="module")
-def week_pages(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], int]:
+def week_pages(pg_server_url: str, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[dict[str, Path], int]]:
     """Both pages over a seeded week: one run a day per symbol, written with the storage rows' SQL."""
-    url = new_database(pg_server_url, "pages_week")
-    migrate(url)
-    with psycopg.connect(url) as conn:
-        seed_week(conn)
-    return render_pages(url, tmp_path_factory.mktemp("week_pages"))
+    with scratch_database(pg_server_url, "pages_week", migrated_template) as url:
+        with psycopg.connect(url) as conn:
+            seed_week(conn)
+        yield render_pages(url, tmp_path_factory.mktemp("week_pages"))
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -64,11 +64,13 @@ DECISIONS = {0: "PROCEED", 3: "MONITOR", 4: "ROLLBACK"}
 
 @pytest.mark.parametrize("fixture", ["job_pages", "week_pages"])
 @pytest.mark.parametrize("page", ["dashboard", "review"])
-def test_page_in_chromium(fixture: str, page: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_page_in_chromium(fixture: str, page: str, request: pytest.FixtureRequest, tmp_path: Path,
+                          browser: Any) -> None:
     pages, review_code = request.getfixturevalue(fixture)
     shot = tmp_path / f"{page}.png"
     # The review states its thresholds beside the decision, the dashboard under its status line.
-    seen = check_page(pages[page], shot, thresholds="#thresholds-summary" if page == "review" else "#thresholds")
+    seen = check_page(pages[page], shot, thresholds="#thresholds-summary" if page == "review" else "#thresholds",
+                      browser=browser)
     assert seen.console_errors == [], seen.console_errors
     width, height = png_size(shot)
     assert width == 1280 and height > 900, "a full-page screenshot of a page longer than one screen"
@@ -85,13 +87,13 @@ def test_page_in_chromium(fixture: str, page: str, request: pytest.FixtureReques
 
 
 def test_a_week_of_runs_draws_one_line_per_symbol_against_the_run_time(week_pages: tuple[dict[str, Path], int],
-                                                                       tmp_path: Path) -> None:
+                                                                       tmp_path: Path, browser: Any) -> None:
     pages, code = week_pages
     assert code == 0  # the seeded week is a clean canary
-    charts = {c["title"]: c["series"] for c in check_page(pages["dashboard"], tmp_path / "d.png").charts}
+    charts = {c["title"]: c["series"] for c in check_page(pages["dashboard"], tmp_path / "d.png", browser=browser).charts}
     # AAPL, MSFT, SPY and the worst window over all symbols (the warning and critical alarms' statistic).
     assert charts["1D: divergence vs naive by run"] == 4
     assert charts["1D: validation vs test RMSE by run"] == 2
     assert charts["1D: test RMSE vs the paired baseline by run"] == 3
-    review = {c["title"]: c["series"] for c in check_page(pages["review"], tmp_path / "r.png").charts}
+    review = {c["title"]: c["series"] for c in check_page(pages["review"], tmp_path / "r.png", browser=browser).charts}
     assert review["Divergence vs naive by run"] == 3

@@ -1,6 +1,7 @@
 """A retried run resumes: what an earlier attempt wrote is neither recomputed nor republished.
 
-Real PostgreSQL, the real job and models, and moto's CloudWatch: as a server for the job run as
+Real PostgreSQL, the real job (with the stand-in model set of ``tests.support.models``: resuming is
+not about the models), and moto's CloudWatch: as a server for the job run as
 a subprocess (killed with SIGKILL midway), in-process (``fake_aws``) for the retry after a failure.
 """
 
@@ -41,6 +42,7 @@ from jobs.storage.bars import upsert_bars
 from jobs.storage.db import connect
 from jobs.storage.sample_data import seed_sample_bars, simulated_bars
 from jobs.unified_forecast_job import main
+from tests.support.models import stand_in_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOLS = ("AAPL", "NVDA", "GOOGL", "AMZN", "META")
@@ -112,7 +114,7 @@ def published_of(url: str, run_id: str) -> list[str]:
 def test_a_killed_run_resumes_and_each_symbol_horizon_is_published_once(
         db_url: str, moto_server: dict[str, str], tmp_path: Path) -> None:
     seed_sample_bars(db_url, SYMBOLS, ["1d"])
-    env = {**os.environ, **moto_server, "DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path),
+    env = {**os.environ, **moto_server, **stand_in_env(), "DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path),
            "PYTHONPATH": str(ROOT), "AWS_BATCH_JOB_ID": "resume-1"}
     command = [sys.executable, "-m", "jobs.unified_forecast_job", "--symbols", ",".join(SYMBOLS),
                "--horizon", "1D", "--workers", "1"]
@@ -182,7 +184,7 @@ def test_a_retry_after_a_failed_symbol_republishes_nothing(db_url: str, fake_aws
     broken.loc[len(broken) - 3, "close"] = np.nan
     with connect(db_url) as conn, conn.transaction():
         upsert_bars(conn, "BROKE", "1d", broken, "test: a NaN close")
-    env = {"DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path), "AWS_BATCH_JOB_ID": "resume-2"}
+    env = {**stand_in_env(), "DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path), "AWS_BATCH_JOB_ID": "resume-2"}
     argv = ["--symbols", "AAPL,BROKE,NVDA", "--horizon", "1D", "--workers", "1"]
     client = boto3.client("cloudwatch")
 

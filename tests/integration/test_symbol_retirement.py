@@ -1,8 +1,9 @@
 """Symbols that leave a stack leave the review: a rollback that lowers enabledBatches demands no second rollback.
 
 The prod stack's real program (under Pulumi mocks) renders each job definition's environment;
-the real job runs with it on real PostgreSQL, once with two batches enabled, then (a day later)
-with one; then the real review reads what it wrote.
+the real job runs with it on real PostgreSQL (with the stand-in model set of
+``tests.support.models`` on top: retirement is not about the models), once with two batches
+enabled, then (a day later) with one; then the real review reads what it wrote.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jobs.storage.bars import read_bars, upsert_bars
 from jobs.storage.db import connect
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
+from tests.support.models import stand_in_env
 from tests.support.stacks import run_stack
 
 # AAPL is canary and high-value (its own job group); ORCL stays; INTC and CSCO are batch 2.
@@ -45,7 +47,7 @@ def job_definitions(enabled: int) -> tuple[tuple[list[str], dict[str, str]], ...
 def run_as_stack(url: str, enabled: int, run_id: str, tmp_path: Path) -> None:
     for command, env in job_definitions(enabled):
         argv = [*command, "--workers", "1", "--run-id", run_id]
-        assert main(argv, {**env, "DATABASE_URL": url, "FORECAST_DATA_DIR": str(tmp_path)}) == 0
+        assert main(argv, {**env, **stand_in_env(), "DATABASE_URL": url, "FORECAST_DATA_DIR": str(tmp_path)}) == 0
 
 
 def shift_a_day_back(url: str) -> None:

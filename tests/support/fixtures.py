@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from moto import mock_aws
+from psycopg import sql
 
 from jobs.storage.db import embedded_url, migrate
 from tests.support.stacks import STACKS, StackRun, run_stack
@@ -36,36 +37,100 @@ def with_dbname(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+# A throw-away cluster needs no crash safety: without fsync a DROP DATABASE takes milliseconds
+# instead of a forced checkpoint's second or two, and every commit stops waiting for the disk.
+# The server is still the real PostgreSQL, with the same SQL, locks and constraints.
+SCRATCH_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+TEMPLATE_DB = "migrated_template"
+
+
+# A server the caller keeps running (``make mutate`` runs hundreds of short sessions): used as it
+# is, neither configured, migrated into twice nor stopped by the session.
+SERVER_URL_ENV = "TEST_PG_SERVER_URL"
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """URL of a real PostgreSQL server started from pgserver for this test session.
 
     Each pytest process (each xdist worker) gets its own server in its own folder, outside
     pytest's rotating temp folders (which a concurrent pytest run may prune); the server is
-    stopped and its folder deleted when the session ends.
+    stopped and its folder deleted when the session ends. ``TEST_PG_SERVER_URL`` names a
+    running server to use instead (see ``start_scratch_server``).
     """
-    import pgserver
-
+    if shared := os.environ.get(SERVER_URL_ENV):
+        yield shared
+        return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     folder = Path(tempfile.mkdtemp(prefix=f"ef-pg-{worker}-"))
     embedded_url(folder, cleanup_mode="delete")  # the job's own start-up path
-    server = pgserver.get_server(str((folder / "pgdata").resolve()), cleanup_mode="delete")
-    yield server.get_uri()
-    server.cleanup()
+    with start_scratch_server(folder) as url:
+        yield url
     shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
-def scratch_database(server_url: str, prefix: str = "t") -> Iterator[str]:
-    """A new, empty database on ``server_url`` for the ``with`` block; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+def start_scratch_server(folder: Path) -> Iterator[str]:
+    """A pgserver PostgreSQL in ``folder`` set up for throw-away data; stopped on exit."""
+    import pgserver
+
+    server = pgserver.get_server(str((folder / "pgdata").resolve()), cleanup_mode="delete")
+    url = server.get_uri()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for name, value in SCRATCH_SETTINGS.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        conn.execute("SELECT pg_reload_conf()")
+    try:
+        yield url
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server_url: str) -> str:
+    """Name of a database on the session's server with every migration applied, to clone from.
+
+    Migrating takes about a second; ``CREATE DATABASE ... TEMPLATE`` copies the result in tens of
+    milliseconds. On a server named by ``TEST_PG_SERVER_URL`` the template is made once, by
+    whoever started the server (``make_template``).
+    """
+    if not os.environ.get(SERVER_URL_ENV):
+        make_template(pg_server_url)
+    return TEMPLATE_DB
+
+
+def make_template(server_url: str) -> None:
+    """Create and migrate ``TEMPLATE_DB`` on ``server_url``; then nobody may connect to it.
+
+    A template cannot be copied while anyone is connected to it, so the migration's
+    connections are ended and new ones refused.
+    """
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # identifiers cannot be bound; name is generated above
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    migrate(with_dbname(server_url, TEMPLATE_DB))
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(TEMPLATE_DB)))
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %(db)s",
+                     {"db": TEMPLATE_DB})
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str = "t", template: str | None = None) -> Iterator[str]:
+    """A new database on ``server_url`` for the ``with`` block, dropped afterwards.
+
+    Empty by default; a copy of database ``template`` (e.g. ``migrated_template``) when named.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(create)
     try:
         yield with_dbname(server_url, name)
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture()
@@ -76,10 +141,10 @@ def empty_db_url(pg_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture()
-def db_url(empty_db_url: str) -> str:
-    """A new database with every migration applied."""
-    migrate(empty_db_url)
-    return empty_db_url
+def db_url(pg_server_url: str, migrated_template: str) -> Iterator[str]:
+    """A new database with every migration applied (a copy of the session's migrated template)."""
+    with scratch_database(pg_server_url, template=migrated_template) as url:
+        yield url
 
 
 @pytest.fixture()

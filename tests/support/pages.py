@@ -1,7 +1,7 @@
 """The dashboard and the review as a person sees them: rendered from rows, opened in headless Chromium.
 
 ``check_page`` drives the system's Chromium (``/usr/bin/chromium``, no browser download) through
-playwright's DevTools-protocol client with a fresh profile, takes a screenshot and reports what
+playwright's DevTools-protocol client in a fresh browser context, takes a screenshot and reports what
 the browser saw: console errors, drawn series per chart, and whether the decision and the
 thresholds are visible.
 
@@ -15,6 +15,8 @@ import math
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -60,30 +62,45 @@ def chromium_missing() -> str | None:
     return None
 
 
-def check_page(html: Path, screenshot: Path, decision: str = "#decision", thresholds: str = "#thresholds") -> PageCheck:
-    """Open ``html`` in headless Chromium, save a full-page screenshot, and report what it shows."""
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """One headless Chromium (a playwright ``Browser``) for any number of page checks."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=list(FLAGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def check_page(html: Path, screenshot: Path, decision: str = "#decision", thresholds: str = "#thresholds",
+               browser: Any = None) -> PageCheck:
+    """Open ``html`` in headless Chromium, save a full-page screenshot, and report what it shows.
+
+    ``browser`` (from ``chromium()``) is reused when given: each page still gets a fresh
+    context of its own, with no cookies, storage or cache from another page. Without it a
+    Chromium is started for this page alone.
+    """
+    if browser is None:
+        with chromium() as own:
+            return check_page(html, screenshot, decision, thresholds, own)
     seen = PageCheck()
-    profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
+    context = browser.new_context(viewport=VIEWPORT, offline=True)
     try:
-        with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                str(profile), executable_path=str(CHROMIUM), headless=True, args=list(FLAGS), viewport=VIEWPORT,
-                offline=True)
-            page = context.new_page()
-            page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: seen.console_errors.append(str(e)))
-            page.goto(html.resolve().as_uri(), wait_until="load")
-            page.screenshot(path=str(screenshot), full_page=True)
-            seen.charts = page.evaluate(_CHARTS_JS)
-            for selector, name in ((decision, "decision"), (thresholds, "thresholds")):
-                loc = page.locator(selector).first
-                setattr(seen, f"{name}_visible", loc.count() > 0 and loc.is_visible())
-                setattr(seen, name, loc.inner_text() if loc.count() else "")
-            context.close()
+        page = context.new_page()
+        page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: seen.console_errors.append(str(e)))
+        page.goto(html.resolve().as_uri(), wait_until="load")
+        page.screenshot(path=str(screenshot), full_page=True)
+        seen.charts = page.evaluate(_CHARTS_JS)
+        for selector, name in ((decision, "decision"), (thresholds, "thresholds")):
+            loc = page.locator(selector).first
+            setattr(seen, f"{name}_visible", loc.count() > 0 and loc.is_visible())
+            setattr(seen, name, loc.inner_text() if loc.count() else "")
     finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        context.close()
     return seen
 
 
@@ -133,12 +150,14 @@ def main(argv: list[str]) -> int:
         with psycopg.connect(url) as conn:
             seed_week(conn, datetime.now(timezone.utc).replace(hour=9, minute=30) + timedelta(hours=1))
         pages, _ = render_pages(url, work)
-        for name, html in pages.items():
-            shot = docs / f"{'rollout_review' if name == 'review' else name}.png"
-            seen = check_page(html, shot, thresholds="#thresholds-summary" if name == "review" else "#thresholds")
-            shrink_png(shot)
-            print(f"{shot}: {len(seen.charts)} charts, {shot.stat().st_size // 1024} KiB, "
-                  f"console errors: {seen.console_errors or 'none'}")
+        with chromium() as browser:
+            for name, html in pages.items():
+                shot = docs / f"{'rollout_review' if name == 'review' else name}.png"
+                seen = check_page(html, shot, thresholds="#thresholds-summary" if name == "review" else "#thresholds",
+                                  browser=browser)
+                shrink_png(shot)
+                print(f"{shot}: {len(seen.charts)} charts, {shot.stat().st_size // 1024} KiB, "
+                      f"console errors: {seen.console_errors or 'none'}")
     finally:
         server.cleanup()
         shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,100 @@
+"""``make mutate``: mutmut over the decision code, then the SQL mutation pass; kill rate per module.
+
+mutmut (configured in pyproject's ``[tool.mutmut]``) mutates the walk-forward scoring, the
+ensemble weights, the calendar, the rollout checks, the gate, the triggers and the thresholds,
+and runs the tests that reach each mutant. Tests that need PostgreSQL share one scratch server
+started here (``TEST_PG_SERVER_URL``), so hundreds of short pytest sessions do not each start
+and migrate their own. ``tests.support.sql_mutation`` then mutates the review, gate, resume and
+retirement queries. Not part of ``make test``; the figures and survivors are in docs/testing.md.
+
+``python -m tests.support.mutate [--jobs N] [--skip-python] [--skip-sql]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from tests.support import sql_mutation
+from tests.support.fixtures import SERVER_URL_ENV, make_template, start_scratch_server
+
+ROOT = Path(__file__).resolve().parents[2]
+# mutmut's verdicts that count as the tests catching the mutant.
+CAUGHT = {"killed", "timeout", "caught by type check"}
+
+
+def run_mutmut(server_url: str, jobs: int) -> int:
+    """``mutmut run`` in the checkout with ``jobs`` children; its exit status."""
+    env = {**os.environ, SERVER_URL_ENV: server_url}
+    return subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)], cwd=ROOT,
+                          env=env, check=False).returncode
+
+
+def mutmut_verdicts(mutants: Path) -> dict[str, Counter[str]]:
+    """Verdict counts per mutated module, read from mutmut's ``.meta`` files under ``mutants``."""
+    from mutmut.stats import status_by_exit_code
+
+    out: dict[str, Counter[str]] = {}
+    for meta in sorted(mutants.rglob("*.py.meta")):
+        module = str(meta.relative_to(mutants)).removesuffix(".meta")
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        out[module] = Counter(status_by_exit_code[code] for code in codes.values())
+    return out
+
+
+def mutmut_survivors(mutants: Path) -> list[str]:
+    """Names of the mutants no test caught (survived, or reached by no test)."""
+    from mutmut.stats import status_by_exit_code
+
+    names = []
+    for meta in sorted(mutants.rglob("*.py.meta")):
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            if status_by_exit_code[code] not in CAUGHT:
+                names.append(f"{name} ({status_by_exit_code[code]})")
+    return names
+
+
+def python_report(verdicts: dict[str, Counter[str]]) -> str:
+    """Kill rate per module: caught over all mutants (no-test mutants count as survivors)."""
+    lines = ["mutmut: kill rate per module (caught / mutants; survivors: `mutmut show NAME`)"]
+    for module, counts in verdicts.items():
+        total = sum(counts.values()) - counts["skipped"]
+        caught = sum(counts[v] for v in CAUGHT)
+        detail = ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
+        lines.append(f"  {module:36} {caught:3}/{total:<3} {100 * caught / total if total else 0:5.1f}%  ({detail})")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.support.mutate", description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2: a shared 2-core box)")
+    parser.add_argument("--skip-python", action="store_true", help="only the SQL pass")
+    parser.add_argument("--skip-sql", action="store_true", help="only mutmut")
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs={args.jobs} is invalid: expected 1 or more")
+    with tempfile.TemporaryDirectory(prefix="mutate-pg-") as folder, start_scratch_server(Path(folder)) as url:
+        make_template(url)
+        if not args.skip_python:
+            status = run_mutmut(url, args.jobs)
+            if status != 0:
+                print(f"mutmut run exited {status}", file=sys.stderr)
+                return status
+        outcomes = [] if args.skip_sql else sql_mutation.run_pass(url, jobs=args.jobs)
+    if not args.skip_python:
+        print(python_report(mutmut_verdicts(ROOT / "mutants")))
+        print("\n".join(f"  SURVIVED {name}" for name in mutmut_survivors(ROOT / "mutants")))
+    if outcomes:
+        print(sql_mutation.report(outcomes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -22,7 +22,7 @@ test: $(STAMP)
 
 # The unit tier alone: no database, no subprocesses, well under 20 s.
 test-fast: $(STAMP)
-	$(PY) -m pytest tests/unit -n 2 --dist worksteal -q
+	$(PY) -m pytest tests/unit -n 2 --dist worksteal -q -m "not slow"
 
 snapshots: $(STAMP)
 	$(PY) -m tests.support.snapshots --write

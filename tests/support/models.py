@@ -9,7 +9,8 @@ the rows. The model tests, the model-set tests and the end-to-end runs keep the 
 
 from __future__ import annotations
 
-from jobs.contract.config import MODEL_ORDER, JobConfig, Model, flag_var
+from jobs.contract.config import JobConfig, flag_var
+from jobs.contract.domain import MODEL_ORDER, Model
 
 STAND_IN_MODELS: tuple[Model, ...] = (Model.ARIMA_GARCH, Model.GB)
 

@@ -31,7 +31,7 @@ from queue import Queue
 import sqlparse
 from sqlparse import sql, tokens
 
-from jobs.contract.schema import queries_dir
+from jobs.sql import queries_dir
 from tests.support.fixtures import SERVER_URL_ENV, make_template, start_scratch_server
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -36,6 +36,7 @@ def slices(r: np.ndarray, count: int) -> list[np.ndarray]:
     return [r[end - TRAIN: end] for end in ends]
 
 
+@pytest.mark.slow
 def test_lstm_windows_trained_together_end_as_each_trained_alone() -> None:
     r = returns()
     windows = slices(r, 4)

@@ -35,6 +35,7 @@ def test_never_flips_never_amplifies_and_needs_evidence() -> None:
     assert skill_shrinkage(p, noisy, steps=8) < skill_shrinkage(p, noisy, steps=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", [Model.ARIMA_GARCH, Model.GB])
 def test_a_model_without_skill_forecasts_about_zero_and_one_with_skill_keeps_it(model: Model) -> None:
     rng = np.random.default_rng(9)

@@ -15,6 +15,7 @@ import psycopg
 
 from jobs.contract.phases import covered_phases
 from jobs.contract.thresholds import Thresholds
+from jobs.forecasting.results import rounded_gap
 from jobs.monitoring.runs import RunFigures, read_run_figures
 from jobs.rollout.checks import Incident, SymbolHorizonStats
 from jobs.storage.db import connect, load_sql
@@ -113,8 +114,9 @@ def merge_stats(windows: list[dict[str, Any]], baseline: list[dict[str, Any]], f
             model_errors=int(r["model_errors"]), coverage_windows=int(r["coverage_windows"]),
             avg_coverage=None if r["avg_coverage"] is None else float(r["avg_coverage"]))
     for r in baseline:
-        # The query computes "RMSE vs baseline" (NULL when the baseline's RMSE is zero: unknown).
-        change = None if r["rmse_vs_baseline"] is None else float(r["rmse_vs_baseline"])
+        # The query computes "RMSE vs baseline" (NULL when the baseline's RMSE is zero: unknown),
+        # rounded here as the job rounds the metric it publishes.
+        change = rounded_gap(None if r["rmse_vs_baseline"] is None else float(r["rmse_vs_baseline"]))
         acc[(r["symbol"], r["horizon"])].update(paired_windows=int(r["paired_windows"]), rmse_change=change)
     for r in forecasts:
         acc[(r["symbol"], r["horizon"])]["forecasts"] = int(r["forecasts"])

@@ -178,12 +178,12 @@ def _missing_filters() -> tuple[Filter, ...]:
         Filter("NOT EXISTS ( SELECT 1 FROM forecasts f WHERE f.symbol = s.symbol AND f.horizon = d.horizon "
                "AND (f.created_at AT TIME ZONE 'UTC')::date = d.day)", "MA forecast on day 1", (MB_D1,),
                ((1, "MA", "1D"),)),
-        Filter("NOT EXISTS ( SELECT 1 FROM forecast_failures x WHERE x.symbol = s.symbol AND x.horizon = d.horizon "
-               "AND (x.created_at AT TIME ZONE 'UTC')::date = d.day)", "MF failed on day 1", (MB_D1,),
-               ((1, "MF", "1D"),)),
         Filter("f.symbol = s.symbol", "another symbol's forecast that day", (MB_D1,)),
         Filter("f.horizon = d.horizon", "MB's 8h forecast that day", (MB_D1,)),
         Filter("(f.created_at AT TIME ZONE 'UTC')::date = d.day", "MB's 1D forecast on day 3", (MB_D1,)),
+        Filter("NOT EXISTS ( SELECT 1 FROM forecast_failures x WHERE x.symbol = s.symbol AND x.horizon = d.horizon "
+               "AND (x.created_at AT TIME ZONE 'UTC')::date = d.day)", "MF failed on day 1", (MB_D1,),
+               ((1, "MF", "1D"),)),
         Filter("x.symbol = s.symbol", "another symbol's failure that day", (MB_D1,)),
         Filter("x.horizon = d.horizon", "MB's 8h failure that day", (MB_D1,)),
         Filter("(x.created_at AT TIME ZONE 'UTC')::date = d.day", "MB's 1D failure on day 3", (MB_D1,)),

@@ -111,7 +111,8 @@ def term_spans(sql: str) -> list[Span]:
     """Every WHERE term of ``sql``'s one statement, with where it sits in the text."""
     statement = _statement(sql)
     offsets = _offsets(statement)
-    return [_span(tokens, offsets) for tokens in _terms(statement)]
+    # Text order: an outer term comes before the terms of a clause nested in it.
+    return sorted((_span(tokens, offsets) for tokens in _terms(statement)), key=lambda span: span.start)
 
 
 def normalise(text: str) -> str:

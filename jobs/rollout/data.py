@@ -66,7 +66,9 @@ def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str
     logging_rows = rows("review_logging_gaps")
     incidents += logging_incidents(logging_rows)
     incidents += storm_incidents(rows("review_alert_storms", critical=thresholds.divergence_critical,
-                                      max_alerts=thresholds.alert_storm_count))
+                                      max_alerts=thresholds.alert_storm_count,
+                                      period_seconds=thresholds.alert_storm_period_seconds),
+                                 thresholds.alert_storm_period_seconds)
     stats = merge_stats(rows("review_window_stats"), rows("review_baseline_rmse"),
                         rows("review_forecast_counts"), logging_rows, incidents)
     runs = read_run_figures(conn, params["since"], params["until"], params["phases"])
@@ -93,12 +95,13 @@ def logging_incidents(rows: list[dict[str, Any]]) -> list[Incident]:
     return out
 
 
-def storm_incidents(rows: list[dict[str, Any]]) -> list[Incident]:
-    """The worst alert storm, if any (rows come worst first)."""
+def storm_incidents(rows: list[dict[str, Any]], period_seconds: int = 3_600) -> list[Incident]:
+    """The worst alert storm, if any (rows come worst first), within a storm period of ``period_seconds``."""
     if not rows:
         return []
     worst = rows[0]
-    detail = (f"{worst['critical_alerts']} critical alerts in the hour up to {worst['hour_end']:%Y-%m-%d %H:%M}Z "
+    span = "hour" if period_seconds == 3_600 else f"{period_seconds // 60} minutes"
+    detail = (f"{worst['critical_alerts']} critical alerts in the {span} up to {worst['hour_end']:%Y-%m-%d %H:%M}Z "
               f"({worst['labels']})")
     return [Incident("alert_storm", "all", "", detail)]
 

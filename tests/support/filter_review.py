@@ -251,7 +251,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("review_inconsistent_forecasts", _inconsistent, (WINDOW,), _symbol, (
         *_window_filters(),
         Filter("problem IS NOT NULL", "a consistent forecast in the window", ("IN",), ("OK",)))),
-    Scenario("review_alert_storms", _alert_storms, ({**WINDOW, "critical": 0.3, "max_alerts": 5},), _storm, (
+    Scenario("review_alert_storms", _alert_storms, ({**WINDOW, "critical": 0.3, "max_alerts": 5, "period_seconds": 3_600},), _storm, (
         Filter(PHASE, "a prod alert within the storm's hour", ((360, 6),), ((600, 7),)),
         Filter("NOT is_baseline", "a baseline window above critical within the hour", ((360, 6),), ((660, 7),)),
         Filter("divergence > %(critical)s", "a window exactly at the critical divergence (30%)", ((360, 6),),

@@ -16,7 +16,14 @@ import pytest
 
 from jobs.contract.thresholds import ENV_VARS, Thresholds, parse_thresholds
 from jobs.contract.triggers import TRIGGERS, Trigger
-from tests.support.boundaries import CLOUDWATCH, COUNT_STEP, FRACTION_STEP, Rule, fires, threshold_rule
+from tests.support.boundaries import (
+    CLOUDWATCH,
+    COUNT_STEP,
+    FRACTION_STEP,
+    Rule,
+    fires,
+    threshold_rule,
+)
 from tests.support.stacks import STACKS, StackRun
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

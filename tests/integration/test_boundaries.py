@@ -22,10 +22,11 @@ from jobs.contract.phases import MINIMUM_DAYS
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import TRIGGERS, Trigger
 from jobs.rollout.checks import Decision, Review, evaluate
+from jobs.rollout.daily import divergence_trigger
 from jobs.rollout.data import load_review_data, read_review_data
 from jobs.rollout.gate import GateDecision, decide
-from jobs.storage.db import connect, migrate
-from tests.support.boundaries import COUNT_STEP, Rule, threshold_rule
+from jobs.storage.db import connect, load_sql, migrate
+from tests.support.boundaries import COUNT_STEP, Rule, marks, reached, threshold_rule
 from tests.support.filter_rows import Rows
 from tests.support.fixtures import scratch_database
 from tests.support.rollout_rows import CANARY, Run, add_failure, add_run, seed_symbols
@@ -56,12 +57,29 @@ def alert(r: Rows, symbol: str, divergence: float, at: datetime) -> None:
     run(r, symbol, divergences=(divergence, *[-divergence / 10] * 10), overfitting=1, at=at)
 
 
-def healthy_plus(extra: Callable[[Rows, int], None]) -> Callable[[Rows, float], None]:
-    """The healthy symbol BH plus ``extra(rows, n)`` for ``n`` occurrences."""
+def healthy(r: Rows) -> None:
+    run(r, "BH")
+
+
+def times(one: Callable[[Rows, int], None], base: Callable[[Rows], None] | None = healthy
+          ) -> Callable[[Rows, float], None]:
+    """Rows for ``n`` occurrences: ``one(rows, i)`` for each, beside ``base`` (the healthy symbol BH)."""
     def seed(r: Rows, n: float) -> None:
-        run(r, "BH")
-        extra(r, int(n))
+        if base is not None:
+            base(r)
+        for i in range(int(n)):
+            one(r, i)
     return seed
+
+
+def failed(r: Rows, i: int) -> None:
+    r.symbol(f"F{i}", "local")
+    r.failure("b1", f"F{i}", "1D", AT)
+
+
+def forecast_only(r: Rows, i: int) -> None:
+    r.symbol(f"L{i}", "local")
+    r.forecast("b1", f"L{i}", "1D", "local", AT)
 
 
 @dataclass(frozen=True)
@@ -81,23 +99,20 @@ PROBES: dict[str, SqlProbe] = {
     # RMSEs whose ratio minus one is not exact in floating point: 0.0315 / 0.03 - 1 > 0.05 unrounded.
     "rmse-escalation": SqlProbe(lambda r, v: run(r, "BH", test=0.03 * (1 + v), base=0.03)),
     "rmse-rollback": SqlProbe(lambda r, v: run(r, "BH", test=0.03 * (1 + v), base=0.03)),
-    "rmse-no-baseline": SqlProbe(healthy_plus(lambda r, n: [run(r, f"NB{i}", base=None) for i in range(n)]), ANY),
+    "rmse-no-baseline": SqlProbe(times(lambda r, i: run(r, f"NB{i}", base=None)), ANY),
     "overfitting-share": SqlProbe(lambda r, v: run(r, "BH", divergences=(0.05,) * 100, overfitting=round(v * 100)),
                                   step=0.01),
     "model-errors": SqlProbe(lambda r, n: run(r, "BH", errors=int(n)), ANY),
-    "uncaught-errors": SqlProbe(healthy_plus(lambda r, n: [(r.symbol(f"F{i}", "local"), r.failure(
-        "b1", f"F{i}", "1D", AT)) for i in range(n)]), ANY),
-    "missing-forecasts": SqlProbe(healthy_plus(lambda r, n: [r.symbol(f"M{i}", "local") for i in range(n)]), ANY),
-    "inconsistent-forecasts": SqlProbe(healthy_plus(lambda r, n: [run(r, f"I{i}", price_error=0.01)
-                                                                  for i in range(n)]), ANY),
-    "logging-gaps": SqlProbe(healthy_plus(lambda r, n: [(r.symbol(f"L{i}", "local"), r.forecast(
-        "b1", f"L{i}", "1D", "local", AT)) for i in range(n)]), ANY),
+    "uncaught-errors": SqlProbe(times(failed), ANY),
+    "missing-forecasts": SqlProbe(times(lambda r, i: r.symbol(f"M{i}", "local")), ANY),
+    "inconsistent-forecasts": SqlProbe(times(lambda r, i: run(r, f"I{i}", price_error=0.01)), ANY),
+    "logging-gaps": SqlProbe(times(forecast_only), ANY),
     "coverage-low": SqlProbe(lambda r, v: run(r, "BH", coverage=v)),
     "coverage-high": SqlProbe(lambda r, v: run(r, "BH", coverage=v)),
-    "coverage-unknown": SqlProbe(lambda r, n: [run(r, "BH", coverage=None), *(
-        run(r, f"C{i}") for i in range(int(n)))] and None, Rule("<", 1, COUNT_STEP)),
-    "alert-storm": SqlProbe(lambda r, n: [alert(r, f"A{i}", 0.5, AT + timedelta(minutes=i))
-                                          for i in range(int(n))] and None),
+    # BH recorded no coverage; n other symbols did.
+    "coverage-unknown": SqlProbe(times(lambda r, i: run(r, f"C{i}"), lambda r: run(r, "BH", coverage=None)),
+                                 Rule("<", 1, COUNT_STEP)),
+    "alert-storm": SqlProbe(times(lambda r, i: alert(r, f"A{i}", 0.5, AT + timedelta(minutes=i)), None)),
 }
 # Measured over the phase's whole history, not a review window: the gate history below.
 ELSEWHERE = {"phase-too-young": "test_the_review_needs_the_minimum_run_days"}
@@ -135,8 +150,7 @@ def test_review_queries_fire_each_trigger_exactly_past_its_boundary(
     trigger, point, value = case
     review = read(boundary_db, lambda r: PROBES[trigger.name].seed(r, value))
     status = status_of(review, trigger.check)
-    fired = status.rank >= Decision(trigger.verdict.value).rank
-    assert fired is rule_of(trigger).fires(value), f"{trigger.name} {point} ({value!r}): {review.reasons}"
+    assert reached(status, trigger.verdict) is rule_of(trigger).fires(value), f"{trigger.name} {point} ({value!r}): {review.reasons}"
     assert review.decision is status, f"{trigger.name} {point}: something else fired: {review.reasons}"
 
 
@@ -162,6 +176,29 @@ def test_a_storm_counts_the_alerts_within_the_configured_period(boundary_db: str
             alert(r, f"A{i}", 0.5, AT + timedelta(seconds=span * i / t.alert_storm_count))
     review = read(boundary_db, seed, t)
     assert (status_of(review, "alert_storms") is Decision.ROLLBACK) is (offset <= 0), review.reasons
+
+
+DAILY_CHECKS = ("divergence", "overfitting")  # the checks the daily checks mark their rows with
+
+
+def daily_row(url: str, trigger: Trigger, value: float) -> dict[str, Any]:
+    """The daily checks' divergence summary row of a symbol whose figure is ``value`` an hour ago."""
+    at = datetime.now(timezone.utc) - timedelta(hours=1)
+    windows = (0.05,) * 100 if trigger.check == "overfitting" else (value,)
+    flagged = round(value * 100) if trigger.check == "overfitting" else 0
+    with connect(url) as conn, conn.transaction(force_rollback=True):
+        run(Rows(conn), "DAILY", divergences=windows, overfitting=flagged, at=at)
+        (row,) = conn.execute(load_sql("canary_divergence_summary"),
+                              {"symbols": ["DAILY"], "window": timedelta(hours=24)}).fetchall()
+    return row
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0].check in DAILY_CHECKS], ids=lambda c: f"{c[0].name}-{c[1]}")
+def test_daily_checks_mark_each_trigger_exactly_past_its_boundary(boundary_db: str,
+                                                                 case: tuple[Trigger, str, float]) -> None:
+    trigger, point, value = case
+    marked = divergence_trigger(daily_row(boundary_db, trigger, value), T)
+    assert marks(marked, trigger) is rule_of(trigger).fires(value), f"{trigger.name} {point} ({value!r}): {marked}"
 
 
 # The gate history: canary from T0 daily, clean for 10 days, then 10 days with MSFT averaging 18%

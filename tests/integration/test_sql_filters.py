@@ -53,8 +53,8 @@ def results(filter_db: str) -> functools.partial[Outcomes]:
     return functools.cache(lambda name: outcomes(filter_db, SCENARIOS[name]))  # type: ignore[return-value]
 
 
-def _case(name: str, i: int) -> tuple[Scenario, Filter]:
-    return SCENARIOS[name], SCENARIOS[name].filters[i]
+def _case(name: str, i: int) -> Filter:
+    return SCENARIOS[name].filters[i]
 
 
 def test_every_where_term_has_its_case() -> None:
@@ -74,14 +74,14 @@ def test_every_query_the_callers_load_is_covered() -> None:
 
 @pytest.mark.parametrize(("name", "i"), CASES, ids=[f"{n}-{i}" for n, i in CASES])
 def test_each_where_term_filters(results: functools.partial[Outcomes], name: str, i: int) -> None:
-    scenario, case = _case(name, i)
+    case = _case(name, i)
     problems = case.violations(results(name).real)
     assert not problems, f"{name} term {i} ({case.term}; {case.why}): {problems}"
 
 
 @pytest.mark.parametrize(("name", "i"), CASES, ids=[f"{n}-{i}" for n, i in CASES])
 def test_dropping_any_term_breaks_its_case(results: functools.partial[Outcomes], name: str, i: int) -> None:
-    scenario, case = _case(name, i)
+    case = _case(name, i)
     out = results(name)
     assert sorted(map(repr, out.dropped[i])) != sorted(map(repr, out.real)), (
         f"{name}: dropping term {i} ({case.term}) changes nothing on the seeded rows")

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from jobs.contract.thresholds import Thresholds
-from jobs.contract.triggers import Trigger
+from jobs.contract.triggers import Trigger, Verdict
+from jobs.rollout.checks import Decision
 
 # The smallest step a fraction is judged on: divergence is rounded to 12 decimals
 # (jobs.forecasting.walkforward.DIVERGENCE_DECIMALS), so nothing finer can decide a verdict.
@@ -72,3 +73,14 @@ def threshold_rule(trigger: Trigger, t: Thresholds) -> Rule:
 def fires(op: str, value: float, limit: float) -> bool:
     """``value OP limit`` for one of ``>``, ``>=``, ``<``, ``<=``."""
     return bool(_FIRES[op](value, limit))
+
+
+def reached(status: Decision, verdict: Verdict) -> bool:
+    """A check at ``status`` has fired a trigger of ``verdict`` (a ROLLBACK includes its check's MONITOR level)."""
+    return status.rank >= Decision(verdict.value).rank
+
+
+def marks(marked: Trigger | None, trigger: Trigger) -> bool:
+    """The daily checks' mark on a row (``jobs.rollout.daily.divergence_trigger``) says ``trigger`` fired."""
+    return marked is not None and marked.check == trigger.check and reached(Decision(marked.verdict.value),
+                                                                             trigger.verdict)

@@ -15,6 +15,11 @@ from typing import TypeVar
 from jobs.forecasting.ensemble import equal_weights
 
 K = TypeVar("K", bound=Hashable)
+# "RMSE vs baseline" is rounded to this many decimals, as divergence is (walkforward's
+# DIVERGENCE_DECIMALS says why): ``mean / mean - 1`` does not land on 0.05 or 0.10, so "more than
+# 5% worse" would be decided by rounding noise (1.05 / 1.00 - 1 is 0.050000000000000044, above
+# 5%; 0.011 / 0.010 - 1 is 0.09999999999999987, below 10%). Rounded, exactly 5% worse is 0.05.
+GAP_DECIMALS = 12
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ def paired_rmse_gap(ours: Mapping[K, float], baseline: Mapping[K, float]) -> flo
     ``model_performance_metrics``) compute the same figure over it.
 
     Returns:
-        ``mean(ours) / mean(baseline) - 1`` (positive = worse than the baseline), or ``None``
+        ``mean(ours) / mean(baseline) - 1`` (positive = worse than the baseline; ``rounded_gap``), or ``None``
         when no key is shared or the baseline's mean is zero.
     """
     paired = [(rmse, baseline[key]) for key, rmse in ours.items() if key in baseline]
@@ -81,7 +86,16 @@ def paired_rmse_gap(ours: Mapping[K, float], baseline: Mapping[K, float]) -> flo
         return None
     mean_ours = sum(a for a, _ in paired) / len(paired)
     mean_theirs = sum(b for _, b in paired) / len(paired)
-    return mean_ours / mean_theirs - 1.0 if mean_theirs > 0 else None
+    return rounded_gap(mean_ours / mean_theirs - 1.0) if mean_theirs > 0 else None
+
+
+def rounded_gap(gap: float | None) -> float | None:
+    """An "RMSE vs baseline" figure as every rule compares it: rounded to ``GAP_DECIMALS`` (None stays None).
+
+    The queries compute the same ratio of means; their readers round it with this, so the review,
+    the charts and the published metric agree on a figure exactly at a threshold.
+    """
+    return None if gap is None else round(gap, GAP_DECIMALS)
 
 
 def relative_rmse_gap(windows: Sequence[WindowResult], baseline: Sequence[WindowResult]) -> float | None:

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from jobs.contract import metrics
+from jobs.forecasting.results import rounded_gap
 from jobs.storage.db import load_sql
 
 
@@ -66,7 +67,7 @@ def read_run_figures(conn: psycopg.Connection[Any], since: datetime, until: date
         r["run_id"], r["symbol"], r["horizon"], r["run_at"], int(r["windows_evaluated"]),
         _opt(r["symbol_average_divergence"]), _opt(r["max_divergence"]), float(r["validation_rmse"]),
         float(r["test_rmse"]), float(r["raw_rmse_ratio"]), int(r["overfitting_windows"]), int(r["model_errors"]),
-        _opt(r["rmse_vs_baseline"]), _opt(r["interval_coverage"])) for r in rows.fetchall())
+        rounded_gap(_opt(r["rmse_vs_baseline"])), _opt(r["interval_coverage"])) for r in rows.fetchall())
 
 
 # The alarms' statistic over the symbols of one horizon in one run (infra/monitoring/alarms.py,

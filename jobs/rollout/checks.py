@@ -124,6 +124,11 @@ class Review:
         return tuple(out)
 
 
+def storm_period(t: Thresholds) -> str:
+    """The alert-storm period in words: ``an hour`` (the rollout document's), else ``N minutes``."""
+    return "an hour" if t.alert_storm_period_seconds == 3_600 else f"{t.alert_storm_period_minutes} minutes"
+
+
 def pct(x: float | None) -> str:
     """A fraction as a percentage with one decimal (``n/a`` for None)."""
     return "n/a" if x is None else f"{100.0 * x:.1f}%"
@@ -282,7 +287,7 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
         check_incidents("inconsistent_forecasts", incidents, {"inconsistent"}, "every forecast row is consistent"),
         check_incidents("logging", incidents, {"logging"}, "100% of forecasts and windows logged"),
         check_incidents("alert_storms", incidents, {"alert_storm"},
-                        f"never more than {thresholds.alert_storm_count} critical alerts in an hour"),
+                        f"never more than {thresholds.alert_storm_count} critical alerts in {storm_period(thresholds)}"),
     )
     decision = max((c.status for c in checks), key=lambda d: d.rank)
     return Review(phase, days, decision, checks, tuple(stats), tuple(incidents))

@@ -15,6 +15,7 @@ import psycopg
 
 from jobs.contract.phases import covered_phases
 from jobs.contract.thresholds import Thresholds
+from jobs.forecasting.results import rounded_gap
 from jobs.monitoring.runs import RunFigures, read_run_figures
 from jobs.rollout.checks import Incident, SymbolHorizonStats
 from jobs.storage.db import connect, load_sql
@@ -65,7 +66,9 @@ def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str
     logging_rows = rows("review_logging_gaps")
     incidents += logging_incidents(logging_rows)
     incidents += storm_incidents(rows("review_alert_storms", critical=thresholds.divergence_critical,
-                                      max_alerts=thresholds.alert_storm_count))
+                                      max_alerts=thresholds.alert_storm_count,
+                                      period_seconds=thresholds.alert_storm_period_seconds),
+                                 thresholds.alert_storm_period_seconds)
     stats = merge_stats(rows("review_window_stats"), rows("review_baseline_rmse"),
                         rows("review_forecast_counts"), logging_rows, incidents)
     runs = read_run_figures(conn, params["since"], params["until"], params["phases"])
@@ -92,12 +95,13 @@ def logging_incidents(rows: list[dict[str, Any]]) -> list[Incident]:
     return out
 
 
-def storm_incidents(rows: list[dict[str, Any]]) -> list[Incident]:
-    """The worst alert storm, if any (rows come worst first)."""
+def storm_incidents(rows: list[dict[str, Any]], period_seconds: int = 3_600) -> list[Incident]:
+    """The worst alert storm, if any (rows come worst first), within a storm period of ``period_seconds``."""
     if not rows:
         return []
     worst = rows[0]
-    detail = (f"{worst['critical_alerts']} critical alerts in the hour up to {worst['hour_end']:%Y-%m-%d %H:%M}Z "
+    span = "hour" if period_seconds == 3_600 else f"{period_seconds // 60} minutes"
+    detail = (f"{worst['critical_alerts']} critical alerts in the {span} up to {worst['hour_end']:%Y-%m-%d %H:%M}Z "
               f"({worst['labels']})")
     return [Incident("alert_storm", "all", "", detail)]
 
@@ -113,8 +117,9 @@ def merge_stats(windows: list[dict[str, Any]], baseline: list[dict[str, Any]], f
             model_errors=int(r["model_errors"]), coverage_windows=int(r["coverage_windows"]),
             avg_coverage=None if r["avg_coverage"] is None else float(r["avg_coverage"]))
     for r in baseline:
-        # The query computes "RMSE vs baseline" (NULL when the baseline's RMSE is zero: unknown).
-        change = None if r["rmse_vs_baseline"] is None else float(r["rmse_vs_baseline"])
+        # The query computes "RMSE vs baseline" (NULL when the baseline's RMSE is zero: unknown),
+        # rounded here as the job rounds the metric it publishes.
+        change = rounded_gap(None if r["rmse_vs_baseline"] is None else float(r["rmse_vs_baseline"]))
         acc[(r["symbol"], r["horizon"])].update(paired_windows=int(r["paired_windows"]), rmse_change=change)
     for r in forecasts:
         acc[(r["symbol"], r["horizon"])]["forecasts"] = int(r["forecasts"])

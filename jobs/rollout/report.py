@@ -12,7 +12,7 @@ from jobs.contract.thresholds import Thresholds
 from jobs.monitoring.charts import Point, Threshold, bar_chart, figure, trend_chart
 from jobs.monitoring.report_files import ensure_dir, write_text_atomic
 from jobs.monitoring.runs import RunFigures, worst_series
-from jobs.rollout.checks import Review, SymbolHorizonStats, pct
+from jobs.rollout.checks import Review, SymbolHorizonStats, pct, storm_period
 from jobs.rollout.data import ReviewData
 
 MAX_LINES = 10
@@ -79,7 +79,7 @@ def threshold_lines(t: Thresholds) -> list[str]:
         f"- ROLLBACK on average divergence above {pct(t.divergence_rollback)} for any symbol-horizon, RMSE more "
         f"than {pct(t.rmse_rollback)} worse, any failed symbol, a missing, inconsistent or unlogged forecast, or "
         f"more than {t.alert_storm_count} critical alerts (divergence above "
-        f"{pct(t.divergence_critical)}) in one hour.",
+        f"{pct(t.divergence_critical)}) in {storm_period(t)}.",
         "- MONITOR otherwise: extend the phase by 3 days and review again.",
     ]
 
@@ -89,7 +89,7 @@ def threshold_summary(t: Thresholds) -> str:
     return (f"Thresholds: average divergence vs naive below {pct(t.divergence_proceed)} to proceed, above "
             f"{pct(t.divergence_rollback)} rolls back; overfitting windows below {pct(t.overfitting_share)}; test RMSE "
             f"at most {pct(t.rmse_escalation)} worse than the baseline (rollback above {pct(t.rmse_rollback)}); "
-            f"critical window above {pct(t.divergence_critical)}, storm above {t.alert_storm_count} per hour.")
+            f"critical window above {pct(t.divergence_critical)}, storm above {t.alert_storm_count} in {storm_period(t)}.")
 
 
 def charts(review: Review, data: ReviewData, t: Thresholds) -> list[str]:

@@ -12,13 +12,15 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+import psycopg
+
 from jobs.contract.values import ConfigError
+from jobs.startup import EXIT_INTERRUPTED, restore_ctrl_c
 from jobs.storage.db import DatabaseUnavailable
 
 EXIT_OK = 0
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
 
 class UsageError(ValueError):
@@ -53,6 +55,7 @@ def run_command(body: Callable[[], int], bad_input: tuple[type[BaseException], .
     A command that sets up no logging prints no log records: without this, Python's
     last-resort handler would print each connection retry before the one error line.
     """
+    restore_ctrl_c()
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.NullHandler())
@@ -62,6 +65,10 @@ def run_command(body: Callable[[], int], bad_input: tuple[type[BaseException], .
         return fail(exc, EXIT_BAD_INPUT)
     except (DatabaseUnavailable, *faults) as exc:
         return fail(exc, EXIT_FAULT)
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+        # A fresh or older database: the read commands never migrate (the job does, locally).
+        return fail(f"the database schema is behind this code ({exc.diag.message_primary}): apply the migrations "
+                    "with `python -m jobs.migrate` (the stack applies them on deploy)", EXIT_FAULT)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -83,7 +83,7 @@ def import_bars(conn: psycopg.Connection[Any], frame: pd.DataFrame, timeframe: s
             differs |= both[col].to_numpy(dtype=float) != both[f"{col}_stored"].to_numpy(dtype=float)
         if differs.any() and not replace:
             row = both[differs].iloc[0]
-            changes = ", ".join(f"{c} {row[c + '_stored']:g} -> {row[c]:g}" for c in VALUE_COLUMNS
+            changes = ", ".join(f"{c} {change(row[c + '_stored'], row[c])}" for c in VALUE_COLUMNS
                                 if row[c] != row[c + "_stored"])
             raise ChangedBarsError(
                 f"line {row['line']}: the stored {symbol} {timeframe} bar at {row['ts']} differs ({changes}); "
@@ -92,6 +92,14 @@ def import_bars(conn: psycopg.Connection[Any], frame: pd.DataFrame, timeframe: s
         upsert_bars(conn, str(symbol), timeframe, part, source, replace=replace)
         total += ImportCounts(new=len(part) - len(both), unchanged=int((~differs).sum()), replaced=int(differs.sum()))
     return total
+
+
+def change(old: float, new: float) -> str:
+    """``old -> new`` as short as ``%g`` allows, with every digit (``repr``) where ``%g`` would hide the change:
+    ``11 -> 11.1``, but ``100.52 -> 100.52000000000001``."""
+    if f"{old:g}" != f"{new:g}":
+        return f"{old:g} -> {new:g}"
+    return f"{float(old)!r} -> {float(new)!r}"
 
 
 def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,

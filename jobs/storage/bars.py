@@ -67,11 +67,14 @@ def import_bars(conn: psycopg.Connection[Any], frame: pd.DataFrame, timeframe: s
                 replace: bool) -> ImportCounts:
     """Import validated bars of one or more symbols; the caller owns the transaction.
 
-    Stored bars are compared first (and locked): one whose prices or volume differ from the
-    file's refuses the import with ``ChangedBarsError`` unless ``replace`` is set.
+    Stored bars are compared first: one whose prices or volume differ from the file's refuses the
+    import with ``ChangedBarsError`` unless ``replace`` is set. Each symbol is locked before it is
+    compared (in symbol order, so two multi-symbol imports cannot deadlock): concurrent imports of
+    one symbol run one after the other, as if imported in some order, and each reports what it did.
     """
     total = ImportCounts()
     for symbol, part in frame.groupby("symbol", sort=True):
+        conn.execute(load_sql("lock_bars"), {"symbol": symbol, "timeframe": timeframe})
         stamps = [t.to_pydatetime() for t in pd.to_datetime(part["ts"], utc=True)]
         stored = pd.DataFrame(conn.execute(load_sql("select_stored_bars"),
                                            {"symbol": symbol, "timeframe": timeframe, "ts": stamps}).fetchall(),

@@ -200,7 +200,9 @@ def test_a_retry_after_a_failed_symbol_republishes_nothing_and_reports_the_runs_
     capsys.readouterr()
     # It computes nothing, but the run's truth is a failure, recorded by attempt 1: exit 1 again.
     assert main(argv, {**env, "AWS_BATCH_JOB_ATTEMPT": "2"}) == 1
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    out, err = capsys.readouterr()
+    assert (out + err).count("resumed run") == 1  # the resume note, printed once (it was also logged)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and errors[0].startswith("error: BROKE 1D: failed, recorded by attempt 1 of this run: "
                                                      "1d bars: missing or non-finite price"), errors
     assert errors[0].endswith("a retry does not recompute a recorded failure: run again with a new --run-id")

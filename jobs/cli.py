@@ -13,14 +13,16 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+import psycopg
+
 from jobs.contract.values import ConfigError
 from jobs.running.signals import Terminated, sigterm_raises
+from jobs.startup import EXIT_INTERRUPTED, restore_ctrl_c
 from jobs.storage.db import DatabaseUnavailable
 
 EXIT_OK = 0
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports a process it ended
 
 
@@ -58,6 +60,7 @@ def run_command(body: Callable[[], int], bad_input: tuple[type[BaseException], .
     SIGTERM unwinds the body like Ctrl-C does (``jobs.running.signals``); the body may say
     what re-running means with ``set_rerun_hint``.
     """
+    restore_ctrl_c()
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.NullHandler())
@@ -68,6 +71,10 @@ def run_command(body: Callable[[], int], bad_input: tuple[type[BaseException], .
         return fail(exc, EXIT_BAD_INPUT)
     except (DatabaseUnavailable, *faults) as exc:
         return fail(exc, EXIT_FAULT)
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+        # A fresh or older database: the read commands never migrate (the job does, locally).
+        return fail(f"the database schema is behind this code ({exc.diag.message_primary}): apply the migrations "
+                    "with `python -m jobs.migrate` (the stack applies them on deploy)", EXIT_FAULT)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

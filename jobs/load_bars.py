@@ -8,10 +8,17 @@ many changed. Re-importing the same file adds and changes nothing.
 
 from __future__ import annotations
 
+from jobs.startup import exit_quietly_on_ctrl_c
+
+if __name__ == "__main__":  # first, before the slow imports below: Ctrl-C while they load is one line
+    exit_quietly_on_ctrl_c()
+
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+import pandas as pd
 
 from jobs.cli import EXIT_OK, OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import JobConfig
@@ -33,6 +40,21 @@ def build_parser() -> OneLineParser:
     return p
 
 
+def store(url: str, path: Path, frame: pd.DataFrame, timeframe: str, source: str, replace: bool) -> str:
+    """Import a checked file's bars in one transaction; return the line that reports what it did.
+
+    Raises:
+        ChangedBarsError: naming ``path``, when the file would change stored bars without ``replace``.
+    """
+    try:
+        with connect(url) as conn, conn.transaction():
+            counts = import_bars(conn, frame, timeframe, source, replace)
+    except ChangedBarsError as exc:
+        raise ChangedBarsError(f"{path} {exc}") from None
+    return (f"{path}: {len(frame)} {timeframe} bars for {frame['symbol'].nunique()} symbol(s): {counts.new} new, "
+            f"{counts.unchanged} already stored unchanged, {counts.replaced} replaced")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Import the file; exit 2 on bad input with nothing written."""
 
@@ -44,14 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         url = resolve_url(cfg.database_url, cfg.data_dir)
         if cfg.rollout_phase == "local":
             migrate(url)
-        try:
-            with connect(url) as conn, conn.transaction():
-                counts = import_bars(conn, frame, args.timeframe, args.source, args.replace)
-        except ChangedBarsError as exc:
-            raise ChangedBarsError(f"{args.file} {exc}") from None
-        symbols = frame["symbol"].nunique()
-        print(f"{args.file}: {len(frame)} {args.timeframe} bars for {symbols} symbol(s): {counts.new} new, "
-              f"{counts.unchanged} already stored unchanged, {counts.replaced} replaced")
+        print(store(url, args.file, frame, args.timeframe, args.source, args.replace))
         return EXIT_OK
 
     return run_command(body, bad_input=(ValueError,))

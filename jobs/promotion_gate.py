@@ -9,6 +9,11 @@ promotion it lets through names the next step, the Fargate quota preflight (``jo
 
 from __future__ import annotations
 
+from jobs.startup import exit_quietly_on_ctrl_c
+
+if __name__ == "__main__":  # first, before the slow imports below: Ctrl-C while they load is one line
+    exit_quietly_on_ctrl_c()
+
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -17,6 +22,7 @@ from pathlib import Path
 from jobs.cli import OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import JobConfig
 from jobs.contract.phases import DEPLOYED_PHASES
+from jobs.monitoring.report_files import OutputPathError, check_output_file
 from jobs.rollout.gate import Gate, GateDecision, decide
 from jobs.rollout.report import write_reports
 from jobs.storage.db import resolve_url
@@ -38,8 +44,11 @@ def build_parser() -> OneLineParser:
 def write_github_output(path: Path, gate: Gate) -> None:
     """Append the step outputs; the reason is one line (GitHub's key=value format)."""
     reason = " ".join(gate.reason.split())
-    with path.open("a", encoding="utf-8") as out:
-        out.write(f"decision={gate.decision.value}\nkind={gate.kind}\nreason={reason}\n")
+    try:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(f"decision={gate.decision.value}\nkind={gate.kind}\nreason={reason}\n")
+    except OSError as exc:
+        raise OutputPathError(f"--github-output={path} cannot be written: {exc.strerror}") from None
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -49,6 +58,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     def body() -> int:
         ns = build_parser().parse_args(argv_or_sys(argv))
         cfg = JobConfig.from_env(environ)
+        if ns.github_output is not None:  # before deciding: a bad path is bad input, not a traceback after it
+            check_output_file(ns.github_output, "--github-output")
         gate = decide(resolve_url(cfg.database_url, cfg.data_dir), ns.stack, cfg.thresholds,
                       require_baseline=ns.require_baseline)
         print(f"{gate.decision.value} {gate.stack} ({gate.kind}): {gate.reason}")

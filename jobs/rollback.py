@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from jobs.startup import exit_quietly_on_ctrl_c
+
+if __name__ == "__main__":  # first, before the slow imports below: Ctrl-C while they load is one line
+    exit_quietly_on_ctrl_c()
+
 import sys
 from collections.abc import Sequence
 from pathlib import Path

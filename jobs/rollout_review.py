@@ -8,8 +8,14 @@ reason. Exit status: 0 PROCEED, 3 MONITOR (extend the phase by 3 days), 4 ROLLBA
 
 from __future__ import annotations
 
+from jobs.startup import exit_quietly_on_ctrl_c
+
+if __name__ == "__main__":  # first, before the slow imports below: Ctrl-C while they load is one line
+    exit_quietly_on_ctrl_c()
+
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -89,7 +95,11 @@ def parse_args(argv: Sequence[str], base: Thresholds) -> Args:
     try:
         thresholds = replace(base, **overrides)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        # Thresholds names its variables; a value typed on the command line is named by its flag.
+        message = str(exc)
+        for name in overrides:
+            message = re.sub(rf"\b{ENV_VARS[name]}=", f"--{name.replace('_', '-')}=", message)
+        raise UsageError(message) from None
     return Args(ns.phase, ns.days, ns.out_dir, thresholds, ns.require_baseline)
 
 

@@ -1,12 +1,18 @@
 """The forecast job: ``python -m jobs.unified_forecast_job --symbols AAPL,MSFT,SPY --horizon 1D``.
 
-Exit status: 0 every symbol forecast; 1 a symbol failed or the database was unreachable;
-2 bad input (configuration, environment, command line), reported before any row is written;
-130 interrupted (Ctrl-C), 143 terminated (SIGTERM): workers stopped, the same ``--run-id`` resumes.
+Exit status: 0 every symbol forecast; 1 a symbol-horizon of the run failed (in this attempt or, for a
+retry, in an earlier one) or the database was unreachable; 2 bad input (configuration, environment,
+command line), reported before any row is written; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM):
+workers stopped, the same ``--run-id`` resumes.
 The plan is ``jobs.running.plan``; the run (resume, compute, publish then stamp) ``jobs.running.run``.
 """
 
 from __future__ import annotations
+
+from jobs.startup import exit_quietly_on_ctrl_c
+
+if __name__ == "__main__":  # first, before the slow imports below: Ctrl-C while they load is one line
+    exit_quietly_on_ctrl_c()
 
 import os
 import sys
@@ -19,7 +25,7 @@ from jobs.contract.domain import HORIZONS
 from jobs.monitoring.publisher import RunPublisher
 from jobs.running.logs import log_metrics_to, setup_logging
 from jobs.running.plan import Plan, Request, make_plan
-from jobs.running.run import prepare_database, run
+from jobs.running.run import RunResult, prepare_database, run
 from jobs.running.signals import resume_hint, set_rerun_hint
 from jobs.running.summary import print_summary
 
@@ -47,6 +53,27 @@ def plan_from(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
     return make_plan(JobConfig.from_env(env), request)
 
 
+def failure_lines(result: RunResult) -> list[str]:
+    """One line per failed symbol-horizon of the run, whichever attempt recorded it; one per horizon for
+    symbols without bars (a typo in a list of 500 is one line, not 500)."""
+    lines = []
+    for horizon, symbols in result.unknown.items():
+        shown = ", ".join(symbols[:10]) + (f" and {len(symbols) - 10} more" if len(symbols) > 10 else "")
+        timeframe = HORIZONS[horizon].timeframe
+        lines.append(f"{len(symbols)} unknown symbol(s) at {horizon}, no {timeframe} bars stored: {shown}; "
+                     f"import their bars with `python -m jobs.load_bars FILE.csv --timeframe {timeframe}`")
+    unknown = {(s, h) for h, symbols in result.unknown.items() for s in symbols}
+    for o in result.outcomes:
+        if not o.ok and (o.symbol, o.horizon) not in unknown:
+            retry = "" if o.recorded else " (not recorded: a retry of this run computes it)"
+            lines.append(f"{o.symbol} {o.horizon}: {o.error}{retry}")
+    for t in result.earlier_failures:
+        who = f"attempt {t.attempt}" if t.attempt is not None else "an earlier attempt"
+        lines.append(f"{t.symbol} {t.horizon}: failed, recorded by {who} of this run: {t.reason}; a retry does "
+                     "not recompute a recorded failure: run again with a new --run-id")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run the job; return the exit status."""
     environ = os.environ if env is None else env
@@ -62,13 +89,14 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             # Attached only now, so bad input creates neither the data folder nor the file.
             log_metrics_to(plan.cfg.data_dir / "metrics.jsonl")
         result = run(plan, url, RunPublisher(plan.cfg, plan.run_id))
-        print_summary(result.outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
+        unknown = {(s, h) for h, symbols in result.unknown.items() for s in symbols}
+        print_summary([o for o in result.outcomes if (o.symbol, o.horizon) not in unknown], plan.run_id, plan.cfg,
+                      time.perf_counter() - started)
         if note := result.resume_note(plan.run_id):
             print(note)
-        failed = [o for o in result.outcomes if not o.ok]
-        for o in failed:
-            print(f"error: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
-        return EXIT_FAULT if failed else EXIT_OK
+        for line in failure_lines(result):
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_FAULT if result.failed else EXIT_OK
 
     return run_command(body)
 

@@ -19,6 +19,72 @@ SET xmloption = content;
 SET client_min_messages = warning;
 SET row_security = off;
 
+--
+-- Name: claim_forecast_task(text, text, text, integer, text, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.claim_forecast_task(p_run_id text, p_symbol text, p_horizon text, p_attempt integer, p_claimer text, p_wait boolean) RETURNS TABLE(claim text, state text, attempt integer, first_claim boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+DECLARE
+    k INTEGER := hashtext(p_run_id || '/' || p_symbol || '/' || p_horizon);
+    task forecast_tasks%ROWTYPE;
+    first BOOLEAN;
+BEGIN
+    IF p_wait THEN
+        PERFORM pg_advisory_lock(22002, k);
+    ELSIF NOT pg_try_advisory_lock(22002, k) THEN
+        RETURN QUERY SELECT 'busy'::TEXT, NULL::TEXT, NULL::INTEGER, FALSE;
+        RETURN;
+    END IF;
+    SELECT * INTO task FROM forecast_tasks t
+    WHERE t.run_id = p_run_id AND t.symbol = p_symbol AND t.horizon = p_horizon;
+    first := NOT FOUND;
+    IF NOT first AND task.published_at IS NOT NULL THEN
+        PERFORM pg_advisory_unlock(22002, k);
+        RETURN QUERY SELECT 'finished'::TEXT, task.state, task.attempt, FALSE;
+        RETURN;
+    END IF;
+    INSERT INTO forecast_tasks AS t (run_id, symbol, horizon, attempt, claimed_by)
+    VALUES (p_run_id, p_symbol, p_horizon, p_attempt, p_claimer)
+    ON CONFLICT (run_id, symbol, horizon) DO UPDATE
+    SET attempt = EXCLUDED.attempt, claimed_by = EXCLUDED.claimed_by, claimed_at = NOW();
+    RETURN QUERY SELECT 'claimed'::TEXT, COALESCE(task.state, 'claimed'), p_attempt, first;
+END $$;
+
+
+--
+-- Name: finish_forecast_task(text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.finish_forecast_task(p_run_id text, p_symbol text, p_horizon text, p_claimer text, p_state text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+BEGIN
+    UPDATE forecast_tasks t SET state = p_state, published_at = NOW()
+    WHERE t.run_id = p_run_id AND t.symbol = p_symbol AND t.horizon = p_horizon AND t.claimed_by = p_claimer;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task % % of run % is no longer claimed by %: another process took it over',
+            p_symbol, p_horizon, p_run_id, p_claimer;
+    END IF;
+END $$;
+
+
+--
+-- Name: unpublish_forecast_task(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.unpublish_forecast_task(p_run_id text, p_symbol text, p_horizon text, p_claimer text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+    UPDATE forecast_tasks t SET published_at = NULL
+    WHERE t.run_id = p_run_id AND t.symbol = p_symbol AND t.horizon = p_horizon AND t.claimed_by = p_claimer;
+$$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -119,6 +185,23 @@ CREATE TABLE public.forecast_failures (
     reason text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     metrics_published_at timestamp with time zone
+);
+
+
+--
+-- Name: forecast_tasks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.forecast_tasks (
+    run_id text NOT NULL,
+    symbol text NOT NULL,
+    horizon text NOT NULL,
+    attempt integer,
+    claimed_by text NOT NULL,
+    claimed_at timestamp with time zone DEFAULT now() NOT NULL,
+    state text DEFAULT 'claimed'::text NOT NULL,
+    published_at timestamp with time zone,
+    CONSTRAINT forecast_tasks_state CHECK ((state = ANY (ARRAY['claimed'::text, 'written'::text, 'failed'::text])))
 );
 
 
@@ -290,6 +373,14 @@ ALTER TABLE ONLY public.ensemble_validation_metrics
 
 ALTER TABLE ONLY public.forecast_failures
     ADD CONSTRAINT forecast_failures_pkey PRIMARY KEY (run_id, symbol, horizon);
+
+
+--
+-- Name: forecast_tasks forecast_tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.forecast_tasks
+    ADD CONSTRAINT forecast_tasks_pkey PRIMARY KEY (run_id, symbol, horizon);
 
 
 --

@@ -1,3 +1,32 @@
 """Every tier's shared fixtures live in ``tests/support/fixtures.py``."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.checkout import checkout_leftovers
+
+_LEFTOVERS_BEFORE = pytest.StashKey[set[str] | None]()
+
 pytest_plugins = ["tests.support.fixtures"]
+
+
+# The suite leaves the checkout as it found it: reports, pages and databases go to temporary
+# folders, never the working directory (a stray dashboard named `1` was once committed).
+# Only the controlling process checks (xdist workers share the checkout), and only in a git checkout.
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):
+        session.config.stash[_LEFTOVERS_BEFORE] = checkout_leftovers(Path(str(session.config.rootpath)))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_LEFTOVERS_BEFORE, None)
+    if before is None:
+        return
+    new = sorted((checkout_leftovers(Path(str(session.config.rootpath))) or set()) - before)
+    if new:
+        session.config.get_terminal_writer().line(
+            "error: the tests left files in the checkout (write them to tmp_path): " + ", ".join(new), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

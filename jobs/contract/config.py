@@ -9,6 +9,7 @@ model sets, weighting methods, horizons) in ``jobs.contract.domain``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -240,8 +241,44 @@ class JobConfig(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> JobConfig:
-        """Parse and validate ``env``; raise ``ConfigError`` with one clear line on bad input."""
+        """Parse and validate ``env``; raise ``ConfigError`` with one clear line on bad input.
+
+        A variable in the job's namespaces (``checked_prefixes``) that the job does not know is bad
+        input too: a misspelt flag would otherwise be ignored and the job would do the opposite.
+        """
+        check_known(env)
         return cls(**_parse_env(env))
+
+
+def known_variables() -> frozenset[str]:
+    """Every variable the job reads: what a stack renders (``to_env``) and what the deployment supplies."""
+    return frozenset(JobConfig().to_env()) | frozenset(DEPLOY_SUPPLIED)
+
+
+# Namespaces other programs share with the job's variables: AWS's SDKs and Batch set many AWS_*
+# (the job reads only its listed ones), PyTorch reads TORCH_* of its own, build tools set MAX_JOBS,
+# and the deploy workflow sets STACK_REF beside the job's STACK_SYMBOLS.
+FOREIGN_PREFIXES = ("AWS_", "TORCH_", "MAX_", "STACK_")
+
+
+def checked_prefixes() -> tuple[str, ...]:
+    """The job's namespaces: the first word of each known variable (ENABLE_, ENSEMBLE_, DIVERGENCE_ ...)."""
+    firsts = {name.split("_")[0] + "_" for name in known_variables()}
+    return tuple(sorted(p for p in firsts if p not in FOREIGN_PREFIXES))
+
+
+def check_known(env: Mapping[str, str]) -> None:
+    """Refuse a variable in the job's namespaces that the job does not read, naming the closest known one."""
+    known = sorted(known_variables())
+    prefixes = checked_prefixes()
+    for name in sorted(env):
+        if name in known or not name.startswith(prefixes):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+        family = name.split("_")[0] + "_"
+        hint = f"did you mean {close[0]}?" if close else \
+            f"the job's {family} settings: {', '.join(k for k in known if k.startswith(family))}"
+        raise ConfigError(f"{name} is not a setting of the job ({hint}); correct or unset it")
 
 
 def parse_model_list(name: str, raw: str) -> tuple[Model, ...]:

@@ -158,6 +158,8 @@ class SymbolOutcome:
     baseline_windows: tuple[WindowResult, ...] = ()
     error: str | None = None
     seconds: float = 0.0
+    # The outcome's rows (its forecast, or its failure) committed: only then are its metrics published.
+    recorded: bool = False
 
     @property
     def ok(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,12 +99,21 @@ def refuse_return_outliers(series: Series, threshold: float) -> None:
     if outliers.size:
         first = int(outliers[0])  # the earliest: a spike's way back down is named by its way up
         more = f" ({outliers.size - 1} more such returns)" if outliers.size > 1 else ""
+        score = f"{scores[first]:.0f}" if scores[first] < 1e6 else f"{scores[first]:.1e}"
         raise BadBarsError(
-            f"{series.timeframe} bars: the close at {series.timestamps[first + 1]} moves {np.expm1(returns[first]):+.2%} "
-            f"from the bar before, {scores[first]:.0f} robust scales from the median return (limit "
+            f"{series.timeframe} bars: the close at {series.timestamps[first + 1]} moves {describe_move(returns[first])} "
+            f"from the bar before, {score} robust scales from the median return (limit "
             f"RETURN_OUTLIER_THRESHOLD={threshold:g}){more}; a damaged or unadjusted price? fix the bar or raise the setting"
         )
 
+
+
+def describe_move(log_return: float) -> str:
+    """A price move for people: ``+12.34%``, or ``by a factor of about 1e+306`` when a percentage would
+    run to dozens of digits (a spike to 1e308 is a 300-digit percentage)."""
+    if abs(log_return) < math.log(1e6):
+        return f"{math.expm1(log_return):+.2%}"
+    return f"by a factor of about 1e{log_return / math.log(10):+.0f}"
 
 
 def check_sessions(ts: pd.DatetimeIndex, timeframe: str, exchange: str, max_gap_sessions: int) -> None:

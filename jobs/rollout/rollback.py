@@ -4,7 +4,7 @@ A rollback is ``pulumi up`` with the previous committed ``Pulumi.<stack>.yaml``.
 prints that previous version (from ``git log``/``git show``), its diff to the current
 one, and the commands to apply it and to regenerate forecasts with a one-off Batch job
 from the stack outputs ``jobQueueArn`` and ``jobDefinitionArns``. It changes nothing.
-Exit status: 0 shown, 1 no earlier version to return to, 2 bad input.
+Exit status: 0 shown, 1 no earlier version to return to (or no git on PATH), 2 bad input.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ _STACK_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 class RollbackError(RuntimeError):
     """Nothing to roll back to, or git could not answer; the message says which."""
+
+
+class GitMissing(RollbackError):
+    """No ``git`` executable on PATH."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,11 @@ class RollbackPlan:
 
 def git(repo: Path, *args: str) -> str:
     """Run ``git -C repo args`` and return stdout; raise ``RollbackError`` with git's message."""
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError:  # no git on PATH (the job image has none)
+        raise GitMissing("git is not installed (not on PATH): the rollback plan reads the stack file's history "
+                         "with git; run it from a checkout on a machine with git") from None
     if proc.returncode != 0:
         first = (proc.stderr.strip().splitlines() or ["unknown error"])[0]
         raise RollbackError(f"git {' '.join(args[:2])} failed: {first}")
@@ -94,6 +102,8 @@ def find_repo(path: Path) -> Path:
     """The top of the git checkout holding ``path``; a folder outside git is bad input."""
     try:
         return Path(git(path, "rev-parse", "--show-toplevel").strip())
+    except GitMissing:
+        raise
     except RollbackError:
         raise ValueError(f"--repo {str(path)!r} is invalid: expected a folder inside a git checkout") from None
 

@@ -1,17 +1,20 @@
-"""One run of the forecast job: prepare the database, resume, compute, then publish and stamp each task.
+"""One run of the forecast job: prepare the database, claim, compute, then publish each task once.
 
 ``prepare_database`` reaches (and, locally, migrates and seeds) the database before any work.
-``run`` skips the symbol-horizons an earlier attempt of the same run id already wrote and
-published, runs the rest, and publishes each task's metrics as soon as its rows commit; only
-then is the task stamped published, so a kill between the two makes the retry publish it once.
+``run`` claims each symbol-horizon of the plan, skips those the run id already finished (an
+earlier attempt, or a concurrent process with the same run id), computes the rest, and
+publishes each task's metrics after its rows and publish stamp committed together.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from psycopg import Connection
+from psycopg import Error as PsycopgError
 
 from jobs.contract.domain import HORIZONS
 from jobs.forecasting.results import SymbolOutcome
@@ -19,7 +22,8 @@ from jobs.running.plan import Plan
 from jobs.running.runner import Task, run_tasks
 from jobs.running.summary import progress
 from jobs.storage.db import DatabaseUnavailable, connect, migrate, pending_migrations, resolve_url, with_retry
-from jobs.storage.forecasts import mark_published, sync_stack_symbols, written_tasks
+from jobs.storage.forecasts import sync_stack_symbols, write_outcome
+from jobs.storage.tasks import Claims, FinishedTask, finished_tasks, next_attempt, symbols_with_bars, unpublish
 
 # The command's logger name: the job's log lines read as they did before this module was split out.
 log = logging.getLogger("jobs.unified_forecast_job")
@@ -39,11 +43,26 @@ class Publisher(Protocol):
 
 @dataclass(frozen=True)
 class RunResult:
-    """What this attempt computed, and what it found already written under the run id."""
+    """What this attempt computed, and what it found finished under the run id (the run's truth)."""
 
     outcomes: list[SymbolOutcome]
     skipped: int
     total: int
+    # Tasks of this plan finished by an earlier attempt or by another process with the run id.
+    earlier: tuple[FinishedTask, ...] = ()
+    # Symbols without a single bar of a horizon's timeframe, by horizon (failed and recorded at once).
+    unknown: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    attempt: int = 1
+
+    @property
+    def earlier_failures(self) -> list[FinishedTask]:
+        """The run's recorded failures that this attempt did not compute: they fail the run still."""
+        return [t for t in self.earlier if t.state == "failed"]
+
+    @property
+    def failed(self) -> bool:
+        """Whether any of the plan's symbol-horizons failed in this run, in any attempt."""
+        return any(not o.ok for o in self.outcomes) or bool(self.earlier_failures)
 
     def resume_note(self, run_id: str) -> str | None:
         """One line on what resuming skipped and about how much computing that saved."""
@@ -98,43 +117,141 @@ def sync_membership(plan: Plan, url: str) -> None:
 
 
 def run(plan: Plan, url: str, publisher: Publisher) -> RunResult:
-    """Compute, write and publish every task of the plan that this run id has not written yet.
+    """Claim, compute, write and publish every task of the plan that this run id has not finished.
 
-    A retry of the same run (a Batch retry keeps the job id) resumes: the symbol-horizons whose
-    rows an earlier attempt committed are skipped. Each task's metrics are published as soon as
-    its rows commit, so what a run publishes is exactly what it computed, once. The run's first
-    attempt also publishes ``ForecastsExpected`` for every task of its shard.
+    Each task is claimed first (``jobs.storage.tasks``): a task an earlier attempt finished is
+    skipped; one a live process with the same run id holds is left to it, and afterwards read (or
+    taken over, if that process died). A task's rows and publish stamp commit together, and only
+    then are its metrics published, by this process: every Sum metric once per symbol-horizon and
+    run. ``ForecastsExpected`` goes out with a task's first claim in the run.
     """
-    tasks = [Task(s, h, plan.run_id) for h in plan.horizons for s in plan.symbols]
-    done = with_retry(url, lambda conn: written_tasks(conn, plan.run_id))
-    todo = [t for t in tasks if (t.symbol, t.horizon) not in done]
-    attempt = plan.cfg.batch_attempt  # AWS_BATCH_JOB_ATTEMPT; outside Batch, a run that wrote nothing yet
-    first_attempt = attempt == 1 if attempt is not None else not done
-    if first_attempt:
-        _best_effort(lambda: publisher.expected((t.symbol, t.horizon) for t in tasks),
-                     "publishing ForecastsExpected")
+    order = [(s, h) for h in plan.horizons for s in plan.symbols]
+    attempt = plan.cfg.batch_attempt or with_retry(url, lambda conn: next_attempt(conn, plan.run_id))
+    outcomes: list[SymbolOutcome] = []
+    unknown: dict[str, tuple[str, ...]] = {}
+    with Claims(url, plan.run_id, attempt) as claims:
+        mine, busy = claim_all(claims, order, publisher)
+        outcomes += compute_claimed(plan, url, publisher, claims, mine, unknown)
+        if busy:  # held by a live process with this run id: wait for it, take over what it left
+            log.info("%d symbol-horizon(s) of run %s are being computed by another process; waiting for it",
+                     len(busy), plan.run_id)
+            late = claim_all(claims, busy, publisher, wait=True)[0]
+            outcomes += compute_claimed(plan, url, publisher, claims, late, unknown)
+    position = {task: i for i, task in enumerate(order)}
+    outcomes.sort(key=lambda o: position[(o.symbol, o.horizon)])
+    computed = {(o.symbol, o.horizon) for o in outcomes}
+    earlier = tuple(t for t in _finished(url, plan.run_id) if (t.symbol, t.horizon) in position
+                    and (t.symbol, t.horizon) not in computed)
+    return RunResult(outcomes, len(order) - len(outcomes), len(order), earlier, unknown, attempt)
+
+
+def claim_all(claims: Claims, tasks: Sequence[tuple[str, str]], publisher: Publisher, wait: bool = False
+              ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Claim ``tasks``: those now this process's, and those a live process holds (none with ``wait``).
+
+    The first claim of a task in the run announces it (``ForecastsExpected``), once whichever
+    attempt or process makes it.
+    """
+    mine, busy, first = [], [], []
+    for symbol, horizon in tasks:
+        claim = claims.claim(symbol, horizon, wait=wait)
+        if claim.result == "claimed":
+            mine.append((symbol, horizon))
+            if claim.first:
+                first.append((symbol, horizon))
+        elif claim.result == "busy":
+            busy.append((symbol, horizon))
+    if first:
+        _best_effort(lambda: publisher.expected(first), "publishing ForecastsExpected")
+    return mine, busy
+
+
+def compute_claimed(plan: Plan, url: str, publisher: Publisher, claims: Claims, tasks: list[tuple[str, str]],
+                    unknown: dict[str, tuple[str, ...]]) -> list[SymbolOutcome]:
+    """Run the claimed tasks, publishing each as its rows commit; symbols without bars fail at once."""
+    missing = _without_bars(url, tasks)
+    outcomes = record_unknown(plan, url, claims, missing) if missing else []
+    for o in outcomes:
+        unknown[o.horizon] = (*unknown.get(o.horizon, ()), o.symbol)
+    _publish(publisher, claims, url, plan.run_id, outcomes)
+    skip = set(missing)
+    todo = [Task(s, h, plan.run_id, claims.claimer) for s, h in tasks if (s, h) not in skip]
     with progress(len(todo)) as advance:
         def finished(outcome: SymbolOutcome) -> None:
             advance(outcome)
-            task = f"{outcome.symbol} {outcome.horizon}"
-            if _best_effort(lambda: publisher([outcome]), f"publishing the metrics of {task}"):
-                # Only now is the task finished for a retry; a kill before this line makes the
-                # retry run it again (rows unchanged) and publish its metrics then, once.
-                _best_effort(lambda: with_retry(url, lambda conn: mark_published(
-                    conn, plan.run_id, outcome.symbol, outcome.horizon)), f"marking {task} published")
+            _publish(publisher, claims, url, plan.run_id, [outcome])
 
-        outcomes = run_tasks(todo, plan.cfg, url, plan.workers, on_done=finished)
-    result = RunResult(outcomes, len(tasks) - len(todo), len(tasks))
-    if note := result.resume_note(plan.run_id):
-        log.info(note)
-    return result
+        outcomes += run_tasks(todo, plan.cfg, url, plan.workers, on_done=finished)
+    return outcomes
+
+
+def _without_bars(url: str, tasks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The tasks whose symbol has no bar at all of the horizon's timeframe (one query per timeframe)."""
+    missing = []
+    for timeframe in sorted({HORIZONS[h].timeframe for _, h in tasks}):
+        wanted = sorted({s for s, h in tasks if HORIZONS[h].timeframe == timeframe})
+        have = with_retry(url, lambda conn: symbols_with_bars(conn, wanted, timeframe))  # noqa: B023
+        missing += [(s, h) for s, h in tasks if HORIZONS[h].timeframe == timeframe and s not in have]
+    return missing
+
+
+def record_unknown(plan: Plan, url: str, claims: Claims, tasks: list[tuple[str, str]]) -> list[SymbolOutcome]:
+    """Fail the tasks of symbols with no bars, all in one transaction: no worker, no model, one line."""
+    outcomes = [SymbolOutcome(s, h, error=f"unknown symbol: no {HORIZONS[h].timeframe} bars stored") for s, h in tasks]
+
+    def work(conn: Connection[Any]) -> None:
+        for outcome in outcomes:
+            write_outcome(conn, outcome, plan.cfg, plan.run_id, claims.claimer)
+
+    try:
+        with_retry(url, work)
+    except DatabaseUnavailable as exc:
+        return [replace(o, error=f"{o.error}; {exc}") for o in outcomes]
+    return [replace(o, recorded=True) for o in outcomes]
+
+
+def _publish(publisher: Publisher, claims: Claims, url: str, run_id: str, outcomes: Sequence[SymbolOutcome]) -> None:
+    """Publish the outcomes whose rows (and publish stamp) committed, then let go of their claims.
+
+    An outcome that is not recorded publishes nothing: its task is not finished, and a retry of
+    the run computes it. If publishing fails, the stamp is cleared so that a retry publishes it.
+    """
+    recorded = [o for o in outcomes if o.recorded]
+    if recorded and not _best_effort(lambda: publisher(recorded), "publishing the metrics of " + _names(recorded)):
+        for o in recorded:
+            try:
+                with_retry(url, lambda conn: unpublish(conn, run_id, o.symbol, o.horizon, claims.claimer))  # noqa: B023
+                log.warning("%s %s: its rows are committed; a retry of run %s publishes its metrics",
+                            o.symbol, o.horizon, run_id)
+            except (DatabaseUnavailable, PsycopgError):
+                log.error("%s %s: its metrics were not published and the database could not be told; a retry "
+                          "of run %s will not publish them", o.symbol, o.horizon, run_id)
+    for o in outcomes:
+        if not o.recorded:
+            log.warning("%s %s: not recorded (%s); nothing published, and a retry of run %s computes it",
+                        o.symbol, o.horizon, o.error, run_id)
+        claims.release(o.symbol, o.horizon)
+
+
+def _finished(url: str, run_id: str) -> list[FinishedTask]:
+    """The run's finished tasks; none when the database cannot say (this attempt's own outcomes still count)."""
+    try:
+        return with_retry(url, lambda conn: finished_tasks(conn, run_id))
+    except DatabaseUnavailable as exc:
+        log.warning("could not read which tasks earlier attempts of run %s finished: %s", run_id, exc)
+        return []
+
+
+def _names(outcomes: Sequence[SymbolOutcome]) -> str:
+    shown = ", ".join(f"{o.symbol} {o.horizon}" for o in outcomes[:5])
+    return shown + (f" and {len(outcomes) - 5} more" if len(outcomes) > 5 else "")
 
 
 def _best_effort(publish: Callable[[], object], what: str) -> bool:
-    """Run ``publish``; on failure log that ``what`` failed and return False (rows are already committed)."""
+    """Run ``publish``; on failure log that ``what`` failed and return False."""
     try:
         publish()
         return True
-    except Exception:  # metrics are best-effort: the rows are already committed
-        log.exception("%s failed; database rows are unaffected", what)
+    except Exception:  # metrics are best-effort; the caller says what happens to the task
+        log.exception("%s failed", what)
         return False

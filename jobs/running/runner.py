@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -50,6 +50,9 @@ class Task:
     symbol: str
     horizon: str
     run_id: str
+    # The process holding the task's claim (``jobs.storage.tasks.Claims``): its rows and publish stamp
+    # commit together. None for work outside a run's claims (tests, benchmarks).
+    claimer: str | None = None
 
 
 def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
@@ -57,19 +60,21 @@ def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
 
     Reading and writing are each retried on a dropped connection; the write is one transaction
     (every row of the symbol-horizon or none) and its inserts are keyed, so a commit that landed
-    before a drop is not duplicated by the retry.
+    before a drop is not duplicated by the retry. The outcome is ``recorded`` once its rows
+    committed; one that is not (the database was unreachable) is neither published nor skipped
+    by a retry.
     """
     try:
         loaded = with_retry(url, lambda conn: load_series(conn, task.symbol, task.horizon, cfg))
         outcome = loaded if isinstance(loaded, SymbolOutcome) else _compute(loaded, task, cfg)
-        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id))
-        return outcome
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id, task.claimer))
+        return replace(outcome, recorded=True)
     except DatabaseUnavailable as exc:
         return SymbolOutcome(task.symbol, task.horizon, error=str(exc))
     except Exception as exc:  # e.g. a write the database refuses for good: this task fails, the run goes on
         log.exception("task %s %s failed outside the pipeline", task.symbol, task.horizon)
         return record_failure(SymbolOutcome(task.symbol, task.horizon, error=f"{type(exc).__name__}: {exc}"),
-                              cfg, url, task.run_id)
+                              cfg, url, task)
 
 
 def _compute(series: Series, task: Task, cfg: JobConfig) -> SymbolOutcome:
@@ -175,16 +180,20 @@ def _given_up(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
     outcome = SymbolOutcome(task.symbol, task.horizon, error=(
         f"worker process died {POOL_RESTARTS + 1} times with this task unfinished (killed or out of memory); "
         "a retry of this run skips it: re-run with a new --run-id to retry it"))
-    return record_failure(outcome, cfg, url, task.run_id)
+    return record_failure(outcome, cfg, url, task)
 
 
-def record_failure(outcome: SymbolOutcome, cfg: JobConfig, url: str, run_id: str) -> SymbolOutcome:
-    """Record a failed task in ``forecast_failures`` (best effort: the exit status reports it anyway)."""
+def record_failure(outcome: SymbolOutcome, cfg: JobConfig, url: str, task: Task) -> SymbolOutcome:
+    """Record a failed task in ``forecast_failures`` (best effort: the exit status reports it anyway).
+
+    Returned ``recorded`` only when the failure row committed: an unrecorded failure publishes nothing.
+    """
     try:
-        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, run_id))
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id, task.claimer))
     except (DatabaseUnavailable, psycopg.Error) as exc:
         log.warning("could not record the failure of %s %s: %s", outcome.symbol, outcome.horizon, exc)
-    return outcome
+        return outcome
+    return replace(outcome, recorded=True)
 
 
 def _pool_pass(pending: dict[int, Task], cfg: JobConfig, url: str, workers: int, started: set[int]

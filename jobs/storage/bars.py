@@ -67,11 +67,14 @@ def import_bars(conn: psycopg.Connection[Any], frame: pd.DataFrame, timeframe: s
                 replace: bool) -> ImportCounts:
     """Import validated bars of one or more symbols; the caller owns the transaction.
 
-    Stored bars are compared first (and locked): one whose prices or volume differ from the
-    file's refuses the import with ``ChangedBarsError`` unless ``replace`` is set.
+    Stored bars are compared first: one whose prices or volume differ from the file's refuses the
+    import with ``ChangedBarsError`` unless ``replace`` is set. Each symbol is locked before it is
+    compared (in symbol order, so two multi-symbol imports cannot deadlock): concurrent imports of
+    one symbol run one after the other, as if imported in some order, and each reports what it did.
     """
     total = ImportCounts()
     for symbol, part in frame.groupby("symbol", sort=True):
+        conn.execute(load_sql("lock_bars"), {"symbol": symbol, "timeframe": timeframe})
         stamps = [t.to_pydatetime() for t in pd.to_datetime(part["ts"], utc=True)]
         stored = pd.DataFrame(conn.execute(load_sql("select_stored_bars"),
                                            {"symbol": symbol, "timeframe": timeframe, "ts": stamps}).fetchall(),
@@ -83,7 +86,7 @@ def import_bars(conn: psycopg.Connection[Any], frame: pd.DataFrame, timeframe: s
             differs |= both[col].to_numpy(dtype=float) != both[f"{col}_stored"].to_numpy(dtype=float)
         if differs.any() and not replace:
             row = both[differs].iloc[0]
-            changes = ", ".join(f"{c} {row[c + '_stored']:g} -> {row[c]:g}" for c in VALUE_COLUMNS
+            changes = ", ".join(f"{c} {change(row[c + '_stored'], row[c])}" for c in VALUE_COLUMNS
                                 if row[c] != row[c + "_stored"])
             raise ChangedBarsError(
                 f"line {row['line']}: the stored {symbol} {timeframe} bar at {row['ts']} differs ({changes}); "
@@ -92,6 +95,14 @@ def import_bars(conn: psycopg.Connection[Any], frame: pd.DataFrame, timeframe: s
         upsert_bars(conn, str(symbol), timeframe, part, source, replace=replace)
         total += ImportCounts(new=len(part) - len(both), unchanged=int((~differs).sum()), replaced=int(differs.sum()))
     return total
+
+
+def change(old: float, new: float) -> str:
+    """``old -> new`` as short as ``%g`` allows, with every digit (``repr``) where ``%g`` would hide the change:
+    ``11 -> 11.1``, but ``100.52 -> 100.52000000000001``."""
+    if f"{old:g}" != f"{new:g}":
+        return f"{old:g} -> {new:g}"
+    return f"{float(old)!r} -> {float(new)!r}"
 
 
 def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: JobConfig,

@@ -57,7 +57,8 @@ def read_csv(path: Path, symbol: str | None, timeframe: str) -> pd.DataFrame:
     missing = [c for c in PRICE_COLUMNS if c not in frame.columns]
     if time_col is None or missing:
         need = ", ".join([" or ".join(TIME_COLUMNS), *PRICE_COLUMNS])
-        raise BadFileError(f"{path}: missing columns {missing or ['ts']}; expected {need} (volume and symbol optional)")
+        raise BadFileError(f"{path}: missing columns {missing or ['ts']}; expected {need} (volume and symbol "
+                           f"optional){_delimiter_hint(frame)}")
     if frame.empty:
         raise BadFileError(f"{path}: no bars, only a header row")
     frame["line"] = np.arange(len(frame)) + 2  # line 1 is the header; pandas skips no blank rows here
@@ -75,7 +76,7 @@ def read_csv(path: Path, symbol: str | None, timeframe: str) -> pd.DataFrame:
 def _parse(path: Path) -> pd.DataFrame:
     """The file as a table of strings; empty, unreadable or non-UTF-8 files are refused by name."""
     if not path.is_file():
-        raise BadFileError(f"{path}: no such file")
+        raise BadFileError(f"{path}: {_not_a_file(path)}")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -98,6 +99,26 @@ def _parse(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
         raise BadFileError(f"{path}: not a CSV table of bars: {str(exc).strip().splitlines()[0]}") from None
     return frame.fillna("")  # a blank line reads as NaN even with keep_default_na=False
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a file: missing, a folder, standard input, or a pipe or device."""
+    if str(path) == "-":
+        return "'-' (standard input) is not read; save the bars to a CSV file and name it"
+    if not path.exists():
+        return "no such file"
+    if path.is_dir():
+        return "is a folder; name the CSV file in it"
+    return "not a regular file (a pipe, a terminal or a device such as /dev/stdin); save the bars to a CSV file"
+
+
+def _delimiter_hint(frame: pd.DataFrame) -> str:
+    """A hint when the header is one field holding another separator: a ``;``- or tab-separated file."""
+    if len(frame.columns) == 1:
+        for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+            if sep in str(frame.columns[0]):
+                return f"; the header is separated by {name}, not commas: save the file as comma-separated CSV"
+    return ""
 
 
 def _symbols(path: Path, frame: pd.DataFrame, symbol: str | None) -> pd.Series:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from functools import cache
@@ -58,8 +60,41 @@ def embedded_url(data_dir: Path, cleanup_mode: str | None = None) -> str:
     except OSError as exc:
         raise ConfigError(f"FORECAST_DATA_DIR={data_dir} is invalid: the folder cannot be created "
                           f"({exc.strerror}); name a writable folder or set DATABASE_URL") from None
+    forget_dead_handles(pgdata)
     server = pgserver.get_server(str(pgdata), cleanup_mode=cleanup_mode)
     return server.get_uri()
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drop the pids of exited processes from pgserver's handle list (``.handle_pids.json``); return them.
+
+    pgserver stops a server when its last handle goes away, and a process killed (SIGKILL,
+    SIGTERM) never removes its pid: with a dead pid left in the list, no later cleanup ever
+    stops the server again. Done under pgserver's own lock, which it holds while it edits the list.
+    """
+    from pgserver.postgres_server import PostgresServer
+
+    path = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        try:
+            pids = [int(p) for p in json.loads(path.read_text())]
+        except (OSError, ValueError, TypeError):
+            return []  # no list yet (a new server), or not pgserver's format: leave it to pgserver
+        dead = [p for p in pids if not _alive(p)]
+        if dead:
+            path.write_text(json.dumps([p for p in pids if p not in dead]))
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this pid exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    return True
 
 
 def resolve_url(database_url: str | None, data_dir: Path) -> str:

@@ -10,6 +10,7 @@ from psycopg.types.json import Jsonb
 from jobs.contract.config import JobConfig
 from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
 from jobs.storage.db import load_sql
+from jobs.storage.tasks import finish
 
 
 def symbol_phase(symbol: str, cfg: JobConfig) -> tuple[bool, str]:
@@ -19,11 +20,14 @@ def symbol_phase(symbol: str, cfg: JobConfig) -> tuple[bool, str]:
     return False, cfg.rollout_phase
 
 
-def write_outcome(conn: psycopg.Connection[Any], outcome: SymbolOutcome, cfg: JobConfig, run_id: str) -> None:
+def write_outcome(conn: psycopg.Connection[Any], outcome: SymbolOutcome, cfg: JobConfig, run_id: str,
+                  claimer: str | None = None) -> None:
     """Write one symbol-horizon's rows; the caller owns the transaction (all or nothing).
 
     A success writes the forecast, every window row (production set and baseline) and the
     symbol's metadata, and clears an earlier attempt's failure; a failure records its reason.
+    With ``claimer`` (the process holding the task's claim) the task's state and publish stamp
+    commit with the rows: whoever commits them publishes the task's metrics, once.
     """
     key = {"run_id": run_id, "symbol": outcome.symbol, "horizon": outcome.horizon}
     is_canary, phase = symbol_phase(outcome.symbol, cfg)
@@ -31,7 +35,11 @@ def write_outcome(conn: psycopg.Connection[Any], outcome: SymbolOutcome, cfg: Jo
                  {"symbol": outcome.symbol, "is_canary": is_canary, "rollout_phase": phase})
     if not outcome.ok or outcome.forecast is None:
         conn.execute(load_sql("record_failure"), {**key, "reason": outcome.error or "no forecast"})
+        if claimer is not None:
+            finish(conn, run_id, outcome.symbol, outcome.horizon, claimer, "failed")
         return
+    if claimer is not None:
+        finish(conn, run_id, outcome.symbol, outcome.horizon, claimer, "written")
     conn.execute(load_sql("clear_failure"), key)
     conn.execute(load_sql("insert_forecast"), forecast_params(outcome.forecast, key, phase, cfg.model_count))
     rows = [window_params(w, key, cfg, phase) for w in (*outcome.windows, *outcome.baseline_windows)]
@@ -55,17 +63,6 @@ def sync_stack_symbols(conn: psycopg.Connection[Any], cfg: JobConfig) -> list[st
     rows = conn.execute(load_sql("retire_unlisted_symbols"),
                         {"rollout_phase": cfg.rollout_phase, "symbols": list(cfg.stack_symbols)}).fetchall()
     return sorted(r["symbol"] for r in rows)
-
-
-def written_tasks(conn: psycopg.Connection[Any], run_id: str) -> set[tuple[str, str]]:
-    """``(symbol, horizon)`` pairs ``run_id`` finished: rows committed (forecast or failure), metrics published."""
-    rows = conn.execute(load_sql("run_written"), {"run_id": run_id}).fetchall()
-    return {(r["symbol"], r["horizon"]) for r in rows}
-
-
-def mark_published(conn: psycopg.Connection[Any], run_id: str, symbol: str, horizon: str) -> None:
-    """Stamp a symbol-horizon's rows of ``run_id``: its metrics are published (a retry skips it)."""
-    conn.execute(load_sql("mark_metrics_published"), {"run_id": run_id, "symbol": symbol, "horizon": horizon})
 
 
 def forecast_params(f: ForecastResult, key: dict[str, str], phase: str, model_count: int) -> dict[str, Any]:

@@ -96,10 +96,10 @@ def test_same_bars_config_and_seed_give_the_same_forecasts(demo_db: str) -> None
 def test_a_symbol_without_bars_fails_alone_and_is_recorded(demo_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--symbols", "AAPL,ZZZZ", "--horizon", "1D", "--workers", "1", "--run-id", "partial"]
     assert main(argv, {"DATABASE_URL": demo_db}) == 1
-    assert "ZZZZ 1D: 1d bars: 0 found, need at least" in capsys.readouterr().err
+    assert "error: 1 unknown symbol(s) at 1D, no 1d bars stored: ZZZZ; import their bars" in capsys.readouterr().err
     assert [r["symbol"] for r in fetch(demo_db, "SELECT symbol FROM forecasts WHERE run_id = 'partial'")] == ["AAPL"]
     failures = fetch(demo_db, "SELECT symbol, reason FROM forecast_failures WHERE run_id = 'partial'")
-    assert [f["symbol"] for f in failures] == ["ZZZZ"] and "need at least" in failures[0]["reason"]
+    assert failures == [{"symbol": "ZZZZ", "reason": "unknown symbol: no 1d bars stored"}]
 
 
 def test_a_regenerated_forecast_is_not_a_logging_gap_in_the_review(

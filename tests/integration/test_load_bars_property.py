@@ -1,4 +1,4 @@
-"""Property: every generated CSV is imported exactly, row for row, or refused with the table unchanged.
+"""Properties of the import: every file exactly or not at all; concurrent imports as if one by one.
 
 Hypothesis writes files of daily bars for up to two symbols over a table that already holds
 bars, and injects at most one defect (a non-finite, zero or negative value, an inverted
@@ -6,11 +6,21 @@ high/low, a duplicate time, a bad date, a lower-case symbol, a blank price, or a
 differs from a stored bar). The real command decides. The oracle: a file with a defect is
 refused (exit 2, the whole table byte for byte as before); a clean file exits 0 and afterwards
 each of its rows is stored with exactly its values while every other bar is untouched.
+
+Concurrent imports of overlapping and disjoint files (threads running the real import path at
+the same moment) leave the table a serial import in some order would leave, and each import's
+report (new, unchanged, replaced, or refused) is what that serial import would report.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import permutations
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +29,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobs.load_bars import main
+from jobs.load_bars import main, store
+from jobs.storage.bars import ChangedBarsError
+from jobs.storage.csv_import import read_csv
 from tests.support.fixtures import scratch_database
 
 DAYS = pd.bdate_range("2024-01-01", periods=12, tz="UTC")
@@ -140,3 +152,124 @@ def test_each_file_is_imported_exactly_or_refused_with_the_table_unchanged(
     for r in rows[1:]:
         expected[(r[1], pd.Timestamp(r[0], tz="UTC"))] = tuple(float(x) for x in r[2:])
     assert after == expected
+
+
+# Concurrent imports. Each (symbol, day) has two versions of its bar, so two files overlap with the
+# same values or with different ones; the table starts with version 0 of a few bars.
+CONCURRENT_DAYS = DAYS[:6]
+VERSIONS = {(s, d, v): (10.0 + i + v, 11.0 + i + v, 9.0 + i, 10.5 + i + v / 2, 100.0 * (v + 1))
+            for s in ("AAA", "BBB") for i, d in enumerate(CONCURRENT_DAYS) for v in (0, 1)}
+REPORT = re.compile(r": (\d+) 1d bars for \d+ symbol\(s\): (\d+) new, (\d+) already stored unchanged, (\d+) replaced$")
+
+Bars = dict[tuple[str, pd.Timestamp], tuple[float, ...]]
+
+
+@dataclass(frozen=True)
+class ImportFile:
+    """One file of a concurrent import: its bars (values, then the source label) and ``--replace``."""
+
+    name: str
+    bars: Bars
+    replace: bool
+
+
+@st.composite
+def concurrent_case(draw: st.DrawFn) -> tuple[Bars, list[ImportFile]]:
+    """The bars stored before, and 2 to 4 files of overlapping or disjoint bars to import at once."""
+    keys = [(s, d) for s in ("AAA", "BBB") for d in CONCURRENT_DAYS]
+    stored = {k: VERSIONS[(*k, 0)] for k in draw(st.lists(st.sampled_from(keys), max_size=3, unique=True))}
+    files = []
+    for n in range(draw(st.integers(2, 4))):
+        bars = {}
+        for symbol in draw(st.sampled_from([["AAA"], ["BBB"], ["AAA", "BBB"]])):
+            start = draw(st.integers(0, len(CONCURRENT_DAYS) - 1))
+            for d in CONCURRENT_DAYS[start:start + draw(st.integers(1, 4))]:  # consecutive: daily spacing
+                bars[(symbol, d)] = VERSIONS[(symbol, d, draw(st.integers(0, 1)))]
+        files.append(ImportFile(f"file{n}", bars, draw(st.booleans())))
+    return stored, files
+
+
+def serial(stored: dict[tuple[str, pd.Timestamp], tuple[object, ...]], files: list[ImportFile]
+           ) -> tuple[dict[tuple[str, pd.Timestamp], tuple[object, ...]], dict[str, object]]:
+    """The table and each file's report after importing ``files`` one by one in this order (the oracle)."""
+    table, reports = dict(stored), {}
+    for f in files:
+        after, new, unchanged, replaced = dict(table), 0, 0, 0
+        for key, values in f.bars.items():
+            if key not in after:
+                new, after[key] = new + 1, (*values, f.name)
+            elif after[key][:5] == values:
+                unchanged += 1
+            elif f.replace:
+                replaced, after[key] = replaced + 1, (*values, f.name)
+            else:
+                break
+        else:
+            table, reports[f.name] = after, (len(f.bars), new, unchanged, replaced)
+            continue
+        reports[f.name] = "refused"
+    return table, reports
+
+
+def import_concurrently(url: str, folder: Path, files: list[ImportFile]) -> dict[str, object]:
+    """Each file imported by the real import path on its own thread, all released at once; each one's report."""
+    start = threading.Barrier(len(files))
+
+    frames = {}
+    for f in files:  # checked first, as the command does before it touches the database
+        path = folder / f"{f.name}.csv"
+        rows = [f"{d:%Y-%m-%d},{s},{','.join(repr(v) for v in values)}" for (s, d), values in f.bars.items()]
+        path.write_text("date,symbol,open,high,low,close,volume\n" + "\n".join(rows) + "\n")
+        frames[f.name] = (path, read_csv(path, None, "1d"))
+
+    def one(f: ImportFile) -> object:
+        path, frame = frames[f.name]
+        start.wait(timeout=60)
+        try:
+            line = store(url, path, frame, "1d", f.name, f.replace)
+        except ChangedBarsError:
+            return "refused"
+        match = REPORT.search(line)
+        assert match, line
+        return tuple(int(x) for x in match.groups())
+
+    with ThreadPoolExecutor(len(files)) as pool:
+        return dict(zip([f.name for f in files], pool.map(one, files), strict=True))
+
+
+@contextmanager
+def slow_inserts(url: str) -> Iterator[None]:
+    """Every INSERT into ohlc_bars waits 20 ms first: an import's compare-then-write takes long enough
+    for the others to start theirs meanwhile (what two operators at the same moment do)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                     "BEGIN PERFORM pg_sleep(0.02); RETURN NULL; END $$")
+        conn.execute("CREATE TRIGGER slow_insert BEFORE INSERT ON ohlc_bars FOR EACH STATEMENT "
+                     "EXECUTE FUNCTION slow_insert()")
+    try:
+        yield
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER slow_insert ON ohlc_bars")
+            conn.execute("DROP FUNCTION slow_insert()")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=concurrent_case())
+def test_concurrent_imports_equal_a_serial_import_in_some_order_and_each_report_is_true(
+        prop_db: str, tmp_path_factory: pytest.TempPathFactory, case: tuple[Bars, list[ImportFile]]) -> None:
+    stored, files = case
+    with psycopg.connect(prop_db) as conn:
+        conn.execute("TRUNCATE ohlc_bars")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO ohlc_bars (symbol, timeframe, ts, open, high, low, close, volume, source) "
+                            "VALUES (%s, '1d', %s, %s, %s, %s, %s, %s, 'seed')",
+                            [(s, d, *values) for (s, d), values in stored.items()])
+    with slow_inserts(prop_db):
+        reports = import_concurrently(prop_db, tmp_path_factory.mktemp("concurrent"), files)
+    with psycopg.connect(prop_db) as conn:
+        rows = conn.execute("SELECT symbol, ts, open, high, low, close, volume, source FROM ohlc_bars").fetchall()
+    table = {(r[0], pd.Timestamp(r[1]).tz_convert("UTC")): tuple(r[2:]) for r in rows}
+    before = {k: (*v, "seed") for k, v in stored.items()}
+    orders = [order for order in permutations(files) if serial(before, list(order)) == (table, reports)]
+    assert orders, f"no serial order explains the table and the reports: {reports}, {files}"

@@ -106,9 +106,10 @@ def forecasts_of(url: str, run_id: str) -> list[str]:
     return [r[0] for r in rows(url, "SELECT symbol FROM forecasts WHERE run_id = %(r)s ORDER BY symbol", run_id)]
 
 
-def published_of(url: str, run_id: str) -> list[str]:
-    return [r[0] for r in rows(url, "SELECT symbol FROM forecasts WHERE run_id = %(r)s "
-                                    "AND metrics_published_at IS NOT NULL ORDER BY symbol", run_id)]
+def stamped_of(url: str, run_id: str) -> list[str]:
+    """Symbols whose task is finished: its rows and publish stamp committed together."""
+    return [r[0] for r in rows(url, "SELECT symbol FROM forecast_tasks WHERE run_id = %(r)s "
+                                    "AND published_at IS NOT NULL ORDER BY symbol", run_id)]
 
 
 def test_a_killed_run_resumes_and_each_symbol_horizon_is_published_once(
@@ -123,14 +124,15 @@ def test_a_killed_run_resumes_and_each_symbol_horizon_is_published_once(
     with (tmp_path / "first.log").open("wb") as out:
         proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         try:
-            # Kill while the third task computes: two committed and published (stamped), so the kill
-            # lands outside the one window this design leaves open (between a task's PutMetricData
-            # and its stamp, a kill makes the retry publish that task again; see the README).
+            # Kill while the third task computes: two committed and their metrics out, so the kill
+            # lands outside the one window this design leaves open (between a task's commit and its
+            # PutMetricData, a kill leaves that task's metrics unpublished; see docs/job.md).
+            client = boto3.client("cloudwatch")
             while not (len(forecasts_of(db_url, run_id)) >= 2
-                       and len(published_of(db_url, run_id)) == len(forecasts_of(db_url, run_id))):
+                       and per_task(client, FORECASTS_WRITTEN, SYMBOLS)[0] == len(forecasts_of(db_url, run_id))):
                 assert proc.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
                 assert time.perf_counter() - started < JOB_TIMEOUT, "the first attempt wrote nothing in time"
-                time.sleep(0.05)
+                time.sleep(0.2)
             proc.send_signal(signal.SIGKILL)  # mid-run: after two symbol-horizons finished
         finally:
             proc.kill()
@@ -138,11 +140,9 @@ def test_a_killed_run_resumes_and_each_symbol_horizon_is_published_once(
     first_seconds = time.perf_counter() - started
     committed = forecasts_of(db_url, run_id)
     assert 2 <= len(committed) < len(SYMBOLS), "the kill did not land mid-run"
-    # Finished: rows committed and metrics published. The kill may land between the two for the
-    # last task; the retry then runs that task again (its rows unchanged) and publishes it once.
-    written_first = [r[0] for r in rows(db_url, "SELECT symbol FROM forecasts WHERE run_id = %(r)s "
-                                                "AND metrics_published_at IS NOT NULL ORDER BY symbol", run_id)]
-    assert 1 <= len(written_first) <= len(committed)
+    # Finished: rows and publish stamp committed together, then the metrics published.
+    written_first = stamped_of(db_url, run_id)
+    assert written_first == committed
 
     started = time.perf_counter()
     again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=JOB_TIMEOUT)
@@ -176,9 +176,11 @@ def test_a_killed_run_resumes_and_each_symbol_horizon_is_published_once(
     assert per_task(client, FORECASTS_EXPECTED, SYMBOLS) == (len(SYMBOLS), float(len(SYMBOLS)))
 
 
-def test_a_retry_after_a_failed_symbol_republishes_nothing(db_url: str, fake_aws: None, tmp_path: Path) -> None:
+def test_a_retry_after_a_failed_symbol_republishes_nothing_and_reports_the_runs_failure(
+        db_url: str, fake_aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # The issue's case: the run finished, published, and exited 1 for one bad symbol; Batch retries
-    # the same job id. Today's code recomputed every task and published every Sum metric twice.
+    # the same job id. Earlier code recomputed every task and published every Sum metric twice; then
+    # the retry computed nothing and exited 0, so the retried Batch job ended SUCCEEDED (issue 22).
     seed_sample_bars(db_url, ["AAPL", "NVDA"], ["1d"])
     broken = simulated_bars("BROKE", "1d")
     broken.loc[len(broken) - 3, "close"] = np.nan
@@ -197,7 +199,15 @@ def test_a_retry_after_a_failed_symbol_republishes_nothing(db_url: str, fake_aws
     assert first[CRITICAL_ALERTS] == (3, 1.0) and first[FORECASTS_EXPECTED] == (3, 3.0)
     with psycopg.connect(db_url) as conn:
         created = conn.execute("SELECT symbol, created_at FROM forecasts ORDER BY symbol").fetchall()
-    assert main(argv, {**env, "AWS_BATCH_JOB_ATTEMPT": "2"}) == 0  # it computed nothing, so nothing failed
+    capsys.readouterr()
+    # It computes nothing, but the run's truth is a failure, recorded by attempt 1: exit 1 again.
+    assert main(argv, {**env, "AWS_BATCH_JOB_ATTEMPT": "2"}) == 1
+    out, err = capsys.readouterr()
+    assert (out + err).count("resumed run") == 1  # the resume note, printed once (it was also logged)
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: BROKE 1D: failed, recorded by attempt 1 of this run: "
+                                                     "1d bars: missing or non-finite price"), errors
+    assert errors[0].endswith("a retry does not recompute a recorded failure: run again with a new --run-id")
     assert published() == first
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT symbol, created_at FROM forecasts ORDER BY symbol").fetchall() == created

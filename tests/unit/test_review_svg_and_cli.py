@@ -13,8 +13,8 @@ from jobs import rollout_review
     (["--phase", "canary", "--days", "0"], "'0' is invalid: expected a whole number of days from 1 to 365"),
     (["--phase", "canary", "--days", "week"], "'week' is invalid"),
     (["--phase", "canary", "--divergence-proceed", "15%"], "'15%' is not a number (use a fraction, e.g. 0.15 for 15%)"),
-    (["--phase", "canary", "--divergence-proceed", "0.3"], "DIVERGENCE_PROCEED_THRESHOLD=0.3 must be below DIVERGENCE_ROLLBACK_THRESHOLD"),
-    (["--phase", "canary", "--rmse-rollback", "0.01"], "RMSE_ESCALATION_THRESHOLD=0.05 must be below RMSE_ROLLBACK_THRESHOLD=0.01"),
+    (["--phase", "canary", "--divergence-proceed", "0.3"], "--divergence-proceed=0.3 must be below DIVERGENCE_ROLLBACK_THRESHOLD"),
+    (["--phase", "canary", "--rmse-rollback", "0.01"], "RMSE_ESCALATION_THRESHOLD=0.05 must be below --rmse-rollback=0.01"),
 ])
 def test_bad_cli_input_exits_2_with_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     # No database is needed: input is checked before connecting.

@@ -1,0 +1,7 @@
+-- The run's finished symbol-horizons (rows and stamp committed), with who recorded them and, for a
+-- failure, its reason: a retry's exit status and summary report these too.
+SELECT t.symbol, t.horizon, t.state, t.attempt, f.reason
+FROM forecast_tasks t
+LEFT JOIN forecast_failures f ON f.run_id = t.run_id AND f.symbol = t.symbol AND f.horizon = t.horizon
+WHERE t.run_id = %(run_id)s AND t.published_at IS NOT NULL
+ORDER BY t.symbol, t.horizon;

@@ -90,7 +90,8 @@ def test_a_week_of_runs_draws_one_line_per_symbol_against_the_run_time(week_page
                                                                        tmp_path: Path, browser: Any) -> None:
     pages, code = week_pages
     assert code == 0  # the seeded week is a clean canary
-    charts = {c["title"]: c["series"] for c in check_page(pages["dashboard"], tmp_path / "d.png", browser=browser).charts}
+    dashboard = check_page(pages["dashboard"], tmp_path / "d.png", browser=browser)
+    charts = {c["title"]: c["series"] for c in dashboard.charts}
     # AAPL, MSFT, SPY and the worst window over all symbols (the warning and critical alarms' statistic).
     assert charts["1D: divergence vs naive by run"] == 4
     assert charts["1D: validation vs test RMSE by run"] == 2

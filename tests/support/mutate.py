@@ -50,22 +50,39 @@ def mutmut_verdicts(mutants: Path) -> dict[str, Counter[str]]:
 
 
 def mutmut_survivors(mutants: Path) -> list[str]:
-    """Names of the mutants no test caught (survived, or reached by no test)."""
+    """Names of the judged mutants no test caught (survived, or reached by no test)."""
     from mutmut.stats import status_by_exit_code
 
     names = []
     for meta in sorted(mutants.rglob("*.py.meta")):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if status_by_exit_code[code] not in CAUGHT:
+            if status_by_exit_code[code] not in CAUGHT | {"not checked", "skipped"}:
                 names.append(f"{name} ({status_by_exit_code[code]})")
     return names
 
 
+def survivor_changes(mutants: Path) -> list[str]:
+    """One line per surviving mutant: its name and the line it changed (``- old`` / ``+ new``)."""
+    from mutmut.__main__ import find_mutant, get_diff_for_mutant
+
+    lines = []
+    for entry in mutmut_survivors(mutants):
+        name = entry.split(" (")[0]
+        diff = get_diff_for_mutant(name, path=find_mutant(name).path).splitlines()
+        old = " ".join(d[1:].strip() for d in diff if d.startswith("-") and not d.startswith("---"))
+        new = " ".join(d[1:].strip() for d in diff if d.startswith("+") and not d.startswith("+++"))
+        lines.append(f"{entry}: `{old}` -> `{new}`")
+    return lines
+
+
 def python_report(verdicts: dict[str, Counter[str]]) -> str:
-    """Kill rate per module: caught over all mutants (no-test mutants count as survivors)."""
-    lines = ["mutmut: kill rate per module (caught / mutants; survivors: `mutmut show NAME`)"]
+    """Kill rate per module: caught over judged mutants (no-test mutants count as survivors).
+
+    Mutants a stopped run never reached ("not checked") are left out of both, and counted.
+    """
+    lines = ["mutmut: kill rate per module (caught / judged; survivors: `mutmut show NAME`)"]
     for module, counts in verdicts.items():
-        total = sum(counts.values()) - counts["skipped"]
+        total = sum(counts.values()) - counts["skipped"] - counts["not checked"]
         caught = sum(counts[v] for v in CAUGHT)
         detail = ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
         lines.append(f"  {module:36} {caught:3}/{total:<3} {100 * caught / total if total else 0:5.1f}%  ({detail})")
@@ -77,7 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2: a shared 2-core box)")
     parser.add_argument("--skip-python", action="store_true", help="only the SQL pass")
     parser.add_argument("--skip-sql", action="store_true", help="only mutmut")
+    parser.add_argument("--survivors", action="store_true",
+                        help="print the last mutmut run's survivors with the line each changed, and exit")
     args = parser.parse_args(argv)
+    if args.survivors:
+        print("\n".join(survivor_changes(ROOT / "mutants")))
+        return 0
     if args.jobs < 1:
         parser.error(f"--jobs={args.jobs} is invalid: expected 1 or more")
     with tempfile.TemporaryDirectory(prefix="mutate-pg-") as folder, start_scratch_server(Path(folder)) as url:

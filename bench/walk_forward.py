@@ -189,7 +189,7 @@ def accuracy(url: str, cfg: JobConfig, symbol: str, spec: WindowSpec) -> Accurac
     """Test RMSE / naive test RMSE over the windows, and how often each overfitting rule fires.
 
     ``raw_flagged``: share of windows whose raw test/val RMSE ratio moved by more than the
-    threshold; ``divergence_flagged``: share whose divergence (DESIGN §3.3) exceeds it.
+    threshold; ``divergence_flagged``: share whose divergence (docs/design.md §3.3) exceeds it.
     """
     need = spec.required_returns(True) + 1
     with connect(url) as conn:

@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 
 # Every table the migrations create (yoyo's bookkeeping aside; a test holds the names equal to
-# schema.sql's), with what the stack grants the job's role on it (DESIGN §3.2): it reads its
+# schema.sql's), with what the stack grants the job's role on it (docs/design.md §3.2): it reads its
 # input, writes its results, runs no DDL. The default privileges already let it read every
 # table, so an empty grant means read-only.
 TABLES: dict[str, tuple[str, ...]] = {

@@ -1,4 +1,4 @@
-"""The job's environment contract (DESIGN §3.1): parse, validate and render.
+"""The job's environment contract (docs/design.md §3.1): parse, validate and render.
 
 This module is the single owner of every environment variable the forecast job reads.
 The Pulumi program imports it to render each job definition's environment, so the
@@ -84,7 +84,7 @@ def parse_horizons(name: str, raw: str) -> tuple[str, ...]:
 
 
 def resolve_models(count: int, flags: Mapping[Model, bool]) -> tuple[Model, ...]:
-    """Apply the DESIGN §3.1 rule: the count's default set, overridden flag by flag.
+    """Apply the docs/design.md §3.1 rule: the count's default set, overridden flag by flag.
 
     Raises ``ConfigError`` naming the count, the enabled models and the flags set when
     the enabled set's size is not ``count``.
@@ -227,7 +227,7 @@ class JobConfig(BaseModel):
             "MAX_GAP_SESSIONS": str(self.max_gap_sessions),
         }
         # Empty lists are rendered as "none", never left out or empty: the Batch API drops
-        # empty environment values, and a job definition names every variable (DESIGN §3.1).
+        # empty environment values, and a job definition names every variable (docs/design.md §3.1).
         lists = {
             "CANARY_SYMBOLS": self.canary_symbols,
             "CANARY_HORIZONS": self.canary_horizons,

@@ -1,4 +1,4 @@
-"""The CloudWatch metric contract (DESIGN §3.4): namespace, metric names, units and dimension sets.
+"""The CloudWatch metric contract (docs/design.md §3.4): namespace, metric names, units and dimension sets.
 
 The job publishes exactly these (``jobs.monitoring.publisher``) and the Pulumi monitoring
 component alarms and draws on the same constants, so an alarm can never watch a metric the
@@ -94,7 +94,7 @@ METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
         MetricSpec(DIVERGENCE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
-                   "Per window: relative val->test degradation against the naive forecast (DESIGN §3.3)"),
+                   "Per window: relative val->test degradation against the naive forecast (docs/design.md §3.3)"),
         MetricSpec(SYMBOL_AVERAGE_DIVERGENCE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON),
                    "Per symbol-horizon: mean divergence over its windows (rollback: any symbol > 25%)"),
         MetricSpec(VALIDATION_RMSE, UNIT_NONE, (PER_SYMBOL, PER_HORIZON), "Per window: ensemble RMSE, validation slice"),

@@ -102,7 +102,7 @@ class Thresholds:
         return self.alert_storm_period_seconds // 60
 
 
-# The job's environment variable for each threshold (DESIGN §3.1); the first two are the
+# The job's environment variable for each threshold (docs/design.md §3.1); the first two are the
 # document's own names.
 ENV_VARS: dict[str, str] = {
     "divergence_warning": "DIVERGENCE_THRESHOLD",

@@ -1,4 +1,4 @@
-"""The one table of rollout triggers (DESIGN §3.5): what rolls back, what extends a phase, and which alarm watches it.
+"""The one table of rollout triggers (docs/design.md §3.5): what rolls back, what extends a phase, and which alarm watches it.
 
 The review (``jobs.rollout.checks``) takes each check's verdict from this table, the daily
 checks mark their rows with it, the stacks' rollback composite alarm is made of exactly the
@@ -57,7 +57,7 @@ class Trigger:
 
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger("no-runs", "data", Verdict.MONITOR, "no runs of the phase in the review window (nothing to judge)"),
-    # DESIGN §3.5 / the document's "7 days minimum": fewer run days than the phase's minimum.
+    # docs/design.md §3.5 / the document's "7 days minimum": fewer run days than the phase's minimum.
     Trigger("phase-too-young", "duration", Verdict.MONITOR,
             "the phase has run on fewer days than its minimum (jobs.contract.phases.MINIMUM_DAYS)"),
     Trigger("divergence-high", "divergence", Verdict.MONITOR,

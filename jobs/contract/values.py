@@ -1,4 +1,4 @@
-"""Parsers for single environment values of the job's contract (DESIGN §3.1).
+"""Parsers for single environment values of the job's contract (docs/design.md §3.1).
 
 Each parser takes the variable's name and its raw text, returns the typed value, and raises
 ``ConfigError`` with one line naming the variable, the value and what is allowed.

@@ -36,7 +36,7 @@ class SetScore:
     weights_reverted: bool
     models_used: tuple[str, ...]
     errors: dict[str, str] = field(default_factory=dict)
-    # Raw test / validation RMSE, kept beside the divergence for the dashboards (DESIGN §3.3);
+    # Raw test / validation RMSE, kept beside the divergence for the dashboards (docs/design.md §3.3);
     # capped (walkforward.capped_ratio) so a leak's zero validation RMSE stays finite.
     rmse_ratio: float = 1.0
     # Test slice: share of realised returns inside the forecast interval, and its mean width

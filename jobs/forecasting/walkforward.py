@@ -111,7 +111,7 @@ def rmse(pred: np.ndarray, target: np.ndarray) -> float:
 
 
 def divergence(val_rmse: float, test_rmse: float, naive_val_rmse: float, naive_test_rmse: float) -> float:
-    """Relative degradation of skill from validation to test (DESIGN §3.3).
+    """Relative degradation of skill from validation to test (docs/design.md §3.3).
 
     Skill is RMSE relative to the naive zero-return forecast on the same slice, so a
     volatility regime change that moves every forecast's RMSE alike does not count as

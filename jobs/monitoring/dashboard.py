@@ -233,7 +233,7 @@ def quality_section(d: DashboardData) -> str:
               bar_chart("Raw test/validation RMSE ratio (not the guard's figure)", labels,
                         [_num(r["avg_rmse_ratio"]) for r in d.health], [Threshold(1.0, "equal", "#7f7f7f")],
                         percent=False, axis_title="test RMSE / validation RMSE (mean over windows)",
-                        subtitle="Volatility alone moves it by 20% or more (DESIGN 3.3); the guard uses divergence")]
+                        subtitle="Volatility alone moves it by 20% or more (docs/design.md §3.3); the guard uses divergence")]
     return _section("Window quality", charts)
 
 

@@ -1,4 +1,4 @@
-"""The job's metric publisher, for the contract in ``jobs.contract.metrics`` (DESIGN §3.4).
+"""The job's metric publisher, for the contract in ``jobs.contract.metrics`` (docs/design.md §3.4).
 
 ``RunPublisher`` sends a run's metrics to CloudWatch as its tasks finish, in batches
 (retrying throttled calls); without AWS credentials or a region it writes the same

@@ -30,7 +30,7 @@ class RunFigures:
     Attributes mirror the published metrics: ``symbol_average_divergence`` is
     ``SymbolAverageDivergence``, ``max_divergence`` the maximum of its ``Divergence`` values,
     ``rmse_vs_baseline`` ``RMSEVsBaseline``; ``raw_rmse_ratio`` is the raw test/validation
-    RMSE ratio, which the guard does not use (DESIGN §3.3).
+    RMSE ratio, which the guard does not use (docs/design.md §3.3).
     """
 
     run_id: str

@@ -1,6 +1,6 @@
 """A deploy rehearsal: what ``pulumi up`` would do with a recorded stack, done for real.
 
-Mocks never run a ``command.local.Command`` and grant nothing (DESIGN §5). Here the recorded
+Mocks never run a ``command.local.Command`` and grant nothing (docs/design.md §5). Here the recorded
 resources of a stack run (``tests.support.stacks.run_stack``) are applied to a real
 PostgreSQL in an order the engine could choose: topological over the recorded dependencies,
 with each local command run as early as its dependencies allow (the engine runs independent

@@ -239,7 +239,7 @@ def test_report_table_counts_generation_per_symbol(db_url: str, tmp_path: Path,
 
 def test_a_clean_canary_younger_than_its_minimum_days_cannot_proceed(
         db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """DESIGN §3.5: a phase cannot PROCEED before its minimum days (7 for canary), however clean."""
+    """docs/design.md §3.5: a phase cannot PROCEED before its minimum days (7 for canary), however clean."""
     build(db_url, lambda conn: clean_canary(conn, days=5))
     code, out = run_review(db_url, tmp_path, capsys)
     assert code == 3 and out.startswith("MONITOR: canary over the last 7 day(s)")

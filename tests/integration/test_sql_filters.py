@@ -66,7 +66,7 @@ def test_every_where_term_has_its_case() -> None:
 
 def test_every_query_the_callers_load_is_covered() -> None:
     loaded = loaded_queries()
-    assert {"review_window_stats", "gate_phase_runs", "canary_divergence_summary", "run_written",
+    assert {"review_window_stats", "gate_phase_runs", "canary_divergence_summary",
             "retire_unlisted_symbols"} <= loaded
     uncovered = sorted(q for q in loaded - set(SCENARIOS) if where_terms(load_sql(q)))
     assert not uncovered, f"queries with WHERE terms and no filter scenario: {uncovered}"

@@ -128,27 +128,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("retired_symbols", _retired, ({"symbols": ["GONE", "ACTIVE"]},), _symbol, (
         Filter(SYMBOLS, "a retired symbol not asked for", ("GONE",), ("ELSE",)),
         Filter("retired_at IS NOT NULL", "an active symbol", ("GONE",), ("ACTIVE",)))),
-    Scenario("run_written", _written, ({"run_id": "R"},), _symbol, (
-        Filter("run_id = %(run_id)s", "forecasts: another run's published forecast", ("A",), ("C",)),
-        Filter("metrics_published_at IS NOT NULL", "forecasts: one written, not published", ("A",), ("B",)),
-        Filter("run_id = %(run_id)s", "failures: another run's published failure", ("D",), ("G",)),
-        Filter("metrics_published_at IS NOT NULL", "failures: one recorded, not published", ("D",), ("E",)))),
-    Scenario("mark_metrics_published", _to_publish,
-             ({"run_id": "R", "symbol": "S", "horizon": "1D"}, {"run_id": "R", "symbol": "F", "horizon": "1D"}),
-             _key, (
-                 Filter("run_id = %(run_id)s", "forecasts: another run's", (("forecast", "R", "S", "1D"),),
-                        (("forecast", "R2", "S", "1D"),)),
-                 Filter("symbol = %(symbol)s", "forecasts: another symbol's", (("forecast", "R", "S", "1D"),),
-                        (("forecast", "R", "S2", "1D"),)),
-                 Filter("horizon = %(horizon)s", "forecasts: another horizon's", (("forecast", "R", "S", "1D"),),
-                        (("forecast", "R", "S", "4h"),)),
-                 Filter("run_id = %(run_id)s", "failures: another run's", (("failure", "R", "F", "1D"),),
-                        (("failure", "R2", "F", "1D"),)),
-                 Filter("symbol = %(symbol)s", "failures: another symbol's", (("failure", "R", "F", "1D"),),
-                        (("failure", "R", "F2", "1D"),)),
-                 Filter("horizon = %(horizon)s", "failures: another horizon's", (("failure", "R", "F", "1D"),),
-                        (("failure", "R", "F", "4h"),))),
-             observe="filter_published"),
     Scenario("clear_failure", _failures, ({"run_id": "R", "symbol": "S", "horizon": "1D"},), _key, (
         Filter("run_id = %(run_id)s", "another run's failure stays", (("R2", "S", "1D"),), (("R", "S", "1D"),)),
         Filter("symbol = %(symbol)s", "another symbol's failure stays", (("R", "S2", "1D"),), (("R", "S", "1D"),)),

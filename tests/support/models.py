@@ -2,7 +2,7 @@
 
 The job's default ensemble trains an LSTM: about 2.5 s of CPU per symbol-horizon. Tests whose
 subject is a killed worker, a Ctrl-C, a resumed run or a retired symbol run the job with a
-two-model set chosen through the documented flags (DESIGN §3.1) instead: ARIMA-GARCH and
+two-model set chosen through the documented flags (docs/design.md §3.1) instead: ARIMA-GARCH and
 gradient boosting, about 0.5 s per symbol-horizon, the same code path from the environment to
 the rows. The model tests, the model-set tests and the end-to-end runs keep the real defaults.
 """

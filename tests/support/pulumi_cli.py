@@ -1,6 +1,6 @@
 """The Pulumi CLI's config rules, reproduced from its source, for stacks the CLI never sees here.
 
-Mocks skip what ``pulumi preview``/``up`` check before a program runs (DESIGN §5). This module
+Mocks skip what ``pulumi preview``/``up`` check before a program runs (docs/design.md §5). This module
 does the same checks on ``Pulumi.yaml`` and a ``Pulumi.<stack>.yaml`` as on a fresh checkout,
 where nobody has run ``pulumi config set``, and hands the program the merged config:
 

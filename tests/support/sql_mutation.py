@@ -47,7 +47,9 @@ FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "review_window_stats"), REVIEW_TESTS),
     "gate": (("gate_phase_runs",), ("tests/integration/test_promotion_gate.py",
                                     "tests/integration/test_rollout_story.py")),
-    "resume": (("run_written", "mark_metrics_published"), ("tests/integration/test_resume.py",)),
+    # Resume is the task claims of issue 22 (jobs/storage/tasks.py).
+    "resume": (("claim_task", "release_task", "run_last_attempt", "finish_task", "unpublish_task",
+                "run_finished_tasks"), ("tests/integration/test_resume.py", "tests/integration/test_exactly_once.py")),
     "retirement": (("retire_unlisted_symbols", "retired_symbols"), ("tests/integration/test_symbol_retirement.py",
                                                                    "tests/integration/test_daily_checks.py")),
 }

@@ -1,4 +1,4 @@
-"""The job's environment contract (DESIGN §3.1)."""
+"""The job's environment contract (docs/design.md §3.1)."""
 
 from __future__ import annotations
 

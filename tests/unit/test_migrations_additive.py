@@ -16,7 +16,7 @@ from tests.support.migration_rules import Violation, violations
 # (migration, kind) -> why it is allowed. Every entry must still match a statement.
 ALLOWED: dict[tuple[str, str], str] = {
     ("20260128_forecast_target_key", "DROP CONSTRAINT"): (
-        "the per-run unique keys gave way to one forecast per symbol, horizon and target time (DESIGN 3.2) in the "
+        "the per-run unique keys gave way to one forecast per symbol, horizon and target time (docs/design.md §3.2) in the "
         "project's first week, before any stack ran an image and before this check; no image in use upserts on "
         "the dropped keys (insert_forecast.sql and insert_validation_metric.sql name the new ones)"),
 }

@@ -26,6 +26,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     "ensemble_validation_metrics": ("INSERT", "SELECT", "UPDATE"),
     # Filled once, by migration 20261202_13; the job never touches it.
     "forecasts_quarantined": (),
+    # Written only through the SECURITY DEFINER claim functions of migration 20261204_22 (so no
+    # write grant); read through the default SELECT every migrated table gets.
+    "forecast_tasks": (),
 }
 
 

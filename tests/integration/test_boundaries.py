@@ -261,19 +261,6 @@ def test_the_gate_waits_the_minimum_days_from_the_first_run(boundary_db: str, se
         assert "canary has run 7.0 of its minimum 7 days" in gate.reason and gate.review is None
 
 
-@pytest.mark.parametrize(("day", "decision"), [(107, GateDecision.REFUSE), (108, GateDecision.DEPLOY),
-                                               (109, GateDecision.DEPLOY)])
-def test_the_gate_needs_the_minimum_run_days_as_the_review_does(boundary_db: str, day: int,
-                                                               decision: GateDecision) -> None:
-    """Limited ran 7 calendar days by day 107 but on 6 days only (a weekend): no promotion yet."""
-    at = T0 + timedelta(days=day, hours=1)
-    gate = decide(boundary_db, "prod", T, now=at)
-    assert gate.decision is decision, gate.reason
-    assert gate.review is not None and gate.review.decision is review_as_of(boundary_db, "limited", at).decision
-    if decision is GateDecision.REFUSE:
-        assert "says MONITOR ([MONITOR] duration: limited has run on 6 of its minimum 7 days)" in gate.reason
-
-
 # As of these times, canary's last 7 days decide each outcome (the history above).
 DECISION_AT = {Decision.PROCEED: T0 + timedelta(days=9.5), Decision.MONITOR: T0 + timedelta(days=19.5),
                Decision.ROLLBACK: T0 + timedelta(days=29.5)}

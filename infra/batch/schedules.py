@@ -1,7 +1,9 @@
-"""EventBridge schedule arithmetic: how long may pass between two scheduled runs.
+"""EventBridge schedule arithmetic: when a schedule fires, and how long the missed-run alarm waits.
 
-The missing-forecast alarms need it: their period must cover the longest gap between runs
-(a weekday-only schedule leaves a weekend), or every weekend would alarm.
+The missed-run alarms (``infra.monitoring.runs``) judge a horizon's runs once the last run of a
+burst has had its grace (retries and queueing), over a window that still holds the burst's
+first run but none of the previous burst's writes; ``missed_run_window`` sizes that window from
+the schedule itself.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ def _cron_field(raw: str, low: int, high: int, names: Mapping[str, int] | None =
     return out
 
 
-def max_run_gap_seconds(expression: str) -> int:
-    """The longest gap between two runs of an EventBridge ``cron(...)`` or ``rate(...)`` schedule.
+def fire_gaps_seconds(expression: str) -> list[int]:
+    """The gaps between consecutive runs of an EventBridge schedule over one week, in order.
 
+    ``gaps[i]`` is the time from the i-th run of the week (from Sunday 00:00 UTC) to the next
+    one, the last wrapping to the first run of the next week. A ``rate(...)`` has one gap.
     Cron support covers what schedules here use: lists, ranges, steps, ``*``/``?`` and day
     names; day-of-month and month must be ``*``/``?`` (weekly-periodic schedules).
 
@@ -39,7 +43,7 @@ def max_run_gap_seconds(expression: str) -> int:
     try:
         if expr.startswith("rate(") and expr.endswith(")"):
             value, unit = expr[5:-1].split()
-            return int(value) * _RATE_UNITS[unit]
+            return [int(value) * _RATE_UNITS[unit]]
         if expr.startswith("cron(") and expr.endswith(")"):
             minute, hour, dom, month, dow, _year = expr[5:-1].split()
             if dom not in ("*", "?") or month not in ("*", "?"):
@@ -50,17 +54,52 @@ def max_run_gap_seconds(expression: str) -> int:
             fires = sorted((d - 1) * 1_440 + h * 60 + mi for d in days for h in hours for mi in minutes)
             if fires:
                 gaps = [b - a for a, b in zip(fires, fires[1:])] + [fires[0] + 7 * 1_440 - fires[-1]]
-                return max(gaps) * 60
+                return [g * 60 for g in gaps]
     except (ValueError, KeyError) as exc:
         raise ValueError(f"schedule {expression!r} is not supported ({exc}): expected rate(N unit) or "
                          "cron(min hour * * dow *) with lists, ranges or steps") from None
     raise ValueError(f"schedule {expression!r} is not supported: expected rate(N unit) or cron(min hour * * dow *)")
 
 
-def run_intervals(schedules: Mapping[str, str], grace_seconds: int) -> dict[str, int]:
-    """Horizon -> alarm period for missing forecasts: the longest schedule gap plus a grace.
+def max_run_gap_seconds(expression: str) -> int:
+    """The longest gap between two runs of an EventBridge ``cron(...)`` or ``rate(...)`` schedule."""
+    return max(fire_gaps_seconds(expression))
 
-    The grace (typically the job timeout) lets the run finish and publish; the sum is
-    rounded up to whole minutes, as CloudWatch periods must be.
+
+# The shortest time the missed-run alarm holds ALARM before the missed run leaves its window.
+MIN_HOLD_SECONDS = 3_600
+
+
+def missed_run_window(expression: str, grace: int) -> int:
+    """The period of a horizon's "forecasts owed" alarm, in seconds.
+
+    Runs closer together than ``grace`` form a burst (prod's 4h runs at 14:05 and 18:05 with a
+    5.5 h grace). A burst's runs are judged at ``t* = last run + grace``, over ``[t* - L, t*)``.
+    So ``L`` must exceed the burst's span plus the grace (its first run is still inside), and
+    must not reach back before the previous burst's last run (whose late writes would hide a
+    missing run): ``L <= span + gap before``. The alarm then holds for ``min(grace, room)``.
+
+    Raises:
+        ValueError: No window fits: the schedule never pauses for a whole grace, or pauses for
+            less than the grace plus ``MIN_HOLD_SECONDS``.
     """
-    return {h: -(-(max_run_gap_seconds(e) + grace_seconds) // 60) * 60 for h, e in schedules.items()}
+    gaps = fire_gaps_seconds(expression)
+    if all(g <= grace for g in gaps):
+        raise ValueError(f"schedule {expression!r} never pauses for the run's grace of {grace}s (retries x timeout "
+                         "+ queueing): a missed run could not be told from one still running")
+    first = next(i for i, g in enumerate(gaps) if g > grace) + 1
+    gaps = gaps[first:] + gaps[:first]  # now the first run starts a burst: the gap before it exceeds the grace
+    bursts: list[tuple[int, int]] = []  # (span from first to last run, gap before the first run)
+    span, before = 0, gaps[-1]
+    for gap in gaps:
+        if gap <= grace:
+            span += gap
+        else:
+            bursts.append((span, before))
+            span, before = 0, gap
+    longest = max(s for s, _ in bursts)
+    hold = min(grace, min(s + b for s, b in bursts) - longest - grace)
+    if hold < MIN_HOLD_SECONDS:
+        raise ValueError(f"schedule {expression!r} leaves too little time between bursts of runs for a grace of "
+                         f"{grace}s: the missed-run alarm would hold for {max(hold, 0)}s, less than {MIN_HOLD_SECONDS}s")
+    return longest + grace + hold

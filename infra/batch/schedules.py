@@ -9,6 +9,7 @@ the schedule itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 _DOW = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3_600, "hours": 3_600, "day": 86_400, "days": 86_400}
@@ -70,14 +71,30 @@ def max_run_gap_seconds(expression: str) -> int:
 MIN_HOLD_SECONDS = 3_600
 
 
-def missed_run_window(expression: str, grace: int) -> int:
-    """The period of a horizon's "forecasts owed" alarm, in seconds.
+@dataclass(frozen=True)
+class RunWindow:
+    """How a horizon's runs are judged (``infra.monitoring.runs``).
+
+    Attributes:
+        owed_seconds: The period of the "forecasts owed" alarm: a whole burst of runs plus the
+            grace plus the hold.
+        judged_seconds: The period of the "runs judged" alarm (a firing this recent): the grace
+            plus the hold. A burst's runs are judged from its last run's grace until its first run
+            leaves the owed window, and never after, when the window holds only part of the burst.
+    """
+
+    owed_seconds: int
+    judged_seconds: int
+
+
+def missed_run_window(expression: str, grace: int) -> RunWindow:
+    """The windows of a horizon's missed-run alarms, in seconds.
 
     Runs closer together than ``grace`` form a burst (prod's 4h runs at 14:05 and 18:05 with a
-    5.5 h grace). A burst's runs are judged at ``t* = last run + grace``, over ``[t* - L, t*)``.
+    5.5 h grace). A burst's runs are judged from ``t* = last run + grace``, over ``[t - L, t)``.
     So ``L`` must exceed the burst's span plus the grace (its first run is still inside), and
     must not reach back before the previous burst's last run (whose late writes would hide a
-    missing run): ``L <= span + gap before``. The alarm then holds for ``min(grace, room)``.
+    missing run): ``L <= span + gap before``. The judging lasts ``min(grace, room)``.
 
     Raises:
         ValueError: No window fits: the schedule never pauses for a whole grace, or pauses for
@@ -102,4 +119,4 @@ def missed_run_window(expression: str, grace: int) -> int:
     if hold < MIN_HOLD_SECONDS:
         raise ValueError(f"schedule {expression!r} leaves too little time between bursts of runs for a grace of "
                          f"{grace}s: the missed-run alarm would hold for {max(hold, 0)}s, less than {MIN_HOLD_SECONDS}s")
-    return longest + grace + hold
+    return RunWindow(owed_seconds=longest + grace + hold, judged_seconds=grace + hold)

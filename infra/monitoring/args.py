@@ -11,7 +11,7 @@ from typing import Any
 
 from infra import names
 from infra.batch.args import BatchArgs
-from infra.batch.schedules import missed_run_window
+from infra.batch.schedules import RunWindow, missed_run_window
 from infra.values import SettingsError, key_name, strings
 from jobs.contract.thresholds import Thresholds
 
@@ -23,7 +23,8 @@ MONITORING_KEYS: dict[str, str] = {"reviewEmails": "json", "immediateEmails": "j
 # its lateness counts as missing: part of every run's grace, beside its retries.
 QUEUE_ALLOWANCE_SECONDS = 3_600
 DEFAULT_GRACE_SECONDS = 3 * 3_600 + QUEUE_ALLOWANCE_SECONDS
-DEFAULT_RUN_WINDOWS: dict[str, int] = {"1D": 28_800, "4h": 43_200, "8h": 28_800}
+DEFAULT_RUN_WINDOWS: dict[str, RunWindow] = {"1D": RunWindow(28_800, 28_800), "4h": RunWindow(43_200, 28_800),
+                                             "8h": RunWindow(28_800, 28_800)}
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class MonitoringArgs:
             what each firing of the horizon's rules asks for (one rule per job group).
         grace_seconds: How long a run may take from its schedule firing or its start: every
             attempt up to the timeout, plus ``QUEUE_ALLOWANCE_SECONDS``.
-        run_windows: Horizon -> period of its "forecasts owed" alarm
+        run_windows: Horizon -> the periods of its missed-run alarms
             (``infra.batch.schedules.missed_run_window``).
         tags: Tags for every taggable resource.
         schedules_enabled: Whether the stack's schedules fire; false turns every alarm's
@@ -57,7 +58,7 @@ class MonitoringArgs:
     immediate_emails: tuple[str, ...] = ()
     expected_tasks: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     grace_seconds: int = DEFAULT_GRACE_SECONDS
-    run_windows: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RUN_WINDOWS))
+    run_windows: Mapping[str, RunWindow] = field(default_factory=lambda: dict(DEFAULT_RUN_WINDOWS))
     tags: Mapping[str, str] = field(default_factory=dict)
     schedules_enabled: bool = True
 

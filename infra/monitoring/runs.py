@@ -12,9 +12,13 @@ attempt up to its timeout, plus queueing). Per horizon:
   in progress, so it has no action of its own;
 - ``run-in-progress-<h>`` (metric math, period = the grace): a firing or a run start within the
   grace, i.e. a run that may still legitimately be writing;
-- ``forecasts-missing-<h>`` (composite): owed and not in progress. It is in ALARM from the grace's
-  end after the burst holding a short run, for at least ``MIN_HOLD_SECONDS``, and is the
-  rollback trigger. ``L`` comes from ``infra.batch.schedules.missed_run_window``.
+- ``runs-judged-<h>`` (metric math, period = the grace plus the hold): a firing recent enough that
+  the owed window still holds its whole burst of runs (later, the window's start cuts through
+  the burst, and the first run's late writes would hide, then show again, a short later run);
+- ``forecasts-missing-<h>`` (composite): owed, judged and not in progress. It is in ALARM from
+  the grace's end after the burst holding a short run, for at least ``MIN_HOLD_SECONDS``, once,
+  and is the rollback trigger. The periods come from
+  ``infra.batch.schedules.missed_run_window``.
 
 So a weekend or a holiday on which the schedule does not fire owes nothing; a holiday on which
 it fires is a normal run. A run that never started, a shard (array child) that never started,
@@ -37,6 +41,7 @@ EVENTS_NAMESPACE = "AWS/Events"
 TRIGGERED_RULES = "TriggeredRules"
 OWED = "forecasts-owed"
 IN_PROGRESS = "run-in-progress"
+JUDGED = "runs-judged"
 MISSING = "forecasts-missing"
 
 
@@ -66,8 +71,8 @@ class MathAlarmSpec:
     evaluation_periods: int = 1
 
 
-def _inputs(args: MonitoringArgs, horizon: str) -> tuple[tuple[MetricQuery, ...], str, str]:
-    """The horizon's metrics, the "due" expression and the "started" expression."""
+def _inputs(args: MonitoringArgs, horizon: str) -> tuple[tuple[MetricQuery, ...], str, str, str]:
+    """The horizon's metrics, and the "due", "started" and "fired" expressions."""
     fired = tuple(MetricQuery(f"fired{i}", EVENTS_NAMESPACE, TRIGGERED_RULES, {"RuleName": rule})
                   for i, (rule, _) in enumerate(args.expected_tasks[horizon]))
     dims = {metrics.DIM_STACK: args.stack, metrics.DIM_HORIZON: horizon}
@@ -75,27 +80,33 @@ def _inputs(args: MonitoringArgs, horizon: str) -> tuple[tuple[MetricQuery, ...]
            MetricQuery("written", metrics.NAMESPACE, metrics.FORECASTS_WRITTEN, dims),
            MetricQuery("failed", metrics.NAMESPACE, metrics.FORECASTS_FAILED, dims))
     due = " + ".join(f"{tasks} * FILL({q.id}, 0)" for q, (_, tasks) in zip(fired, args.expected_tasks[horizon]))
-    started = " + ".join([f"FILL({q.id}, 0)" for q in fired] + ["FILL(expected, 0)"])
-    return fired + job, due, started
+    fired_sum = " + ".join(f"FILL({q.id}, 0)" for q in fired)
+    return fired + job, due, f"{fired_sum} + FILL(expected, 0)", fired_sum
 
 
 def run_alarm_specs(args: MonitoringArgs, horizon: str) -> list[MathAlarmSpec]:
-    """The horizon's "forecasts owed" and "run in progress" alarms."""
-    queries, due, started = _inputs(args, horizon)
+    """The horizon's "forecasts owed", "run in progress" and "runs judged" alarms."""
+    queries, due, started, fired = _inputs(args, horizon)
     window, grace = args.run_windows[horizon], args.grace_seconds
     owed = MathAlarmSpec(
         f"{OWED}-{horizon}", queries,
         (("due", due), ("owed", "MAX([FILL(expected, 0), due]) - FILL(written, 0) - FILL(failed, 0)")),
-        "GreaterThanThreshold", 0.0, window,
-        f"{args.stack} {horizon}: symbol-horizons due in the last {window / 3_600:g}h (schedule firings x tasks, "
-        "or declared by a run) not yet written or failed; in ALARM while a run is in progress too, so no action: "
-        f"{MISSING}-{horizon} is the alarm")
+        "GreaterThanThreshold", 0.0, window.owed_seconds,
+        f"{args.stack} {horizon}: symbol-horizons due in the last {window.owed_seconds / 3_600:g}h (schedule "
+        "firings x tasks, or declared by a run) not yet written or failed; in ALARM while a run is in progress "
+        f"too, so no action: {MISSING}-{horizon} is the alarm")
+    schedules = tuple(q for q in queries if q.id.startswith("fired"))
     progress = MathAlarmSpec(
-        f"{IN_PROGRESS}-{horizon}", tuple(q for q in queries if q.id.startswith("fired") or q.id == "expected"),
-        (("started", started),), "GreaterThanThreshold", 0.0, grace,
+        f"{IN_PROGRESS}-{horizon}", tuple(q for q in queries if q in schedules or q.id == "expected"),
+        (("started", started),),
+        "GreaterThanThreshold", 0.0, grace,
         f"{args.stack} {horizon}: a schedule fired or a run started within the last {grace / 3_600:g}h "
         "(retries x timeout + queueing): its forecasts may still come")
-    return [owed, progress]
+    judged = MathAlarmSpec(
+        f"{JUDGED}-{horizon}", schedules, (("fired", fired),), "GreaterThanThreshold", 0.0, window.judged_seconds,
+        f"{args.stack} {horizon}: a schedule fired within the last {window.judged_seconds / 3_600:g}h, so the "
+        f"{OWED} window holds its whole burst of runs")
+    return [owed, progress, judged]
 
 
 def all_run_alarm_specs(args: MonitoringArgs) -> list[MathAlarmSpec]:
@@ -107,7 +118,6 @@ def all_run_alarm_specs(args: MonitoringArgs) -> list[MathAlarmSpec]:
 
 
 def missing_rule(args: MonitoringArgs, horizon: str) -> str:
-    """The composite rule of ``forecasts-missing-<horizon>``: owed, and no run of it in progress."""
-    owed = names.resource_name(args.stack, OWED, horizon)
-    progress = names.resource_name(args.stack, IN_PROGRESS, horizon)
-    return f'ALARM("{owed}") AND NOT ALARM("{progress}")'
+    """The composite rule of ``forecasts-missing-<horizon>``: owed, judged, and no run of it in progress."""
+    owed, judged, progress = (names.resource_name(args.stack, k, horizon) for k in (OWED, JUDGED, IN_PROGRESS))
+    return f'ALARM("{owed}") AND ALARM("{judged}") AND NOT ALARM("{progress}")'

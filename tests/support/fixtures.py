@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from jobs.storage.db import embedded_url, migrate
-from tests.support.stacks import STACKS, StackRun, run_stack
+from tests.support.stacks import STACKS, StackRun, run_stack, stack_file_values
 
 
 def with_dbname(url: str, name: str) -> str:
@@ -86,3 +86,9 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def stack_runs() -> dict[str, StackRun]:
     """The recorded run of every stack from the real ``Pulumi.<stack>.yaml`` files (read-only)."""
     return {name: run_stack(name) for name in STACKS}
+
+
+@pytest.fixture(scope="session")
+def stack_files() -> dict[str, dict[str, object]]:
+    """The project keys of every committed ``Pulumi.<stack>.yaml``, short names, as YAML values."""
+    return {name: stack_file_values(name) for name in STACKS}

@@ -123,6 +123,13 @@ class StackRun(list[RecordedResource]):
         return matches[0]
 
 
+def stack_file_values(stack_name: str) -> dict[str, Any]:
+    """The project keys of the committed ``Pulumi.<stack_name>.yaml`` (short names, YAML values)."""
+    _, config = load_stack(ROOT, stack_name)
+    prefix = f"{PROJECT}:"
+    return {k[len(prefix):]: v.content() for k, v in config.items() if k.startswith(prefix)}
+
+
 def stack_config(stack_name: str, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
     """The config the Pulumi CLI hands the program for ``Pulumi.<stack_name>.yaml``.
 

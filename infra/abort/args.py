@@ -99,8 +99,9 @@ def parse_abort(values: Mapping[str, Any], batch: BatchArgs) -> AbortArgs:
             raise SettingsError(f"{key_name('rollbackDispatchRepository')}={repository!r} is invalid: "
                                 "expected a GitHub repository owner/name")
         if not isinstance(token, str) or not SECRET_ARN_RE.match(token):
-            raise SettingsError(f"{key_name('rollbackDispatchTokenSecretArn')}={token!r} is invalid: "
-                                f"expected {SECRET_ARN_FORM}")
+            # Not echoed: a token pasted here by mistake must not reach a log.
+            raise SettingsError(f"{key_name('rollbackDispatchTokenSecretArn')} is invalid (value not shown): "
+                                f"expected {SECRET_ARN_FORM}, never the token itself")
         dispatch = DispatchArgs(repository=repository, token_secret_arn=token)
     return AbortArgs(stack=batch.stack, enabled=flag(values, "autoAbort", ABORT_DEFAULTS["autoAbort"]),
                      active=batch.schedules_enabled, dispatch=dispatch, tags=dict(batch.tags))

@@ -189,7 +189,7 @@ def parse_image_ref(image: Any, region: str) -> str | None:
     key = key_name("imageRef")
     match = _IMAGE_REF_RE.match(image) if isinstance(image, str) else None
     if match is None:
-        if isinstance(image, str) and "@sha256:" not in image:
+        if isinstance(image, str) and "sha256:" not in image:
             raise SettingsError(f"{key}={image!r} is not pinned by digest: expected {IMAGE_REF_FORM} (the digest "
                                 "the workflow built for the commit; a promotion copies canary's)")
         raise SettingsError(f"{key}={image!r} is invalid: expected {IMAGE_REF_FORM}")

@@ -92,7 +92,7 @@ class RecordedResource:
     ``urn``, ``parent`` (the parent's URN; the stack's for a top-level resource) and
     ``dependencies`` (URNs of the resources it waits for, explicit ``depends_on`` and inputs
     alike) order a rehearsal and a targeted plan; ``raw_inputs`` keeps the secret values for it
-    and is never written to a snapshot.
+    and is never written to a snapshot; ``retain_on_delete`` is the resource option.
     """
 
     type: str
@@ -100,8 +100,9 @@ class RecordedResource:
     inputs: dict[str, Any]
     urn: str = ""
     dependencies: tuple[str, ...] = ()
-    parent: str = ""
     raw_inputs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    parent: str = ""
+    retain_on_delete: bool = False
 
 
 class StackRun(list[RecordedResource]):
@@ -188,8 +189,9 @@ class RecordingMonitor(MockMonitor):
                         entry.name == request.name or entry.type.startswith("pulumi:providers:")
                         and entry.name == "default" and _DEFAULT_PROVIDER.match(request.name)):
                     mocks.recorded[index] = RecordedResource(entry.type, entry.name, entry.inputs, response.urn,
-                                                             tuple(sorted(request.dependencies)), request.parent,
-                                                             entry.raw_inputs)
+                                                             tuple(sorted(request.dependencies)), entry.raw_inputs,
+                                                             parent=request.parent,
+                                                             retain_on_delete=bool(request.retainOnDelete))
                     break
         return response
 
@@ -215,6 +217,8 @@ def _mock_outputs(args: MockResourceArgs) -> dict[str, Any]:
         out["arn"] = f"{out['arnPrefix']}:1"
     if args.typ == "aws:batch/jobQueue:JobQueue":
         out["arn"] = f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/{physical}"
+    if args.typ == "aws:iam/role:Role":
+        out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{args.name}"  # IAM is global: no region in the ARN
     if args.typ.startswith("random:"):
         # A distinct password per resource, as RandomPassword would generate.
         out["result"] = rpc.wrap_rpc_secret(f"{SECRET_MARKERS[1]}-{hashlib.sha256(args.name.encode()).hexdigest()[:12]}")

@@ -9,7 +9,8 @@ pulumi/pulumi ``pkg/resource/deploy``:
   targeted update, a step for any other resource whose parent, dependencies (explicit and
   property), deleted-with or provider is a skipped create fails with "untargeted create"
   (regression test ``TestTargetUntargetedParent``, pulumi/pulumi#14531). A skipped create whose
-  own dependencies are skipped is not an error.
+  own dependencies are skipped is not an error. ``pulumi up`` stops at the first; ``pulumi
+  preview`` reports each once, which is what ``UntargetedCreate.violations`` lists.
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 class UntargetedCreate(Exception):
-    """What ``pulumi up --target`` stops with (the engine's "untargeted create")."""
+    """What ``pulumi up --target`` stops with (the engine's "untargeted create").
+
+    Attributes:
+        violations: (URN of the step, URN of the skipped create it needs), in the engine's order.
+    """
+
+    def __init__(self, violations: list[tuple[str, str]]) -> None:
+        self.violations = violations
+        super().__init__("untargeted create: " + "; ".join(
+            f"{urn} needs {dep}, which will be created but was not specified in the --target list"
+            for urn, dep in violations))
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ def plan_update(nodes: Sequence[Node], targets: Sequence[str] = (), existing: Co
     """
     steps: dict[str, str] = {}
     skipped: set[str] = set()
+    violations: list[tuple[str, str]] = []
     for node in nodes:  # registration order: a resource registers after what it depends on
         included = implicitly_targeted(node.urn) or targeted(node.urn, targets)
         if node.urn in existing:
@@ -83,6 +95,8 @@ def plan_update(nodes: Sequence[Node], targets: Sequence[str] = (), existing: Co
         if targets:
             for dep in (node.parent, *node.dependencies):
                 if dep in skipped:
-                    raise UntargetedCreate(f"untargeted create: {node.urn} needs {dep}, which will be created "
-                                           "but was not specified in the --target list")
+                    violations.append((node.urn, dep))
+                    skipped.discard(dep)  # the preview reports each skipped create once
+    if violations:
+        raise UntargetedCreate(violations)
     return steps

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.stacks import ACCOUNT, REGION, STACKS, StackRun, run_stack
+from tests.support.stacks import ACCOUNT, REGION, ROOT, STACKS, StackRun, run_stack
 from tests.support.targeting import Node, UntargetedCreate, glob_matcher, plan_update
 
 # `pulumi config set schedulesEnabled false` and `pulumi config rm imageRef` (docs/runbook.md).
 FIRST_DEPLOY = {"schedulesEnabled": False, "imageRef": None}
 REPOSITORY = "aws:ecr/repository:Repository"
-ROOT = "urn:pulumi:canary::ensemble-forecast::pulumi:pulumi:Stack::ensemble-forecast-canary"
+ROOT_URN = "urn:pulumi:canary::ensemble-forecast::pulumi:pulumi:Stack::ensemble-forecast-canary"
 
 
 def graph(run: StackRun) -> list[Node]:
@@ -102,7 +102,7 @@ def test_the_documented_first_deploy_needs_no_target(first_deploy: StackRun) -> 
 
 def test_one_repository_for_every_stack(stack_runs: dict[str, StackRun]) -> None:
     [repo] = stack_runs["canary"].of_type(REPOSITORY)
-    assert (repo.parent, repo.dependencies, repo.inputs["name"]) == (ROOT, (), "ensemble-forecast")
+    assert (repo.parent, repo.dependencies, repo.inputs["name"]) == (ROOT_URN, (), "ensemble-forecast")
     # Destroying canary must not delete the images limited and prod run.
     assert repo.retain_on_delete, "the shared repository is retained on delete"
     urls = {stack: stack_runs[stack].outputs["repositoryUrl"] for stack in STACKS}
@@ -125,3 +125,12 @@ def test_an_image_outside_the_shared_repository_stops_the_deploy() -> None:
     with pytest.raises(Exception, match="is not in the stack's image repository "
                                         f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/ensemble-forecast"):
         run_stack("limited", {"imageRef": other})
+
+
+def test_the_runbook_documents_this_first_deploy() -> None:
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    commands = [line.strip() for line in runbook.splitlines() if line.strip().startswith("pulumi ")]
+    for step in ("pulumi config set schedulesEnabled false", "pulumi config rm imageRef",
+                 'pulumi config set imageRef "$REPO@$DIGEST"', "pulumi config set schedulesEnabled true"):
+        assert any(c.startswith(step) for c in commands), f"docs/runbook.md: the first deploy needs {step!r}"
+    assert not [c for c in commands if "--target" in c], "no documented command may use --target"

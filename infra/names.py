@@ -3,8 +3,8 @@ the one image repository every stack shares (``ensemble-forecast``).
 
 One module builds them, so the job definitions, the schedule rules the alarms watch, the IAM
 pattern that limits the EventBridge role to the stack's rules, the alarm names in the
-rollback rule and the automatic abort's rule cannot drift apart. Renaming a resource replaces it on the next ``pulumi up``:
-the snapshots (``tests/snapshots``) show every name.
+rollback rule and the automatic abort's rule cannot drift apart. Renaming a resource replaces it
+on the next ``pulumi up``: the snapshots (``tests/snapshots``) show every name.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ class AutoAbort(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
         pattern = pulumi.Output.from_input(alarm_arn).apply(
             lambda arn: json.dumps(documents.alarm_pattern(arn, args.alarm_name), sort_keys=True))
-        self.rules = {h: self._rule(f"{name}-{h}", args.horizon_rule_name(h), f"disable horizon {h}'s schedules", pattern)
-                      for h in schedules}
+        self.rules = {h: self._rule(f"{name}-{h}", args.horizon_rule_name(h), f"disable horizon {h}'s schedules",
+                                    pattern) for h in schedules}
         self.notify_rule = self._rule(f"{name}-notify", args.notify_rule_name, "tell the team", pattern)
         all_schedules = [r for rules in schedules.values() for r in rules.values()]
         automation_role = self._role(

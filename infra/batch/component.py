@@ -143,7 +143,8 @@ class ForecastJob(pulumi.ComponentResource):
                                  tags=self._tags, opts=child)
         aws.iam.RolePolicy(
             f"{name}-execution-policy", role=execution.id,
-            policy=pulumi.Output.json_dumps(iam.execution_policy(self._repository.arn, self.log_group.arn, self.secret_arn)),
+            policy=pulumi.Output.json_dumps(
+                iam.execution_policy(self._repository.arn, self.log_group.arn, self.secret_arn)),
             opts=child,
         )
         job = aws.iam.Role(f"{name}-job-role", assume_role_policy=trust,

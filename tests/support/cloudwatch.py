@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -282,23 +282,17 @@ def composite_holds(rule: str, states: Mapping[str, str]) -> bool:
     flat = [(f, n) if f else (w or p, "") for f, n, w, p in tokens]
     pos = 0
 
-    def expr() -> bool:
+    def chain(word: str, operand: Callable[[], bool]) -> bool:
         nonlocal pos
-        left = term()
-        while pos < len(flat) and flat[pos][0] == "OR":
+        value = operand()
+        while pos < len(flat) and flat[pos][0] == word:
             pos += 1
-            right = term()
-            left = left or right
-        return left
+            right = operand()  # evaluated before combining: no short circuit may skip tokens
+            value = (value or right) if word == "OR" else (value and right)
+        return value
 
-    def term() -> bool:
-        nonlocal pos
-        left = factor()
-        while pos < len(flat) and flat[pos][0] == "AND":
-            pos += 1
-            right = factor()
-            left = left and right
-        return left
+    def expr() -> bool:
+        return chain("OR", lambda: chain("AND", factor))
 
     def factor() -> bool:
         nonlocal pos

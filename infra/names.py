@@ -1,9 +1,10 @@
-"""Physical names of a stack's resources: each starts with ``ensemble-forecast-<stack>``.
+"""Physical names of a stack's resources: each starts with ``ensemble-forecast-<stack>``, except
+the one image repository every stack shares (``ensemble-forecast``).
 
 One module builds them, so the job definitions, the schedule rules the alarms watch, the IAM
-pattern that limits the EventBridge role to the stack's rules and the alarm names in the
-rollback rule cannot drift apart. Renaming a resource replaces it on the next ``pulumi up``:
-the snapshots (``tests/snapshots``) show every name.
+pattern that limits the EventBridge role to the stack's rules, the alarm names in the
+rollback rule and the automatic abort's rule cannot drift apart. Renaming a resource replaces it
+on the next ``pulumi up``: the snapshots (``tests/snapshots``) show every name.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ from __future__ import annotations
 PROJECT = "ensemble-forecast"
 # The job group that runs the phase's model set; its job names carry no group suffix.
 CORE_GROUP = "core"
+# The one ECR repository of the job image: one image per commit of jobs/, promoted by digest.
+IMAGE_REPOSITORY = PROJECT
+# The rollback composite alarm's key: the automatic abort listens for it.
+ROLLBACK_ALARM = "rollback-required"
+AUTO_ABORT = "auto-abort"
 
 
 def stack_prefix(stack: str) -> str:
-    """``ensemble-forecast-<stack>``: the ECR repository, compute environment, queue and dashboard."""
+    """``ensemble-forecast-<stack>``: the compute environment, queue and dashboard."""
     return f"{PROJECT}-{stack}"
 
 

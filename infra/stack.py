@@ -1,7 +1,7 @@
 """One stack: its settings, read once from ``pulumi.Config``, and the components they declare.
 
 Each component parses its own keys into its own frozen args (``infra.batch.args``,
-``infra.database.args``, ``infra.monitoring.args``); this module only reads the config,
+``infra.database.args``, ``infra.monitoring.args``, ``infra.abort.args``); this module only reads the config,
 hands each its keys and declares the components. Bad configuration fails with one clear
 ``SettingsError`` before any resource is declared. No resources at import time.
 """
@@ -16,11 +16,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.abort.args import ABORT_KEYS, AbortArgs, parse_abort
+from infra.abort.component import AutoAbort
 from infra.batch.args import BATCH_KEYS, BatchArgs, parse_batch
 from infra.batch.component import ForecastJob
 from infra.batch.jobs import JOB_KEYS, Workload, parse_workload
+from infra.batch.repository import declare_repository, find_repository
 from infra.database.args import DATABASE_KEYS, DatabaseArgs, parse_database
 from infra.database.component import DatabaseSchema, migration_files
+from infra.monitoring.alarms import IMMEDIATE
 from infra.monitoring.args import MONITORING_KEYS, MonitoringArgs, parse_monitoring
 from infra.monitoring.component import Monitoring
 from infra.names import CORE_GROUP, PROJECT
@@ -29,7 +33,7 @@ from infra.values import SettingsError, key_name
 # Every key the program reads, with how its raw string is decoded. Pulumi.yaml declares
 # exactly these keys, each with a default unless every stack file sets it (the Pulumi CLI
 # refuses a stack that leaves out a key with no default); no key is a secret.
-CONFIG_KEYS: dict[str, str] = {**JOB_KEYS, **BATCH_KEYS, **MONITORING_KEYS, **DATABASE_KEYS}
+CONFIG_KEYS: dict[str, str] = {**JOB_KEYS, **BATCH_KEYS, **MONITORING_KEYS, **ABORT_KEYS, **DATABASE_KEYS}
 # Keys whose Pulumi.yaml default means "not set": the CLI refuses a key with no default that
 # a stack leaves out, so optional keys carry a default, and the program reads it as absent.
 UNSET_DEFAULTS: dict[str, Any] = {
@@ -38,6 +42,9 @@ UNSET_DEFAULTS: dict[str, Any] = {
     "enabledBatches": 0,
     "canarySymbols": [],
     "dbAdminSecretArn": "",
+    "imageRef": "",
+    "rollbackDispatchRepository": "",
+    "rollbackDispatchTokenSecretArn": "",
 }
 _KIND_NAMES = {"json": "a YAML list or map", "int": "an integer", "float": "a number", "bool": "true or false"}
 
@@ -52,6 +59,7 @@ class Settings:
         batch: The forecast job's args (AWS Batch, schedules).
         database: The database component's args.
         monitoring: The monitoring component's args (thresholds, subscriptions, alarm periods).
+        abort: The automatic abort's args.
     """
 
     stack: str
@@ -59,6 +67,12 @@ class Settings:
     batch: BatchArgs
     database: DatabaseArgs
     monitoring: MonitoringArgs
+    abort: AbortArgs
+
+    @property
+    def aborts(self) -> bool:
+        """Whether the stack declares its automatic abort: ``autoAbort``, and schedules to stop."""
+        return self.abort.enabled and not self.batch.bootstrapping
 
 
 def load_settings(config: pulumi.Config, stack: str | None = None, region: str | None = None) -> Settings:
@@ -104,11 +118,12 @@ def parse_settings(values: Mapping[str, Any], stack: str, region: str) -> Settin
     tags = {"service": PROJECT, "stack": stack, "phase": workload.phase}
     batch = parse_batch(values, workload, stack, region, tags)
     return Settings(stack=stack, workload=workload, batch=batch, database=parse_database(values, tags),
-                    monitoring=parse_monitoring(values, batch, workload.thresholds))
+                    monitoring=parse_monitoring(values, batch, workload.thresholds), abort=parse_abort(values, batch))
 
 
 def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
-    """Declare the database, the forecast job and its monitoring; return the stack outputs.
+    """Declare the image repository, the database, the forecast job, its monitoring and its abort;
+    return the stack outputs.
 
     Args:
         settings: Validated settings from ``load_settings``.
@@ -126,12 +141,19 @@ def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
     else:
         secret = aws.secretsmanager.get_secret_output(name=db.url_secret_name)
         secret_arn, after = secret.arn, []
-    job = ForecastJob("forecast", settings.batch, secret_arn, opts=pulumi.ResourceOptions(depends_on=after))
-    Monitoring("monitoring", settings.monitoring, job_queue_arns=(job.queue.arn,))
+    workload, batch, abort = settings.workload, settings.batch, settings.abort
+    # One repository for every stack; the owning stack (canary) declares it, the others find it.
+    repository = declare_repository(batch.tags) if batch.manage_repository else find_repository()
+    job = ForecastJob("forecast", batch, secret_arn, repository, opts=pulumi.ResourceOptions(depends_on=after))
+    monitoring = Monitoring("monitoring", settings.monitoring, job_queue_arns=(job.queue.arn,),
+                            notify_rules=(abort.notify_rule_name,) if settings.aborts else ())
+    schedules: dict[str, dict[str, aws.cloudwatch.EventRule]] = {}
     definitions: dict[str, dict[str, pulumi.Output[str]]] = {}
     for scheduled in job.jobs:
         definitions.setdefault(scheduled.group.name, {})[scheduled.horizon] = scheduled.definition.arn
-    workload, batch = settings.workload, settings.batch
+        schedules.setdefault(scheduled.horizon, {})[scheduled.group.name] = scheduled.rule
+    if settings.aborts:
+        AutoAbort("abort", abort, monitoring.rollback_alarm.arn, monitoring.topics[IMMEDIATE].arn, schedules)
     return {
         "rolloutPhase": workload.phase,
         "symbols": list(workload.symbols),
@@ -142,13 +164,15 @@ def build_stack(settings: Settings) -> dict[str, pulumi.Output | object]:
         },
         "jobQueueArn": job.queue.arn,
         "jobQueueName": job.queue.name,
-        "jobDefinitionArns": definitions[CORE_GROUP],
+        "jobDefinitionArns": definitions.get(CORE_GROUP, {}),
         "highValueJobDefinitionArns": definitions.get("high-value", {}),
-        "repositoryUrl": job.repository.repository_url,
+        "repositoryUrl": repository.url,
+        "imageRef": batch.image_ref or "",
         "logGroupName": job.log_group.name,
         "databaseSecretArn": job.secret_arn,
         "manageDatabase": db.manage,
         "schedulesEnabled": batch.schedules_enabled,
+        "autoAbort": settings.aborts,
         "migrations": [m.name for m in migration_files()] if db.manage else [],
     }
 

@@ -16,6 +16,9 @@ from infra.names import PROJECT
 from jobs.contract.values import ConfigError, parse_symbols
 
 T = TypeVar("T")
+# A Secrets Manager secret ARN (RDS-managed master secrets are named rds!db-<id>).
+SECRET_ARN_RE = re.compile(r"^arn:aws[a-z\-]*:secretsmanager:[a-z0-9\-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!\-]+$")
+SECRET_ARN_FORM = "a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
 
 
 class SettingsError(ValueError):

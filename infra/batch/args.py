@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.batch.jobs import JobGroup, Workload
+from infra.names import IMAGE_REPOSITORY
 from infra.values import SettingsError, flag, integer, key_name, require, strings
 from jobs.contract.domain import HORIZONS
 
-_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+# The one form a stack pins its image in: the repository every stack shares, by digest.
+_IMAGE_REF_RE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
+                           r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)@sha256:[0-9a-f]{64}$")
+IMAGE_REF_FORM = f"<account>.dkr.ecr.<region>.amazonaws.com/{IMAGE_REPOSITORY}@sha256:<64 hex>"
 _SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SG_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _SCHEDULE_RE = re.compile(r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
@@ -26,6 +29,7 @@ _SCHEDULE_RE = re.compile(r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hour
 # The keys read here, with how Pulumi's config string is decoded.
 BATCH_KEYS: dict[str, str] = {
     "imageRef": "str",
+    "manageRepository": "bool",
     "symbolsPerTask": "int",
     "retryAttempts": "int",
     "jobTimeoutSeconds": "int",
@@ -41,7 +45,7 @@ BATCH_KEYS: dict[str, str] = {
 # Defaults equal to Pulumi.yaml's (tests/deploy/test_pulumi_cli_config.py holds the two together).
 BATCH_DEFAULTS: dict[str, Any] = {
     "symbolsPerTask": 5, "retryAttempts": 3, "jobTimeoutSeconds": 3600, "taskVcpu": 1.0, "taskMemoryMiB": 4096,
-    "maxVcpus": 16, "logRetentionDays": 30, "schedulesEnabled": True,
+    "maxVcpus": 16, "logRetentionDays": 30, "schedulesEnabled": True, "manageRepository": False,
 }
 
 GIB = 1024
@@ -80,9 +84,12 @@ class BatchArgs:
         tags: Tags put on every taggable resource.
         horizons: Horizons to forecast; one job definition and schedule per group and horizon.
         groups: The job groups (core first).
-        image_ref: The image's digest (``sha256:...``) or immutable tag in the stack's repository.
+        image_ref: The job image, ``<registry>/ensemble-forecast@sha256:<digest>``; None while the
+            stack bootstraps (no image yet: no job definitions, no schedules).
+        manage_repository: Whether this stack declares the image repository every stack shares.
         schedules: Horizon -> EventBridge schedule expression, one per horizon.
-        schedules_enabled: Whether the EventBridge rules fire (false once a later phase takes over).
+        schedules_enabled: Whether the EventBridge rules fire (false once a later phase takes over,
+            and while the stack bootstraps).
     """
 
     stack: str
@@ -90,7 +97,7 @@ class BatchArgs:
     tags: Mapping[str, str]
     horizons: tuple[str, ...]
     groups: tuple[JobGroup, ...]
-    image_ref: str
+    image_ref: str | None
     symbols_per_task: int
     retry_attempts: int
     job_timeout_seconds: int
@@ -102,10 +109,12 @@ class BatchArgs:
     log_retention_days: int
     schedules: tuple[tuple[str, str], ...]
     schedules_enabled: bool
+    manage_repository: bool = False
 
-    def image_suffix(self) -> str:
-        """``@sha256:...`` for a digest, ``:<tag>`` for a tag, to append to the repository URL."""
-        return f"@{self.image_ref}" if self.image_ref.startswith("sha256:") else f":{self.image_ref}"
+    @property
+    def bootstrapping(self) -> bool:
+        """No image yet: the stack declares no job definitions and no schedules."""
+        return self.image_ref is None
 
     def schedule(self, horizon: str) -> str:
         """The schedule expression of ``horizon``."""
@@ -135,11 +144,11 @@ def _task_size(values: Mapping[str, Any]) -> tuple[float, int]:
 def parse_batch(values: Mapping[str, Any], workload: Workload, stack: str, region: str,
                 tags: Mapping[str, str]) -> BatchArgs:
     """Validate the Batch settings (image pin, sizing, retries, network, log retention, schedules)."""
-    image = require(values, "imageRef")
-    if not isinstance(image, str) or not (_DIGEST_RE.match(image) or (_TAG_RE.match(image) and image != "latest")):
-        raise SettingsError(
-            f"{key_name('imageRef')}={image!r} is invalid: expected sha256:<64 hex> or an immutable tag (not 'latest')"
-        )
+    image = parse_image_ref(values.get("imageRef"), region)
+    enabled = flag(values, "schedulesEnabled", BATCH_DEFAULTS["schedulesEnabled"])
+    if image is None and enabled:
+        raise SettingsError(f"{key_name('imageRef')} is required while {key_name('schedulesEnabled')} is true: "
+                            "a stack's first deploy sets schedulesEnabled false and no imageRef (docs/runbook.md)")
     vcpu, memory = _task_size(values)
     retention = values.get("logRetentionDays", BATCH_DEFAULTS["logRetentionDays"])
     if retention not in RETENTION_DAYS:
@@ -153,7 +162,7 @@ def parse_batch(values: Mapping[str, Any], workload: Workload, stack: str, regio
         raise SettingsError(f"{key_name('securityGroupIds')} is empty: Fargate needs at least one security group")
     return BatchArgs(
         stack=stack, region=region, tags=dict(tags), horizons=workload.horizons, groups=workload.groups,
-        image_ref=image,
+        image_ref=image, manage_repository=flag(values, "manageRepository", BATCH_DEFAULTS["manageRepository"]),
         symbols_per_task=_integer(values, "symbolsPerTask", 1, 1000),
         retry_attempts=_integer(values, "retryAttempts", 1, 10),
         job_timeout_seconds=_integer(values, "jobTimeoutSeconds", 60, 86_400),
@@ -161,8 +170,35 @@ def parse_batch(values: Mapping[str, Any], workload: Workload, stack: str, regio
         max_vcpus=_integer(values, "maxVcpus", 1, 4096),
         subnet_ids=subnets, security_group_ids=groups, log_retention_days=retention,
         schedules=_schedules(values, workload.horizons),
-        schedules_enabled=flag(values, "schedulesEnabled", BATCH_DEFAULTS["schedulesEnabled"]),
+        schedules_enabled=enabled,
     )
+
+
+def parse_image_ref(image: Any, region: str) -> str | None:
+    """The stack's image pin, or None when unset (a first deploy, before the image exists).
+
+    Only a digest in the shared repository is accepted: a tag names whatever was pushed under
+    it, so the pull request's stack diff would not show which image runs, and a promotion could
+    not copy exactly what canary validated.
+
+    Raises:
+        SettingsError: One line naming the value and the one accepted form.
+    """
+    if image is None:
+        return None
+    key = key_name("imageRef")
+    match = _IMAGE_REF_RE.match(image) if isinstance(image, str) else None
+    if match is None:
+        if isinstance(image, str) and "sha256:" not in image:
+            raise SettingsError(f"{key}={image!r} is not pinned by digest: expected {IMAGE_REF_FORM} (the digest "
+                                "the workflow built for the commit; a promotion copies canary's)")
+        raise SettingsError(f"{key}={image!r} is invalid: expected {IMAGE_REF_FORM}")
+    if match["repository"] != IMAGE_REPOSITORY:
+        raise SettingsError(f"{key}={image!r} names repository {match['repository']!r}: every stack runs images "
+                            f"from {IMAGE_REPOSITORY!r}")
+    if match["region"] != region:
+        raise SettingsError(f"{key}={image!r} is in region {match['region']}: the stack runs in {region}")
+    return image
 
 
 def _integer(values: Mapping[str, Any], key: str, low: int, high: int) -> int:

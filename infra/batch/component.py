@@ -12,6 +12,7 @@ from infra import names
 from infra.batch import iam
 from infra.batch.args import BatchArgs
 from infra.batch.jobs import JobGroup
+from infra.batch.repository import ImageRepository, check_image
 from jobs.contract.metrics import NAMESPACE
 
 # Bad configuration (exit 2) never fixes itself on a retry; anything else may be transient.
@@ -64,31 +65,35 @@ def container_properties(
         "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
         # The image is built for linux/amd64 (jobs/Dockerfile); Fargate must run that architecture.
         "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
+        # On a timeout or a terminate, Batch sends SIGTERM, then SIGKILL 30 s later. The job would
+        # run as PID 1, which the kernel spares from signals it installs no handler for; an init
+        # process (docker run --init, valid on Fargate) forwards the signal and reaps the workers.
+        "linuxParameters": {"initProcessEnabled": True},
     }
 
 
 class ForecastJob(pulumi.ComponentResource):
-    """ECR repository, Fargate compute, queue, job definitions, schedules, roles, secret and logs.
+    """Fargate compute, queue, job definitions, schedules, roles and logs of one stack.
+
+    The job image lives in the repository every stack shares (``infra.batch.repository``).
+    While the stack bootstraps (no ``imageRef`` yet) it declares no job definition and no
+    schedule: nothing can run before the image exists.
 
     Attributes:
         queue: The Batch job queue.
-        jobs: One ``ScheduledJob`` per (job group, horizon).
-        repository: The ECR repository holding the job image.
+        jobs: One ``ScheduledJob`` per (job group, horizon); none while bootstrapping.
         log_group: The job's CloudWatch log group.
         secret_arn: The ARN of the Secrets Manager secret holding DATABASE_URL (the owning
             stack's, which every stack's job definitions reference).
     """
 
     def __init__(self, name: str, args: BatchArgs, database_secret_arn: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+                 repository: ImageRepository, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ensemble:batch:ForecastJob", name, None, opts)
         self._args = args
         self._tags = dict(args.tags)
+        self._repository = repository
         child = pulumi.ResourceOptions(parent=self)
-        self.repository = aws.ecr.Repository(
-            f"{name}-repo", name=names.stack_prefix(args.stack), image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration={"scan_on_push": True}, tags=self._tags, opts=child,
-        )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=names.log_group_name(args.stack),
             retention_in_days=args.log_retention_days, tags=self._tags, opts=child,
@@ -99,14 +104,24 @@ class ForecastJob(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
         roles = self._task_roles(name, account, child)
         self.queue = self._queue(name, child)
-        # Only this stack's schedules (rule names start with the stack's job-name prefix) may use the role.
-        rules = iam.rule_arn_pattern(region, account, names.job_name_prefix(args.stack))
+        self.jobs: list[ScheduledJob] = []
+        if args.image_ref is not None:
+            image_ref = args.image_ref
+            image = pulumi.Output.from_input(repository.url).apply(lambda url: check_image(image_ref, url))
+            self._schedule_all(name, image, roles, (account, region), child)
+        self.register_outputs({"queueArn": self.queue.arn})
+
+    def _schedule_all(self, name: str, image: pulumi.Output[str], roles: dict[str, pulumi.Output[str]],
+                      where: tuple[pulumi.Output[str], pulumi.Output[str]], child: pulumi.ResourceOptions) -> None:
+        account, region = where
+        # Only this stack's rules (names start with the stack's job-name prefix) may use the role.
+        rules = iam.rule_arn_pattern(region, account, names.job_name_prefix(self._args.stack))
         events_role = aws.iam.Role(
             f"{name}-events-role",
             assume_role_policy=pulumi.Output.json_dumps(iam.assume_role_policy("events.amazonaws.com", account, rules)),
             description="EventBridge: submit the scheduled forecast jobs", tags=self._tags, opts=child,
         )
-        image = pulumi.Output.concat(self.repository.repository_url, args.image_suffix())
+        args = self._args
         self.jobs = [
             self._scheduled(name, group, horizon, image, roles, events_role, child)
             for group in args.groups for horizon in args.horizons
@@ -118,7 +133,6 @@ class ForecastJob(pulumi.ComponentResource):
             f"{name}-events-submit", role=events_role.id,
             policy=pulumi.Output.json_dumps(iam.submit_policy(self.queue.arn, revisions)), opts=child,
         )
-        self.register_outputs({"queueArn": self.queue.arn})
 
     def _task_roles(
         self, name: str, account: pulumi.Output[str], child: pulumi.ResourceOptions
@@ -129,7 +143,8 @@ class ForecastJob(pulumi.ComponentResource):
                                  tags=self._tags, opts=child)
         aws.iam.RolePolicy(
             f"{name}-execution-policy", role=execution.id,
-            policy=pulumi.Output.json_dumps(iam.execution_policy(self.repository.arn, self.log_group.arn, self.secret_arn)),
+            policy=pulumi.Output.json_dumps(
+                iam.execution_policy(self._repository.arn, self.log_group.arn, self.secret_arn)),
             opts=child,
         )
         job = aws.iam.Role(f"{name}-job-role", assume_role_policy=trust,

@@ -7,6 +7,7 @@ reviewers read exactly which actions on which resources each role gets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pulumi import Input, Output
@@ -21,22 +22,23 @@ LOG_ACTIONS: tuple[str, ...] = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
 def assume_role_policy(
-    service: str, account_id: Input[str], source_arn_pattern: Input[str] | None = None
+    service: str, account_id: Input[str], source_arn_pattern: Input[str] | Sequence[Input[str]] | None = None
 ) -> dict[str, Any]:
     """A trust policy letting only ``service`` assume the role, and only on this account's behalf.
 
     Args:
         service: The service principal, e.g. ``ecs-tasks.amazonaws.com``.
         account_id: The stack's AWS account: ``aws:SourceAccount`` must equal it.
-        source_arn_pattern: If given, ``aws:SourceArn`` must match it (``ArnLike``), e.g. the
-            stack's EventBridge rules.
+        source_arn_pattern: If given, ``aws:SourceArn`` must match it (``ArnLike``; one of them,
+            for a list), e.g. the stack's EventBridge rules.
 
     The conditions stop the confused deputy: another account's resource cannot make the
     service assume this role for it.
     """
     condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
     if source_arn_pattern is not None:
-        condition["ArnLike"] = {"aws:SourceArn": source_arn_pattern}
+        condition["ArnLike"] = {"aws:SourceArn": source_arn_pattern if isinstance(source_arn_pattern, (str, Output))
+                                else list(source_arn_pattern)}
     return {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",

@@ -11,12 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.values import SettingsError, flag, integer, key_name, string
+from infra.values import SECRET_ARN_FORM, SECRET_ARN_RE, SettingsError, flag, integer, key_name, string
 from jobs.contract.values import SSL_MODES
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+$")
-# A Secrets Manager secret ARN (RDS-managed master secrets are named rds!db-<id>).
-_SECRET_ARN_RE = re.compile(r"^arn:aws[a-z\-]*:secretsmanager:[a-z0-9\-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!\-]+$")
 _SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@\-]{1,512}$")
 _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _IDENT_WHAT = "a lower-case PostgreSQL identifier"
@@ -84,9 +82,8 @@ def parse_database(values: Mapping[str, Any], tags: Mapping[str, str]) -> Databa
     if not manage and admin_arn is not None:
         raise SettingsError(f"{key_name('dbAdminSecretArn')} is set but manageDatabase is false: only the stack "
                             "that owns the database reads the admin credential")
-    if admin_arn is not None and not (isinstance(admin_arn, str) and _SECRET_ARN_RE.match(admin_arn)):
-        raise SettingsError(f"{key_name('dbAdminSecretArn')}={admin_arn!r} is invalid: expected a Secrets Manager "
-                            "secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+    if admin_arn is not None and not (isinstance(admin_arn, str) and SECRET_ARN_RE.match(admin_arn)):
+        raise SettingsError(f"{key_name('dbAdminSecretArn')}={admin_arn!r} is invalid: expected {SECRET_ARN_FORM}")
     ssl = values.get("dbSslMode", DATABASE_DEFAULTS["dbSslMode"])
     if ssl not in STACK_SSL_MODES:
         raise SettingsError(f"{key_name('dbSslMode')}={ssl!r} is invalid: expected one of {', '.join(STACK_SSL_MODES)} "

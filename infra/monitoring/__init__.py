@@ -1,1 +1,2 @@
-"""Alarms, SNS topics, the rollback composite, Batch failure events and the dashboard of a stack."""
+"""Alarms (the missed-run ones in ``runs``), SNS topics, the rollback composite, Batch failure events and
+the dashboard of a stack."""

@@ -4,10 +4,12 @@ Every alarm is built from the metric contract in ``jobs.contract.metrics`` (name
 dimension sets), so the stack watches exactly what the job publishes. The rollback composite is
 made of exactly the alarms of the ROLLBACK triggers in ``jobs.contract.triggers``. The specs are
 data (``alarm_specs``) so tests can evaluate them against published datapoints;
-``infra.monitoring.component.Monitoring`` turns them into resources.
+``infra.monitoring.component.Monitoring`` turns them into resources. Missed and partial runs
+have their own metric-math alarms (``infra.monitoring.runs``).
 
-A missing forecast only counts once the horizon's schedule has fired
-(``schedule-idle-<horizon>`` watches EventBridge's own ``TriggeredRules``).
+None of these alarms can fire before a horizon's first run: each treats missing data as not
+breaching, and the missed-run alarm owes nothing before a schedule fired. So no grace hides
+anything: a failure or a storm on one horizon pages at once, whatever the others do.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ REVIEW = "review"
 IMMEDIATE = "immediate"
 GREATER = "GreaterThanThreshold"
 LESS = "LessThanThreshold"
-BREACHING = "breaching"
 NOT_BREACHING = "notBreaching"
 
 # PutMetricAlarm limits (CloudWatch API reference): period*evaluation_periods is at most
@@ -33,10 +34,6 @@ MAX_EVALUATION_SECONDS = 7 * 86_400
 MAX_SHORT_PERIOD_EVALUATION_SECONDS = 86_400
 # One hour holds one scheduled run's datapoints; the alarm returns to OK the next hour.
 RUN_PERIOD_SECONDS = 3_600
-# EventBridge's metrics of a default-bus rule (dimension RuleName only).
-EVENTS_NAMESPACE = "AWS/Events"
-TRIGGERED_RULES = "TriggeredRules"
-SCHEDULE_IDLE = "schedule-idle"
 
 
 @dataclass(frozen=True)
@@ -92,17 +89,6 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
         # Caught (the window went on without the model): a MONITOR trigger, so the review topic.
         spec("model-errors", metrics.MODEL_ERRORS, "Sum", 0.0, REVIEW, "a model failed inside the ensemble"),
         spec("forecasts-failed", metrics.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
-        # No data at all means the scheduled run did not happen: that must alarm too. It pages
-        # through the rollback composite only, which ignores it while the schedule is idle.
-        spec("forecasts-missing", metrics.FORECASTS_WRITTEN, "Sum", 1.0, None,
-             f"no forecast written within {args.run_intervals[horizon] / 3_600:g}h (longest gap between "
-             "scheduled runs plus the job timeout; rollback trigger)", comparison=LESS,
-             period=args.run_intervals[horizon], missing=BREACHING),
-        # The schedule has not fired within the same period: switched off, or not yet fired on a new stack.
-        AlarmSpec(f"{SCHEDULE_IDLE}-{horizon}", TRIGGERED_RULES, {"RuleName": args.rule_name(horizon)}, "Sum",
-                  LESS, 1.0, args.run_intervals[horizon], 1, BREACHING, None,
-                  f"{args.stack} {horizon}: schedule {args.rule_name(horizon)} has not fired within "
-                  f"{args.run_intervals[horizon] / 3_600:g}h (off, or not yet fired)", EVENTS_NAMESPACE),
         # Calibration: a day's windows (every run of the day) hold the realised return inside the
         # 90% interval less than 80% or more than 98% of the time: the interval is mis-sized.
         spec("coverage-low", metrics.INTERVAL_COVERAGE, "Average", args.thresholds.coverage_alarm_low, REVIEW,
@@ -140,22 +126,9 @@ def alarm_specs(args: MonitoringArgs) -> list[AlarmSpec]:
 def rollback_rule(args: MonitoringArgs) -> str:
     """The composite alarm rule: any ROLLBACK trigger's alarm of any horizon, or of the stack.
 
-    An alarm that fires on *absent* data (missing treated as breaching) counts only while its
-    horizon's schedule is firing, so a stack whose schedules are off or have not fired yet is
-    not in ALARM for missing forecasts.
+    ``forecasts-missing-<horizon>`` is itself a composite (``infra.monitoring.runs``): it waits
+    for the horizon's own runs' grace, and nothing else does.
     """
-    absent = {s.key for s in alarm_specs(args) if s.treat_missing_data == BREACHING}
-    terms = []
-    for h in args.horizons:
-        for k in ROLLBACK_KEYS:
-            term = f'ALARM("{names.resource_name(args.stack, k, h)}")'
-            if f"{k}-{h}" in absent:
-                term = f'({term} AND NOT ALARM("{names.resource_name(args.stack, SCHEDULE_IDLE, h)}"))'
-            terms.append(term)
+    terms = [f'ALARM("{names.resource_name(args.stack, k, h)}")' for h in args.horizons for k in ROLLBACK_KEYS]
     terms += [f'ALARM("{names.resource_name(args.stack, k)}")' for k in ROLLBACK_STACK_KEYS]
     return " OR ".join(terms)
-
-
-def awaiting_schedule_rule(args: MonitoringArgs) -> str:
-    """The suppressor's rule: some horizon's schedule has not fired within its period."""
-    return " OR ".join(f'ALARM("{names.resource_name(args.stack, SCHEDULE_IDLE, h)}")' for h in args.horizons)

@@ -31,9 +31,13 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 # wider than the review's band on purpose (jobs.contract.triggers, coverage-low/high).
 ALARM_FIELD = {"coverage-low": "coverage_alarm_low", "coverage-high": "coverage_alarm_high"}
 # A trigger without a threshold fires on any occurrence; its alarm counts occurrences in a run's
-# period (or, for missing forecasts, the forecasts written: none is the occurrence).
+# period (for missing forecasts, the tasks owed: due minus written minus failed).
 OCCURRENCE = {"model-errors": Rule(">", 0, COUNT_STEP), "forecasts-failed": Rule(">", 0, COUNT_STEP),
-              "forecasts-missing": Rule("<", 1, COUNT_STEP)}
+              "forecasts-missing": Rule(">", 0, COUNT_STEP)}
+# A trigger whose alarm is a composite: its boundary is on this metric alarm, which the composite
+# requires (forecasts-missing-<h> = owed AND judged AND NOT in progress, infra.monitoring.runs).
+BOUNDARY_ALARM = {"forecasts-missing": "forecasts-owed"}
+COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 # Threshold alarms outside the trigger table: a window above the warning (overfitting, review
 # topic) or the critical divergence (immediate topic), as walkforward and the publisher flag it.
 WINDOW_ALARMS = {"divergence-warning": Rule(">", Thresholds().divergence_warning, FRACTION_STEP),
@@ -85,7 +89,14 @@ def test_the_alarm_fires_exactly_where_its_trigger_does(stack_runs: dict[str, St
                                                         trigger: Trigger) -> None:
     run = stack_runs[stack]
     rule = expected_rule(trigger, stack_thresholds(run))
-    for name, alarm in alarms_of(run, stack, trigger.alarm or "", trigger.stack_wide):
+    key = BOUNDARY_ALARM.get(trigger.alarm or "", trigger.alarm or "")
+    if key != trigger.alarm:
+        composites = {r.inputs["alarmName"]: r.inputs["alarmRule"] for r in run.of_type(COMPOSITE)}
+        for horizon in run.outputs["horizons"]:
+            composite = f"ensemble-forecast-{stack}-{trigger.alarm}-{horizon}"
+            assert f'ALARM("ensemble-forecast-{stack}-{key}-{horizon}") AND' in composites.get(composite, ""), \
+                f"{composite} does not require its {key} alarm"
+    for name, alarm in alarms_of(run, stack, key, trigger.stack_wide):
         assert_same_boundary(name, alarm, rule)
         assert alarm["evaluationPeriods"] == 1, name  # one period's value decides, as the review's figure does
 

@@ -11,9 +11,11 @@ import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
 
+from infra.batch.schedules import RunWindow
 from infra.monitoring.alarms import alarm_specs, check_evaluation_window
 from infra.monitoring.args import MonitoringArgs
-from infra.monitoring.component import SUPPRESSOR_WAIT_SECONDS, Monitoring, topic_policy
+from infra.monitoring.component import Monitoring, topic_policy
+from infra.monitoring.runs import all_run_alarm_specs
 from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
 
@@ -56,7 +58,7 @@ class Recorder(pulumi.runtime.Mocks):
         return {}
 
 
-def declare(args: MonitoringArgs) -> list[Declared]:
+def declare(args: MonitoringArgs, notify_rules: tuple[str, ...] = ()) -> list[Declared]:
     """Run the component alone under mocks, watching the stack's queue; return every registered resource."""
     monitor = MockMonitor(Recorder())
     pulumi.runtime.set_mocks(monitor.mocks, project="ensemble-forecast", stack=args.stack, preview=False,
@@ -64,7 +66,7 @@ def declare(args: MonitoringArgs) -> list[Declared]:
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
-        comp = Monitoring("monitoring", args, job_queue_arns=(queue_arn(args.stack),))
+        comp = Monitoring("monitoring", args, job_queue_arns=(queue_arn(args.stack),), notify_rules=notify_rules)
         return comp.dashboard.dashboard_body
 
     program()
@@ -74,8 +76,10 @@ def declare(args: MonitoringArgs) -> list[Declared]:
 
 def stack_args(stack: str, **overrides: Any) -> MonitoringArgs:
     """The component's arguments as each stack passes them (thresholds from the rollout document)."""
-    base: dict[str, Any] = dict(stack=stack, horizons=STACK_HORIZONS[stack], region=REGION,
-                                review_emails=("ml-review@example.com",), immediate_emails=("oncall@example.com",))
+    horizons = overrides.get("horizons", STACK_HORIZONS[stack])
+    base: dict[str, Any] = dict(stack=stack, horizons=horizons, region=REGION,
+                                review_emails=("ml-review@example.com",), immediate_emails=("oncall@example.com",),
+                                expected_tasks={h: ((f"ensemble-forecast-{stack}-{h}", 3),) for h in horizons})
     return MonitoringArgs(**{**base, **overrides})
 
 
@@ -101,7 +105,6 @@ EXPECTED = {
     "rmse-vs-baseline": (metrics.RMSE_VS_BASELINE, "Maximum", "GreaterThanThreshold", 0.05, "notBreaching", "immediate"),
     "model-errors": (metrics.MODEL_ERRORS, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "review"),
     "forecasts-failed": (metrics.FORECASTS_FAILED, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
-    "forecasts-missing": (metrics.FORECASTS_WRITTEN, "Sum", "LessThanThreshold", 1.0, "breaching", None),
     "rollback-divergence": (metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.25, "notBreaching",
                             None),
     "rollback-rmse": (metrics.RMSE_VS_BASELINE, "Average", "GreaterThanThreshold", 0.10, "notBreaching", None),
@@ -129,8 +132,8 @@ def test_every_child_is_parented_to_the_component(declared: tuple[str, list[Decl
 def test_horizon_alarms_thresholds_periods_missing_data_and_topics(declared: tuple[str, list[Declared]]) -> None:
     stack, resources = declared
     alarms = {r.state["name"]: r.state for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")}
-    # EXPECTED and the schedule-idle alarm per horizon, plus the alert storm.
-    assert len(alarms) == (len(EXPECTED) + 1) * len(STACK_HORIZONS[stack]) + 1
+    # EXPECTED and the three missed-run alarms per horizon, plus the alert storm.
+    assert len(alarms) == (len(EXPECTED) + 3) * len(STACK_HORIZONS[stack]) + 1
     for h in STACK_HORIZONS[stack]:
         for key, (metric, stat, comparison, threshold, missing, topic) in EXPECTED.items():
             a = alarms[f"ensemble-forecast-{stack}-{key}-{h}"]
@@ -139,17 +142,37 @@ def test_horizon_alarms_thresholds_periods_missing_data_and_topics(declared: tup
                                                                                        missing), key
             assert a["dimensions"] == {"Stack": stack, "Horizon": h}
             assert a["alarmActions"] == ([topic_arn(stack, topic)] if topic else []), key
-            expected_period = ({"1D": 86_400, "4h": 14_400, "8h": 28_800}[h] if key == "forecasts-missing"
-                               else 86_400 if key in DAILY else 3_600)
-            assert (a["period"], a["evaluationPeriods"]) == (expected_period, 1), key
+            assert (a["period"], a["evaluationPeriods"]) == (86_400 if key in DAILY else 3_600, 1), key
             assert a["actionsEnabled"] is True, key
-        idle = alarms[f"ensemble-forecast-{stack}-schedule-idle-{h}"]
-        assert (idle["namespace"], idle["metricName"], idle["dimensions"]) == (
-            "AWS/Events", "TriggeredRules", {"RuleName": f"ensemble-forecast-{stack}-{h}"})
-        assert (idle["statistic"], idle["comparisonOperator"], idle["threshold"], idle["treatMissingData"]) == (
-            "Sum", "LessThanThreshold", 1.0, "breaching")
-        assert idle["period"] == alarms[f"ensemble-forecast-{stack}-forecasts-missing-{h}"]["period"]
-        assert idle["alarmActions"] == []
+
+
+def test_missed_run_alarms_read_the_schedule_and_the_job(declared: tuple[str, list[Declared]]) -> None:
+    stack, resources = declared
+    alarms = {r.state["name"]: r.state for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    comps = {r.state["alarmName"]: r.state for r in of_type(resources, "aws:cloudwatch/compositeAlarm:CompositeAlarm")}
+    for h in STACK_HORIZONS[stack]:
+        name = f"ensemble-forecast-{stack}-{{}}-{h}".format
+        owed, progress, judged = alarms[name("forecasts-owed")], alarms[name("run-in-progress")], alarms[name("runs-judged")]
+        metrics_of = {a: {q["id"]: (q["metric"]["namespace"], q["metric"]["metricName"], q["metric"]["dimensions"],
+                                    q["metric"]["stat"], q["metric"]["period"])
+                          for q in alarms[a]["metricQueries"] if "metric" in q} for a in (owed["name"], judged["name"])}
+        window = {"1D": 28_800, "4h": 43_200, "8h": 28_800}[h]
+        assert metrics_of[owed["name"]] == {
+            "fired0": ("AWS/Events", "TriggeredRules", {"RuleName": f"ensemble-forecast-{stack}-{h}"}, "Sum", window),
+            **{k: (metrics.NAMESPACE, m, {"Stack": stack, "Horizon": h}, "Sum", window) for k, m in (
+                ("expected", metrics.FORECASTS_EXPECTED), ("written", metrics.FORECASTS_WRITTEN),
+                ("failed", metrics.FORECASTS_FAILED))}}
+        assert set(metrics_of[judged["name"]]) == {"fired0"}
+        assert {q["metric"]["period"] for q in progress["metricQueries"] if "metric" in q} == {4 * 3_600}
+        for a in (owed, progress, judged):
+            assert (a["comparisonOperator"], a["threshold"], a["treatMissingData"]) == (
+                "GreaterThanThreshold", 0.0, "notBreaching"), a["name"]
+            assert a["actionsEnabled"] is False and not a.get("alarmActions"), a["name"]
+            assert [q["id"] for q in a["metricQueries"] if q["returnData"]] == [a["metricQueries"][-1]["id"]]
+        missing = comps[name("forecasts-missing")]
+        assert missing["alarmRule"] == (f'ALARM("{owed["name"]}") AND ALARM("{judged["name"]}") '
+                                        f'AND NOT ALARM("{progress["name"]}")')
+        assert missing["actionsEnabled"] is False and not missing.get("alarmActions")
 
 
 def test_alert_storm_alarm(declared: tuple[str, list[Declared]]) -> None:
@@ -166,22 +189,16 @@ def test_rollback_composite_names_every_trigger(declared: tuple[str, list[Declar
     stack, resources = declared
     comps = {r.state["alarmName"]: r.state for r in of_type(resources, "aws:cloudwatch/compositeAlarm:CompositeAlarm")}
     comp = comps[f"ensemble-forecast-{stack}-rollback-required"]
-    names = {r.state["name"] for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")}
-    referenced = set(re.findall(r'(?<!NOT )ALARM\("([^"]+)"\)', comp["alarmRule"]))
-    assert referenced <= names
+    names = {r.state["name"] for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")} | set(comps)
+    referenced = set(re.findall(r'ALARM\("([^"]+)"\)', comp["alarmRule"]))
+    assert referenced <= names and "NOT" not in comp["alarmRule"] and " AND " not in comp["alarmRule"]
     wanted = {f"ensemble-forecast-{stack}-{k}-{h}" for h in STACK_HORIZONS[stack]
               for k in ("rollback-divergence", "rollback-rmse", "forecasts-failed", "forecasts-missing")}
     assert referenced == wanted | {f"ensemble-forecast-{stack}-alert-storm"}
-    for h in STACK_HORIZONS[stack]:  # missing forecasts count only while the schedule fires
-        assert (f'(ALARM("ensemble-forecast-{stack}-forecasts-missing-{h}") AND '
-                f'NOT ALARM("ensemble-forecast-{stack}-schedule-idle-{h}"))') in comp["alarmRule"]
     assert comp["alarmActions"] == [topic_arn(stack, "immediate")] and comp["actionsEnabled"] is True
-    suppressor = comps[f"ensemble-forecast-{stack}-awaiting-schedule"]
-    assert comp["actionsSuppressor"] == {"alarm": suppressor["alarmName"], "extensionPeriod": 3_600,
-                                         "waitPeriod": SUPPRESSOR_WAIT_SECONDS}
-    assert set(re.findall(r'ALARM\("([^"]+)"\)', suppressor["alarmRule"])) == {
-        f"ensemble-forecast-{stack}-schedule-idle-{h}" for h in STACK_HORIZONS[stack]}
-    assert suppressor["actionsEnabled"] is False and not suppressor.get("alarmActions")
+    # No actions suppressor: no alarm can fire before its horizon runs, and a missing forecast
+    # waits for its own horizon's grace only (a failure or a storm on a healthy horizon pages at once).
+    assert "actionsSuppressor" not in comp
 
 
 def test_schedules_off_turns_every_alarm_action_off() -> None:
@@ -190,6 +207,8 @@ def test_schedules_off_turns_every_alarm_action_off() -> None:
         resources, "aws:cloudwatch/compositeAlarm:CompositeAlarm")
     assert alarms and all(a.state["actionsEnabled"] is False for a in alarms), [
         a.name for a in alarms if a.state["actionsEnabled"] is not False]
+    (rule,) = of_type(resources, "aws:cloudwatch/eventRule:EventRule")
+    assert rule.state["state"] == "DISABLED", "the Batch failure rule must not notify while the schedules are off"
 
 
 def test_batch_failures_reach_the_immediate_topic(declared: tuple[str, list[Declared]]) -> None:
@@ -204,7 +223,8 @@ def test_batch_failures_reach_the_immediate_topic(declared: tuple[str, list[Decl
     events = [s for s in policies[topic_arn(stack, "immediate")]["Statement"]
               if s["Principal"] == {"Service": "events.amazonaws.com"}]
     assert len(events) == 1 and events[0]["Action"] == "sns:Publish"
-    assert events[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": rule.state["arn"]}}
+    assert events[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": [rule.state["arn"]]}}
+    assert rule.state["state"] == "ENABLED"
     # The review topic gets no event publisher, and nothing is granted to everyone.
     assert all(s["Principal"] != {"Service": "events.amazonaws.com"}
                for s in policies[topic_arn(stack, "review")]["Statement"])
@@ -228,7 +248,8 @@ def test_dashboard_has_the_rollout_charts(declared: tuple[str, list[Declared]]) 
                    "Symbol health", "Forecast generation"):
         assert any(wanted in t for t in titles), wanted
     alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
-    assert len(alarm_widget["properties"]["alarms"]) == (len(EXPECTED) + 1) * len(STACK_HORIZONS[stack]) + 3
+    # EXPECTED and the four missed-run alarms per horizon, the alert storm and the rollback composite.
+    assert len(alarm_widget["properties"]["alarms"]) == (len(EXPECTED) + 4) * len(STACK_HORIZONS[stack]) + 2
     assert all(w["properties"].get("region", REGION) == REGION for w in body["widgets"])
 
 
@@ -250,15 +271,29 @@ def test_evaluation_window_limits(period: int, evaluations: int, ok: bool) -> No
             check_evaluation_window("x", period, evaluations)
 
 
-def test_a_run_interval_beyond_seven_days_is_refused() -> None:
-    with pytest.raises(ValueError, match="forecasts-missing-1D"):
-        alarm_specs(stack_args("canary", run_intervals={"1D": 8 * 86_400}))
+def test_a_window_beyond_seven_days_is_refused() -> None:
+    with pytest.raises(ValueError, match="forecasts-owed-1D"):
+        all_run_alarm_specs(stack_args("canary", run_windows={"1D": RunWindow(8 * 86_400, 86_400)}))
+
+
+def test_the_abort_rule_may_publish_to_the_immediate_topic_only() -> None:
+    resources = declare(stack_args("canary"), notify_rules=("ensemble-forecast-canary-auto-abort",))
+    policies = {r.state["arn"]: json.loads(r.state["policy"]) for r in of_type(resources, "aws:sns/topicPolicy:TopicPolicy")}
+    [events] = [s for s in policies[topic_arn("canary", "immediate")]["Statement"]
+                if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ensemble-forecast-canary-auto-abort",
+        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ensemble-forecast-canary-batch-failed"]
+    assert all(s["Principal"] != {"Service": "events.amazonaws.com"}
+               for s in policies[topic_arn("canary", "review")]["Statement"])
 
 
 def test_bad_args_are_refused() -> None:
     with pytest.raises(ValueError, match="DIVERGENCE_THRESHOLD=0.3 must be below DIVERGENCE_CRITICAL_THRESHOLD=0.2"):
         stack_args("canary", thresholds=Thresholds(divergence_warning=0.3, divergence_critical=0.2))
-    with pytest.raises(ValueError, match="no entry for horizons 4h"):
-        stack_args("canary", horizons=("1D", "4h"), run_intervals={"1D": 86_400})
+    with pytest.raises(ValueError, match="run_windows has no entry for horizons 4h"):
+        stack_args("canary", horizons=("1D", "4h"), run_windows={"1D": RunWindow(28_800, 28_800)})
+    with pytest.raises(ValueError, match="expected_tasks has no entry for horizons 1D"):
+        stack_args("canary", expected_tasks={})
     with pytest.raises(ValueError, match="topic ARN"):
         topic_policy("not-an-arn", "p")

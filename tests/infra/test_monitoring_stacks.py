@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from infra.batch.schedules import max_run_gap_seconds
-from infra.monitoring.alarms import MAX_EVALUATION_SECONDS
+from infra.batch.schedules import RunWindow, max_run_gap_seconds, missed_run_window
 from jobs.contract import metrics
 from tests.support.stacks import ACCOUNT, STACKS, StackRun, run_stack
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 HOUR = 3_600
-# The stack files' schedules are weekday-only: the longest gap spans the weekend.
-# 1D cron(30 21 ? * MON-FRI *): Fri 21:30 -> Mon 21:30; 4h cron(5 14,18 ...): Fri 18:05 -> Mon 14:05;
-# 8h cron(10 14 ...): Fri 14:10 -> Mon 14:10. Plus each stack's job timeout as grace.
-WEEKEND_GAP = {"1D": 72 * HOUR, "4h": 68 * HOUR, "8h": 72 * HOUR}
 STACK = {  # horizons, job timeout, immediate e-mails
     "canary": (("1D",), 3_600, ["oncall@example.com"]),
     "limited": (("1D", "4h", "8h"), 3_600, ["oncall@example.com"]),
@@ -57,22 +52,40 @@ def test_each_stack_alarms_on_its_thresholds(stack_runs: dict[str, StackRun], st
             assert (a["period"], a["alarmActions"]) == (86_400, [topic(stack, "review")]), key
     storm = alarms[f"ensemble-forecast-{stack}-alert-storm"]
     assert (storm["threshold"], storm["period"], storm["alarmActions"]) == (5, HOUR, [topic(stack, "immediate")])
-    assert len(alarms) == 11 * len(horizons) + 1  # with schedule-idle and two coverage alarms per horizon
+    assert len(alarms) == 12 * len(horizons) + 1  # with three missed-run and two coverage alarms per horizon
+
+
+# The run's grace: 3 attempts x the job timeout + 1 h of queueing (canary, limited 3600 s; prod 5400 s).
+# 4h runs at 14:05 and 18:05 form one burst; 1D at 21:30 and 8h at 14:10 run alone each weekday.
+# Owed window = burst span + grace + hold (hold = the grace, up to what the gap to the next burst allows).
+GRACE = {"canary": 4 * HOUR, "limited": 4 * HOUR, "prod": 5.5 * HOUR}
+OWED_WINDOW = {"canary": {"1D": 8 * HOUR}, "limited": {"1D": 8 * HOUR, "4h": 12 * HOUR, "8h": 8 * HOUR},
+               "prod": {"1D": 11 * HOUR, "4h": 15 * HOUR, "8h": 11 * HOUR}}
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_missing_forecasts_alarm_spans_the_longest_schedule_gap(stack_runs: dict[str, StackRun], stack: str) -> None:
+def test_missed_run_alarms_wait_for_the_runs_grace(stack_runs: dict[str, StackRun], stack: str) -> None:
     alarms = alarms_of(stack_runs[stack])
-    horizons, timeout, _ = STACK[stack]
+    horizons, _, _ = STACK[stack]
     for h in horizons:
-        a = alarms[f"ensemble-forecast-{stack}-forecasts-missing-{h}"]
-        assert a["period"] == WEEKEND_GAP[h] + timeout
-        assert (a["comparisonOperator"], a["threshold"], a["statistic"]) == ("LessThanThreshold", 1, "Sum")
-        # It pages through the rollback composite, which ignores it while the schedule is idle.
-        assert a["treatMissingData"] == "breaching" and a["alarmActions"] == []
-        idle = alarms[f"ensemble-forecast-{stack}-schedule-idle-{h}"]
-        assert idle["dimensions"] == {"RuleName": f"ensemble-forecast-{stack}-{h}"} and idle["period"] == a["period"]
-        assert a["period"] * a["evaluationPeriods"] <= MAX_EVALUATION_SECONDS
+        periods = {k: {q["metric"]["period"] for q in alarms[f"ensemble-forecast-{stack}-{k}-{h}"]["metricQueries"]
+                       if "metric" in q} for k in ("forecasts-owed", "run-in-progress", "runs-judged")}
+        assert periods["run-in-progress"] == {GRACE[stack]}, h
+        assert periods["forecasts-owed"] == {OWED_WINDOW[stack][h]}, h
+        burst = 4 * HOUR if h == "4h" else 0
+        assert periods["runs-judged"] == {OWED_WINDOW[stack][h] - burst}, h
+
+
+def test_missed_run_window_arithmetic() -> None:
+    weekdays = "cron(30 21 ? * MON-FRI *)"
+    assert missed_run_window(weekdays, 4 * HOUR) == RunWindow(8 * HOUR, 8 * HOUR)
+    assert missed_run_window("cron(5 14,18 ? * MON-FRI *)", 4 * HOUR) == RunWindow(12 * HOUR, 8 * HOUR)
+    # The hold shrinks to what the gap to the next burst leaves: 24 h - (4 h burst + 11 h grace) = 9 h.
+    assert missed_run_window("cron(5 14,18 ? * MON-FRI *)", 11 * HOUR) == RunWindow(24 * HOUR, 20 * HOUR)
+    with pytest.raises(ValueError, match="never pauses for the run's grace"):
+        missed_run_window("rate(1 hour)", 4 * HOUR)
+    with pytest.raises(ValueError, match="would hold for 1800s, less than 3600s"):
+        missed_run_window("cron(0 */4 ? * * *)", int(3.5 * HOUR))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -86,15 +99,16 @@ def test_each_stack_has_topics_subscriptions_rollback_and_batch_failure_rule(
                           + [(topic(stack, "immediate"), e) for e in immediate])
     comp = run.named("monitoring-rollback-required").inputs
     assert comp["alarmActions"] == [topic(stack, "immediate")] and comp["actionsEnabled"] is True
-    # The first-run grace is the stack's job timeout.
-    assert comp["actionsSuppressor"]["extensionPeriod"] == STACK[stack][1]
+    assert "actionsSuppressor" not in comp, "no grace hides a failure or a storm"
     assert f'ALARM("ensemble-forecast-{stack}-rollback-divergence-1D")' in comp["alarmRule"]
     rule = run.named("monitoring-batch-failed").inputs
     assert rule["eventPattern"]["detail"] == {
         "status": ["FAILED"], "jobQueue": [f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/ensemble-forecast-{stack}"]}
     assert run.named("monitoring-batch-failed-target").inputs["arn"] == topic(stack, "immediate")
     policy = run.named("monitoring-immediate-policy").inputs["policy"]
-    assert {"Service": "events.amazonaws.com"} in [s["Principal"] for s in policy["Statement"]]
+    [events] = [s for s in policy["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        f"arn:aws:events:us-east-1:{ACCOUNT}:rule/ensemble-forecast-{stack}-{r}" for r in ("auto-abort", "batch-failed")]
     assert all(r.inputs.get("tags", {}).get("stack") == stack
                for r in run if r.name.startswith("monitoring-") and r.type in (ALARM, "aws:sns/topic:Topic"))
 
@@ -131,4 +145,5 @@ def test_a_stack_with_schedules_off_has_no_alarm_actions(stack: str) -> None:
     on = [r.name for r in alarms if r.inputs["actionsEnabled"] is not False]
     assert alarms and not on, f"{stack}: alarms with actions while the schedules are off: {on}"
     rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
-    assert {r.inputs["state"] for r in rules if "schedule" in r.name} == {"DISABLED"}
+    # Schedules, the Batch failure rule and the automatic abort: nothing runs, nothing notifies.
+    assert rules and {r.inputs["state"] for r in rules} == {"DISABLED"}, [r.name for r in rules]

@@ -17,6 +17,8 @@ from jobs.contract.thresholds import Thresholds
 from jobs.contract.values import SSL_MODES, ConfigError, check_database_url
 from tests.support.pulumi_cli import PulumiConfigError
 from tests.support.stacks import (
+    GITHUB_TOKEN,
+    GITHUB_TOKEN_SECRET_ARN,
     PROJECT,
     REGION,
     ROOT,
@@ -82,7 +84,9 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
      "ensemble-forecast:schedules has no schedule for horizon(s) 4h"),
     ("bad-schedule", "canary", {"schedules": {"1D": "every day"}}, "schedules.1D='every day' is invalid"),
     ("unsupported-schedule", "canary", {"schedules": {"1D": "cron(0 21 1 * ? *)"}},
-     "ensemble-forecast:schedules: schedule 'cron(0 21 1 * ? *)' is not supported"),
+     "ensemble-forecast:schedules.1D: schedule 'cron(0 21 1 * ? *)' is not supported"),
+    ("schedule-without-pause", "canary", {"schedules": {"1D": "rate(2 hours)"}},
+     "ensemble-forecast:schedules.1D: schedule 'rate(2 hours)' never pauses for the run's grace of 14400s"),
     ("storm-count-above-the-contract", "canary", {"alertStormCount": 10_001},
      "ensemble-forecast:alertStormCount='10001' is invalid: expected an integer from 0 to 10000"),
     ("storm-period-above-a-day", "canary", {"alertStormPeriodMinutes": 1441},
@@ -93,7 +97,32 @@ BAD_CONFIG: list[tuple[str, str, dict[str, Any], str]] = [
      "ensemble-forecast:optimizationMethod='magic' is invalid: expected one of simple_avg, inverse_rmse"),
     ("unknown-phase", "canary", {"rolloutPhase": "beta"}, "ensemble-forecast:rolloutPhase='beta' is invalid"),
     ("missing-phase", "canary", {"rolloutPhase": None}, "ensemble-forecast:rolloutPhase is required but not set"),
-    ("latest-image", "canary", {"imageRef": "latest"}, "an immutable tag (not 'latest')"),
+    ("tag-image", "canary", {"imageRef": "2026.01.27-canary"},
+     "ensemble-forecast:imageRef='2026.01.27-canary' is not pinned by digest: expected "
+     "<account>.dkr.ecr.<region>.amazonaws.com/ensemble-forecast@sha256:<64 hex>"),
+    ("latest-image", "canary", {"imageRef": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ensemble-forecast:latest"},
+     "is not pinned by digest"),
+    ("bare-digest", "canary", {"imageRef": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}, "ensemble-forecast:imageRef='sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' is "
+     "invalid: expected <account>.dkr.ecr.<region>.amazonaws.com/ensemble-forecast@sha256:<64 hex>"),
+    ("per-stack-repository", "canary",
+     {"imageRef": "123456789012.dkr.ecr.us-east-1.amazonaws.com/ensemble-forecast-canary@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+     "names repository 'ensemble-forecast-canary': every stack runs images from 'ensemble-forecast'"),
+    ("image-in-another-region", "limited",
+     {"imageRef": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ensemble-forecast@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+     "is in region eu-west-1: the stack runs in us-east-1"),
+    ("no-image-with-schedules-on", "prod", {"imageRef": None},
+     "ensemble-forecast:imageRef is required while ensemble-forecast:schedulesEnabled is true"),
+    ("half-a-dispatch", "prod", {"rollbackDispatchRepository": "acme/ensemble-forecast"},
+     "set both ensemble-forecast:rollbackDispatchRepository and ensemble-forecast:rollbackDispatchTokenSecretArn, "
+     "or neither"),
+    ("dispatch-repository", "prod", {"rollbackDispatchRepository": "not a repository",
+                                     "rollbackDispatchTokenSecretArn": GITHUB_TOKEN_SECRET_ARN},
+     "ensemble-forecast:rollbackDispatchRepository='not a repository' is invalid: expected a GitHub repository"),
+    ("dispatch-token-in-place-of-its-arn", "prod", {"rollbackDispatchRepository": "acme/ensemble-forecast",
+                                                   "rollbackDispatchTokenSecretArn": GITHUB_TOKEN},
+     "ensemble-forecast:rollbackDispatchTokenSecretArn is invalid (value not shown): expected a Secrets Manager "
+     "secret ARN"),
+    ("auto-abort-not-bool", "canary", {"autoAbort": "on"}, "ensemble-forecast:autoAbort='on' is invalid"),
     ("bad-email", "canary", {"immediateEmails": ["oncall"]}, "ensemble-forecast:immediateEmails=['oncall'] is invalid"),
     ("bad-subnet", "canary", {"subnetIds": ["vpc-1"]}, "expected a list of subnet ids"),
     ("fargate-memory", "canary", {"taskVcpu": 1, "taskMemoryMiB": 1024}, "taskMemoryMiB=1024 is invalid for 1 vCPU on Fargate: expected 2048 to 8192"),
@@ -110,6 +139,7 @@ def test_bad_config_fails_with_its_message(stack: str, changes: dict[str, Any], 
         parse_with(stack, **changes)
     assert message in str(info.value), f"got: {info.value}"
     assert "\n" not in str(info.value), "the error must be one line"
+    assert GITHUB_TOKEN not in str(info.value), "a token pasted into the config must not be echoed"
 
 
 def test_admin_secret_errors_never_echo_the_secret() -> None:

@@ -13,6 +13,7 @@ import yaml
 
 from infra.batch import iam
 from jobs.contract.config import JobConfig
+from jobs.contract.domain import HORIZONS
 from tests.support.stacks import (
     ACCOUNT,
     PROJECT,
@@ -110,8 +111,11 @@ def test_staging_the_next_prod_batch_changes_only_symbols_and_array_sizes() -> N
     day1, day2 = run_stack("prod"), run_stack("prod", {"enabledBatches": 2})
     before = {r.name: r for r in day1}
     changed = {r.name for r in day2 if before[r.name].inputs != r.inputs}
+    # The job definitions, their targets, the submit policy, and what the missed-run alarms expect per run.
     assert changed and all(name.startswith("forecast-core-") or name.startswith("forecast-high-value-")
-                           or name == "forecast-events-submit" for name in changed), changed
+                           or name == "forecast-events-submit" or name.startswith("monitoring-forecasts-owed-")
+                           for name in changed), changed
+    assert {n for n in changed if n.startswith("monitoring-")} == {f"monitoring-forecasts-owed-{h}" for h in HORIZONS}
     assert len(day2.outputs["symbols"]) == 50
 
 
@@ -156,7 +160,7 @@ def test_schedules_submit_each_job_definition_to_the_queue(stack_runs: dict[str,
         assert rule.inputs["scheduleExpression"] == schedules[horizon], rule.name
         assert target.inputs["arn"] == queue_arn, target.name
         assert target.inputs["batchTarget"]["jobDefinition"].split("/")[-1] == f"{target.inputs['rule']}:1", target.name
-        assert target.inputs["roleArn"].endswith(":forecast-events-role"), target.name
+        assert target.inputs["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/forecast-events-role", target.name
 
 
 def test_schedules_enabled_sets_the_rule_state(stack_runs: dict[str, StackRun]) -> None:
@@ -183,7 +187,8 @@ def test_iam_is_least_privilege(stack_runs: dict[str, StackRun], stack: str) -> 
     assert execution["EcrAuth"]["Action"] == ["ecr:GetAuthorizationToken"]
     assert execution["EcrPull"]["Action"] == ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
                                               "ecr:GetDownloadUrlForLayer"]
-    assert execution["EcrPull"]["Resource"].endswith(f":ensemble-forecast-{stack}")
+    # The one repository every stack shares, nothing else.
+    assert execution["EcrPull"]["Resource"] == f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/ensemble-forecast"
     assert execution["Logs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert execution["Logs"]["Resource"].endswith(f"log-group:{run.outputs['logGroupName']}:log-stream:*")
     assert execution["DatabaseUrl"] == {"Sid": "DatabaseUrl", "Effect": "Allow",
@@ -203,7 +208,8 @@ def test_iam_is_least_privilege(stack_runs: dict[str, StackRun], stack: str) -> 
 @pytest.mark.parametrize("stack", STACKS)
 def test_roles_trust_only_their_service(stack_runs: dict[str, StackRun], stack: str) -> None:
     expected = {"forecast-execution-role": "ecs-tasks.amazonaws.com", "forecast-job-role": "ecs-tasks.amazonaws.com",
-                "forecast-events-role": "events.amazonaws.com"}
+                "forecast-events-role": "events.amazonaws.com", "abort-events-role": "events.amazonaws.com",
+                "abort-automation-role": "ssm.amazonaws.com"}
     roles = {r.name: r for r in stack_runs[stack].of_type("aws:iam/role:Role")}
     assert set(roles) == set(expected)
     for name, service in expected.items():
@@ -215,6 +221,7 @@ def test_roles_trust_only_their_service(stack_runs: dict[str, StackRun], stack: 
 def test_trust_policies_stop_the_confused_deputy(stack_runs: dict[str, StackRun], stack: str) -> None:
     # Only this account's services may assume the roles; only this stack's rules the events role.
     roles = {r.name: r.inputs["assumeRolePolicy"]["Statement"][0] for r in stack_runs[stack].of_type("aws:iam/role:Role")}
+    assert all(r["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT} for r in roles.values())
     for name in ("forecast-execution-role", "forecast-job-role"):
         assert roles[name]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}, name
     pattern = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ensemble-forecast-{stack}-*"
@@ -275,8 +282,13 @@ def test_everything_taggable_is_tagged(stack_runs: dict[str, StackRun], stack: s
 @pytest.mark.parametrize("stack", STACKS)
 def test_job_infrastructure_settings(stack_runs: dict[str, StackRun], stack: str) -> None:
     run, config = stack_runs[stack], stack_file(stack)
-    [repo] = run.of_type("aws:ecr/repository:Repository")
-    assert repo.inputs["imageTagMutability"] == "IMMUTABLE" and repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    repos = run.of_type("aws:ecr/repository:Repository")  # only the owner (canary) declares it
+    assert [(r.name, r.inputs["name"]) for r in repos] == ([("image-repository", "ensemble-forecast")]
+                                                           if config.get("manageRepository") else [])
+    for repo in repos:
+        assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
+        assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert run.outputs["repositoryUrl"] == f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/ensemble-forecast"
     [logs] = run.of_type("aws:cloudwatch/logGroup:LogGroup")
     assert logs.inputs["retentionInDays"] == config["logRetentionDays"]
     [compute] = run.of_type("aws:batch/computeEnvironment:ComputeEnvironment")
@@ -286,7 +298,11 @@ def test_job_infrastructure_settings(stack_runs: dict[str, StackRun], stack: str
     assert queue.inputs["computeEnvironmentOrders"] == [{"computeEnvironment": f"arn:aws:batch:us-east-1:123456789012:{compute.inputs['name']}", "order": 1}]
     for resource in run.of_type(JOB_DEF):
         props = resource.inputs["containerProperties"]
-        assert props["image"] == f"{run.outputs['repositoryUrl']}:{config['imageRef']}", resource.name
+        # Exactly the pinned digest, in the shared repository: the image the stack's config names.
+        assert props["image"] == config["imageRef"] == run.outputs["imageRef"], resource.name
+        assert props["image"].startswith(f"{run.outputs['repositoryUrl']}@sha256:"), resource.name
+        # An init process forwards Batch's SIGTERM to the job (PID 1 ignores signals it has no handler for).
+        assert props["linuxParameters"] == {"initProcessEnabled": True}, resource.name
         assert resource.inputs["retryStrategy"]["attempts"] == config["retryAttempts"], resource.name
         assert resource.inputs["retryStrategy"]["evaluateOnExits"][0] == {"action": "EXIT", "onExitCode": "2"}
         assert resource.inputs["timeout"] == {"attemptDurationSeconds": config["jobTimeoutSeconds"]}, resource.name

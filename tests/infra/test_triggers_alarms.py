@@ -15,7 +15,9 @@ def test_composite_names_exactly_the_rollback_triggers_alarms(stack_runs: dict[s
     run = stack_runs[stack]
     prefix = f"ensemble-forecast-{stack}-"
     horizons = run.outputs["horizons"]
-    alarms = {r.inputs["name"] for r in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    # Metric alarms and composites (forecasts-missing-<horizon> is a composite of the missed-run alarms).
+    alarms = {r.inputs["name"] for r in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")} | {
+        r.inputs["alarmName"] for r in run.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")}
     rule = run.named("monitoring-rollback-required").inputs["alarmRule"]
     fires = set(re.findall(r'(?<!NOT )ALARM\("([^"]+)"\)', rule))
 

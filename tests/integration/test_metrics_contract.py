@@ -25,6 +25,8 @@ from jobs.rollout.checks import phase_coverage
 from jobs.rollout.review import review
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
+from tests.support.cloudwatch import ALARM as IN_ALARM
+from tests.support.cloudwatch import MetricAlarm, MetricStore
 from tests.support.stacks import STACKS, StackRun
 from tests.unit.test_metrics import failed, outcome
 
@@ -57,7 +59,9 @@ def run_job_as_stack(run: StackRun, url: str, extra_env: dict[str, str]) -> str:
     symbol, run_id = run.outputs["jobGroups"]["core"]["symbols"][0], f"contract-{uuid.uuid4().hex[:10]}"
     seed_sample_bars(url, [symbol], ["1d", "1h"])
     for command, env in core_job_definitions(run):
-        argv = [*command, "--symbols", symbol, "--workers", "1", "--run-id", run_id]
+        # One run id per job definition, as Batch gives each scheduled job its own (its first
+        # attempt declares ForecastsExpected: a run id that wrote nothing yet).
+        argv = [*command, "--symbols", symbol, "--workers", "1", "--run-id", f"{run_id}-{command[-1]}"]
         assert main(argv, {**env, **extra_env, "DATABASE_URL": url}) == 0
     return url
 
@@ -69,9 +73,17 @@ def published(client: Any) -> set[Metric]:
             for page in pages for x in page["Metrics"]}
 
 
-def alarm_metric(a: dict[str, Any]) -> Metric:
-    """What a declared alarm watches."""
-    return a["namespace"], a["metricName"], frozenset(a["dimensions"].items())
+def alarm_metrics(a: dict[str, Any]) -> list[Metric]:
+    """What a declared alarm watches: its metric, or each metric its math reads."""
+    if "metricQueries" not in a:
+        return [(a["namespace"], a["metricName"], frozenset(a["dimensions"].items()))]
+    return [(q["metric"]["namespace"], q["metric"]["metricName"], frozenset(q["metric"]["dimensions"].items()))
+            for q in a["metricQueries"] if "metric" in q]
+
+
+def job_alarms(run: StackRun) -> list[dict[str, Any]]:
+    """The declared alarms that read what the job publishes (the missed-run ones also read EventBridge's)."""
+    return [r.inputs for r in run.of_type(ALARM) if any(m[0] == metrics.NAMESPACE for m in alarm_metrics(r.inputs))]
 
 
 def widget_metrics(body: dict[str, Any]) -> tuple[list[Metric], list[tuple[str, str, frozenset[str], str]]]:
@@ -94,11 +106,25 @@ def breaches(client: Any, a: dict[str, Any]) -> bool:
     """Whether the alarm's condition holds now, from the published datapoints.
 
     One evaluation period of the alarm's statistic over exactly its dimensions; no datapoint
-    at all is judged by ``treatMissingData`` as CloudWatch does.
+    at all is judged by ``treatMissingData`` as CloudWatch does. A metric-math alarm is
+    evaluated by ``tests.support.cloudwatch`` on each metric's sum over its period.
     """
     if a["evaluationPeriods"] != 1:
         raise ValueError("this evaluator handles single-period alarms only")
     now = datetime.now(timezone.utc) + timedelta(seconds=1)
+    if "metricQueries" in a:
+        alarm, store = MetricAlarm(a["name"], a), MetricStore()
+        for key, stat in alarm.metrics().values():
+            namespace, name, dims = key
+            query = {"Id": "a", "ReturnData": True, "MetricStat": {
+                "Metric": {"Namespace": namespace, "MetricName": name,
+                           "Dimensions": [{"Name": k, "Value": v} for k, v in dims]},
+                "Period": alarm.period, "Stat": stat}}
+            values = client.get_metric_data(MetricDataQueries=[query], StartTime=now - timedelta(seconds=alarm.period),
+                                            EndTime=now)["MetricDataResults"][0]["Values"]
+            if values:  # a sum over the alarm's one period: one datapoint inside it holds it exactly
+                store.put(key, now - timedelta(seconds=1), float(values[0]))
+        return alarm.evaluate(store, now.timestamp()) == IN_ALARM
     query = {"Id": "a", "ReturnData": True, "MetricStat": {
         "Metric": {"Namespace": a["namespace"], "MetricName": a["metricName"],
                    "Dimensions": [{"Name": k, "Value": v} for k, v in a["dimensions"].items()]},
@@ -118,18 +144,21 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
     run = stack_runs[stack]
     url = run_job_as_stack(run, db_url, LEGACY)
     have = published(cloudwatch)
-    # The job's alarms; schedule-idle watches EventBridge's own AWS/Events metrics, not the job's.
-    alarms = [r.inputs for r in run.of_type(ALARM) if r.inputs["namespace"] == metrics.NAMESPACE]
-    assert {r.inputs["namespace"] for r in run.of_type(ALARM)} == {metrics.NAMESPACE, "AWS/Events"}
-    assert alarms and [a["name"] for a in alarms if alarm_metric(a) not in have] == []
+    # The job's metrics; the missed-run alarms also read EventBridge's own AWS/Events TriggeredRules.
+    alarms = job_alarms(run)
+    assert {m[0] for r in run.of_type(ALARM) for m in alarm_metrics(r.inputs)} == {metrics.NAMESPACE, "AWS/Events"}
+    assert alarms and [(a["name"], m) for a in alarms for m in alarm_metrics(a)
+                       if m[0] == metrics.NAMESPACE and m not in have] == []
     (dash,) = run.of_type("aws:cloudwatch/dashboard:Dashboard")
     explicit, searches = widget_metrics(dash.inputs["dashboardBody"])
     assert explicit and [x for x in explicit if x not in have] == []
     for ns, name, dim_names, stack_value in searches:
         assert any(ns == p[0] and name == p[1] and {k for k, _ in p[2]} == dim_names
                    and (metrics.DIM_STACK, stack_value) in p[2] for p in have), name
-    # A healthy run: no error alarm fires and forecasts are not missing (divergence depends on the models).
-    health = ("model-errors", "forecasts-failed", "forecasts-missing")
+    # A healthy run: no error alarm fires and nothing is owed, every declared task written (divergence
+    # depends on the models). The real job declared its tasks (ForecastsExpected) and wrote each.
+    health = ("model-errors", "forecasts-failed", "forecasts-owed")
+    assert any("forecasts-owed" in a["name"] for a in alarms)
     assert [a["name"] for a in alarms if any(k in a["name"] for k in health) and breaches(cloudwatch, a)] == []
     # The same windows' interval coverage reaches the review, which judges the phase on it.
     cfg = JobConfig.from_env(core_job_definitions(run)[0][1])
@@ -143,8 +172,8 @@ def test_canary_job_environment_alone_feeds_the_baseline_alarms(
         stack_runs: dict[str, StackRun], cloudwatch: Any, db_url: str) -> None:
     run_job_as_stack(stack_runs["canary"], db_url, {})
     have = published(cloudwatch)
-    assert all(alarm_metric(r.inputs) in have for r in stack_runs["canary"].of_type(ALARM)
-               if r.inputs["namespace"] == metrics.NAMESPACE)
+    assert all(m in have for a in job_alarms(stack_runs["canary"]) for m in alarm_metrics(a)
+               if m[0] == metrics.NAMESPACE)
 
 
 # Scenario -> (outcomes per horizon, alarm keys that must fire; every other alarm must not).
@@ -171,7 +200,10 @@ SCENARIOS: dict[str, tuple[Any, set[str]]] = {
     # Many critical windows on one symbol are one alert per horizon (at most 3): no storm.
     "critical windows on one symbol": (lambda h: [outcome("AAPL", [0.31, 0.35, 0.4, 0.5, 0.6, 0.7], horizon=h)],
                                        {"divergence-warning", "divergence-critical", "rollback-divergence"}),
-    "no run at all": (lambda h: [], {"forecasts-missing"}),
+    # Nothing fired and nothing declared: nothing is owed (a missed scheduled run: tests/infra/test_missed_runs.py).
+    "no run at all": (lambda h: [], set()),
+    # A run declared its tasks and wrote none of them yet: owed, and a run is in progress.
+    "declared, nothing written": (lambda h: [], {"forecasts-owed", "run-in-progress"}),
     # Calibration: the day's windows average exactly 80% or 98% coverage (on a bound, not beyond it).
     "coverage on the low bound": (lambda h: [outcome("AAPL", [0.05, 0.05], horizon=h, coverage=0.8)], set()),
     "coverage on the high bound": (lambda h: [outcome("AAPL", [0.05, 0.05], horizon=h, coverage=0.98)], set()),
@@ -194,8 +226,10 @@ def test_alarm_conditions_from_published_datapoints(
     outcomes = [o for h in horizons for o in make(h)]
     if outcomes:
         assert publisher.RunPublisher(cfg, f"scenario-{stack}", cloudwatch)(outcomes) > 0
-    fired = {a["name"] for a in (r.inputs for r in run.of_type(ALARM))
-             if a["namespace"] == metrics.NAMESPACE and breaches(cloudwatch, a)}
+    if scenario == "declared, nothing written":
+        tasks = [(s, h) for h in horizons for s in ("AAPL", "MSFT")]
+        assert publisher.RunPublisher(cfg, f"scenario-{stack}", cloudwatch).expected(tasks) > 0
+    fired = {a["name"] for a in job_alarms(run) if breaches(cloudwatch, a)}
     prefix = f"ensemble-forecast-{stack}-"
     expected = {prefix + k for k in firing if k == "alert-storm"}
     expected |= {f"{prefix}{k}-{h}" for k in firing if k != "alert-storm" for h in horizons}

@@ -78,8 +78,9 @@ def fired_alarms(outcomes: list[SymbolOutcome], cfg: JobConfig) -> tuple[set[str
     """Publish the run to moto's CloudWatch; which of the stack's alarms are breached, and key sums."""
     client = boto3.client("cloudwatch", region_name="us-east-1")
     assert RunPublisher(cfg, RUN_ID, client)(outcomes) > 0
-    args = MonitoringArgs(stack=cfg.stack, horizons=("1D",), region="us-east-1", thresholds=cfg.thresholds)
-    fired = {s.key for s in alarm_specs(args) if s.breaches(statistic(client, s)) and s.key != "forecasts-missing"}
+    args = MonitoringArgs(stack=cfg.stack, horizons=("1D",), region="us-east-1", thresholds=cfg.thresholds,
+                          expected_tasks={"1D": ((f"ensemble-forecast-{cfg.stack}-1D", len(outcomes)),)})
+    fired = {s.key for s in alarm_specs(args) if s.breaches(statistic(client, s))}
     sums = {name: statistic(client, AlarmSpec("", name, {metrics.DIM_STACK: cfg.stack, metrics.DIM_HORIZON: "1D"}
                                               if name != metrics.CRITICAL_ALERTS else {metrics.DIM_STACK: cfg.stack},
                                               "Sum", "", 0.0, 3_600, 1, "", None, ""))

@@ -8,8 +8,10 @@ story's config changes under Pulumi mocks, to read which alarms have their actio
 
 Calendar (2026, UTC; schedules run on weekdays): canary from Mon 5 Jan; limited promoted after
 7 days, canary handed off; prod promoted after limited's 7 days, limited handed off; four daily
-``enabledBatches`` steps; a bad run forces ROLLBACK; prod rolls back to its previous config
-(dispatch) and regenerates.
+``enabledBatches`` steps; a bad run forces ROLLBACK; prod's rollback composite alarm fires and
+its automatic abort disables prod's schedules (EventBridge in moto, the rules and targets the
+deployed stack declares, AWS's sample alarm event, moto's pattern matcher, the runbook's effect);
+prod rolls back to its previous config (dispatch), which turns the schedules back on, and regenerates.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import boto3
 import psycopg
 import pytest
 import yaml
+from moto.cloudwatch.models import cloudwatch_backends
 
 from infra.monitoring.alarms import ROLLBACK_KEYS
 from jobs.contract.phases import DEPLOYED_PHASES
@@ -30,8 +34,9 @@ from jobs.contract.thresholds import Thresholds
 from jobs.rollout.checks import Decision, evaluate
 from jobs.rollout.data import load_review_data
 from jobs.rollout.gate import Gate, GateDecision, decide
+from tests.support.alarm_events import alarm_state_change, matching_rules, run_runbook
 from tests.support.rollout_rows import Run, add_run, seed_symbols
-from tests.support.stacks import ROOT, StackRun, run_stack
+from tests.support.stacks import ACCOUNT, REGION, ROOT, StackRun, run_stack
 
 CANARY = ("AAPL", "MSFT", "SPY")
 # Horizon -> hour and minute of its weekday schedule in the stack files.
@@ -127,6 +132,44 @@ class Rollout:
         return rows
 
 
+def apply_event_rules(events: Any, run: StackRun) -> None:
+    """The stack's EventBridge rules and targets as ``pulumi up --refresh`` leaves them (state included)."""
+    for rule in run.of_type("aws:cloudwatch/eventRule:EventRule"):
+        i = rule.raw_inputs
+        shape = {"ScheduleExpression": i["scheduleExpression"]} if i.get("scheduleExpression") else {
+            "EventPattern": i["eventPattern"]}
+        events.put_rule(Name=i["name"], State=i["state"], **shape)
+    for target in run.of_type("aws:cloudwatch/eventTarget:EventTarget"):
+        i = target.raw_inputs
+        extra = {k: i[v] for k, v in (("Input", "input"), ("RoleArn", "roleArn")) if i.get(v)}
+        events.put_targets(Rule=i["rule"], Targets=[{"Id": target.name[:64], "Arn": i["arn"], **extra}])
+
+
+def rollback_alarm_fires(run: StackRun) -> dict[str, Any]:
+    """The deployed rollback composite, entering ALARM in CloudWatch; the event CloudWatch sends for it."""
+    comp = run.named("monitoring-rollback-required").inputs
+    # moto serves composite alarms through its backend (the PutCompositeAlarm API is not implemented).
+    cloudwatch_backends[ACCOUNT][REGION].put_metric_alarm(
+        name=comp["alarmName"], namespace="", metric_name="", metric_data_queries=None, comparison_operator="",
+        evaluation_periods=1, datapoints_to_alarm=None, period=60, threshold=0.0, statistic="", extended_statistic=None,
+        description=comp["alarmDescription"], dimensions=[], alarm_actions=comp["alarmActions"], ok_actions=[],
+        insufficient_data_actions=[], unit=None, actions_enabled=True, rule=comp["alarmRule"])
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    cloudwatch.set_alarm_state(AlarmName=comp["alarmName"], StateValue="ALARM",
+                               StateReason="ensemble-forecast-prod-rollback-divergence-1D transitioned to ALARM")
+    [alarm] = cloudwatch.describe_alarms(AlarmNames=[comp["alarmName"]], AlarmTypes=["CompositeAlarm"])[
+        "CompositeAlarms"]
+    assert alarm["StateValue"] == "ALARM"
+    return alarm_state_change(alarm["AlarmName"], alarm["AlarmArn"], state="ALARM", previous="OK")
+
+
+def schedule_states(events: Any, run: StackRun) -> set[str]:
+    """The states of the deployed stack's schedule rules in EventBridge."""
+    names = [r.inputs["name"] for r in run.of_type("aws:cloudwatch/eventRule:EventRule")
+             if r.inputs.get("scheduleExpression")]
+    return {events.describe_rule(Name=n)["State"] for n in names}
+
+
 def deploys(gates: Mapping[str, Gate | None]) -> dict[str, str]:
     """Stack -> DEPLOY / REFUSE / skipped."""
     return {s: g.decision.value if g else "skipped" for s, g in gates.items()}
@@ -137,8 +180,9 @@ def weekdays(first: int, last: int) -> Iterator[int]:
     return (d for d in range(first, last + 1) if day(d).weekday() < 5)
 
 
-def test_the_whole_rollout(db_url: str) -> None:
+def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     story = Rollout(db_url)
+    events = boto3.client("events", region_name=REGION)
 
     # Mon 5 Jan: first push. Canary deploys; limited and prod have nothing proved before them.
     gates = story.workflow(day(5))
@@ -215,6 +259,19 @@ def test_the_whole_rollout(db_url: str) -> None:
     old = load_review_data(db_url, "limited", 7, Thresholds(), until=day(28, 9))
     assert evaluate("limited", 7, old.stats, old.incidents, Thresholds()).decision is Decision.ROLLBACK
 
+    # Tue 27, the bad run's alarms: prod's rollback composite enters ALARM. The abort rules match the
+    # event CloudWatch sends, and their targets run AWS-DisableEventBridgeRule on every schedule of prod.
+    bad = story.stack("prod")
+    apply_event_rules(events, bad)
+    assert schedule_states(events, bad) == {"ENABLED"}
+    fired = matching_rules(events, rollback_alarm_fires(bad))
+    assert sorted(fired) == sorted(r.inputs["name"] for r in bad.of_type("aws:cloudwatch/eventRule:EventRule")
+                                   if r.name.startswith("abort-")), fired
+    targets = [t for rule in fired for t in events.list_targets_by_rule(Rule=rule)["Targets"]]
+    disabled = run_runbook(events, targets)
+    assert schedule_states(events, bad) == {"DISABLED"} and len(disabled) == 6  # 3 horizons x 2 job groups
+    assert f"arn:aws:sns:{REGION}:{ACCOUNT}:ensemble-forecast-prod-immediate" in {t["Arn"] for t in targets}
+
     # Wed 28, 09:00: roll prod back to its previous config (enabledBatches 4) by hand: only prod runs, ungated.
     story.configs["prod"]["enabledBatches"] = 4
     gates = story.workflow(day(28, 9), event="workflow_dispatch", stack="prod")
@@ -222,6 +279,9 @@ def test_the_whole_rollout(db_url: str) -> None:
     assert gates["prod"].kind == "promoted" and "rollback is not gated" in gates["prod"].reason
     assert len(story.stack("prod").outputs["symbols"]) == 100
     assert story.actions_on("prod")
+    # The deploy refreshes: the rules' state changed outside Pulumi, so `pulumi up --refresh` puts them back.
+    apply_event_rules(events, story.stack("prod"))
+    assert schedule_states(events, story.stack("prod")) == {"ENABLED"}
 
     # Regenerate: a one-off job per horizon with its own run id, the rolled-back config's symbols.
     assert story.run_jobs("prod", 28, run_id="regenerate-prod-2026-01-28", hour_offset=-11) == 100 * 3

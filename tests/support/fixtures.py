@@ -17,7 +17,7 @@ from moto import mock_aws
 from psycopg import sql
 
 from jobs.storage.db import embedded_url, migrate
-from tests.support.stacks import STACKS, StackRun, run_stack
+from tests.support.stacks import STACKS, StackRun, run_stack, stack_file_values
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +162,9 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def stack_runs() -> dict[str, StackRun]:
     """The recorded run of every stack from the real ``Pulumi.<stack>.yaml`` files (read-only)."""
     return {name: run_stack(name) for name in STACKS}
+
+
+@pytest.fixture(scope="session")
+def stack_files() -> dict[str, dict[str, object]]:
+    """The project keys of every committed ``Pulumi.<stack>.yaml``, short names, as YAML values."""
+    return {name: stack_file_values(name) for name in STACKS}

@@ -47,7 +47,10 @@ REGION = "us-east-1"
 # passwords random.RandomPassword generates: the leak tests search every recorded input,
 # output and snapshot for these markers.
 ADMIN_CREDENTIAL: dict[str, str] = {"username": "forecast_admin", "password": "TEST-admin-pw-8d21e7"}
-SECRET_MARKERS: tuple[str, ...] = ("TEST-admin-pw-8d21e7", "mock-generated-pw-0b9e")
+# The GitHub token a stack's rollback dispatch reads from Secrets Manager (GITHUB_TOKEN_SECRET_ARN).
+GITHUB_TOKEN = "github_pat_TEST-dispatch-token-5f1c"
+GITHUB_TOKEN_SECRET_ARN = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:ensemble-forecast/github-dispatch-AbCdEf"
+SECRET_MARKERS: tuple[str, ...] = ("TEST-admin-pw-8d21e7", "mock-generated-pw-0b9e", GITHUB_TOKEN)
 SECRET_SUFFIX = "AbCdEf"  # Secrets Manager appends 6 random characters to a secret's ARN
 
 
@@ -60,14 +63,21 @@ def invoke_results(admin: Mapping[str, str] | None = None) -> dict[str, Any]:
         "aws:index/getRegion:getRegion": lambda _: {
             "region": REGION, "name": REGION, "id": REGION, "description": "US East (N. Virginia)",
             "endpoint": f"ec2.{REGION}.amazonaws.com"},
-        # The admin secret (RDS-managed format) and the owning stack's DATABASE_URL secret by name.
+        # The admin secret (RDS-managed format) or the dispatch token, and the owning stack's
+        # DATABASE_URL secret by name.
         "aws:secretsmanager/getSecretVersion:getSecretVersion": lambda args: {
             "arn": args["secretId"], "id": args["secretId"], "secretId": args["secretId"],
-            "secretString": json.dumps(dict(admin or ADMIN_CREDENTIAL)), "versionId": "v1",
+            "secretString": GITHUB_TOKEN if args["secretId"] == GITHUB_TOKEN_SECRET_ARN
+            else json.dumps(dict(admin or ADMIN_CREDENTIAL)), "versionId": "v1",
             "versionStage": "AWSCURRENT", "versionStages": ["AWSCURRENT"]},
         "aws:secretsmanager/getSecret:getSecret": lambda args: {
             "arn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{args['name']}-{SECRET_SUFFIX}",
             "name": args["name"], "id": args["name"]},
+        # The image repository the owning stack (canary) declared, found by name by the others.
+        "aws:ecr/getRepository:getRepository": lambda args: {
+            "arn": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{args['name']}", "name": args["name"],
+            "id": args["name"], "registryId": ACCOUNT,
+            "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{args['name']}"},
     }
 
 
@@ -79,9 +89,10 @@ _DEFAULT_PROVIDER = re.compile(r"^default(_\d+_\d+_\d+.*)?$")
 class RecordedResource:
     """One declared resource: Pulumi type token, logical name and inputs (secrets redacted).
 
-    ``urn`` and ``dependencies`` (URNs of the resources it waits for, explicit ``depends_on``
-    and inputs alike) order a rehearsal; ``raw_inputs`` keeps the secret values for it and is
-    never written to a snapshot.
+    ``urn``, ``parent`` (the parent's URN; the stack's for a top-level resource) and
+    ``dependencies`` (URNs of the resources it waits for, explicit ``depends_on`` and inputs
+    alike) order a rehearsal and a targeted plan; ``raw_inputs`` keeps the secret values for it
+    and is never written to a snapshot; ``retain_on_delete`` is the resource option.
     """
 
     type: str
@@ -90,6 +101,8 @@ class RecordedResource:
     urn: str = ""
     dependencies: tuple[str, ...] = ()
     raw_inputs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    parent: str = ""
+    retain_on_delete: bool = False
 
 
 class StackRun(list[RecordedResource]):
@@ -109,6 +122,13 @@ class StackRun(list[RecordedResource]):
         if len(matches) != 1:
             raise KeyError(f"{len(matches)} resources named {name!r}; names: {sorted(r.name for r in self)}")
         return matches[0]
+
+
+def stack_file_values(stack_name: str) -> dict[str, Any]:
+    """The project keys of the committed ``Pulumi.<stack_name>.yaml`` (short names, YAML values)."""
+    _, config = load_stack(ROOT, stack_name)
+    prefix = f"{PROJECT}:"
+    return {k[len(prefix):]: v.content() for k, v in config.items() if k.startswith(prefix)}
 
 
 def stack_config(stack_name: str, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
@@ -169,7 +189,9 @@ class RecordingMonitor(MockMonitor):
                         entry.name == request.name or entry.type.startswith("pulumi:providers:")
                         and entry.name == "default" and _DEFAULT_PROVIDER.match(request.name)):
                     mocks.recorded[index] = RecordedResource(entry.type, entry.name, entry.inputs, response.urn,
-                                                             tuple(sorted(request.dependencies)), entry.raw_inputs)
+                                                             tuple(sorted(request.dependencies)), entry.raw_inputs,
+                                                             parent=request.parent,
+                                                             retain_on_delete=bool(request.retainOnDelete))
                     break
         return response
 
@@ -179,7 +201,15 @@ def _mock_outputs(args: MockResourceArgs) -> dict[str, Any]:
     service = args.typ.split(":")[1].split("/")[0]
     out: dict[str, Any] = {"arn": f"arn:aws:{service}:us-east-1:{ACCOUNT}:{physical}", "name": physical}
     if args.typ == "aws:ecr/repository:Repository":
+        out["arn"] = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{physical}"
         out["repositoryUrl"] = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{physical}"
+    if args.typ in ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm"):
+        alarm = args.inputs.get("name") or args.inputs["alarmName"]
+        out["arn"] = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{alarm}"
+    if args.typ in ("aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventApiDestination:EventApiDestination",
+                    "aws:cloudwatch/eventConnection:EventConnection"):
+        kind = {"eventRule": "rule", "eventApiDestination": "api-destination", "eventConnection": "connection"}
+        out["arn"] = f"arn:aws:events:us-east-1:{ACCOUNT}:{kind[args.typ.split('/')[1].split(':')[0]]}/{physical}"
     if args.typ == "aws:cloudwatch/logGroup:LogGroup":
         out["arn"] = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{physical}"
     if args.typ == "aws:batch/jobDefinition:JobDefinition":
@@ -187,6 +217,8 @@ def _mock_outputs(args: MockResourceArgs) -> dict[str, Any]:
         out["arn"] = f"{out['arnPrefix']}:1"
     if args.typ == "aws:batch/jobQueue:JobQueue":
         out["arn"] = f"arn:aws:batch:us-east-1:{ACCOUNT}:job-queue/{physical}"
+    if args.typ == "aws:iam/role:Role":
+        out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{args.name}"  # IAM is global: no region in the ARN
     if args.typ.startswith("random:"):
         # A distinct password per resource, as RandomPassword would generate.
         out["result"] = rpc.wrap_rpc_secret(f"{SECRET_MARKERS[1]}-{hashlib.sha256(args.name.encode()).hexdigest()[:12]}")

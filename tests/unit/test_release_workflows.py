@@ -198,7 +198,8 @@ def test_no_workflow_or_document_targets_a_resource_to_bootstrap() -> None:
     for path in files:
         text = path.read_text()
         assert not re.search(r"pulumi (up|preview)[^\n]*--target", text), path.name
-        assert "forecast-repo" not in text, path.name
+        # The old per-stack repository may be named (the runbook forgets it in the state), never targeted.
+        assert "**forecast-repo" not in text, path.name
 
 
 def test_the_rollout_document_states_the_release_order() -> None:

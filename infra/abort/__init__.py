@@ -1,0 +1,1 @@
+"""The automatic abort: when the rollback composite alarm enters ALARM, the stack disables its own schedules."""

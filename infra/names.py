@@ -1,5 +1,5 @@
 """Physical names of a stack's resources: each starts with ``ensemble-forecast-<stack>``, except
-the one image repository every stack shares (``ensemble-forecast``).
+the one image repository every stack shares (``jobs.contract.images.IMAGE_REPOSITORY``).
 
 One module builds them, so the job definitions, the schedule rules the alarms watch, the IAM
 pattern that limits the EventBridge role to the stack's rules, the alarm names in the
@@ -13,8 +13,6 @@ from __future__ import annotations
 PROJECT = "ensemble-forecast"
 # The job group that runs the phase's model set; its job names carry no group suffix.
 CORE_GROUP = "core"
-# The one ECR repository of the job image: one image per commit of jobs/, promoted by digest.
-IMAGE_REPOSITORY = PROJECT
 # The rollback composite alarm's key: the automatic abort listens for it.
 ROLLBACK_ALARM = "rollback-required"
 AUTO_ABORT = "auto-abort"

@@ -1,10 +1,12 @@
 """Promote an image by digest: ``python -m jobs.promote --from canary --to limited``.
 
-Copies the previous stack's committed ``imageRef`` (``ensemble-forecast@sha256:<digest>``)
-into ``Pulumi.<to>.yaml``, changing only that line; ``--image REF --to canary`` pins a digest
-the build workflow recorded. Commit the file and open a pull request: its stack diff is the one
-line. Exit status: 0 pinned (or already pinned), 3 refused with the reason (a tag, an
-uncommitted pin, too few days on the previous stack), 2 bad input, 1 git failed.
+Copies the previous stack's committed ``imageRef``
+(``<account>.dkr.ecr.<region>.amazonaws.com/ensemble-forecast@sha256:<digest>``) into
+``Pulumi.<to>.yaml``, changing only that line; ``--image REF --to canary`` pins a digest the
+build workflow recorded (a stack's first deploy too). Commit the file and open a pull request:
+its stack diff is the one line. Exit status: 0 pinned (or already pinned), 3 refused with the
+reason (a tag, an uncommitted pin, too few days on the previous stack), 2 bad input (an image in
+another region than the stack's too), 1 git failed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from jobs.cli import EXIT_OK, OneLineParser, argv_or_sys, fail, run_command
+from jobs.contract.images import IMAGE_REF_FORM
 from jobs.contract.phases import DEPLOYED_PHASES, minimum_days
 from jobs.rollout.promote import Promotion, PromotionRefused, pin, promote
 from jobs.rollout.rollback import RollbackError, find_repo
@@ -27,7 +30,7 @@ def build_parser() -> OneLineParser:
     p = OneLineParser(prog="python -m jobs.promote", description=__doc__.splitlines()[0])
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--from", dest="source", choices=DEPLOYED_PHASES, help="the stack whose pinned image to copy")
-    source.add_argument("--image", help="pin this digest instead: ensemble-forecast@sha256:<digest>")
+    source.add_argument("--image", help=f"pin this digest instead: {IMAGE_REF_FORM}")
     p.add_argument("--to", dest="target", required=True, choices=DEPLOYED_PHASES, help="the stack file to change")
     p.add_argument("--min-days", type=float, default=None,
                    help="days the previous stack must have pinned the image (default: its phase's minimum days)")

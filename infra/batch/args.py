@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.batch.jobs import JobGroup, Workload
-from infra.names import IMAGE_REPOSITORY
-from infra.values import SettingsError, flag, integer, key_name, require, strings
+from infra.values import SettingsError, contract, flag, integer, key_name, require, strings
+from jobs.contract import images
 from jobs.contract.domain import HORIZONS
 
-# The one form a stack pins its image in: the repository every stack shares, by digest.
-_IMAGE_REF_RE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
-                           r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)@sha256:[0-9a-f]{64}$")
-IMAGE_REF_FORM = f"<account>.dkr.ecr.<region>.amazonaws.com/{IMAGE_REPOSITORY}@sha256:<64 hex>"
 _SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SG_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _SCHEDULE_RE = re.compile(r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
@@ -177,28 +173,18 @@ def parse_batch(values: Mapping[str, Any], workload: Workload, stack: str, regio
 def parse_image_ref(image: Any, region: str) -> str | None:
     """The stack's image pin, or None when unset (a first deploy, before the image exists).
 
-    Only a digest in the shared repository is accepted: a tag names whatever was pushed under
-    it, so the pull request's stack diff would not show which image runs, and a promotion could
-    not copy exactly what canary validated.
+    The form is the job contract's (``jobs.contract.images``: a digest in the shared repository,
+    as ``jobs.promote`` and the workflows write it); the image must be in the stack's region.
 
     Raises:
         SettingsError: One line naming the value and the one accepted form.
     """
     if image is None:
         return None
-    key = key_name("imageRef")
-    match = _IMAGE_REF_RE.match(image) if isinstance(image, str) else None
-    if match is None:
-        if isinstance(image, str) and "sha256:" not in image:
-            raise SettingsError(f"{key}={image!r} is not pinned by digest: expected {IMAGE_REF_FORM} (the digest "
-                                "the workflow built for the commit; a promotion copies canary's)")
-        raise SettingsError(f"{key}={image!r} is invalid: expected {IMAGE_REF_FORM}")
-    if match["repository"] != IMAGE_REPOSITORY:
-        raise SettingsError(f"{key}={image!r} names repository {match['repository']!r}: every stack runs images "
-                            f"from {IMAGE_REPOSITORY!r}")
-    if match["region"] != region:
-        raise SettingsError(f"{key}={image!r} is in region {match['region']}: the stack runs in {region}")
-    return image
+    ref = contract(lambda: images.parse_image_ref(key_name("imageRef"), image))
+    if ref.region != region:
+        raise SettingsError(f"{key_name('imageRef')}={image!r} is in region {ref.region}: the stack runs in {region}")
+    return str(ref)
 
 
 def _integer(values: Mapping[str, Any], key: str, low: int, high: int) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.names import IMAGE_REPOSITORY
+from jobs.contract.images import IMAGE_REPOSITORY
 
 # The logical name of the owning stack's repository resource.
 REPOSITORY_RESOURCE = "image-repository"

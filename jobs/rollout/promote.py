@@ -1,6 +1,7 @@
 """Promotion by digest: the image the previous stack ran becomes the next stack's ``imageRef``.
 
-Every stack pins ``ensemble-forecast@sha256:<digest>`` (``jobs.contract.images``). Promoting
+Every stack pins ``<account>.dkr.ecr.<region>.amazonaws.com/ensemble-forecast@sha256:<digest>``
+(``jobs.contract.images``), the reference AWS Batch pulls. Promoting
 copies the previous phase's committed pin into the next phase's stack file, changing that one
 line and nothing else, so the pull request's stack diff is exactly the image. It is refused
 while the previous phase has pinned that digest for fewer than its minimum days (from the
@@ -17,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from jobs.contract.images import IMAGE_REF_FORM, ImageRef, parse_image_ref
 from jobs.contract.values import ConfigError
-from jobs.contract.images import ImageRef, parse_image_ref
 from jobs.contract.phases import DEPLOYED_PHASES, previous_phase
 from jobs.rollout.rollback import ConfigVersion, config_history, git
 from jobs.rollout.stackfile import PROJECT, read_stack, stack_path, with_image_ref
@@ -68,12 +69,15 @@ def pinned_since(repo: Path, stack: str, ref: ImageRef) -> ConfigVersion | None:
 
 def _pinned(target: str, repo: Path, ref: ImageRef, reason: str) -> Promotion:
     config = read_stack(repo, target)
+    if config.region is not None and ref.region != config.region:
+        # ECR repositories are regional: the stack's job definitions could not pull it.
+        raise ValueError(f"{ref} is in region {ref.region}: {config.path.name} deploys to {config.region}")
     text = with_image_ref(config.path.read_text(encoding="utf-8"), ref, config.path.name)
     return Promotion(target, config.path, ref, config.values.get("imageRef"), text, reason)
 
 
 def pin(repo: Path, target: str, raw: str) -> Promotion:
-    """Set ``target``'s ``imageRef`` to the digest ``raw`` (``ensemble-forecast@sha256:...``)."""
+    """Set ``target``'s ``imageRef`` to the digest ``raw`` (``<registry>/ensemble-forecast@sha256:...``)."""
     ref = parse_image_ref("--image", raw)
     return _pinned(target, repo, ref, f"{target} pinned to {ref} as given")
 
@@ -95,7 +99,7 @@ def promote(repo: Path, source: str, target: str, now: datetime, min_days: float
         ref = parse_image_ref(f"{config.path.name} imageRef", config.values.get("imageRef"))
     except ConfigError as exc:
         raise PromotionRefused(f"{exc}; pin the digest the build recorded first: python -m jobs.promote "
-                               f"--image {PROJECT}@sha256:<digest> --to {source}") from None
+                               f"--image {IMAGE_REF_FORM} --to {source}") from None
     since = pinned_since(repo, source, ref)
     if since is None:
         raise PromotionRefused(f"{source}'s imageRef {ref} is not committed: {source} has never run it")

@@ -16,10 +16,12 @@ import pytest
 import yaml
 
 from jobs import promote
+from jobs.contract.images import IMAGE_REF_FORM
 from tests.support.stacks import ROOT
 
 DIGEST = "sha256:" + "ab12" * 16
-REF = f"ensemble-forecast@{DIGEST}"
+REPOSITORY_URL = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ensemble-forecast"
+REF = f"{REPOSITORY_URL}@{DIGEST}"
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=timezone.utc)
 
 
@@ -50,9 +52,14 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def pin_canary(repo: Path, days_ago: float) -> None:
-    set_canary_image(repo, REF)
+def pin_canary(repo: Path, days_ago: float, ref: str = REF) -> None:
+    set_canary_image(repo, ref)
     git(repo, "commit", "-qam", "canary: run image", when=NOW - timedelta(days=days_ago))
+
+
+def pinned(stack: str) -> str:
+    """The image the real ``Pulumi.<stack>.yaml`` pins."""
+    return str(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]["ensemble-forecast:imageRef"])
 
 
 def run(repo: Path, *argv: str) -> int:
@@ -71,7 +78,7 @@ def test_promotion_copies_the_digest_canary_ran_and_changes_exactly_that_line(
     pin_canary(repo, days_ago=8)
     assert run(repo, "--from", "canary", "--to", "limited") == 0
     assert changed_lines(repo, "Pulumi.limited.yaml") == [
-        '-  ensemble-forecast:imageRef: "2026.02.03-limited"',
+        f'-  ensemble-forecast:imageRef: "{pinned("limited")}"',
         f'+  ensemble-forecast:imageRef: "{REF}"',
     ]
     assert git(repo, "status", "--porcelain").split() == ["M", "Pulumi.limited.yaml"]
@@ -80,7 +87,7 @@ def test_promotion_copies_the_digest_canary_ran_and_changes_exactly_that_line(
     before["config"].pop("ensemble-forecast:imageRef")
     assert after == before
     out = capsys.readouterr().out
-    assert "imageRef 2026.02.03-limited -> " + REF in out and "canary has pinned it for 8.0 days" in out
+    assert f"imageRef {pinned('limited')} -> {REF}" in out and "canary has pinned it for 8.0 days" in out
 
     # Promoted again, nothing changes; prod takes it from limited once limited's pin is old enough.
     git(repo, "commit", "-qam", "limited: run image", when=NOW - timedelta(days=7))
@@ -90,12 +97,19 @@ def test_promotion_copies_the_digest_canary_ran_and_changes_exactly_that_line(
     assert [line[:1] for line in changed_lines(repo, "Pulumi.prod.yaml")] == ["-", "+"]
 
 
-def test_a_tag_is_never_promoted(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("canary, why", [
+    ("2026.01.27-canary", "is not pinned by digest"),
+    ("", "is not pinned by digest"),  # canary still bootstrapping: no image yet
+    (f"ensemble-forecast@{DIGEST}", "is invalid"),  # the bare form: Batch cannot pull it
+])
+def test_only_a_digest_in_the_registry_form_is_promoted(repo: Path, canary: str, why: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    pin_canary(repo, days_ago=30, ref=canary)
     assert run(repo, "--from", "canary", "--to", "limited") == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: promotion of limited refused: Pulumi.canary.yaml imageRef=")
-    assert "'2026.01.27-canary' is invalid: expected ensemble-forecast@sha256:<64 hex digits>" in err
-    assert "python -m jobs.promote --image ensemble-forecast@sha256:<digest> --to canary" in err
+    assert f"{canary!r} {why}: expected {IMAGE_REF_FORM}" in err, err
+    assert f"python -m jobs.promote --image {IMAGE_REF_FORM} --to canary" in err
     assert git(repo, "status", "--porcelain") == ""
 
 
@@ -126,16 +140,29 @@ def test_an_uncommitted_pin_is_refused(repo: Path, capsys: pytest.CaptureFixture
 def test_the_build_pins_canary_by_image_in_one_line(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(repo, "--image", REF, "--to", "canary") == 0
     assert changed_lines(repo, "Pulumi.canary.yaml") == [
-        '-  ensemble-forecast:imageRef: "2026.01.27-canary"', f'+  ensemble-forecast:imageRef: "{REF}"']
+        f'-  ensemble-forecast:imageRef: "{pinned("canary")}"', f'+  ensemble-forecast:imageRef: "{REF}"']
     assert f'git commit -m "canary: run image {DIGEST[:19]}" -- Pulumi.canary.yaml' in capsys.readouterr().out
+
+
+def test_a_bootstrapping_canary_gets_its_first_image_in_one_line(repo: Path) -> None:
+    """The runbook's first deploy: `pulumi config set imageRef ""` keeps the line the pin then changes."""
+    pin_canary(repo, days_ago=1, ref="")
+    assert run(repo, "--image", REF, "--to", "canary") == 0
+    assert changed_lines(repo, "Pulumi.canary.yaml") == [
+        '-  ensemble-forecast:imageRef: ""', f'+  ensemble-forecast:imageRef: "{REF}"']
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--from", "canary", "--to", "prod"], "--from canary --to prod is invalid: expected one of --from canary "
                                            "--to limited, --from limited --to prod"),
-    (["--image", "ensemble-forecast:2026.01.27", "--to", "canary"],
-     "--image='ensemble-forecast:2026.01.27' is invalid: expected ensemble-forecast@sha256:<64 hex digits>"),
-    (["--image", f"ensemble-forecast-canary@{DIGEST}", "--to", "canary"], "names repository 'ensemble-forecast-canary'"),
+    (["--image", f"{REPOSITORY_URL}:2026.01.27", "--to", "canary"],
+     f"--image='{REPOSITORY_URL}:2026.01.27' is not pinned by digest: expected {IMAGE_REF_FORM}"),
+    (["--image", f"ensemble-forecast@{DIGEST}", "--to", "canary"],
+     f"--image='ensemble-forecast@{DIGEST}' is invalid: expected {IMAGE_REF_FORM}"),
+    (["--image", f"{REPOSITORY_URL}-canary@{DIGEST}", "--to", "canary"],
+     "names repository 'ensemble-forecast-canary': every stack runs images from 'ensemble-forecast'"),
+    (["--image", REF.replace("us-east-1", "eu-west-1"), "--to", "limited"],
+     "is in region eu-west-1: Pulumi.limited.yaml deploys to us-east-1"),
     (["--to", "limited"], "one of the arguments --from --image is required"),
     (["--from", "canary", "--to", "limited", "--min-days", "-1"], "--min-days -1 is invalid: expected 0 or more days"),
 ])

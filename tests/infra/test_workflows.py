@@ -124,6 +124,8 @@ def test_the_gate_decides_and_the_image_is_pushed_before_pulumi_up() -> None:
     for step in (creds, find, up):
         assert step["if"] == DEPLOY_IF, step.get("name", step.get("uses"))
     assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "${{ env.STACK_REF }}"
+    # An automatic abort disabled the schedule rules outside Pulumi: only a refreshing up turns them back on.
+    assert up["with"]["refresh"] is True
     # Build once, promote by digest: the image was built by build-image.yml; a stack only checks
     # that the digest its file pins is in the one repository, and never builds.
     assert not [st for st in steps if "build-push-action" in str(st.get("uses", ""))], "deploy-stack builds no image"

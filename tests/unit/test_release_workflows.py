@@ -18,12 +18,16 @@ from typing import Any
 
 import pytest
 
+import yaml
+
 from jobs.contract.images import IMAGE_REPOSITORY
 from tests.support.stacks import ROOT
 from tests.support.workflows import WORKFLOWS, job_steps, load_workflow
 
 DIGEST = "sha256:" + "0f" * 32
-REF = f"{IMAGE_REPOSITORY}@{DIGEST}"
+REGION = "us-east-1"
+REPOSITORY_URL = f"123456789012.dkr.ecr.{REGION}.amazonaws.com/{IMAGE_REPOSITORY}"
+REF = f"{REPOSITORY_URL}@{DIGEST}"
 SHA = "1234567890abcdef1234567890abcdef12345678"
 DEPLOY_IF = "steps.gate.outputs.decision == 'DEPLOY'"
 
@@ -90,33 +94,43 @@ def test_the_build_runs_on_every_change_to_what_the_image_is_built_from() -> Non
     assert set(paths) == wanted | {".dockerignore", ".github/workflows/build-image.yml"}
 
 
-def test_the_repository_is_created_once_outside_the_stacks_with_immutable_tags(bin_dir: Path, tmp_path: Path) -> None:
-    script = step("build-image.yml", "Create the repository once")["run"]
-    fake_tool(bin_dir, "aws", '[ "$2" = describe-repositories ] && exit 254; exit 0')
-    done = run_step(script, tmp_path, bin_dir, {"IMAGE_REPOSITORY": IMAGE_REPOSITORY})
+def test_the_build_pushes_to_the_repository_canary_declares_and_creates_none(bin_dir: Path, tmp_path: Path) -> None:
+    assert "create-repository" not in (WORKFLOWS / "build-image.yml").read_text(), "canary's stack declares it"
+    script = step("build-image.yml", "Find the repository and this commit's image")["run"]
+    env = {"IMAGE_REPOSITORY": IMAGE_REPOSITORY, "AWS_REGION": REGION, "GITHUB_SHA": SHA}
+    fake_tool(bin_dir, "aws", f'[ "$2" = describe-repositories ] && echo "{REPOSITORY_URL}"; '
+                              f'[ "$2" = describe-images ] && echo "{DIGEST}"; exit 0')
+    done = run_step(script, tmp_path, bin_dir, env)
     assert done.returncode == 0, done.stderr
-    calls = (bin_dir / "log").read_text().splitlines()
-    assert calls == [f"aws ecr describe-repositories --repository-names {IMAGE_REPOSITORY}",
-                     f"aws ecr create-repository --repository-name {IMAGE_REPOSITORY} --image-tag-mutability "
-                     "IMMUTABLE --image-scanning-configuration scanOnPush=true"]
-    (bin_dir / "log").unlink()
-    fake_tool(bin_dir, "aws", "exit 0")  # it exists: nothing is created
-    assert run_step(script, tmp_path, bin_dir, {"IMAGE_REPOSITORY": IMAGE_REPOSITORY}).returncode == 0
-    assert "create-repository" not in (bin_dir / "log").read_text()
+    assert outputs(bin_dir) == {"repository": REPOSITORY_URL, "digest": DIGEST}, "a re-run records the same digest"
+    assert (bin_dir / "log").read_text().splitlines() == [
+        f"aws ecr describe-repositories --repository-names {IMAGE_REPOSITORY} --query repositories[0].repositoryUri "
+        "--output text",
+        f"aws ecr describe-images --repository-name {IMAGE_REPOSITORY} --image-ids imageTag={SHA} "
+        "--query imageDetails[0].imageDigest --output text"]
+    # A new account: canary's first deploy has not declared the repository yet. One line, nothing pushed.
+    (bin_dir / "output").unlink()
+    fake_tool(bin_dir, "aws", '[ "$2" = describe-repositories ] && exit 254; exit 0')
+    done = run_step(script, tmp_path, bin_dir, env)
+    assert done.returncode == 1 and outputs(bin_dir) == {}
+    assert done.stdout.count("::error::") == 1 and "deploy canary first" in done.stdout, done.stdout
 
 
-@pytest.mark.parametrize("digest, ok", [(DIGEST, True), ("", False), ("sha256:abc", False)])
-def test_the_digest_is_recorded_as_the_stack_files_pin_it(bin_dir: Path, tmp_path: Path, digest: str, ok: bool) -> None:
+@pytest.mark.parametrize("url, digest, ok", [
+    (REPOSITORY_URL, DIGEST, True), (REPOSITORY_URL, "", False), (REPOSITORY_URL, "sha256:abc", False),
+    ("", DIGEST, False), (REPOSITORY_URL.replace(REGION, "eu-west-1"), DIGEST, False)])
+def test_the_digest_is_recorded_as_the_stack_files_pin_it(bin_dir: Path, tmp_path: Path, url: str, digest: str,
+                                                          ok: bool) -> None:
     script = step("build-image.yml", "Record the digest")["run"]
-    done = run_step(script, tmp_path, bin_dir, {"IMAGE_REPOSITORY": IMAGE_REPOSITORY, "DIGEST": digest,
-                                                "GITHUB_SHA": SHA})
+    done = run_step(script, tmp_path, bin_dir, {"IMAGE_REPOSITORY": IMAGE_REPOSITORY, "AWS_REGION": REGION,
+                                                "REPOSITORY_URL": url, "DIGEST": digest, "GITHUB_SHA": SHA})
     assert (done.returncode == 0) is ok, done.stdout + done.stderr
     if ok:
         assert outputs(bin_dir) == {"ref": REF}
         assert json.loads((tmp_path / "image.json").read_text()) == {"commit": SHA, "image": REF}
         assert REF in (bin_dir / "summary").read_text()
     else:
-        assert f"::error::no image digest for {SHA}" in done.stdout
+        assert f"::error::no image digest for {SHA} in {IMAGE_REPOSITORY}" in done.stdout
 
 
 def test_the_build_opens_a_pull_request_whose_diff_is_canarys_image_line(bin_dir: Path, tmp_path: Path) -> None:
@@ -139,8 +153,9 @@ def test_the_build_opens_a_pull_request_whose_diff_is_canarys_image_line(bin_dir
     branch = f"pin/canary-{SHA[:12]}"
     diff = subprocess.run(["git", "-C", str(remote), "diff", "-U0", "main", branch], check=True, capture_output=True,
                           text=True).stdout.splitlines()
+    pinned = yaml.safe_load((ROOT / "Pulumi.canary.yaml").read_text())["config"]["ensemble-forecast:imageRef"]
     assert [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))] == [
-        '-  ensemble-forecast:imageRef: "2026.01.27-canary"', f'+  ensemble-forecast:imageRef: "{REF}"']
+        f'-  ensemble-forecast:imageRef: "{pinned}"', f'+  ensemble-forecast:imageRef: "{REF}"']
     (gh,) = (bin_dir / "log").read_text().splitlines()
     assert gh.startswith(f"gh pr create --base main --head {branch} --title canary: run image {SHA[:12]}")
     # Run again for the same image (canary already pins it on this checkout): no second pull request.
@@ -172,8 +187,13 @@ def test_a_stack_deploy_selects_or_creates_the_stack_then_checks_quota_and_image
 
 @pytest.mark.parametrize("ref, in_repository, error", [
     (REF, True, None),
+    ("", True, None),  # a first deploy: no image, schedules off (the program refuses it otherwise)
     ("2026.01.27-canary", True, "imageRef 2026.01.27-canary is not pinned by digest"),
-    (f"ensemble-forecast-canary@{DIGEST}", True, f"imageRef ensemble-forecast-canary@{DIGEST} is not pinned by digest"),
+    (f"{IMAGE_REPOSITORY}@{DIGEST}", True, f"imageRef {IMAGE_REPOSITORY}@{DIGEST} is not pinned by digest"),
+    (REF.replace(IMAGE_REPOSITORY, "ensemble-forecast-canary"), True, "ensemble-forecast-canary@sha256:"
+     f"{DIGEST[7:]} is not pinned by digest: expected <account>.dkr.ecr.{REGION}.amazonaws.com/{IMAGE_REPOSITORY}"
+     "@sha256:<digest>"),
+    (REF.replace(REGION, "eu-west-1"), True, f"{REF.replace(REGION, 'eu-west-1')} is not pinned by digest"),
     (REF, False, f"{REF} is not in the {IMAGE_REPOSITORY} repository"),
 ])
 def test_a_stack_deploys_only_a_digest_already_in_the_one_repository(
@@ -181,15 +201,20 @@ def test_a_stack_deploys_only_a_digest_already_in_the_one_repository(
     fake_tool(bin_dir, "pulumi", f'echo "{ref}"')
     fake_tool(bin_dir, "aws", "exit 0" if in_repository else "exit 254")
     done = run_step(step("deploy-stack.yml", "Find the image")["run"], tmp_path, bin_dir,
-                    {"IMAGE_REPOSITORY": IMAGE_REPOSITORY, "STACK": "limited", "STACK_REF": "org/limited"})
+                    {"IMAGE_REPOSITORY": IMAGE_REPOSITORY, "AWS_REGION": REGION, "STACK": "limited",
+                     "STACK_REF": "org/limited"})
     calls = (bin_dir / "log").read_text().splitlines()
     assert calls[0] == "pulumi config get imageRef --stack org/limited"
     if error is None:
         assert done.returncode == 0, done.stdout + done.stderr
-        assert calls[1] == f"aws ecr describe-images --repository-name {IMAGE_REPOSITORY} --image-ids imageDigest={DIGEST}"
-        assert outputs(bin_dir) == {"ref": REF}
+        assert outputs(bin_dir) == {"ref": ref}
+        if ref:
+            assert calls[1:] == [f"aws ecr describe-images --repository-name {IMAGE_REPOSITORY} "
+                                 f"--image-ids imageDigest={DIGEST}"]
+        else:
+            assert calls[1:] == [] and "::notice title=limited runs no image::" in done.stdout
     else:
-        assert done.returncode == 1 and f"::error::{error}" in done.stdout, done.stdout
+        assert done.returncode == 1 and done.stdout.count("::error::") == 1 and error in done.stdout, done.stdout
 
 
 def test_no_workflow_or_document_targets_a_resource_to_bootstrap() -> None:

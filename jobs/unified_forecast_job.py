@@ -1,7 +1,8 @@
 """The forecast job: ``python -m jobs.unified_forecast_job --symbols AAPL,MSFT,SPY --horizon 1D``.
 
-Exit status: 0 every symbol forecast; 1 a symbol failed or the database was unreachable;
-2 bad input (configuration, environment, command line), reported before any row is written.
+Exit status: 0 every symbol forecast or refused as a data incident (recorded and reported); 1 a
+symbol failed in code (a pipeline failure) or the database was unreachable; 2 bad input
+(configuration, environment, command line), reported before any row is written.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
 
 from jobs.cli import EXIT_FAULT, EXIT_OK, OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import (
@@ -25,6 +28,8 @@ from jobs.contract.config import (
 )
 from jobs.forecasting.results import SymbolOutcome
 from jobs.monitoring.publisher import RunPublisher
+from jobs.forecasting.calendar import exchange_today
+from jobs.running.intake import triage, unknown_symbols
 from jobs.running.logs import log_metrics_to, setup_logging
 from jobs.running.runner import (
     Task,
@@ -42,7 +47,7 @@ from jobs.storage.db import (
     resolve_url,
     with_retry,
 )
-from jobs.storage.forecasts import mark_published, sync_stack_symbols, written_tasks
+from jobs.storage.forecasts import mark_published, sync_stack_symbols, write_outcome, written_tasks
 
 log = logging.getLogger("jobs.unified_forecast_job")
 
@@ -60,6 +65,9 @@ def build_parser() -> OneLineParser:
                    help="run only this shard of the symbols, e.g. 0/4 (default: AWS_BATCH_JOB_ARRAY_INDEX/SIZE)")
     p.add_argument("--sample-data", choices=("auto", "never"), default="auto",
                    help="auto: seed labelled sample bars into an empty local database (ROLLOUT_PHASE=local)")
+    p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                   help="the run's date, which MAX_STALE_SESSIONS measures each symbol's last bar against "
+                        "(default: today where EXCHANGE_CALENDAR trades)")
     return p
 
 
@@ -74,6 +82,7 @@ class Plan:
     run_id: str
     sample_data: bool
     attempt: int | None = None  # AWS_BATCH_JOB_ATTEMPT (1 first), None outside Batch
+    as_of: date | None = None  # the run's date (freshness); None: not checked
 
 
 def make_plan(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
@@ -96,7 +105,15 @@ def make_plan(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
     sample = args.sample_data == "auto" and cfg.rollout_phase == "local"
     attempt = parse_int("AWS_BATCH_JOB_ATTEMPT", env["AWS_BATCH_JOB_ATTEMPT"], 1, 10) \
         if env.get("AWS_BATCH_JOB_ATTEMPT") else None
-    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample, attempt)
+    as_of = _as_of(args.as_of) if args.as_of is not None else exchange_today(cfg.exchange_calendar)
+    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample, attempt, as_of)
+
+
+def _as_of(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ConfigError(f"--as-of={raw!r} is invalid: expected a date such as 2026-11-20") from None
 
 
 def _flag_or_env(flag: str, raw: str | None, parse: Callable[[str, str], tuple[str, ...]],
@@ -183,9 +200,12 @@ def run(plan: Plan, url: str) -> RunResult:
     its rows commit, so what a run publishes is exactly what it computed, once. The run's first
     attempt also publishes ``ForecastsExpected`` for every task of its shard.
     """
-    tasks = [Task(s, h, plan.run_id) for h in plan.horizons for s in plan.symbols]
+    tasks = [Task(s, h, plan.run_id, plan.as_of) for h in plan.horizons for s in plan.symbols]
     done = with_retry(url, lambda conn: written_tasks(conn, plan.run_id))
     todo = [t for t in tasks if (t.symbol, t.horizon) not in done]
+    intake = with_retry(url, lambda conn: triage(conn, [(t.symbol, t.horizon) for t in todo]))
+    refused = {(o.symbol, o.horizon) for o in intake.refused}
+    todo = [replace(t, quarantine=intake.quarantined.get(t.symbol)) for t in todo if (t.symbol, t.horizon) not in refused]
     publisher = RunPublisher(plan.cfg, plan.run_id)
     first_attempt = plan.attempt == 1 if plan.attempt is not None else not done
     if first_attempt:
@@ -201,11 +221,31 @@ def run(plan: Plan, url: str) -> RunResult:
                 _best_effort(lambda: with_retry(url, lambda conn: mark_published(
                     conn, plan.run_id, outcome.symbol, outcome.horizon)), f"marking {task} published")
 
-        outcomes = run_tasks(todo, plan.cfg, url, plan.workers, on_done=finished)
-    result = RunResult(outcomes, len(tasks) - len(todo), len(tasks))
+        computed = [*record_refusals(plan, url, intake.refused, publisher),
+                    *run_tasks(todo, plan.cfg, url, plan.workers, on_done=finished)]
+    order = {(t.symbol, t.horizon): i for i, t in enumerate(tasks)}
+    outcomes = sorted(computed, key=lambda o: order[(o.symbol, o.horizon)])
+    result = RunResult(outcomes, len(tasks) - len(todo) - len(intake.refused), len(tasks))
     if note := result.resume_note(plan.run_id):
         log.info(note)
     return result
+
+
+def record_refusals(plan: Plan, url: str, refused: Sequence[SymbolOutcome], publisher: RunPublisher
+                    ) -> Sequence[SymbolOutcome]:
+    """Write, publish and stamp the tasks refused up front (unknown symbols), all in one go: no worker, no fit."""
+    if not refused:
+        return refused
+
+    def write(conn: Any) -> None:
+        for outcome in refused:
+            write_outcome(conn, outcome, plan.cfg, plan.run_id, plan.as_of)
+
+    with_retry(url, write)
+    if _best_effort(lambda: publisher(list(refused)), f"publishing the metrics of {len(refused)} refused tasks"):
+        _best_effort(lambda: with_retry(url, lambda conn: [mark_published(conn, plan.run_id, o.symbol, o.horizon)
+                                                           for o in refused]), "marking the refused tasks published")
+    return refused
 
 
 def _best_effort(publish: Callable[[], object], what: str) -> bool:
@@ -216,6 +256,27 @@ def _best_effort(publish: Callable[[], object], what: str) -> bool:
     except Exception:  # metrics are best-effort: the rows are already committed
         log.exception("%s failed; database rows are unaffected", what)
         return False
+
+
+def report_failures(outcomes: Sequence[SymbolOutcome]) -> int:
+    """Print each warning, data incident and pipeline failure on stderr; the exit status.
+
+    An unknown symbol is named once, whatever its horizons. Data incidents are recorded and
+    reported (exit 0); a pipeline failure (code raised) exits 1.
+    """
+    for o in outcomes:
+        for warning in o.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    unknown = unknown_symbols(outcomes)
+    for symbol in unknown:
+        print(f"data incident: unknown symbol {symbol}: no bars stored, nothing fitted", file=sys.stderr)
+    for o in outcomes:
+        if o.failure == "data" and o.cause != "unknown-symbol":
+            print(f"data incident: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
+    pipeline = [o for o in outcomes if o.failure == "pipeline"]
+    for o in pipeline:
+        print(f"error: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
+    return EXIT_FAULT if pipeline else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
@@ -236,10 +297,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         print_summary(outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
         if note := result.resume_note(plan.run_id):
             print(note)
-        failed = [o for o in outcomes if not o.ok]
-        for o in failed:
-            print(f"error: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
-        return EXIT_FAULT if failed else EXIT_OK
+        return report_failures(outcomes)
 
     return run_command(body)
 

@@ -38,7 +38,8 @@ from jobs.contract.values import (
 # The single-value parsers (ConfigError, parse_*, check_*) live in jobs.contract.values; they are
 # re-exported here, so callers keep importing them from this module.
 __all__ = [
-    "DEFAULT_MAX_GAP_SESSIONS", "DEFAULT_MODEL_SETS", "DEPLOY_SUPPLIED", "HORIZONS", "MODEL_ORDER", "NONE",
+    "DEFAULT_MAX_GAP_SESSIONS", "DEFAULT_MAX_STALE_SESSIONS", "DEFAULT_MODEL_SETS", "DEPLOY_SUPPLIED", "HORIZONS",
+    "MODEL_ORDER", "NONE",
     "OPTIMIZATION_METHODS", "RETURN_OUTLIER_DEFAULT", "RUN_ID_MAX", "SSL_MODES", "ConfigError", "Horizon",
     "JobConfig", "Model", "check_database_url", "check_exchange", "flag_var", "flags_for", "parse_bool",
     "parse_choice", "parse_horizons", "parse_int", "parse_model_list", "parse_outlier_threshold", "parse_run_id",
@@ -73,6 +74,9 @@ OPTIMIZATION_METHODS: tuple[str, ...] = ("simple_avg", "inverse_rmse", "constrai
 # sessions (September 2001), so a longer run of missing sessions is missing data, and one
 # "return" spanning it would distort every window that contains it.
 DEFAULT_MAX_GAP_SESSIONS = 21
+# MAX_STALE_SESSIONS default: a symbol whose last bar is more than 3 sessions before the run's date
+# has a stale feed (a run during a session counts that session, a missed delivery one more).
+DEFAULT_MAX_STALE_SESSIONS = 3
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,9 @@ class JobConfig(BaseModel):
     exchange_calendar: str = "XNYS"
     # A longer run of missing sessions in the bars a symbol-horizon reads refuses that symbol.
     max_gap_sessions: int = DEFAULT_MAX_GAP_SESSIONS
+    # A symbol whose last bar is more sessions than this before the run's date is stale: a data
+    # incident in a deployed phase, a warning locally.
+    max_stale_sessions: int = DEFAULT_MAX_STALE_SESSIONS
     # Every symbol the stack enables (all its job groups): on start, symbols of the phase no
     # longer listed are marked retired. Empty: the job retires nothing.
     stack_symbols: tuple[str, ...] = ()
@@ -254,6 +261,7 @@ class JobConfig(BaseModel):
             "DEPLOY_STACK": self.stack,
             "EXCHANGE_CALENDAR": self.exchange_calendar,
             "MAX_GAP_SESSIONS": str(self.max_gap_sessions),
+            "MAX_STALE_SESSIONS": str(self.max_stale_sessions),
         }
         # Empty lists are rendered as "none", never left out or empty: the Batch API drops
         # empty environment values, and a job definition names every variable (DESIGN §3.1).
@@ -338,6 +346,8 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
         out["exchange_calendar"] = check_exchange(raw.strip())
     if (raw := get("MAX_GAP_SESSIONS")) is not None:
         out["max_gap_sessions"] = parse_int("MAX_GAP_SESSIONS", raw, 1, 10_000)
+    if (raw := get("MAX_STALE_SESSIONS")) is not None:
+        out["max_stale_sessions"] = parse_int("MAX_STALE_SESSIONS", raw, 1, 10_000)
     if (raw := get("STACK_SYMBOLS")) is not None:
         out["stack_symbols"] = () if _is_none(raw) else parse_symbols("STACK_SYMBOLS", raw)
     return out

@@ -31,6 +31,15 @@ COVERAGE_REVIEW_LOW = 0.85
 COVERAGE_REVIEW_HIGH = 0.95
 COVERAGE_ALARM_LOW = 0.80
 COVERAGE_ALARM_HIGH = 0.98
+# Data incidents (issue 20): a run whose input was refused for more than this share of the phase's
+# symbols (and for at least DATA_INCIDENT_ROLLBACK_MIN of them) is a systemic outage: ROLLBACK.
+# Below it, data incidents are reported for the data team and decide nothing.
+DATA_INCIDENT_ROLLBACK_SHARE = 0.25
+DATA_INCIDENT_ROLLBACK_MIN = 3
+# A symbol with this many data incidents in a row (no forecast in between) is quarantined.
+QUARANTINE_AFTER_INCIDENTS = 3
+# Limited phase's success criterion: "Divergence < 20% for 95% of symbols" (20% is the warning threshold).
+LIMITED_SYMBOL_SHARE = 0.95
 # No threshold may exceed this (validated below), so a divergence stored as LEAK_DIVERGENCE is
 # above every threshold, every alarm and every chart line.
 MAX_FRACTION = 10.0
@@ -42,7 +51,9 @@ LEAK_DIVERGENCE = 1e6
 _FRACTIONS = ("divergence_warning", "divergence_critical", "divergence_proceed", "divergence_rollback",
               "rmse_escalation", "rmse_rollback", "overfitting_share")
 _SHARES = ("overfitting_share", "coverage_review_low", "coverage_review_high", "coverage_alarm_low",
-           "coverage_alarm_high")
+           "coverage_alarm_high", "data_incident_share", "limited_symbol_share")
+# Whole numbers and their allowed ranges.
+_COUNTS = {"data_incident_min_symbols": (1, 10_000), "quarantine_after": (1, 1_000)}
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,12 @@ class Thresholds:
             lie within these to proceed (else MONITOR).
         coverage_alarm_low, coverage_alarm_high: a day's average window coverage outside these
             alarms the review topic.
+        data_incident_share, data_incident_min_symbols: a run whose input was refused (data
+            incidents, quarantined symbols aside) for more than this share of its symbols, and at
+            least this many, is a systemic outage (ROLLBACK); fewer are reported only.
+        quarantine_after: data incidents in a row (no forecast in between) that quarantine a symbol.
+        limited_symbol_share: limited's criterion: this share of its symbols must average a
+            divergence below ``divergence_warning``.
     """
 
     divergence_warning: float = DIVERGENCE_WARNING
@@ -79,6 +96,10 @@ class Thresholds:
     coverage_review_high: float = COVERAGE_REVIEW_HIGH
     coverage_alarm_low: float = COVERAGE_ALARM_LOW
     coverage_alarm_high: float = COVERAGE_ALARM_HIGH
+    data_incident_share: float = DATA_INCIDENT_ROLLBACK_SHARE
+    data_incident_min_symbols: int = DATA_INCIDENT_ROLLBACK_MIN
+    quarantine_after: int = QUARANTINE_AFTER_INCIDENTS
+    limited_symbol_share: float = LIMITED_SYMBOL_SHARE
 
     def __post_init__(self) -> None:
         for name in (*_FRACTIONS, *_SHARES):
@@ -96,6 +117,10 @@ class Thresholds:
         for name in _SHARES:
             if getattr(self, name) > 1.0:
                 raise ValueError(f"{ENV_VARS[name]}={getattr(self, name)} is invalid: expected a share in (0, 1]")
+        for name, (low, high) in _COUNTS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{ENV_VARS[name]}={value!r} is invalid: expected a whole number from {low} to {high}")
         if not 0 <= self.alert_storm_count <= 10_000:
             raise ValueError(f"{ENV_VARS['alert_storm_count']}={self.alert_storm_count} is invalid: expected 0 to 10000")
         if not 60 <= self.alert_storm_period_seconds <= 86_400 or self.alert_storm_period_seconds % 60:
@@ -124,6 +149,10 @@ ENV_VARS: dict[str, str] = {
     "coverage_review_high": "COVERAGE_REVIEW_HIGH",
     "coverage_alarm_low": "COVERAGE_ALARM_LOW",
     "coverage_alarm_high": "COVERAGE_ALARM_HIGH",
+    "data_incident_share": "DATA_INCIDENT_ROLLBACK_SHARE",
+    "data_incident_min_symbols": "DATA_INCIDENT_ROLLBACK_MIN",
+    "quarantine_after": "QUARANTINE_AFTER_INCIDENTS",
+    "limited_symbol_share": "LIMITED_DIVERGENCE_SYMBOL_SHARE",
 }
 if set(ENV_VARS) != {f.name for f in fields(Thresholds)}:  # import-time guard: a new field needs its variable
     raise ImportError("jobs.contract.thresholds.ENV_VARS must name every Thresholds field")

@@ -19,11 +19,8 @@ from jobs.forecasting.results import (
     SymbolOutcome,
     WindowResult,
 )
-from jobs.forecasting.series import (
-    BadBarsError,
-    Series,
-    refuse_return_outliers,
-)
+from jobs.forecasting.damage import screen, winsorised
+from jobs.forecasting.series import BadBarsError, Series
 from jobs.forecasting.walkforward import (
     DEFAULT_SPECS,
     FittedWindow,
@@ -56,12 +53,18 @@ def compute(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec | Non
     started = time.perf_counter()
     spec = spec or DEFAULT_SPECS[HORIZONS[horizon].timeframe]
     try:
-        refuse_return_outliers(series, cfg.return_outlier_threshold)
+        events = screen(series, cfg.return_outlier_threshold)  # a damaged price is refused before any fit
+    except BadBarsError as exc:
+        return SymbolOutcome.refused(series.symbol, horizon, exc, time.perf_counter() - started)
+    try:
         windows, baseline, forecast = evaluate_series(series, horizon, cfg, spec, factory or default_factory())
-    except (BadBarsError, ValueError) as exc:
-        return SymbolOutcome(series.symbol, horizon, error=str(exc), seconds=time.perf_counter() - started)
+    except BadBarsError as exc:
+        return SymbolOutcome.refused(series.symbol, horizon, exc, time.perf_counter() - started)
+    except ValueError as exc:  # code refused its own result (every model failed, a point outside its interval)
+        return SymbolOutcome(series.symbol, horizon, error=str(exc), seconds=time.perf_counter() - started,
+                             events=events)
     return SymbolOutcome(series.symbol, horizon, forecast=forecast, windows=windows, baseline_windows=baseline,
-                         seconds=time.perf_counter() - started)
+                         seconds=time.perf_counter() - started, events=events)
 
 
 def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec, factory: ModelFactory
@@ -69,12 +72,13 @@ def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSp
     """Score every window for the production set (and the paired baseline), then forecast."""
     steps = HORIZONS[horizon].steps
     returns = series.returns
+    inputs = winsorised(returns, cfg.return_outlier_threshold)  # what the models fit on; targets stay real
     models = [m for m in MODEL_ORDER if m in set(cfg.models) | set(cfg.baseline_models)]
     windows, baseline, last = [], [], None
     for bounds in plan_windows(len(returns), spec, steps, cfg.walk_forward):
         y_val, y_test = window_targets(returns, bounds, steps)
         require_price_movement(series, bounds, steps, y_val, y_test)  # before fitting: refusing is cheap
-        fitted = fit_and_predict(models, factory, returns, bounds, steps,
+        fitted = fit_and_predict(models, factory, inputs, bounds, steps,
                                  lambda m, b=bounds: model_seed(cfg.seed, series.symbol, horizon, b.window_id, m.value))
         last = _score(cfg.models, fitted, y_val, y_test, cfg)
         windows.append(_window_row(series, bounds, steps, cfg.models, last, baseline=False))
@@ -102,7 +106,7 @@ def require_price_movement(series: Series, bounds: WindowBounds, steps: int, y_v
             start, end = series.timestamps[origins[0] + 1], series.timestamps[origins[-1] + steps]
             raise BadBarsError(
                 f"{series.timeframe} bars: constant close price from {start} to {end} (the {name} slice of "
-                f"walk-forward window {bounds.window_id}); divergence against the naive forecast is undefined"
+                f"walk-forward window {bounds.window_id}); divergence against the naive forecast is undefined", "constant"
             )
 
 
@@ -134,7 +138,7 @@ def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: Wind
     that failed in the latest window (so has no validated weight) is left out too.
     """
     steps = HORIZONS[horizon].steps
-    returns = series.returns
+    returns = winsorised(series.returns, cfg.return_outlier_threshold)
     origin = np.array([len(returns) - 1])
     predictions, errors = {}, {}
     for model in cfg.models:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -25,6 +25,7 @@ from jobs.contract.config import JobConfig
 from jobs.forecasting.pipeline import compute
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import Series
+from jobs.running.intake import admit
 from jobs.storage.bars import load_series
 from jobs.storage.db import DatabaseUnavailable, connect, with_retry
 from jobs.storage.forecasts import write_outcome
@@ -70,11 +71,17 @@ def make_run_id(cfg: JobConfig, symbols: Sequence[str], horizons: Sequence[str],
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: a symbol at a horizon in a run."""
+    """One unit of work: a symbol at a horizon in a run.
+
+    ``as_of`` is the run's date (freshness is checked against it; None: not checked);
+    ``quarantine`` says why the symbol is quarantined (its task then fits only when its bars pass).
+    """
 
     symbol: str
     horizon: str
     run_id: str
+    as_of: date | None = None
+    quarantine: str | None = None
 
 
 def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
@@ -86,9 +93,9 @@ def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
     """
     try:
         loaded = with_retry(url, lambda conn: load_series(conn, task.symbol, task.horizon, cfg))
-        outcome = loaded if isinstance(loaded, SymbolOutcome) else _compute(loaded, task, cfg)
-        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id))
-        return outcome
+        outcome = admit(loaded, task.horizon, cfg, task.as_of, task.quarantine, lambda s: _compute(s, task, cfg))
+        new_events = with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id, task.as_of))
+        return replace(outcome, new_events=new_events) if new_events else outcome
     except DatabaseUnavailable as exc:
         return SymbolOutcome(task.symbol, task.horizon, error=str(exc))
     except Exception as exc:  # e.g. a write the database refuses for good: this task fails, the run goes on

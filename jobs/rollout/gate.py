@@ -117,7 +117,7 @@ def _promotion(url: str, stack: str, prev: str, thresholds: Thresholds, at: date
                     f"promotion of {stack} refused: {prev} has run {ran:.1f} of its minimum {days} days "
                     f"(first run {before.first_run:%Y-%m-%d %H:%M}Z; not before {ready:%Y-%m-%d %H:%M}Z)")
     data = load_review_data(url, prev, days, thresholds, until=at)
-    result = evaluate(prev, days, data.stats, data.incidents, thresholds, require_baseline)
+    result = evaluate(prev, days, data.stats, data.incidents, thresholds, require_baseline, runs=data.run_shares)
     if result.decision is not Decision.PROCEED:
         first = result.reasons[0] if result.reasons else ""
         return Gate(stack, GateDecision.REFUSE, "promotion",

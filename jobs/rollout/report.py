@@ -17,8 +17,10 @@ from jobs.running.files import ensure_dir, write_text_atomic
 
 MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",
-           "RMSE vs baseline", "model errors", "forecasts", "failures", "missing", "generated", "inconsistent",
-           "logged", "coverage")
+           "RMSE vs baseline", "model errors", "forecasts", "failures", "data incidents", "missing", "generated",
+           "inconsistent", "logged", "coverage")
+# How many symbol-horizons the problematic-symbols list shows by divergence.
+TOP_DIVERGENCE = 10
 
 
 def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
@@ -26,8 +28,28 @@ def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
     rmse = "n/a" if s.rmse_change is None else f"{s.rmse_change:+.1%}"
     return (s.symbol, s.horizon, str(s.runs), str(s.windows), pct(s.avg_divergence), pct(s.max_divergence),
             f"{s.overfitting_windows} ({pct(s.overfitting_share)})", rmse, str(s.model_errors), str(s.forecasts),
-            str(s.failures), str(s.missing), pct(s.generated_share), str(s.inconsistent), pct(s.logged_share),
-            pct(s.avg_coverage))
+            str(s.failures), str(s.data_incidents), str(s.missing), pct(s.generated_share), str(s.inconsistent),
+            pct(s.logged_share), pct(s.avg_coverage))
+
+
+def problematic(review: Review) -> list[tuple[str, str]]:
+    """The prod weekly task "identify problematic symbols": ``(heading, line)`` pairs, worst first.
+
+    The highest average divergences, the symbols with data incidents (runs refused), and the
+    quarantined symbols.
+    """
+    ranked = sorted((s for s in review.stats if s.avg_divergence is not None), key=lambda s: -(s.avg_divergence or 0))
+    out = [("top divergence", f"{s.label}: average {pct(s.avg_divergence)}, max {pct(s.max_divergence)}, "
+                              f"{s.overfitting_windows} of {s.windows} windows overfitting")
+           for s in ranked[:TOP_DIVERGENCE]]
+    refused: dict[str, int] = {}
+    for s in review.stats:
+        if s.data_incidents:
+            refused[s.symbol] = refused.get(s.symbol, 0) + s.data_incidents
+    out += [("data incidents", f"{sym}: {n} task(s) refused")
+            for sym, n in sorted(refused.items(), key=lambda kv: (-kv[1], kv[0]))]
+    out += [("quarantined", f"{i.symbol}: {i.detail}") for i in review.incidents if i.kind == "quarantined"]
+    return out
 
 
 def title(review: Review) -> str:
@@ -65,6 +87,8 @@ def render_markdown(review: Review, data: ReviewData, t: Thresholds) -> str:
     if review.incidents:
         lines += ["## Incidents", "", "| kind | symbol | horizon | detail |", "|---|---|---|---|",
                   *(md_row((i.kind, i.symbol, i.horizon, i.detail)) for i in review.incidents), ""]
+    lines += ["## Problematic symbols", "", "| list | symbol and figures |", "|---|---|",
+              *(md_row(row) for row in problematic(review)), ""]
     lines += ["## Thresholds", "", *threshold_lines(t), ""]
     return "\n".join(lines)
 
@@ -77,9 +101,13 @@ def threshold_lines(t: Thresholds) -> list[str]:
         f"baseline, no errors, every forecast logged, and the 90% interval covering {pct(t.coverage_review_low)} "
         f"to {pct(t.coverage_review_high)} of the phase's test outcomes.",
         f"- ROLLBACK on average divergence above {pct(t.divergence_rollback)} for any symbol-horizon, RMSE more "
-        f"than {pct(t.rmse_rollback)} worse, any failed symbol, a missing, inconsistent or unlogged forecast, or "
-        f"more than {t.alert_storm_count} critical alerts (divergence above "
-        f"{pct(t.divergence_critical)}) in one hour.",
+        f"than {pct(t.rmse_rollback)} worse, any symbol failed in code, a forecast missing with no recorded reason, "
+        f"an inconsistent or unlogged forecast, more than {t.alert_storm_count} critical alerts (divergence above "
+        f"{pct(t.divergence_critical)}) in one hour, or a systemic data outage (a run refusing more than "
+        f"{pct(t.data_incident_share)} of its symbols, at least {t.data_incident_min_symbols}).",
+        f"- Data incidents (input refused: too few bars, a gap, a stale feed, a damaged price, an unadjusted split, "
+        f"an unknown symbol) are reported for the data team and decide nothing below that share; "
+        f"{t.quarantine_after} in a row quarantine a symbol.",
         "- MONITOR otherwise: extend the phase by 3 days and review again.",
     ]
 
@@ -165,6 +193,8 @@ def render_html(review: Review, data: ReviewData, t: Thresholds) -> str:
         parts += ["<h2>Incidents</h2>",
                   table(("kind", "symbol", "horizon", "detail"),
                         [(i.kind, i.symbol, i.horizon, i.detail) for i in review.incidents])]
+    parts += ["<h2 id='problematic'>Problematic symbols</h2>",
+              table(("list", "symbol and figures"), problematic(review))]
     parts += ["<h2 id='thresholds'>Thresholds</h2><ul>", *(f"<li>{escape(x[2:])}</li>" for x in threshold_lines(t)),
               "</ul></body></html>"]
     return "\n".join(parts)

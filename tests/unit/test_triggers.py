@@ -120,14 +120,17 @@ def test_docs_rollout_table_is_the_tables_rendering() -> None:
     assert doc[start:end].count("\n| `") == len(TRIGGERS)
 
 
-@pytest.mark.parametrize(("name", "phase", "fires"), [
-    ("divergence-high", "canary", True), ("divergence-high", "limited", False), ("divergence-high", "prod", False),
-    ("divergence-warning", "prod", True),
-    ("divergence-symbol-share", "limited", True), ("divergence-symbol-share", "canary", False),
-    ("coverage-missing", "limited", True), ("coverage-missing", "prod", False)])
-def test_each_phase_applies_its_own_criteria(name: str, phase: str, fires: bool) -> None:
-    stats, incidents, *_ = SCENARIOS[name]()
-    review = evaluate(phase, 7, stats, incidents, T, run_days=7)  # type: ignore[arg-type]
+@pytest.mark.parametrize(("name", "phase", "stats", "fires"), [
+    ("divergence-high", "canary", [healthy(avg_divergence=0.18)], True),
+    ("divergence-high", "limited", [healthy(avg_divergence=0.18)], False),
+    ("divergence-high", "prod", [healthy(avg_divergence=0.18)], False),
+    ("divergence-warning", "prod", [healthy(avg_divergence=0.22)], True),
+    ("divergence-symbol-share", "limited", LIMITED_FLEET, True),
+    ("coverage-missing", "limited", [healthy(), other("MSFT", avg_coverage=None, coverage_windows=0)], True),
+    ("coverage-missing", "prod", [healthy(), other("MSFT", avg_coverage=None, coverage_windows=0)], False)])
+def test_each_phase_applies_its_own_criteria(name: str, phase: str, stats: list[SymbolHorizonStats],
+                                             fires: bool) -> None:
+    review = evaluate(phase, 7, stats, [], T, run_days=7)
     assert (review.decision is Decision.MONITOR) is fires, review.reasons
     assert (name in {t.name for t in for_phase(phase)}) is fires
 

@@ -4,12 +4,15 @@ A return more than ``threshold`` robust scales from the median return (``RETURN_
 default 25) is a *large move*. Its shape decides what it is:
 
 - **spike**: the price leaves its level and comes back within ``SPIKE_BARS`` bars: a large move
-  and a large move back, of opposite signs, ending within ``NEAR_SCALES`` x sqrt(bars) robust
-  scales of the level before (a x1e4 bar and back). A damaged price: refused (cause ``damaged``).
+  and a large move back, of opposite signs, each more than ``SPIKE_LOCAL_SCALES`` robust scales of
+  the ``LOCAL_BARS`` bars around them (an isolated outlier, not a volatile stretch), ending within
+  ``NEAR_SCALES`` x sqrt(bars) robust scales of the level before and undoing at least ``REVERSAL``
+  of the move (a x1e4 bar and back). A damaged price: refused (cause ``damaged``).
 - **level shift by an error's ratio**, with no reversal: a power of ten (x10, x1e4, /100: a unit
   or decimal error; cause ``damaged``) or an unadjusted split (x1/2, x1/3, x1/4, or x10 for a 1:10
-  reverse split; cause ``split``, named as one), within ``NEAR_SCALES`` robust scales (at most
-  ``MAX_NEAR``) of the ratio.
+  reverse split; cause ``split``, named as one), within ``NEAR_SCALES`` robust scales (the larger
+  of the series' and the surrounding bars', at most ``MAX_NEAR``) of the ratio. A move of 10^1.5
+  (x31.6) or more either way is a unit error whatever its exact ratio: no market moves so.
 - **anything else is a market move** (an earnings gap, a crash day): kept however large, and
   reported once as a data event (``data_events``). For fitting only, the models see it clipped
   to ``threshold`` robust scales (``winsorised``); targets and scores keep the real return.
@@ -29,8 +32,16 @@ import numpy as np
 from jobs.forecasting.results import DataEvent
 from jobs.forecasting.series import BadBarsError, Series, robust_scale
 
-# A spike comes back within this many bars (a vendor's bad print, a unit slip for a day or two).
+# A spike comes back within this many bars (a vendor's bad print, a unit slip for a day or two) ...
 SPIKE_BARS = 5
+# ... and undoes at least this share of the move (a x1e4 print and back undoes 99.99% of it) ...
+REVERSAL = 0.8
+# ... and each leg stands out from the bars around it by this many of their robust scales: a
+# bad print sits in ordinary trading, a crash and its rebound in a volatile stretch.
+SPIKE_LOCAL_SCALES = 10.0
+LOCAL_BARS = 20
+# A move this many powers of ten or more (x31.6, /31.6) is a unit error, whatever its exact ratio.
+UNIT_POWERS = 1.5
 # "Near" a level or a ratio: within this many robust scales of one return (in log terms) ...
 NEAR_SCALES = 3.0
 # ... but never wider than this, so a volatile symbol's real -45% day is not "near" a 2:1 split.
@@ -67,27 +78,38 @@ def classify(returns: np.ndarray, threshold: float) -> list[Finding]:
         return []
     scores = np.abs(returns - np.median(returns)) / scale
     large = np.flatnonzero(scores > threshold)
-    near = min(NEAR_SCALES * scale, MAX_NEAR)
     findings: list[Finding] = []
     consumed: set[int] = set()
     for i in (int(x) for x in large):
         if i in consumed:
             continue
-        back = _way_back(returns, scores, i, threshold, NEAR_SCALES * scale)
+        back = _way_back(returns, scores, i, threshold, scale)
         if back is not None:
             consumed.update(range(i, back + 1))
             findings.append(Finding(i, "spike", f"and back within {back - i} bar(s): a damaged price"))
             continue
+        near = min(NEAR_SCALES * max(scale, local_scale(returns, i, i)), MAX_NEAR)
         ratio = _error_ratio(float(returns[i]), near)
         findings.append(Finding(i, *ratio) if ratio else Finding(i, "move"))
     return findings
 
 
-def _way_back(returns: np.ndarray, scores: np.ndarray, i: int, threshold: float, near: float) -> int | None:
+def local_scale(returns: np.ndarray, i: int, j: int) -> float:
+    """The robust scale of the ``LOCAL_BARS`` returns either side of ``returns[i..j]`` (those left out)."""
+    around = np.concatenate([returns[max(0, i - LOCAL_BARS): i], returns[j + 1: j + 1 + LOCAL_BARS]])
+    return robust_scale(around) if len(around) >= 3 else 0.0
+
+
+def _way_back(returns: np.ndarray, scores: np.ndarray, i: int, threshold: float, scale: float) -> int | None:
     """The index of the large opposite move that brings the price back to its level after ``i``, if any."""
     for j in range(i + 1, min(i + SPIKE_BARS, len(returns) - 1) + 1):
-        opposite = np.sign(returns[j]) == -np.sign(returns[i])
-        if opposite and scores[j] > threshold and abs(returns[i: j + 1].sum()) <= near * math.sqrt(j - i + 1):
+        if np.sign(returns[j]) != -np.sign(returns[i]) or scores[j] <= threshold:
+            continue
+        left = abs(returns[i: j + 1].sum())
+        local = local_scale(returns, i, j)
+        isolated = min(abs(returns[i]), abs(returns[j])) > SPIKE_LOCAL_SCALES * local
+        if isolated and left <= NEAR_SCALES * max(scale, local) * math.sqrt(j - i + 1) \
+                and left <= (1 - REVERSAL) * abs(returns[i]):
             return j
     return None
 
@@ -98,7 +120,7 @@ def _error_ratio(log_return: float, near: float) -> tuple[str, str] | None:
         if abs(log_return - math.log(ratio)) <= near:
             return "split", f"and stays there: {name} (price ratio {math.exp(log_return):.4g})"
     power = round(log_return / math.log(10))
-    if power and abs(log_return - power * math.log(10)) <= near:
+    if abs(log_return) >= UNIT_POWERS * math.log(10) or (power and abs(log_return - power * math.log(10)) <= near):
         sign = "x" if power > 0 else "/"
         return "unit", (f"and stays there: a {sign}1e{abs(power)} unit or decimal error "
                         f"(price ratio {math.exp(log_return):.4g})")

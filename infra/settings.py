@@ -105,6 +105,7 @@ CONFIG_KEYS: dict[str, str] = {
     "databaseUrlSecretName": "str",
     "forecastSeed": "int",
     "torchNumThreads": "int",
+    "maxStaleSessions": "int",
 }
 
 
@@ -321,6 +322,7 @@ def _job_args(
         # Rendered explicitly, so that `pulumi up` of an older stack file restores them too.
         "seed": integer(values, "forecastSeed", DEFAULTS.job.seed, 0, 2**31 - 1),
         "torch_threads": integer(values, "torchNumThreads", DEFAULTS.job.torch_threads, 1, 64),
+        "max_stale_sessions": integer(values, "maxStaleSessions", DEFAULTS.job.max_stale_sessions, 1, 10_000),
     }
     # Canary runs on the CANARY_* variables, later phases on ROLLOUT_* (rollout document §7.1/7.2).
     args["canary_horizons" if phase == "canary" else "rollout_horizons"] = horizons

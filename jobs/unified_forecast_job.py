@@ -271,7 +271,9 @@ def report_failures(outcomes: Sequence[SymbolOutcome]) -> int:
     for symbol in unknown:
         print(f"data incident: unknown symbol {symbol}: no bars stored, nothing fitted", file=sys.stderr)
     for o in outcomes:
-        if o.failure == "data" and o.cause != "unknown-symbol":
+        if o.failure == "data" and o.cause == "quarantined":
+            print(f"quarantined: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
+        elif o.failure == "data" and o.cause != "unknown-symbol":
             print(f"data incident: {o.symbol} {o.horizon}: {o.error}", file=sys.stderr)
     pipeline = [o for o in outcomes if o.failure == "pipeline"]
     for o in pipeline:

@@ -60,9 +60,10 @@ def triage(conn: psycopg.Connection[Any], tasks: Sequence[tuple[str, str]]) -> I
             exc = BadBarsError(f"unknown symbol {symbol}: no bars stored; import them with python -m jobs.load_bars "
                                f"or remove {symbol} from the stack's symbols", "unknown-symbol")
         refused.append(SymbolOutcome.refused(symbol, horizon, exc))
-    quarantine = conn.execute(load_sql("quarantined_symbols"), {"symbols": symbols}).fetchall()
-    return Intake(tuple(refused), {r["symbol"]: f"quarantined since {r['quarantined_at']:%Y-%m-%d %H:%M}Z "
-                                               f"({r['quarantine_reason']})" for r in quarantine})
+    rows = conn.execute(load_sql("quarantined_symbols"), {"symbols": symbols}).fetchall()
+    quarantined = {r["symbol"]: f"quarantined since {r['quarantined_at']:%Y-%m-%d %H:%M}Z ({r['quarantine_reason']})"
+                   for r in rows}
+    return Intake(tuple(_as_quarantined(o, quarantined.get(o.symbol)) for o in refused), quarantined)
 
 
 def unknown_symbols(outcomes: Sequence[SymbolOutcome]) -> list[str]:

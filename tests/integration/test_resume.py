@@ -25,6 +25,8 @@ import pytest
 
 from jobs.contract.metrics import (
     CRITICAL_ALERTS,
+    DATA_EVENTS,
+    DATA_INCIDENTS,
     DIM_HORIZON,
     DIM_STACK,
     DIM_SYMBOL,
@@ -35,6 +37,8 @@ from jobs.contract.metrics import (
     MODEL_ERRORS,
     NAMESPACE,
     PER_SYMBOL,
+    PIPELINE_FAILURES,
+    QUARANTINED_TASKS,
 )
 from jobs.forecasting.walkforward import DEFAULT_SPECS
 from jobs.storage.bars import upsert_bars
@@ -44,7 +48,8 @@ from jobs.unified_forecast_job import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOLS = ("AAPL", "NVDA", "GOOGL", "AMZN", "META")
-SUM_METRICS = (FORECASTS_WRITTEN, FORECASTS_FAILED, MODEL_ERRORS, CRITICAL_ALERTS)
+SUM_METRICS = (FORECASTS_WRITTEN, FORECASTS_FAILED, MODEL_ERRORS, CRITICAL_ALERTS, DATA_INCIDENTS, QUARANTINED_TASKS,
+               PIPELINE_FAILURES, DATA_EVENTS)
 WINDOWS = DEFAULT_SPECS["1d"].windows
 JOB_TIMEOUT = 240.0
 
@@ -189,10 +194,11 @@ def test_a_retry_after_a_failed_symbol_republishes_nothing(db_url: str, fake_aws
     def published() -> dict[str, tuple[int, float]]:
         return {m: per_task(client, m, ("AAPL", "BROKE", "NVDA")) for m in (*SUM_METRICS, FORECASTS_EXPECTED)}
 
-    assert main(argv, env) == 1
+    assert main(argv, env) == 0  # the bad symbol is a data incident: recorded, reported, exit 0
     first = published()
     assert first[FORECASTS_WRITTEN] == (3, 2.0) and first[FORECASTS_FAILED] == (3, 1.0)
-    assert first[CRITICAL_ALERTS] == (3, 1.0) and first[FORECASTS_EXPECTED] == (3, 3.0)
+    assert first[CRITICAL_ALERTS] == (3, 0.0) and first[FORECASTS_EXPECTED] == (3, 3.0)  # not a critical alert
+    assert first[DATA_INCIDENTS] == (3, 1.0) and first[PIPELINE_FAILURES] == (3, 0.0)
     with psycopg.connect(db_url) as conn:
         created = conn.execute("SELECT symbol, created_at FROM forecasts ORDER BY symbol").fetchall()
     assert main(argv, {**env, "AWS_BATCH_JOB_ATTEMPT": "2"}) == 0  # it computed nothing, so nothing failed

@@ -8,10 +8,10 @@ runs the same harness on 12 symbols and asserts what it must show.
 
 The events, each given to its own symbols (``ROLES``): weekly earnings gaps (about 32 robust
 scales, real moves), a 25-session halt, a new listing with 40 bars, a delisting (dropped from
-the stack's list), an unadjusted 2:1 split (fixed by re-importing adjusted history on its 4th
-day), a x1e4 print (corrected on its 2nd day), a feed that goes stale, and one symbol whose
+the stack's list), an unadjusted 2:1 split (fixed by re-importing adjusted history on its 5th
+day), a x1e4 print (corrected on its 3rd day), a feed that goes stale, and one symbol whose
 model code is broken (an off-by-one model registered through the model registry, run in its own
-job group for the last week, as a bad release would). Fast settings keep it cheap: the job's
+job group from the last week, as a high-value symbol added with a bad release would). Fast settings keep it cheap: the job's
 own ``ENABLE_WALK_FORWARD=false`` (one window) and ARIMA_GARCH + RF.
 """
 
@@ -42,15 +42,18 @@ from jobs.unified_forecast_job import main as run_job
 
 ROLES = ("gaps", "halt", "new-listing", "delisting", "split", "spike", "stale", "unknown", "broken")
 # Soak days (indices into the month's sessions) of each event.
-SPLIT_DAY, SPLIT_FIX = 5, 8
+SPLIT_DAY, SPLIT_FIX = 5, 9
 SPIKE_DAY, SPIKE_FIX = 12, 14
 HALT = (-10, 14)  # sessions without bars: 25, ten of them before the month starts
-STALE_AFTER = 8
-DELIST_AFTER = 4
+STALE_AFTER = 4
+DELIST_AFTER = 2
 LISTED_FROM = 5  # the new listing joins the stack's list that day, with 40 bars of history
 BROKEN_FROM = 16
 NEW_LISTING_BARS = 40
-GAP_SCALES = 32.0  # an earnings gap of this many robust scales: a large move, far from any split ratio
+# An earnings gap of this many robust scales of the bars before the month: a large move (above 25).
+# A fall stops at MAX_FALL (-42%), clear of a 2:1 split's ratio.
+GAP_SCALES = 36.0
+MAX_FALL = 0.55
 FAST = {"ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "false", "ENABLE_RF": "true", "ENABLE_WALK_FORWARD": "false",
         "BASELINE_MODELS": "none", "ENSEMBLE_OPTIMIZATION_METHOD": "simple_avg", "TORCH_NUM_THREADS": "1"}
 BROKEN_GROUP = {**FAST, "ENSEMBLE_MODEL_COUNT": "3", "ENABLE_GB": "true"}  # GB's slot runs the broken model
@@ -70,9 +73,11 @@ class Fleet:
 
     def listed(self, day: int) -> list[str]:
         """The stack's symbols on ``day``: a delisted symbol leaves the list the day after its last bar,
-        the new listing joins it on ``LISTED_FROM``."""
+        the new listing joins it on ``LISTED_FROM``, the broken symbol (a high-value symbol added with a
+        bad release) on ``BROKEN_FROM``."""
         return [s for s, r in self.roles.items()
-                if not (r == "delisting" and day > DELIST_AFTER) and not (r == "new-listing" and day < LISTED_FROM)]
+                if not (r == "delisting" and day > DELIST_AFTER) and not (r == "new-listing" and day < LISTED_FROM)
+                and not (r == "broken" and day < BROKEN_FROM)]
 
 
 def make_fleet(n_symbols: int, n_days: int = 21) -> Fleet:
@@ -108,9 +113,10 @@ def true_bars(fleet: Fleet, symbol: str) -> pd.DataFrame:
     """The symbol's correct, split-adjusted bars (the sample's GARCH series with its real gaps)."""
     frame = simulated_bars(symbol, "1d").reset_index(drop=True)
     first = len(frame) - len(fleet.days)
-    scale = robust_scale(np.diff(np.log(frame["close"].to_numpy())))
+    scale = robust_scale(np.diff(np.log(frame["close"].to_numpy()[first - 650: first])))
     for day, sign in fleet.gaps.get(symbol, {}).items():
-        frame.loc[first + day:, list(PRICE_COLUMNS)] *= math.exp(sign * GAP_SCALES * scale)
+        size = GAP_SCALES * scale if sign > 0 else -min(GAP_SCALES * scale, MAX_FALL)
+        frame.loc[first + day:, list(PRICE_COLUMNS)] *= math.exp(size)
     return frame
 
 
@@ -198,7 +204,7 @@ def run_soak(url: str, fleet: Fleet, workers: int = 1, env: Mapping[str, str] | 
             started = time.perf_counter()
             deliver(url, fleet, day)
             listed = fleet.listed(day)
-            broken = [s for s in fleet.of("broken") if day >= BROKEN_FROM]
+            broken = [s for s in fleet.of("broken") if s in listed]
             core = [s for s in listed if s not in broken]
             base = {**FAST, **(env or {}), "DATABASE_URL": url, "ROLLOUT_PHASE": "prod", "DEPLOY_STACK": "prod",
                     "STACK_SYMBOLS": ",".join(listed)}

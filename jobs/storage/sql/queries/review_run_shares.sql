@@ -14,8 +14,8 @@ task_rows AS (
 ),
 per_symbol AS (
     SELECT run_id, symbol, MIN(created_at) AS at,
-           bool_or(failure_class = 'data' AND cause IS DISTINCT FROM 'quarantined') AS refused,
-           bool_or(cause = 'quarantined') AS quarantined
+           COALESCE(bool_or(failure_class = 'data' AND cause IS DISTINCT FROM 'quarantined'), FALSE) AS refused,
+           COALESCE(bool_or(cause = 'quarantined'), FALSE) AS quarantined
     FROM task_rows
     GROUP BY run_id, symbol
 )

@@ -165,6 +165,8 @@ def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
 def run_tasks(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int,
               on_done: Callable[[SymbolOutcome], None] | None = None) -> list[SymbolOutcome]:
     """Run ``tasks`` on ``workers`` processes (inline for one); results in task order."""
+    if not tasks:  # e.g. every symbol refused up front: no worker, no model library loaded
+        return []
     results: dict[int, SymbolOutcome] = {}
     for i, outcome in _iter_outcomes(tasks, cfg, url, workers):
         results[i] = outcome

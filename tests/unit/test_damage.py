@@ -66,7 +66,8 @@ def test_a_crash_and_its_rebound_in_a_volatile_stretch_are_moves_not_a_spike() -
     r = DAILY.copy()
     r[670:740] *= 6  # a volatile stretch around the pair (clustered volatility)
     r[700], r[701] = math.log(0.60), math.log(1.55)  # -40% then +55%: back near the level
-    assert [k for _, k in kinds(r)] == ["move", "move"]
+    found = dict(kinds(r))
+    assert found[700] == found[701] == "move" and set(found.values()) == {"move"}
 
 
 def test_a_fall_near_a_split_ratio_is_the_rules_known_false_refusal() -> None:

@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,12 +245,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the core group (default 2)")
     args = parser.parse_args(argv)
     fleet = make_fleet(args.symbols, args.days)
-    logging.disable(logging.WARNING)  # the job's own progress lines: the figures below say it all
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp, \
             pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="stop") as server:
         url = server.get_uri()
         migrate(url)
-        soak = run_soak(url, fleet, args.workers)
+        # The job's own output (a table and progress lines per run) goes to a file; the figures below.
+        with (Path(tmp) / "jobs.log").open("w") as out, redirect_stdout(out), redirect_stderr(out):
+            soak = run_soak(url, fleet, args.workers)
         result, _ = review(url, "prod", 1, Thresholds(), require_baseline=False)
         rows = failures(url)
     report(fleet, soak, result, rows)

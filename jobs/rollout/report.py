@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
+from jobs.contract.triggers import applies
 from jobs.monitoring.charts import Point, Threshold, bar_chart, figure, trend_chart
 from jobs.monitoring.runs import RunFigures, worst_series
 from jobs.rollout.checks import Review, SymbolHorizonStats, pct
@@ -89,14 +90,24 @@ def render_markdown(review: Review, data: ReviewData, t: Thresholds) -> str:
                   *(md_row((i.kind, i.symbol, i.horizon, i.detail)) for i in review.incidents), ""]
     lines += ["## Problematic symbols", "", "| list | symbol and figures |", "|---|---|",
               *(md_row(row) for row in problematic(review)), ""]
-    lines += ["## Thresholds", "", *threshold_lines(t), ""]
+    lines += ["## Thresholds", "", *threshold_lines(t, review.phase), ""]
     return "\n".join(lines)
 
 
-def threshold_lines(t: Thresholds) -> list[str]:
-    """The thresholds the decision used, as Markdown bullets."""
+def divergence_criterion(t: Thresholds, phase: str) -> str:
+    """The phase's own divergence criterion (``jobs.contract.triggers``: canary, limited, prod differ)."""
+    if applies("divergence-symbol-share", phase):
+        return (f"at least {pct(t.limited_symbol_share)} of symbols averaging a divergence below "
+                f"{pct(t.divergence_warning)}, calibration recorded for every symbol")
+    if applies("divergence-warning", phase):
+        return f"no symbol-horizon averaging a divergence above {pct(t.divergence_warning)} (the daily warning)"
+    return f"average divergence below {pct(t.divergence_proceed)}"
+
+
+def threshold_lines(t: Thresholds, phase: str = "canary") -> list[str]:
+    """The thresholds the decision used, as Markdown bullets (the divergence criterion is the phase's)."""
     return [
-        f"- PROCEED needs average divergence below {pct(t.divergence_proceed)}, overfitting below "
+        f"- PROCEED ({phase}) needs {divergence_criterion(t, phase)}, overfitting below "
         f"{pct(t.overfitting_share)} of windows, test RMSE at most {pct(t.rmse_escalation)} worse than the paired "
         f"baseline, no errors, every forecast logged, and the 90% interval covering {pct(t.coverage_review_low)} "
         f"to {pct(t.coverage_review_high)} of the phase's test outcomes.",
@@ -195,7 +206,7 @@ def render_html(review: Review, data: ReviewData, t: Thresholds) -> str:
                         [(i.kind, i.symbol, i.horizon, i.detail) for i in review.incidents])]
     parts += ["<h2 id='problematic'>Problematic symbols</h2>",
               table(("list", "symbol and figures"), problematic(review))]
-    parts += ["<h2 id='thresholds'>Thresholds</h2><ul>", *(f"<li>{escape(x[2:])}</li>" for x in threshold_lines(t)),
+    parts += ["<h2 id='thresholds'>Thresholds</h2><ul>", *(f"<li>{escape(x[2:])}</li>" for x in threshold_lines(t, review.phase)),
               "</ul></body></html>"]
     return "\n".join(parts)
 

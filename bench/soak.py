@@ -11,8 +11,8 @@ scales, real moves), a 25-session halt, a new listing with 40 bars, a delisting 
 the stack's list), an unadjusted 2:1 split (fixed by re-importing adjusted history on its 5th
 day), a x1e4 print (corrected on its 3rd day), a feed that goes stale, and one symbol whose
 model code is broken (an off-by-one model registered through the model registry, run in its own
-job group from the last week, as a high-value symbol added with a bad release would). Fast settings keep it cheap: the job's
-own ``ENABLE_WALK_FORWARD=false`` (one window) and ARIMA_GARCH + RF.
+job group from the last week, as a high-value symbol added with a bad release would). Fast
+settings keep it cheap: the job's own ``ENABLE_WALK_FORWARD=false`` (one window) and ARIMA_GARCH + RF.
 """
 
 from __future__ import annotations

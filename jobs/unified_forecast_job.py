@@ -26,9 +26,9 @@ from jobs.contract.config import (
     parse_run_id,
     parse_symbols,
 )
+from jobs.forecasting.calendar import exchange_today
 from jobs.forecasting.results import SymbolOutcome
 from jobs.monitoring.publisher import RunPublisher
-from jobs.forecasting.calendar import exchange_today
 from jobs.running.intake import triage, unknown_symbols
 from jobs.running.logs import log_metrics_to, setup_logging
 from jobs.running.runner import (
@@ -205,7 +205,8 @@ def run(plan: Plan, url: str) -> RunResult:
     todo = [t for t in tasks if (t.symbol, t.horizon) not in done]
     intake = with_retry(url, lambda conn: triage(conn, [(t.symbol, t.horizon) for t in todo]))
     refused = {(o.symbol, o.horizon) for o in intake.refused}
-    todo = [replace(t, quarantine=intake.quarantined.get(t.symbol)) for t in todo if (t.symbol, t.horizon) not in refused]
+    todo = [replace(t, quarantine=intake.quarantined.get(t.symbol))
+            for t in todo if (t.symbol, t.horizon) not in refused]
     publisher = RunPublisher(plan.cfg, plan.run_id)
     first_attempt = plan.attempt == 1 if plan.attempt is not None else not done
     if first_attempt:

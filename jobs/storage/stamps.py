@@ -87,7 +87,8 @@ def hourly_slots(frame: pd.DataFrame, exchange: str, convention: str = "auto") -
         first = frame.loc[off].iloc[0]
         hint = " (is this 1d data? pass --timeframe 1d)" if (frame["ts"].dt.hour == 0).all() else ""
         raise StampError(f"line {first['line']}: the bar at {local[off].iloc[0]:%Y-%m-%d %H:%M} {cal.tz} is on "
-                         f"{days[off].iloc[0]:%Y-%m-%d %a}, not a {exchange} session ({int(off.sum())} such bar(s)){hint}")
+                         f"{days[off].iloc[0]:%Y-%m-%d %a}, not a {exchange} session "
+                         f"({int(off.sum())} such bar(s)){hint}")
     opens, closes = _naive(cal.opens.reindex(days.to_numpy())), _naive(cal.closes.reindex(days.to_numpy()))
     stamps = _naive(frame["ts"])
     mapped = {c: _MAPS[c](stamps, opens, closes) for c in (CONVENTIONS if convention == "auto" else (convention,))}

@@ -189,6 +189,7 @@ def test_quarantine_by_hand_status_and_readmit(env: str, capsys: pytest.CaptureF
     assert bars(["readmit", "--symbol", "NFLX"]) == 0
     assert "NFLX re-admitted: its next run fits it in full" in capsys.readouterr().out
     with psycopg.connect(env) as conn:
-        assert conn.execute("SELECT quarantined_at, data_incident_streak FROM symbol_metadata").fetchall() == [(None, 0)]
+        row = conn.execute("SELECT quarantined_at, data_incident_streak FROM symbol_metadata").fetchall()
+    assert row == [(None, 0)]
     assert bars(["readmit", "--symbol", "ZZZ"]) == 1
     assert "ZZZ is not in symbol_metadata" in capsys.readouterr().err

@@ -169,6 +169,7 @@ def test_the_reviews_numbers_are_the_published_metrics(month: Month) -> None:
         sum(i.kind == "failure" for i in month.review.incidents)
     assert month.soak.metric("ForecastsFailed", **PROD) == len(month.failures)
     # A data incident is no critical alert: only code failures, model errors and critical windows are.
-    critical = sum(1 for f in month.data.runs if f.model_errors or (f.max_divergence or 0) > Thresholds().divergence_critical)
+    limit = Thresholds().divergence_critical
+    critical = sum(1 for f in month.data.runs if f.model_errors or (f.max_divergence or 0) > limit)
     assert month.soak.metric("CriticalAlerts", **PROD) == month.soak.metric("PipelineFailures", **PROD) + critical
     assert month.soak.metric("ForecastsExpected", **PROD) == sum(s.runs for s in stats) + len(month.failures)

@@ -25,6 +25,7 @@ from jobs.rollout.checks import phase_coverage
 from jobs.rollout.review import review
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
+from tests.support.fixtures import ANY_AGE
 from tests.support.stacks import STACKS, StackRun
 from tests.unit.test_metrics import failed, outcome
 
@@ -58,7 +59,7 @@ def run_job_as_stack(run: StackRun, url: str, extra_env: dict[str, str]) -> str:
     seed_sample_bars(url, [symbol], ["1d", "1h"])
     for command, env in core_job_definitions(run):
         argv = [*command, "--symbols", symbol, "--workers", "1", "--run-id", run_id]
-        assert main(argv, {**env, **extra_env, "DATABASE_URL": url}) == 0
+        assert main(argv, {**env, **extra_env, **ANY_AGE, "DATABASE_URL": url}) == 0
     return url
 
 

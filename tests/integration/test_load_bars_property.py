@@ -161,7 +161,7 @@ def test_each_file_is_imported_exactly_or_refused_with_the_table_unchanged(
 CONCURRENT_DAYS = DAYS[:6]
 VERSIONS = {(s, d, v): (10.0 + i + v, 11.0 + i + v, 9.0 + i, 10.5 + i + v / 2, 100.0 * (v + 1))
             for s in ("AAA", "BBB") for i, d in enumerate(CONCURRENT_DAYS) for v in (0, 1)}
-REPORT = re.compile(r": (\d+) 1d bars for \d+ symbol\(s\): (\d+) new, (\d+) already stored unchanged, (\d+) replaced$")
+REPORT = re.compile(r": (\d+) 1d bars for \d+ symbol\(s\): (\d+) new, (\d+) already stored unchanged, (\d+) replaced \(")
 
 Bars = dict[tuple[str, pd.Timestamp], tuple[float, ...]]
 

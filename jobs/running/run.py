@@ -2,8 +2,10 @@
 
 ``prepare_database`` reaches (and, locally, migrates and seeds) the database before any work.
 ``run`` claims each symbol-horizon of the plan, skips those the run id already finished (an
-earlier attempt, or a concurrent process with the same run id), computes the rest, and
-publishes each task's metrics after its rows and publish stamp committed together.
+earlier attempt, or a concurrent process with the same run id), refuses what ``jobs.running.intake``
+refuses up front (unknown symbols: data incidents, recorded through their claims like any task),
+computes the rest, and publishes each task's metrics after its rows and publish stamp committed
+together.
 """
 
 from __future__ import annotations

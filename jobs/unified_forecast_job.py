@@ -1,9 +1,10 @@
 """The forecast job: ``python -m jobs.unified_forecast_job --symbols AAPL,MSFT,SPY --horizon 1D``.
 
-Exit status: 0 every symbol forecast; 1 a symbol-horizon of the run failed (in this attempt or, for a
-retry, in an earlier one) or the database was unreachable; 2 bad input (configuration, environment,
-command line), reported before any row is written; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM):
-workers stopped, the same ``--run-id`` resumes.
+Exit status: 0 every symbol forecast or refused as a data incident (recorded and reported); 1 a
+symbol-horizon of the run failed in code (a pipeline failure, in this attempt or, for a retry, in an
+earlier one) or the database was unreachable; 2 bad input (configuration, environment, command line),
+reported before any row is written; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): workers
+stopped, the same ``--run-id`` resumes.
 The plan is ``jobs.running.plan``; the run (resume, compute, publish then stamp) ``jobs.running.run``.
 """
 
@@ -22,7 +23,9 @@ from collections.abc import Mapping, Sequence
 from jobs.cli import EXIT_FAULT, EXIT_OK, OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import JobConfig
 from jobs.contract.domain import HORIZONS
+from jobs.forecasting.results import DATA, PIPELINE, QUARANTINED
 from jobs.monitoring.publisher import RunPublisher
+from jobs.running.intake import unknown_symbols
 from jobs.running.logs import log_metrics_to, setup_logging
 from jobs.running.plan import Plan, Request, make_plan
 from jobs.running.run import RunResult, prepare_database, run
@@ -43,34 +46,51 @@ def build_parser() -> OneLineParser:
                    help="run only this shard of the symbols, e.g. 0/4 (default: AWS_BATCH_JOB_ARRAY_INDEX/SIZE)")
     p.add_argument("--sample-data", choices=("auto", "never"), default="auto",
                    help="auto: seed labelled sample bars into an empty local database (ROLLOUT_PHASE=local)")
+    p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                   help="the run's date, which MAX_STALE_SESSIONS measures each symbol's last bar against "
+                        "(default: today where EXCHANGE_CALENDAR trades)")
     return p
 
 
 def plan_from(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
     """Parse the command line and the environment into the run's plan; raise on bad input."""
     args = build_parser().parse_args(list(argv))
-    request = Request(args.symbols, args.horizon, args.workers, args.run_id, args.shard, args.sample_data == "auto")
+    request = Request(args.symbols, args.horizon, args.workers, args.run_id, args.shard, args.sample_data == "auto",
+                      args.as_of)
     return make_plan(JobConfig.from_env(env), request)
 
 
 def failure_lines(result: RunResult) -> list[str]:
-    """One line per failed symbol-horizon of the run, whichever attempt recorded it; one per horizon for
-    symbols without bars (a typo in a list of 500 is one line, not 500)."""
-    lines = []
-    for horizon, symbols in result.unknown.items():
-        shown = ", ".join(symbols[:10]) + (f" and {len(symbols) - 10} more" if len(symbols) > 10 else "")
-        timeframe = HORIZONS[horizon].timeframe
-        lines.append(f"{len(symbols)} unknown symbol(s) at {horizon}, no {timeframe} bars stored: {shown}; "
-                     f"import their bars with `python -m jobs.load_bars FILE.csv --timeframe {timeframe}`")
-    unknown = {(s, h) for h, symbols in result.unknown.items() for s in symbols}
+    """The stderr lines of a run: each warning, data incident and failure, whichever attempt recorded it.
+
+    An unknown symbol is named once, whatever its horizons (a typo in a list of 500 is 500 names, not
+    1,500 failures). Data incidents (input refused) say so; pipeline failures (code raised) and tasks
+    not recorded are errors.
+    """
+    lines = [f"warning: {w}" for o in result.outcomes for w in o.warnings]
+    lines += [f"data incident: unknown symbol {s}: no bars stored, nothing fitted" for s in unknown_symbols(result.outcomes)]
     for o in result.outcomes:
-        if not o.ok and (o.symbol, o.horizon) not in unknown:
-            retry = "" if o.recorded else " (not recorded: a retry of this run computes it)"
-            lines.append(f"{o.symbol} {o.horizon}: {o.error}{retry}")
+        if o.ok or o.cause == "unknown-symbol" and o.recorded:
+            continue
+        if not o.recorded:
+            lines.append(f"error: {o.symbol} {o.horizon}: {o.error} (not recorded: a retry of this run computes it)")
+        elif o.failure == PIPELINE:
+            lines.append(f"error: {o.symbol} {o.horizon}: {o.error}")
+        else:
+            kind = "quarantined" if o.cause == QUARANTINED else "data incident"
+            lines.append(f"{kind}: {o.symbol} {o.horizon}: {o.error}")
+    earlier_unknown: dict[str, str] = {}
     for t in result.earlier_failures:
         who = f"attempt {t.attempt}" if t.attempt is not None else "an earlier attempt"
-        lines.append(f"{t.symbol} {t.horizon}: failed, recorded by {who} of this run: {t.reason}; a retry does "
-                     "not recompute a recorded failure: run again with a new --run-id")
+        if t.cause == "unknown-symbol":
+            earlier_unknown.setdefault(t.symbol, who)
+        elif t.failure_class == DATA:
+            lines.append(f"data incident: {t.symbol} {t.horizon}: refused, recorded by {who} of this run: {t.reason}")
+        else:
+            lines.append(f"error: {t.symbol} {t.horizon}: failed, recorded by {who} of this run: {t.reason}; a "
+                         "retry does not recompute a recorded failure: run again with a new --run-id")
+    lines += [f"data incident: unknown symbol {s}: no bars stored, nothing fitted (recorded by {who} of this run)"
+              for s, who in earlier_unknown.items()]
     return lines
 
 
@@ -89,13 +109,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             # Attached only now, so bad input creates neither the data folder nor the file.
             log_metrics_to(plan.cfg.data_dir / "metrics.jsonl")
         result = run(plan, url, RunPublisher(plan.cfg, plan.run_id))
-        unknown = {(s, h) for h, symbols in result.unknown.items() for s in symbols}
-        print_summary([o for o in result.outcomes if (o.symbol, o.horizon) not in unknown], plan.run_id, plan.cfg,
-                      time.perf_counter() - started)
+        print_summary(result.outcomes, plan.run_id, plan.cfg, time.perf_counter() - started)
         if note := result.resume_note(plan.run_id):
             print(note)
         for line in failure_lines(result):
-            print(f"error: {line}", file=sys.stderr)
+            print(line, file=sys.stderr)
         return EXIT_FAULT if result.failed else EXIT_OK
 
     return run_command(body)

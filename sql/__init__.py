@@ -29,6 +29,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     # Written only through the SECURITY DEFINER claim functions of migration 20261204_22 (so no
     # write grant); read through the default SELECT every migrated table gets.
     "forecast_tasks": (),
+    # Each real large move kept in a symbol's bars, inserted once (ON CONFLICT DO NOTHING) by the job.
+    "data_events": ("INSERT", "SELECT"),
 }
 
 

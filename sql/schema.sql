@@ -90,6 +90,23 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: data_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.data_events (
+    symbol text NOT NULL,
+    timeframe text NOT NULL,
+    ts timestamp with time zone NOT NULL,
+    change double precision NOT NULL,
+    robust_scales double precision NOT NULL,
+    run_id text NOT NULL,
+    horizon text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT data_events_timeframe_check CHECK ((timeframe = ANY (ARRAY['1d'::text, '1h'::text])))
+);
+
+
+--
 -- Name: ensemble_validation_metrics; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -184,8 +201,25 @@ CREATE TABLE public.forecast_failures (
     horizon text NOT NULL,
     reason text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    metrics_published_at timestamp with time zone
+    metrics_published_at timestamp with time zone,
+    failure_class text DEFAULT 'pipeline'::text NOT NULL,
+    cause text,
+    CONSTRAINT forecast_failures_class CHECK ((failure_class = ANY (ARRAY['data'::text, 'pipeline'::text])))
 );
+
+
+--
+-- Name: COLUMN forecast_failures.failure_class; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.forecast_failures.failure_class IS 'data: the input was refused (a data incident: reported, ROLLBACK only when systemic); pipeline: code raised (ROLLBACK)';
+
+
+--
+-- Name: COLUMN forecast_failures.cause; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.forecast_failures.cause IS 'Short code of a data incident: too-few-bars, bad-price, bad-order, constant, off-calendar, gap, damaged, split, stale, unknown-symbol, no-bars, quarantined (a quarantined symbol whose bars still fail)';
 
 
 --
@@ -333,8 +367,19 @@ CREATE TABLE public.symbol_metadata (
     rollout_phase text NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     retired_at timestamp with time zone,
-    listed_at timestamp with time zone
+    listed_at timestamp with time zone,
+    data_incident_streak integer DEFAULT 0 NOT NULL,
+    last_incident_on date,
+    quarantined_at timestamp with time zone,
+    quarantine_reason text
 );
+
+
+--
+-- Name: COLUMN symbol_metadata.data_incident_streak; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.symbol_metadata.data_incident_streak IS 'Run dates in a row with a data incident and no forecast in between (last_incident_on the latest); QUARANTINE_AFTER_INCIDENTS of them quarantine the symbol';
 
 
 --
@@ -349,6 +394,14 @@ ALTER TABLE ONLY public.ensemble_validation_metrics ALTER COLUMN id SET DEFAULT 
 --
 
 ALTER TABLE ONLY public.forecasts ALTER COLUMN id SET DEFAULT nextval('public.forecasts_id_seq'::regclass);
+
+
+--
+-- Name: data_events data_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.data_events
+    ADD CONSTRAINT data_events_pkey PRIMARY KEY (symbol, timeframe, ts);
 
 
 --
@@ -413,6 +466,20 @@ ALTER TABLE ONLY public.ohlc_bars
 
 ALTER TABLE ONLY public.symbol_metadata
     ADD CONSTRAINT symbol_metadata_pkey PRIMARY KEY (symbol);
+
+
+--
+-- Name: data_events_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX data_events_created_idx ON public.data_events USING btree (created_at);
+
+
+--
+-- Name: data_events_run_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX data_events_run_idx ON public.data_events USING btree (run_id, symbol, horizon);
 
 
 --

@@ -44,6 +44,7 @@ JOB_KEYS: dict[str, str] = {
     "alertStormPeriodMinutes": "int",
     "forecastSeed": "int",
     "torchNumThreads": "int",
+    "maxStaleSessions": "int",
 }
 # Stack config key -> ``Thresholds`` field (``parse_thresholds`` reads the storm period in minutes).
 THRESHOLD_KEYS: dict[str, str] = {
@@ -215,6 +216,7 @@ def _job_args(
         # Rendered explicitly, so that `pulumi up` of an older stack file restores them too.
         "seed": integer(values, "forecastSeed", JOB_DEFAULTS.seed, 0, 2**31 - 1),
         "torch_threads": integer(values, "torchNumThreads", JOB_DEFAULTS.torch_threads, 1, 64),
+        "max_stale_sessions": integer(values, "maxStaleSessions", JOB_DEFAULTS.max_stale_sessions, 1, 10_000),
     }
     # Canary runs on the CANARY_* variables, later phases on ROLLOUT_* (rollout document §7.1/7.2).
     args["canary_horizons" if phase == "canary" else "rollout_horizons"] = horizons

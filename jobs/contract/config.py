@@ -34,8 +34,9 @@ from jobs.contract.values import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_GAP_SESSIONS", "DEFAULT_WALK_FORWARD_WINDOWS", "DEPLOY_SUPPLIED", "MAX_WALK_FORWARD_WINDOWS", "NONE",
-    "JobConfig", "flag_var", "flags_for", "parse_horizons", "parse_model_list", "resolve_models",
+    "DEFAULT_MAX_GAP_SESSIONS", "DEFAULT_MAX_STALE_SESSIONS", "DEFAULT_WALK_FORWARD_WINDOWS", "DEPLOY_SUPPLIED",
+    "MAX_WALK_FORWARD_WINDOWS", "NONE", "JobConfig", "flag_var", "flags_for", "parse_horizons", "parse_model_list",
+    "resolve_models",
 ]
 
 
@@ -47,6 +48,9 @@ DEFAULT_MAX_GAP_SESSIONS = 21
 # window needs `step` more bars of history (daily 63, hourly 100), so the limit is generous.
 DEFAULT_WALK_FORWARD_WINDOWS = 10
 MAX_WALK_FORWARD_WINDOWS = 100
+# MAX_STALE_SESSIONS default: a symbol whose last bar is more than 3 sessions before the run's date
+# has a stale feed (a run during a session counts that session, a missed delivery one more).
+DEFAULT_MAX_STALE_SESSIONS = 3
 
 
 # The explicit "empty list" value of CANARY_*/ROLLOUT_* and BASELINE_MODELS: lower case, so
@@ -146,6 +150,9 @@ class JobConfig(BaseModel):
     exchange_calendar: str = "XNYS"
     # A longer run of missing sessions in the bars a symbol-horizon reads refuses that symbol.
     max_gap_sessions: int = DEFAULT_MAX_GAP_SESSIONS
+    # A symbol whose last bar is more sessions than this before the run's date is stale: a data
+    # incident in a deployed phase, a warning locally.
+    max_stale_sessions: int = DEFAULT_MAX_STALE_SESSIONS
     # Every symbol the stack enables (all its job groups): on start, symbols of the phase no
     # longer listed are marked retired. Empty: the job retires nothing.
     stack_symbols: tuple[str, ...] = ()
@@ -225,6 +232,7 @@ class JobConfig(BaseModel):
             "DEPLOY_STACK": self.stack,
             "EXCHANGE_CALENDAR": self.exchange_calendar,
             "MAX_GAP_SESSIONS": str(self.max_gap_sessions),
+            "MAX_STALE_SESSIONS": str(self.max_stale_sessions),
         }
         # Empty lists are rendered as "none", never left out or empty: the Batch API drops
         # empty environment values, and a job definition names every variable (docs/design.md §3.1).
@@ -338,6 +346,8 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
         out["exchange_calendar"] = check_exchange(raw.strip())
     if (raw := get("MAX_GAP_SESSIONS")) is not None:
         out["max_gap_sessions"] = parse_int("MAX_GAP_SESSIONS", raw, 1, 10_000)
+    if (raw := get("MAX_STALE_SESSIONS")) is not None:
+        out["max_stale_sessions"] = parse_int("MAX_STALE_SESSIONS", raw, 1, 10_000)
     if (raw := get("STACK_SYMBOLS")) is not None:
         out["stack_symbols"] = () if _is_none(raw) else parse_symbols("STACK_SYMBOLS", raw)
     return out

@@ -72,6 +72,11 @@ CRITICAL_ALERTS = "CriticalAlerts"
 
 INTERVAL_COVERAGE = "IntervalCoverage"
 FORECASTS_EXPECTED = "ForecastsExpected"
+# Issue 20: failures by class. ForecastsFailed = DataIncidents + QuarantinedTasks + PipelineFailures.
+DATA_INCIDENTS = "DataIncidents"
+QUARANTINED_TASKS = "QuarantinedTasks"
+PIPELINE_FAILURES = "PipelineFailures"
+DATA_EVENTS = "DataEvents"
 
 
 UNIT_NONE = "None"
@@ -117,6 +122,17 @@ METRICS: dict[str, MetricSpec] = {
                    "alarm compares ForecastsWritten + ForecastsFailed with it"),
         MetricSpec(CRITICAL_ALERTS, UNIT_COUNT, (PER_HORIZON, PER_STACK),
                    "At most 1 per symbol-horizon and run: any window over the critical threshold, "
-                   "a model error or a failed forecast"),
+                   "a model error or a pipeline failure (a data incident is not one)"),
+        MetricSpec(DATA_INCIDENTS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
+                   "1 per symbol-horizon whose input was refused (too few bars, gap, stale, damaged price, "
+                   "unadjusted split, off-calendar, unknown symbol): a data incident, reported (review topic); "
+                   "a rollback only when systemic (DATA_INCIDENT_ROLLBACK_SHARE of a run's symbols)"),
+        MetricSpec(QUARANTINED_TASKS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
+                   "1 per symbol-horizon of a quarantined symbol whose bars still fail (no fit, no new incident)"),
+        MetricSpec(PIPELINE_FAILURES, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
+                   "1 per symbol-horizon whose run failed in code (an uncaught error): a rollback trigger"),
+        MetricSpec(DATA_EVENTS, UNIT_COUNT, (PER_SYMBOL, PER_HORIZON, PER_STACK),
+                   "Real large moves (beyond RETURN_OUTLIER_THRESHOLD robust scales) kept in the bars, each "
+                   "counted once, by the task that recorded it first"),
     )
 }

@@ -35,6 +35,15 @@ COVERAGE_REVIEW_LOW = 0.85
 COVERAGE_REVIEW_HIGH = 0.95
 COVERAGE_ALARM_LOW = 0.80
 COVERAGE_ALARM_HIGH = 0.98
+# Data incidents (issue 20): a run whose input was refused for more than this share of the phase's
+# symbols (and for at least DATA_INCIDENT_ROLLBACK_MIN of them) is a systemic outage: ROLLBACK.
+# Below it, data incidents are reported for the data team and decide nothing.
+DATA_INCIDENT_ROLLBACK_SHARE = 0.25
+DATA_INCIDENT_ROLLBACK_MIN = 3
+# A symbol with this many data incidents in a row (no forecast in between) is quarantined.
+QUARANTINE_AFTER_INCIDENTS = 3
+# Limited phase's success criterion: "Divergence < 20% for 95% of symbols" (20% is the warning threshold).
+LIMITED_SYMBOL_SHARE = 0.95
 # No threshold may exceed this (validated below), so a divergence stored as LEAK_DIVERGENCE is
 # above every threshold, every alarm and every chart line.
 MAX_FRACTION = 10.0
@@ -48,6 +57,8 @@ LEAK_DIVERGENCE = 1e6
 COUNT_LIMITS: dict[str, tuple[int, int]] = {
     "alert_storm_count": (0, 10_000),
     "alert_storm_period_seconds": (60, 86_400),
+    "data_incident_min_symbols": (1, 10_000),
+    "quarantine_after": (1, 1_000),
 }
 # The stacks configure the storm period in minutes: ``parse_thresholds`` takes this in its place.
 PERIOD_MINUTES = "alert_storm_period_minutes"
@@ -55,7 +66,7 @@ PERIOD_MINUTES = "alert_storm_period_minutes"
 _FRACTIONS = ("divergence_warning", "divergence_critical", "divergence_proceed", "divergence_rollback",
               "rmse_escalation", "rmse_rollback", "overfitting_share")
 _SHARES = ("overfitting_share", "coverage_review_low", "coverage_review_high", "coverage_alarm_low",
-           "coverage_alarm_high")
+           "coverage_alarm_high", "data_incident_share", "limited_symbol_share")
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,12 @@ class Thresholds:
             lie within these to proceed (else MONITOR).
         coverage_alarm_low, coverage_alarm_high: a day's average window coverage outside these
             alarms the review topic.
+        data_incident_share, data_incident_min_symbols: a run whose input was refused (data
+            incidents, quarantined symbols aside) for more than this share of its symbols, and at
+            least this many, is a systemic outage (ROLLBACK); fewer are reported only.
+        quarantine_after: data incidents in a row (no forecast in between) that quarantine a symbol.
+        limited_symbol_share: limited's criterion: this share of its symbols must average a
+            divergence below ``divergence_warning``.
     """
 
     divergence_warning: float = DIVERGENCE_WARNING
@@ -92,6 +109,10 @@ class Thresholds:
     coverage_review_high: float = COVERAGE_REVIEW_HIGH
     coverage_alarm_low: float = COVERAGE_ALARM_LOW
     coverage_alarm_high: float = COVERAGE_ALARM_HIGH
+    data_incident_share: float = DATA_INCIDENT_ROLLBACK_SHARE
+    data_incident_min_symbols: int = DATA_INCIDENT_ROLLBACK_MIN
+    quarantine_after: int = QUARANTINE_AFTER_INCIDENTS
+    limited_symbol_share: float = LIMITED_SYMBOL_SHARE
 
     def __post_init__(self) -> None:
         _check({f.name: getattr(self, f.name) for f in fields(self)}, ENV_VARS)
@@ -118,6 +139,10 @@ ENV_VARS: dict[str, str] = {
     "coverage_review_high": "COVERAGE_REVIEW_HIGH",
     "coverage_alarm_low": "COVERAGE_ALARM_LOW",
     "coverage_alarm_high": "COVERAGE_ALARM_HIGH",
+    "data_incident_share": "DATA_INCIDENT_ROLLBACK_SHARE",
+    "data_incident_min_symbols": "DATA_INCIDENT_ROLLBACK_MIN",
+    "quarantine_after": "QUARANTINE_AFTER_INCIDENTS",
+    "limited_symbol_share": "LIMITED_DIVERGENCE_SYMBOL_SHARE",
 }
 if set(ENV_VARS) != {f.name for f in fields(Thresholds)}:  # import-time guard: a new field needs its variable
     raise ImportError("jobs.contract.thresholds.ENV_VARS must name every Thresholds field")
@@ -170,9 +195,10 @@ def _check(values: Mapping[str, float | int], names: Mapping[str, str]) -> None:
     for name in _SHARES:
         if values[name] > 1.0:
             raise ConfigError(f"{names[name]}={values[name]} is invalid: expected a share in (0, 1]")
-    count, (low, high) = values["alert_storm_count"], COUNT_LIMITS["alert_storm_count"]
-    if not low <= count <= high:
-        raise ConfigError(f"{names['alert_storm_count']}={count} is invalid: expected {low} to {high}")
+    for name in ("alert_storm_count", "data_incident_min_symbols", "quarantine_after"):
+        count, (low, high) = values[name], COUNT_LIMITS[name]
+        if isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high:
+            raise ConfigError(f"{names[name]}={count} is invalid: expected {low} to {high}")
     period, (low, high) = values["alert_storm_period_seconds"], COUNT_LIMITS["alert_storm_period_seconds"]
     if not low <= period <= high or period % 60:
         raise ConfigError(f"{names['alert_storm_period_seconds']}={period} is invalid: "

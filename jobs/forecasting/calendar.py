@@ -14,7 +14,7 @@ the calendar: weekends, holidays and early closes are skipped as the exchange sk
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import exchange_calendars as xcals
@@ -98,6 +98,26 @@ def missing_sessions(stamps: pd.DatetimeIndex, timeframe: str, exchange: str) ->
     days = local.tz_localize(None).normalize().unique().sort_values()
     expected = cal.sessions_in_range(days[0], days[-1]).tz_localize(None)
     return expected.difference(days), days.difference(expected)
+
+
+def sessions_behind(last: pd.Timestamp | datetime, timeframe: str, as_of: date, exchange: str) -> int:
+    """Sessions of ``exchange`` after the session of the bar stamped ``last``, up to ``as_of`` (inclusive).
+
+    0 when the last bar is from ``as_of``'s session (or later); a run during a session counts
+    that session, since its bar is not complete yet.
+    """
+    cal = trading_calendar(exchange)
+    last_day = session_date(pd.Timestamp(last), timeframe, exchange)
+    end = pd.Timestamp(as_of)
+    if end <= last_day:
+        return 0
+    return len(cal.sessions_in_range(last_day + pd.Timedelta(days=1), end))
+
+
+def exchange_today(exchange: str, now: datetime | None = None) -> date:
+    """Today's date where ``exchange`` trades (a run at 01:00 UTC belongs to New York's previous day)."""
+    stamp = pd.Timestamp(now or datetime.now(UTC))
+    return _utc(stamp).tz_convert(trading_calendar(exchange).tz).date()
 
 
 def longest_gap(missing: pd.DatetimeIndex, exchange: str) -> tuple[int, pd.Timestamp, pd.Timestamp] | None:

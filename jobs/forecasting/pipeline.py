@@ -13,6 +13,7 @@ from jobs.contract.domain import HORIZONS, MODEL_ORDER, Model
 from jobs.forecasting.calendar import next_target
 from jobs.forecasting.ensemble import combine, equal_weights
 from jobs.forecasting.models import build_model
+from jobs.forecasting.damage import screen, winsorised
 from jobs.forecasting.models.base import ForecastModel
 from jobs.forecasting.results import (
     ForecastResult,
@@ -20,11 +21,7 @@ from jobs.forecasting.results import (
     SymbolOutcome,
     WindowResult,
 )
-from jobs.forecasting.series import (
-    BadBarsError,
-    Series,
-    refuse_return_outliers,
-)
+from jobs.forecasting.series import BadBarsError, Series
 from jobs.forecasting.walkforward import (
     FitJob,
     FittedWindow,
@@ -59,12 +56,18 @@ def compute(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec | Non
     started = time.perf_counter()
     spec = spec or window_spec(HORIZONS[horizon].timeframe, cfg.walk_forward_windows)
     try:
-        refuse_return_outliers(series, cfg.return_outlier_threshold)
+        events = screen(series, cfg.return_outlier_threshold)  # a damaged price is refused before any fit
+    except BadBarsError as exc:
+        return SymbolOutcome.refused(series.symbol, horizon, exc, time.perf_counter() - started)
+    try:
         windows, baseline, forecast = evaluate_series(series, horizon, cfg, spec, factory or default_factory())
-    except (BadBarsError, ValueError) as exc:
-        return SymbolOutcome(series.symbol, horizon, error=str(exc), seconds=time.perf_counter() - started)
+    except BadBarsError as exc:
+        return SymbolOutcome.refused(series.symbol, horizon, exc, time.perf_counter() - started)
+    except ValueError as exc:  # code refused its own result (every model failed, a point outside its interval)
+        return SymbolOutcome(series.symbol, horizon, error=str(exc), seconds=time.perf_counter() - started,
+                             events=events)
     return SymbolOutcome(series.symbol, horizon, forecast=forecast, windows=windows, baseline_windows=baseline,
-                         seconds=time.perf_counter() - started)
+                         seconds=time.perf_counter() - started, events=events)
 
 
 def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec, factory: ModelFactory
@@ -77,6 +80,7 @@ def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSp
     """
     steps = HORIZONS[horizon].steps
     returns = series.returns
+    inputs = winsorised(returns, cfg.return_outlier_threshold)  # what the models fit on; targets stay real
     models = [m for m in MODEL_ORDER if m in set(cfg.models) | set(cfg.baseline_models)]
     plans = plan_windows(len(returns), spec, steps, cfg.walk_forward)
     targets = []
@@ -86,10 +90,10 @@ def evaluate_series(series: Series, horizon: str, cfg: JobConfig, spec: WindowSp
         targets.append((y_val, y_test))
     jobs: list[FitJob] = [(m, model_seed(cfg.seed, series.symbol, horizon, b.window_id, m.value), b.train)
                           for b in plans for m in models]
-    fitted = fit_models([*jobs, *_production_jobs(series, horizon, cfg, spec)], factory, returns, steps)
+    fitted = fit_models([*jobs, *_production_jobs(series, horizon, cfg, spec)], factory, inputs, steps)
     windows, baseline, last = [], [], None
     for k, (bounds, (y_val, y_test)) in enumerate(zip(plans, targets, strict=True)):
-        window = predict_window(models, fitted[k * len(models): (k + 1) * len(models)], returns, bounds)
+        window = predict_window(models, fitted[k * len(models): (k + 1) * len(models)], inputs, bounds)
         last = _score(cfg.models, window, y_val, y_test, cfg)
         windows.append(_window_row(series, bounds, steps, cfg.models, last, baseline=False))
         if cfg.baseline_models:
@@ -122,7 +126,7 @@ def require_price_movement(series: Series, bounds: WindowBounds, steps: int, y_v
             start, end = series.timestamps[origins[0] + 1], series.timestamps[origins[-1] + steps]
             raise BadBarsError(
                 f"{series.timeframe} bars: constant close price from {start} to {end} (the {name} slice of "
-                f"walk-forward window {bounds.window_id}); divergence against the naive forecast is undefined"
+                f"walk-forward window {bounds.window_id}); divergence against the naive forecast is undefined", "constant"
             )
 
 
@@ -148,8 +152,8 @@ def _window_row(series: Series, bounds: WindowBounds, steps: int, model_set: Seq
 def production_forecast(series: Series, horizon: str, cfg: JobConfig, spec: WindowSpec, factory: ModelFactory,
                         latest: SetScore) -> ForecastResult:
     """Refit the production set on the latest training slice and forecast (see ``combine_forecast``)."""
-    fitted = fit_models(_production_jobs(series, horizon, cfg, spec), factory, series.returns,
-                        HORIZONS[horizon].steps)
+    fitted = fit_models(_production_jobs(series, horizon, cfg, spec), factory,
+                        winsorised(series.returns, cfg.return_outlier_threshold), HORIZONS[horizon].steps)
     return combine_forecast(series, horizon, cfg, dict(zip(cfg.models, fitted, strict=True)), latest)
 
 
@@ -162,7 +166,7 @@ def combine_forecast(series: Series, horizon: str, cfg: JobConfig,
     that failed in the latest window (so has no validated weight) is left out too.
     """
     steps = HORIZONS[horizon].steps
-    returns = series.returns
+    returns = winsorised(series.returns, cfg.return_outlier_threshold)
     origin = np.array([len(returns) - 1])
     predictions, errors = {}, {}
     for model, result in fitted.items():

@@ -148,8 +148,35 @@ class ForecastResult:
 
 
 @dataclass(frozen=True)
+class DataEvent:
+    """A real large move kept in a symbol's bars (``jobs.forecasting.damage``): one ``data_events`` row.
+
+    ``ts`` is the bar the move ends at, ``change`` its simple return (``-0.3`` is -30%), ``scales``
+    how many robust scales it lies from the median return.
+    """
+
+    ts: datetime
+    change: float
+    scales: float
+
+
+# Failure classes (``forecast_failures.failure_class``): the input was refused (a data incident, for
+# the data team), or code raised (a release failure: a rollback trigger).
+DATA = "data"
+PIPELINE = "pipeline"
+# The cause of a quarantined symbol's refusal: reported once as quarantined, not as a new incident.
+QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
 class SymbolOutcome:
-    """Everything one symbol-horizon produced, or the reason it failed."""
+    """Everything one symbol-horizon produced, or the reason it failed.
+
+    A failure is a data incident when ``failure_class`` is ``data`` (its ``cause`` says which:
+    ``jobs.forecasting.series.BadBarsError``); any other failure is a pipeline failure. ``events``
+    are the real large moves in the bars read; ``new_events`` how many of them this task recorded
+    first; ``warnings`` what a local run let through (a stale feed).
+    """
 
     symbol: str
     horizon: str
@@ -160,8 +187,31 @@ class SymbolOutcome:
     seconds: float = 0.0
     # The outcome's rows (its forecast, or its failure) committed: only then are its metrics published.
     recorded: bool = False
+    failure_class: str | None = None
+    cause: str | None = None
+    events: tuple[DataEvent, ...] = ()
+    new_events: int = 0
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         """True when the symbol produced a forecast."""
         return self.error is None and self.forecast is not None
+
+    @classmethod
+    def refused(cls, symbol: str, horizon: str, exc: Exception, seconds: float = 0.0) -> SymbolOutcome:
+        """A data incident: the input was refused (``exc`` a ``BadBarsError``, whose ``cause`` is recorded)."""
+        return cls(symbol, horizon, error=str(exc), seconds=seconds, failure_class=DATA,
+                   cause=getattr(exc, "cause", None) or "bad-bars")
+
+    @property
+    def failure(self) -> str | None:
+        """``data`` or ``pipeline`` for a failure (a failure not marked data is a pipeline failure), else None."""
+        if self.ok:
+            return None
+        return DATA if self.failure_class == DATA else PIPELINE
+
+    @property
+    def data_incident(self) -> bool:
+        """A new data incident: input refused, and the symbol was not already quarantined."""
+        return self.failure == DATA and self.cause != QUARANTINED

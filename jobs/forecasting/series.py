@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from jobs.forecasting.calendar import DEFAULT_EXCHANGE, longest_gap, missing_sessions
+from jobs.forecasting.calendar import DEFAULT_EXCHANGE, longest_gap, missing_sessions, sessions_behind
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 
 
 class BadBarsError(ValueError):
-    """A symbol's bars cannot be forecast; the message names the symbol and the defect."""
+    """A symbol's bars cannot be forecast; the message names the defect (a data incident, not a code failure).
+
+    ``cause`` is a short code the failure is recorded and counted under (``forecast_failures.cause``):
+    ``too-few-bars``, ``bad-price``, ``bad-order``, ``constant``, ``off-calendar``, ``gap``, ``damaged``,
+    ``split``, ``stale``, ``unknown-symbol``, ``no-bars`` or ``quarantined``.
+    """
+
+    def __init__(self, message: str, cause: str = "bad-bars") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -45,25 +55,25 @@ def validate_bars(symbol: str, timeframe: str, frame: pd.DataFrame, min_bars: in
     where = f"{timeframe} bars"  # the caller prefixes symbol and horizon
     if len(frame) < min_bars:
         raise BadBarsError(
-            f"{where}: {len(frame)} found, need at least {min_bars} for the walk-forward windows"
+            f"{where}: {len(frame)} found, need at least {min_bars} for the walk-forward windows", "too-few-bars"
         )
     prices = frame.loc[:, list(PRICE_COLUMNS)].to_numpy(dtype=float)
     if not np.isfinite(prices).all():
         bad = frame.loc[~np.isfinite(prices).all(axis=1), "ts"].iloc[0]
-        raise BadBarsError(f"{where}: missing or non-finite price at {bad}; prices must be finite numbers")
+        raise BadBarsError(f"{where}: missing or non-finite price at {bad}; prices must be finite numbers", "bad-price")
     if (prices <= 0).any():
         bad = frame.loc[(prices <= 0).any(axis=1), "ts"].iloc[0]
-        raise BadBarsError(f"{where}: non-positive price at {bad}; prices must be > 0")
+        raise BadBarsError(f"{where}: non-positive price at {bad}; prices must be > 0", "bad-price")
     ts = pd.DatetimeIndex(pd.to_datetime(frame["ts"], utc=True))
     if ts.has_duplicates:
-        raise BadBarsError(f"{where}: duplicate timestamp {ts[ts.duplicated()][0]}; timestamps must be unique")
+        raise BadBarsError(f"{where}: duplicate timestamp {ts[ts.duplicated()][0]}; timestamps must be unique", "bad-order")
     if not ts.is_monotonic_increasing:
-        raise BadBarsError(f"{where}: timestamps out of order; bars must be in ascending time order")
+        raise BadBarsError(f"{where}: timestamps out of order; bars must be in ascending time order", "bad-order")
     if max_gap_sessions is not None:
         check_sessions(ts, timeframe, exchange, max_gap_sessions)
     close = prices[:, 3]
     if np.ptp(np.log(close)) == 0.0:
-        raise BadBarsError(f"{where}: constant close price over {len(close)} bars; nothing to forecast")
+        raise BadBarsError(f"{where}: constant close price over {len(close)} bars; nothing to forecast", "constant")
     sources = sorted(set(frame["source"])) if "source" in frame else ["unknown"]
     return Series(symbol, timeframe, ts, close, ",".join(sources))
 
@@ -74,38 +84,17 @@ MAD_TO_SIGMA = 1.4826
 MEAN_AD_TO_SIGMA = 1.2533
 
 
+def robust_scale(returns: np.ndarray) -> float:
+    """A standard deviation that a few huge returns cannot inflate (MAD-based; 0 for a constant series)."""
+    deviation = np.abs(returns - np.median(returns))
+    return float(MAD_TO_SIGMA * np.median(deviation) or MEAN_AD_TO_SIGMA * np.mean(deviation))
+
+
 def robust_scores(returns: np.ndarray) -> np.ndarray:
     """How many robust scales each return lies from the median return (0 for a constant series)."""
+    scale = robust_scale(returns)
     deviation = np.abs(returns - np.median(returns))
-    scale = MAD_TO_SIGMA * np.median(deviation) or MEAN_AD_TO_SIGMA * np.mean(deviation)
     return deviation / scale if scale > 0 else np.zeros_like(returns)
-
-
-def refuse_return_outliers(series: Series, threshold: float) -> None:
-    """Refuse a series holding a return far outside its own robust scale (a damaged bar).
-
-    A x1e4 spike or a level shift from a unit change is a data error, not a market move: models
-    fitted across it forecast nonsense (a point outside its own interval). The reason names the
-    bar where the suspicious return ends, its size and the setting, so an operator can fix the bar.
-
-    Raises:
-        BadBarsError: When some return lies more than ``threshold`` robust scales from the median.
-    """
-    returns = series.returns
-    if len(returns) < 3:
-        return
-    scores = robust_scores(returns)
-    outliers = np.flatnonzero(scores > threshold)
-    if outliers.size:
-        first = int(outliers[0])  # the earliest: a spike's way back down is named by its way up
-        more = f" ({outliers.size - 1} more such returns)" if outliers.size > 1 else ""
-        score = f"{scores[first]:.0f}" if scores[first] < 1e6 else f"{scores[first]:.1e}"
-        raise BadBarsError(
-            f"{series.timeframe} bars: the close at {series.timestamps[first + 1]} moves {describe_move(returns[first])} "
-            f"from the bar before, {score} robust scales from the median return (limit "
-            f"RETURN_OUTLIER_THRESHOLD={threshold:g}){more}; a damaged or unadjusted price? fix the bar or raise the setting"
-        )
-
 
 
 def describe_move(log_return: float) -> str:
@@ -127,9 +116,23 @@ def check_sessions(ts: pd.DatetimeIndex, timeframe: str, exchange: str, max_gap_
     missing, extra = missing_sessions(ts, timeframe, exchange)
     if len(extra):
         raise BadBarsError(f"{where}: bar on {extra[0]:%Y-%m-%d}, which is not a {exchange} session "
-                           f"({len(extra)} such day(s)); set EXCHANGE_CALENDAR to the symbol's exchange")
+                           f"({len(extra)} such day(s)); set EXCHANGE_CALENDAR to the symbol's exchange", "off-calendar")
     gap = longest_gap(missing, exchange)
     if gap is not None and gap[0] > max_gap_sessions:
         length, first, last = gap
         raise BadBarsError(f"{where}: gap of {length} missing {exchange} sessions from {first:%Y-%m-%d} to "
-                           f"{last:%Y-%m-%d}; at most {max_gap_sessions} allowed (MAX_GAP_SESSIONS)")
+                           f"{last:%Y-%m-%d}; at most {max_gap_sessions} allowed (MAX_GAP_SESSIONS)", "gap")
+
+
+def check_fresh(series: Series, as_of: date, exchange: str, max_stale_sessions: int) -> None:
+    """Refuse a stale feed: the last bar more than ``max_stale_sessions`` sessions before ``as_of``.
+
+    Raises:
+        BadBarsError: cause ``stale``, naming the last bar, the sessions behind and the setting.
+    """
+    last = series.timestamps[-1]
+    behind = sessions_behind(last, series.timeframe, as_of, exchange)
+    if behind > max_stale_sessions:
+        raise BadBarsError(f"{series.timeframe} bars: the last bar ({last:%Y-%m-%d %H:%M}Z) is {behind} {exchange} "
+                           f"sessions before the run's date {as_of:%Y-%m-%d}; at most {max_stale_sessions} allowed "
+                           "(MAX_STALE_SESSIONS): a stale feed", "stale")

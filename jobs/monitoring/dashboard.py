@@ -38,7 +38,7 @@ STYLE = """body{font-family:sans-serif;margin:24px;color:#222;max-width:1250px}.
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:12px;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}
 th{background:#f4f4f4}td:first-child,td:nth-child(2){text-align:left}.charts{display:flex;flex-wrap:wrap;gap:8px 24px}figure.chart{margin:6px 0}
-.OK{color:#2ca02c}.REVIEW{color:#b8860b}.CRITICAL,.ROLLBACK,.FAILED{color:#d62728;font-weight:bold}.note{color:#666}"""
+.OK{color:#2ca02c}.REVIEW,.REFUSED{color:#b8860b}.CRITICAL,.ROLLBACK,.FAILED{color:#d62728;font-weight:bold}.note{color:#666}"""
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,14 @@ def load_dashboard(url: str, days: int, thresholds: Thresholds | None = None,
 
 
 def status(row: Mapping[str, Any], t: Thresholds) -> str:
-    """A symbol-horizon's health: FAILED, ROLLBACK, CRITICAL, REVIEW or OK (worst first)."""
+    """A symbol-horizon's health: FAILED, ROLLBACK, CRITICAL, REFUSED, REVIEW or OK (worst first).
+
+    REFUSED: its input was refused (data incidents) and nothing forecast: the data team's, not a release's.
+    """
     if row["failures"] and not row["forecasts"]:
         return "FAILED"
+    if (row.get("data_incidents") or row.get("quarantined")) and not row["forecasts"]:
+        return "REFUSED"
     avg, top = row["avg_divergence"], row["max_divergence"]
     if row["model_errors"] or (avg is not None and avg > t.divergence_rollback):
         return "ROLLBACK"
@@ -244,22 +249,28 @@ def health_section(d: DashboardData) -> str:
         s = status(r, d.thresholds)
         rows.append((escape(r["symbol"]), escape(r["horizon"]), f'<span class="{s}">{s}</span>', str(r["windows"]),
                      _pct(r["avg_divergence"]), _pct(r["max_divergence"]), str(r["overfitting_windows"]),
-                     str(r["model_errors"]), str(r["forecasts"]), str(r["failures"])))
+                     str(r["model_errors"]), str(r["forecasts"]), str(r["failures"]), str(r.get("data_incidents", 0)),
+                     "yes" if r.get("quarantined") else ""))
     table = _table(("symbol", "horizon", "status", "windows", "avg div", "max div", "overfitting", "model errors",
-                    "forecasts", "failures"), rows)
+                    "forecasts", "failures", "data incidents", "quarantined"), rows)
     return _section("Symbol health", [], table)
 
 
 def generation_section(d: DashboardData) -> str:
-    """Forecast generation: forecasts written and failures per run day."""
+    """Forecast generation: forecasts written, pipeline failures and data incidents per run day."""
     points = [Point(f"{r['horizon']} {kind}", datetime.combine(r["day"], time(), timezone.utc), float(r[kind]))
-              for r in d.generation for kind in ("written", "failed")]
-    charts = [trend_chart("Forecasts written and failed per day", points, percent=False,
+              for r in d.generation for kind in ("written", "failed", "refused")]
+    charts = [trend_chart("Forecasts written, failed (code) and refused (data) per day", points, percent=False,
                           axis_title="forecasts per day",
-                          subtitle=f"{metrics.FORECASTS_WRITTEN}, {metrics.FORECASTS_FAILED}", period="day")] if points else []
+                          subtitle=f"{metrics.FORECASTS_WRITTEN}, {metrics.PIPELINE_FAILURES}, "
+                                   f"{metrics.DATA_INCIDENTS} + {metrics.QUARANTINED_TASKS}", period="day")] \
+        if points else []
     total_w = sum(r["written"] for r in d.generation)
     total_f = sum(r["failed"] for r in d.generation)
-    return _section("Forecast generation", charts, f"<p>{total_w} forecasts written, {total_f} failed.</p>")
+    total_r = sum(r.get("refused", 0) for r in d.generation)
+    return _section("Forecast generation", charts,
+                    f"<p>{total_w} forecasts written, {total_f} failed in code (rollback trigger), {total_r} refused "
+                    "as data incidents (reported; a rollback only when systemic).</p>")
 
 
 def _section(title: str, charts: Sequence[str], extra: str = "") -> str:
@@ -267,7 +278,7 @@ def _section(title: str, charts: Sequence[str], extra: str = "") -> str:
             f'{extra}</section>')
 
 
-SEVERITY = ("OK", "REVIEW", "CRITICAL", "FAILED", "ROLLBACK")
+SEVERITY = ("OK", "REVIEW", "REFUSED", "CRITICAL", "FAILED", "ROLLBACK")
 
 
 def overall_status(d: DashboardData) -> str:

@@ -21,6 +21,8 @@ from jobs.contract.config import JobConfig
 from jobs.contract.metrics import (
     BASELINE_TEST_RMSE,
     CRITICAL_ALERTS,
+    DATA_EVENTS,
+    DATA_INCIDENTS,
     DIM_HORIZON,
     DIM_STACK,
     DIM_SYMBOL,
@@ -33,13 +35,15 @@ from jobs.contract.metrics import (
     MODEL_ERRORS,
     NAMESPACE,
     OVERFITTING_WINDOWS,
+    PIPELINE_FAILURES,
+    QUARANTINED_TASKS,
     RMSE_VS_BASELINE,
     SYMBOL_AVERAGE_DIVERGENCE,
     TEST_RMSE,
     VALIDATION_RMSE,
     WINDOWS_EVALUATED,
 )
-from jobs.forecasting.results import SymbolOutcome, relative_rmse_gap
+from jobs.forecasting.results import DATA, PIPELINE, SymbolOutcome, relative_rmse_gap
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +102,15 @@ class Datum:
 
 
 def is_critical(outcome: SymbolOutcome, cfg: JobConfig) -> bool:
-    """Whether a symbol-horizon is one critical alert: it failed, a model errored, or any window's
+    """Whether a symbol-horizon is one critical alert: it failed in code, a model errored, or any window's
     divergence is above ``cfg.divergence_critical_threshold``.
 
     One alert per symbol-horizon, not per window: prod's 104 symbols x 4 windows would otherwise
-    pass the alert-storm count (> 5 per hour) in normal operation.
+    pass the alert-storm count (> 5 per hour) in normal operation. A data incident is not one: a
+    morning of refused feeds must not read as an alert storm (a rollback).
     """
     scores = [w.score for w in outcome.windows if not w.is_baseline]
-    return (not outcome.ok or any(s.errors for s in scores)
+    return (outcome.failure == PIPELINE or any(s.errors for s in scores)
             or any(s.divergence > cfg.divergence_critical_threshold for s in scores))
 
 
@@ -127,6 +132,10 @@ def outcome_values(outcome: SymbolOutcome, cfg: JobConfig) -> dict[str, list[flo
         FORECASTS_FAILED: [0.0 if outcome.ok else 1.0],
         MODEL_ERRORS: [float(model_errors)],
         CRITICAL_ALERTS: [1.0 if is_critical(outcome, cfg) else 0.0],
+        DATA_INCIDENTS: [1.0 if outcome.data_incident else 0.0],
+        QUARANTINED_TASKS: [1.0 if outcome.failure == DATA and not outcome.data_incident else 0.0],
+        PIPELINE_FAILURES: [1.0 if outcome.failure == PIPELINE else 0.0],
+        DATA_EVENTS: [float(outcome.new_events)],
         SYMBOL_AVERAGE_DIVERGENCE: [],
         RMSE_VS_BASELINE: [],
     }

@@ -13,7 +13,7 @@ from enum import Enum
 
 from jobs.contract.phases import DEPLOYED_PHASES, minimum_days
 from jobs.contract.thresholds import Thresholds
-from jobs.contract.triggers import Verdict, verdict_of
+from jobs.contract.triggers import Verdict, applies, verdict_of
 
 
 class Decision(str, Enum):
@@ -63,6 +63,7 @@ class SymbolHorizonStats:
     logged_share: float | None = None
     avg_coverage: float | None = None
     coverage_windows: int = 0
+    data_incidents: int = 0
 
     @property
     def overfitting_share(self) -> float | None:
@@ -71,8 +72,8 @@ class SymbolHorizonStats:
 
     @property
     def generated_share(self) -> float | None:
-        """Forecasts written over forecasts expected (written, failed or missing), or None when none expected."""
-        expected = self.forecasts + self.failures + self.missing
+        """Forecasts written over forecasts expected (written, failed, refused or missing), or None when none expected."""
+        expected = self.forecasts + self.failures + self.data_incidents + self.missing
         return self.forecasts / expected if expected else None
 
     @property
@@ -89,6 +90,23 @@ class Incident:
     symbol: str
     horizon: str
     detail: str
+
+
+@dataclass(frozen=True)
+class RunShare:
+    """One run's data incidents: the symbols whose input it refused, of the symbols it ran.
+
+    Quarantined symbols are left out of both: they are known, and cost no task.
+    """
+
+    run_id: str
+    symbols: int
+    refused: tuple[str, ...] = ()
+
+    @property
+    def share(self) -> float:
+        """Refused symbols over the run's symbols (0 for a run of none)."""
+        return len(self.refused) / self.symbols if self.symbols else 0.0
 
 
 @dataclass(frozen=True)
@@ -152,8 +170,10 @@ def _fired(name: str, findings: Sequence[str], ok: str) -> Check:
     return _check(name, [], findings, ok)
 
 
-def check_divergence(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
-    """Average divergence per symbol-horizon: < proceed passes, > rollback rolls back, between monitors."""
+def check_divergence(stats: Sequence[SymbolHorizonStats], t: Thresholds, phase: str = "canary") -> Check:
+    """Average divergence per symbol-horizon: above rollback rolls back in every phase; the phase's own
+    criterion monitors (canary: not below proceed; limited: a share of symbols below the warning
+    threshold; prod: above the daily warning)."""
     rollback, monitor = [], []
     for s in stats:
         if s.avg_divergence is None:
@@ -161,11 +181,38 @@ def check_divergence(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Chec
         text = f"{s.label} average divergence {pct(s.avg_divergence)}"
         if s.avg_divergence > t.divergence_rollback:
             rollback.append(f"{text} > {pct(t.divergence_rollback)} (rollback trigger)")
-        elif s.avg_divergence >= t.divergence_proceed:
+        elif applies("divergence-high", phase) and s.avg_divergence >= t.divergence_proceed:
             monitor.append(f"{text} is not below {pct(t.divergence_proceed)}")
+        elif applies("divergence-warning", phase) and s.avg_divergence > t.divergence_warning:
+            monitor.append(f"{text} is above the daily warning {pct(t.divergence_warning)}")
+    if applies("divergence-symbol-share", phase):
+        monitor += _symbol_share(stats, t)
     worst = max((s.avg_divergence for s in stats if s.avg_divergence is not None), default=None)
-    return _check("divergence", rollback, monitor,
-                  f"every symbol-horizon averages below {pct(t.divergence_proceed)} (highest {pct(worst)})")
+    return _check("divergence", rollback, monitor, f"{_divergence_rule(phase, t)} (highest {pct(worst)})")
+
+
+def _divergence_rule(phase: str, t: Thresholds) -> str:
+    if applies("divergence-symbol-share", phase):
+        return f"at least {pct(t.limited_symbol_share)} of symbols average below {pct(t.divergence_warning)}"
+    if applies("divergence-warning", phase):
+        return f"no symbol-horizon averages above {pct(t.divergence_warning)}"
+    return f"every symbol-horizon averages below {pct(t.divergence_proceed)}"
+
+
+def _symbol_share(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> list[str]:
+    """Limited's "divergence < 20% for 95% of symbols": a symbol passes when each of its horizons does."""
+    worst: dict[str, float] = {}
+    for s in stats:
+        if s.avg_divergence is not None:
+            worst[s.symbol] = max(worst.get(s.symbol, s.avg_divergence), s.avg_divergence)
+    if not worst:
+        return []
+    above = sorted(sym for sym, d in worst.items() if d >= t.divergence_warning)
+    share = 1 - len(above) / len(worst)
+    if share >= t.limited_symbol_share:
+        return []
+    return [f"{pct(share)} of {len(worst)} symbols average below {pct(t.divergence_warning)}, fewer than "
+            f"{pct(t.limited_symbol_share)}: {', '.join(above)}"]
 
 
 def check_overfitting(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
@@ -206,11 +253,16 @@ def phase_coverage(stats: Sequence[SymbolHorizonStats]) -> tuple[float | None, i
     return sum(s.avg_coverage * s.coverage_windows for s in stats if s.avg_coverage is not None) / n, n
 
 
-def check_coverage(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:
+def check_coverage(stats: Sequence[SymbolHorizonStats], t: Thresholds, phase: str = "canary") -> Check:
     """The 90% interval's test-slice coverage over the phase must lie in the review band (else MONITOR).
 
     The findings name the symbol-horizons outside the band, so a reviewer sees where it comes from.
+    Limited also needs calibration for every symbol: one with windows but no coverage monitors.
     """
+    unknown = [f"{s.label}: {s.windows} windows, no interval coverage recorded (calibration unavailable)"
+               for s in stats if s.windows and s.avg_coverage is None]
+    if unknown and applies("coverage-missing", phase):
+        return _check("coverage", [], unknown, "")
     coverage, n = phase_coverage(stats)
     band = f"{pct(t.coverage_review_low)}-{pct(t.coverage_review_high)}"
     if coverage is None:
@@ -248,6 +300,21 @@ def check_model_errors(stats: Sequence[SymbolHorizonStats]) -> Check:
     return _fired("model_errors", found, "no model errors")
 
 
+def check_data_incidents(incidents: Sequence[Incident], runs: Sequence[RunShare], t: Thresholds) -> Check:
+    """Data incidents are reported, not judged: ROLLBACK only when a run refused a systemic share of its symbols."""
+    systemic = [r for r in runs if r.share > t.data_incident_share and len(r.refused) >= t.data_incident_min_symbols]
+    found = [f"run {r.run_id}: {len(r.refused)} of {r.symbols} symbols ({pct(r.share)}) refused as data incidents, "
+             f"more than {pct(t.data_incident_share)}: a systemic data outage ({', '.join(r.refused)})"
+             for r in systemic]
+    data = [i for i in incidents if i.kind == "data"]
+    quarantined = {i.symbol for i in incidents if i.kind == "quarantined"}
+    worst = max((r.share for r in runs), default=0.0)
+    ok = (f"{len(data)} data incident(s) on {len({i.symbol for i in data})} symbol(s), {len(quarantined)} "
+          f"quarantined; at most {pct(worst)} of a run's symbols refused (systemic above "
+          f"{pct(t.data_incident_share)}): reported for the data team, not a rollback")
+    return _fired("data_incidents", found, ok)
+
+
 def check_incidents(name: str, incidents: Iterable[Incident], kinds: set[str], ok: str) -> Check:
     """A trigger made of row-level incidents of the given kinds: any one fires it (verdict from the table)."""
     found = [f"{i.symbol} {i.horizon}: {i.detail}".strip() for i in incidents if i.kind in kinds]
@@ -255,18 +322,21 @@ def check_incidents(name: str, incidents: Iterable[Incident], kinds: set[str], o
 
 
 def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], incidents: Sequence[Incident],
-             thresholds: Thresholds, require_baseline: bool = True, run_days: int | None = None) -> Review:
+             thresholds: Thresholds, require_baseline: bool = True, run_days: int | None = None,
+             runs: Sequence[RunShare] = ()) -> Review:
     """Apply every check and take the worst verdict.
 
     Args:
         phase: the reviewed rollout phase.
         days: the review window in days.
         stats: per symbol-horizon figures (``jobs.rollout.data``).
-        incidents: row-level findings: kinds ``failure``, ``missing``, ``inconsistent``,
+        incidents: row-level findings: kinds ``failure`` (a pipeline failure), ``data`` (a data
+            incident), ``quarantined``, ``event`` (a real move kept), ``missing``, ``inconsistent``,
             ``logging``, ``alert_storm``.
         thresholds: the decision thresholds.
         require_baseline: without paired baseline windows the RMSE check cannot pass.
         run_days: days with rows of the phase's own, for its minimum duration (None: not checked).
+        runs: each run's data incidents (the systemic share).
 
     Returns:
         The review; with no ensemble windows at all the decision is MONITOR (nothing to judge).
@@ -277,12 +347,13 @@ def evaluate(phase: str, days: int, stats: Sequence[SymbolHorizonStats], inciden
         return Review(phase, days, Decision.MONITOR, (check,), tuple(stats), ())
     checks = (
         check_duration(phase, run_days),
-        check_divergence(stats, thresholds),
+        check_divergence(stats, thresholds, phase),
         check_rmse(stats, thresholds, require_baseline),
         check_overfitting(stats, thresholds),
-        check_coverage(stats, thresholds),
+        check_coverage(stats, thresholds, phase),
         check_model_errors(stats),
-        check_incidents("uncaught_errors", incidents, {"failure"}, "no symbol failed in any run"),
+        check_incidents("uncaught_errors", incidents, {"failure"}, "no symbol failed in code in any run"),
+        check_data_incidents(incidents, runs, thresholds),
         check_incidents("missing_forecasts", incidents, {"missing"}, "every symbol has a forecast on every run day"),
         check_incidents("inconsistent_forecasts", incidents, {"inconsistent"}, "every forecast row is consistent"),
         check_incidents("logging", incidents, {"logging"}, "100% of forecasts and windows logged"),

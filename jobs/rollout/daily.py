@@ -3,7 +3,9 @@
 Prints the rollout document's three daily checks as ``rich`` tables: divergence summary,
 RMSE trends and overfitting alerts, from ``sql/queries/canary_*.sql``. The divergence rows
 carry the rollout trigger they fire (``jobs.contract.triggers``, the review's table): MONITOR
-or ROLLBACK. Exit status 0, 2 on bad input, 1 when the database is unreachable.
+or ROLLBACK. A fourth table lists failures: pipeline failures (ROLLBACK) and data incidents
+(reported for the data team), quarantined symbols and real large moves kept.
+Exit status 0, 2 on bad input, 1 when the database is unreachable.
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ from typing import Any
 from rich.table import Table
 
 from jobs.contract.thresholds import Thresholds
-from jobs.contract.triggers import TRIGGERS, Trigger
+from jobs.contract.triggers import Trigger, for_phase
 from jobs.storage.db import connect, load_sql
 
 _STYLE = {"ROLLBACK": "bold red", "MONITOR": "yellow"}
+# The morning checks mark rows with canary's criteria (the strictest: not below 15%) and every phase's
+# rollback rules. A phase's own criteria are its review's: limited's share of symbols is no figure of
+# one row, and prod's 20% warning lies above canary's 15%, which already marks the row.
+DAILY_PHASE = "canary"
 
 
 def fetch(url: str, symbols: Sequence[str], hours: int) -> dict[str, list[dict[str, Any]]]:
     """Run the three morning queries and ``retired_symbols``; keys are the query names."""
     params = {"symbols": list(symbols), "window": timedelta(hours=hours)}
-    names = ("canary_divergence_summary", "canary_rmse_trends", "canary_overfitting_alerts", "retired_symbols")
+    names = ("canary_divergence_summary", "canary_rmse_trends", "canary_overfitting_alerts", "retired_symbols",
+             "daily_failures", "daily_data_events", "daily_quarantined")
     with connect(url) as conn:
         return {name: conn.execute(load_sql(name), params).fetchall() for name in names}
 
@@ -36,11 +43,12 @@ def _f(value: float | None, digits: int = 4) -> str:
 def divergence_trigger(row: Mapping[str, Any], t: Thresholds) -> Trigger | None:
     """The worst trigger of the ``divergence`` and ``overfitting`` checks a summary row fires, if any.
 
-    The same conditions as the review's checks (``jobs.rollout.checks``), over the daily window.
+    The same conditions as the review's checks (``jobs.rollout.checks``), over the daily window,
+    for ``DAILY_PHASE``'s criteria and every phase's rollback rules.
     """
     fired = []
     avg, windows = row["avg_div"], row["windows"]
-    for trig in TRIGGERS:
+    for trig in for_phase(DAILY_PHASE):
         if trig.check == "divergence" and avg is not None and trig.threshold is not None:
             limit = getattr(t, trig.threshold)
             # ROLLBACK is strictly above its threshold; MONITOR is "not below" the proceed threshold.
@@ -83,4 +91,24 @@ def build_tables(results: Mapping[str, list[dict[str, Any]]], thresholds: Thresh
                         for r in results.get("retired_symbols", []))
     if retired:
         div.caption = f"{div.caption + '; ' if div.caption else ''}{retired}"
-    return [div, rmse, alerts]
+    return [div, rmse, alerts, failures_table(results, hours)]
+
+
+def failures_table(results: Mapping[str, list[dict[str, Any]]], hours: int) -> Table:
+    """4. Failures: pipeline failures (ROLLBACK uncaught-errors) and data incidents (reported), then
+    quarantined symbols and the real large moves kept, in the caption."""
+    table = Table(title=f"4. Failures and data incidents (last {hours} h)")
+    for col in ("symbol", "horizon", "class", "cause", "runs", "latest", "decision", "reason"):
+        table.add_column(col, justify="right" if col == "runs" else "left")
+    for r in results.get("daily_failures", []):
+        pipeline = r["failure_class"] == "pipeline"
+        decision = "ROLLBACK uncaught-errors" if pipeline else "reported (data incident)"
+        table.add_row(r["symbol"], r["horizon"], r["failure_class"], r["cause"], str(r["runs"]),
+                      f"{r['latest']:%Y-%m-%d %H:%M}Z", decision, str(r["reason"])[:100],
+                      style=_STYLE["ROLLBACK"] if pipeline else _STYLE["MONITOR"])
+    notes = [f"{r['symbol']} quarantined since {r['quarantined_at']:%Y-%m-%d %H:%M}Z ({r['quarantine_reason']})"
+             for r in results.get("daily_quarantined", [])]
+    notes += [f"{e['symbol']} {e['timeframe']} {e['ts']:%Y-%m-%d %H:%M}Z {e['change']:+.1%} "
+              f"({e['robust_scales']:.0f} robust scales): real move kept" for e in results.get("daily_data_events", [])]
+    table.caption = "; ".join(notes) or ("no rows" if not results.get("daily_failures") else None)
+    return table

@@ -17,7 +17,8 @@ from jobs.contract.phases import covered_phases
 from jobs.contract.thresholds import Thresholds
 from jobs.forecasting.results import rounded_gap
 from jobs.monitoring.runs import RunFigures, read_run_figures
-from jobs.rollout.checks import Incident, SymbolHorizonStats
+from jobs.rollout.checks import Incident, RunShare, SymbolHorizonStats
+from jobs.rollout.incidents import data_counts, data_incidents, pipeline_incidents, run_shares
 from jobs.storage.db import connect, load_sql
 
 
@@ -32,6 +33,7 @@ class ReviewData:
     incidents: tuple[Incident, ...]
     runs: tuple[RunFigures, ...] = ()  # per run and symbol-horizon, as published (the trend charts)
     run_days: int | None = None  # days with rows of the phase's own, up to ``until`` (its minimum duration)
+    run_shares: tuple[RunShare, ...] = ()  # each run's data incidents (the systemic share)
 
 
 def load_review_data(url: str, phase: str, days: int, thresholds: Thresholds,
@@ -56,8 +58,10 @@ def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str
     def rows(name: str, **extra: Any) -> list[dict[str, Any]]:
         return conn.execute(load_sql(name), {**params, **extra}).fetchall()
 
+    failures = rows("review_failures")
     incidents = [
-        *failure_incidents(rows("review_failures")),
+        *pipeline_incidents(failures),
+        *data_incidents(failures, rows("review_quarantined"), rows("review_data_events")),
         *(Incident("missing", r["symbol"], r["horizon"], f"no forecast on {r['day']:%Y-%m-%d}")
           for r in rows("review_missing_forecasts")),
         *(Incident("inconsistent", r["symbol"], r["horizon"], f"run {r['run_id']}: {r['problem']}")
@@ -71,17 +75,17 @@ def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str
                                  thresholds.alert_storm_period_seconds)
     stats = merge_stats(rows("review_window_stats"), rows("review_baseline_rmse"),
                         rows("review_forecast_counts"), logging_rows, incidents)
+    counted = data_counts(failures)
+    seen = {(s.symbol, s.horizon) for s in stats}
+    stats = tuple(sorted([*(replace(s, data_incidents=counted[(s.symbol, s.horizon)]) for s in stats),
+                          *(SymbolHorizonStats(sym, hor, data_incidents=n) for (sym, hor), n in counted.items()
+                            if (sym, hor) not in seen)], key=lambda s: (s.symbol, s.horizon)))
     runs = read_run_figures(conn, params["since"], params["until"], params["phases"])
     # The promotion gate's own query: the same runs decide the minimum duration in both.
     own = conn.execute(load_sql("gate_phase_runs"), {"phase": phase, "until": params["until"]}).fetchone()
     run_days = int(own["run_days"] or 0) if own else 0
-    return ReviewData(phase, params["since"], params["until"], stats, tuple(incidents), runs, run_days)
-
-
-def failure_incidents(rows: list[dict[str, Any]]) -> list[Incident]:
-    """One incident per recorded failure, with its run and reason."""
-    return [Incident("failure", r["symbol"], r["horizon"],
-                     f"run {r['run_id']} failed at {r['created_at']:%Y-%m-%d %H:%M}Z: {r['reason']}") for r in rows]
+    return ReviewData(phase, params["since"], params["until"], stats, tuple(incidents), runs, run_days,
+                      run_shares(rows("review_run_shares")))
 
 
 def logging_incidents(rows: list[dict[str, Any]]) -> list[Incident]:

@@ -120,7 +120,7 @@ def _promotion(url: str, stack: str, prev: str, thresholds: Thresholds, at: date
     # The gate's minimum is time since the first run (checked above). The review also counts run days
     # (weekday schedules reach 7 run days only after 9 calendar days); making the gate apply that too
     # is right but moves the rollout story's calendar, which was not redone this round (see the note).
-    result = evaluate(prev, days, data.stats, data.incidents, thresholds, require_baseline)
+    result = evaluate(prev, days, data.stats, data.incidents, thresholds, require_baseline, runs=data.run_shares)
     if result.decision is not Decision.PROCEED:
         first = result.reasons[0] if result.reasons else ""
         return Gate(stack, GateDecision.REFUSE, "promotion",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jobs.contract import metrics
 from jobs.contract.thresholds import Thresholds
+from jobs.contract.triggers import applies
 from jobs.monitoring.charts import Point, Threshold, bar_chart, figure, trend_chart
 from jobs.monitoring.report_files import ensure_dir, write_text_atomic
 from jobs.monitoring.runs import RunFigures, worst_series
@@ -17,8 +18,10 @@ from jobs.rollout.data import ReviewData
 
 MAX_LINES = 10
 COLUMNS = ("symbol", "horizon", "runs", "windows", "avg divergence", "max divergence", "overfitting",
-           "RMSE vs baseline", "model errors", "forecasts", "failures", "missing", "generated", "inconsistent",
-           "logged", "coverage")
+           "RMSE vs baseline", "model errors", "forecasts", "failures", "data incidents", "missing", "generated",
+           "inconsistent", "logged", "coverage")
+# How many symbol-horizons the problematic-symbols list shows by divergence.
+TOP_DIVERGENCE = 10
 
 
 def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
@@ -26,8 +29,28 @@ def stats_row(s: SymbolHorizonStats) -> tuple[str, ...]:
     rmse = "n/a" if s.rmse_change is None else f"{s.rmse_change:+.1%}"
     return (s.symbol, s.horizon, str(s.runs), str(s.windows), pct(s.avg_divergence), pct(s.max_divergence),
             f"{s.overfitting_windows} ({pct(s.overfitting_share)})", rmse, str(s.model_errors), str(s.forecasts),
-            str(s.failures), str(s.missing), pct(s.generated_share), str(s.inconsistent), pct(s.logged_share),
-            pct(s.avg_coverage))
+            str(s.failures), str(s.data_incidents), str(s.missing), pct(s.generated_share), str(s.inconsistent),
+            pct(s.logged_share), pct(s.avg_coverage))
+
+
+def problematic(review: Review) -> list[tuple[str, str]]:
+    """The prod weekly task "identify problematic symbols": ``(heading, line)`` pairs, worst first.
+
+    The highest average divergences, the symbols with data incidents (runs refused), and the
+    quarantined symbols.
+    """
+    ranked = sorted((s for s in review.stats if s.avg_divergence is not None), key=lambda s: -(s.avg_divergence or 0))
+    out = [("top divergence", f"{s.label}: average {pct(s.avg_divergence)}, max {pct(s.max_divergence)}, "
+                              f"{s.overfitting_windows} of {s.windows} windows overfitting")
+           for s in ranked[:TOP_DIVERGENCE]]
+    refused: dict[str, int] = {}
+    for s in review.stats:
+        if s.data_incidents:
+            refused[s.symbol] = refused.get(s.symbol, 0) + s.data_incidents
+    out += [("data incidents", f"{sym}: {n} task(s) refused")
+            for sym, n in sorted(refused.items(), key=lambda kv: (-kv[1], kv[0]))]
+    out += [("quarantined", f"{i.symbol}: {i.detail}") for i in review.incidents if i.kind == "quarantined"]
+    return out
 
 
 def title(review: Review) -> str:
@@ -65,21 +88,37 @@ def render_markdown(review: Review, data: ReviewData, t: Thresholds) -> str:
     if review.incidents:
         lines += ["## Incidents", "", "| kind | symbol | horizon | detail |", "|---|---|---|---|",
                   *(md_row((i.kind, i.symbol, i.horizon, i.detail)) for i in review.incidents), ""]
-    lines += ["## Thresholds", "", *threshold_lines(t), ""]
+    lines += ["## Problematic symbols", "", "| list | symbol and figures |", "|---|---|",
+              *(md_row(row) for row in problematic(review)), ""]
+    lines += ["## Thresholds", "", *threshold_lines(t, review.phase), ""]
     return "\n".join(lines)
 
 
-def threshold_lines(t: Thresholds) -> list[str]:
-    """The thresholds the decision used, as Markdown bullets."""
+def divergence_criterion(t: Thresholds, phase: str) -> str:
+    """The phase's own divergence criterion (``jobs.contract.triggers``: canary, limited, prod differ)."""
+    if applies("divergence-symbol-share", phase):
+        return (f"at least {pct(t.limited_symbol_share)} of symbols averaging a divergence below "
+                f"{pct(t.divergence_warning)}, calibration recorded for every symbol")
+    if applies("divergence-warning", phase):
+        return f"no symbol-horizon averaging a divergence above {pct(t.divergence_warning)} (the daily warning)"
+    return f"average divergence below {pct(t.divergence_proceed)}"
+
+
+def threshold_lines(t: Thresholds, phase: str = "canary") -> list[str]:
+    """The thresholds the decision used, as Markdown bullets (the divergence criterion is the phase's)."""
     return [
-        f"- PROCEED needs average divergence below {pct(t.divergence_proceed)}, overfitting below "
+        f"- PROCEED ({phase}) needs {divergence_criterion(t, phase)}, overfitting below "
         f"{pct(t.overfitting_share)} of windows, test RMSE at most {pct(t.rmse_escalation)} worse than the paired "
         f"baseline, no errors, every forecast logged, and the 90% interval covering {pct(t.coverage_review_low)} "
         f"to {pct(t.coverage_review_high)} of the phase's test outcomes.",
         f"- ROLLBACK on average divergence above {pct(t.divergence_rollback)} for any symbol-horizon, RMSE more "
-        f"than {pct(t.rmse_rollback)} worse, any failed symbol, a missing, inconsistent or unlogged forecast, or "
-        f"more than {t.alert_storm_count} critical alerts (divergence above "
-        f"{pct(t.divergence_critical)}) in {storm_period(t)}.",
+        f"than {pct(t.rmse_rollback)} worse, any symbol failed in code, a forecast missing with no recorded reason, "
+        f"an inconsistent or unlogged forecast, more than {t.alert_storm_count} critical alerts (divergence above "
+        f"{pct(t.divergence_critical)}) in {storm_period(t)}, or a systemic data outage (a run refusing more than "
+        f"{pct(t.data_incident_share)} of its symbols, at least {t.data_incident_min_symbols}).",
+        f"- Data incidents (input refused: too few bars, a gap, a stale feed, a damaged price, an unadjusted split, "
+        f"an unknown symbol) are reported for the data team and decide nothing below that share; "
+        f"{t.quarantine_after} in a row quarantine a symbol.",
         "- MONITOR otherwise: extend the phase by 3 days and review again.",
     ]
 
@@ -165,7 +204,9 @@ def render_html(review: Review, data: ReviewData, t: Thresholds) -> str:
         parts += ["<h2>Incidents</h2>",
                   table(("kind", "symbol", "horizon", "detail"),
                         [(i.kind, i.symbol, i.horizon, i.detail) for i in review.incidents])]
-    parts += ["<h2 id='thresholds'>Thresholds</h2><ul>", *(f"<li>{escape(x[2:])}</li>" for x in threshold_lines(t)),
+    parts += ["<h2 id='problematic'>Problematic symbols</h2>",
+              table(("list", "symbol and figures"), problematic(review))]
+    parts += ["<h2 id='thresholds'>Thresholds</h2><ul>", *(f"<li>{escape(x[2:])}</li>" for x in threshold_lines(t, review.phase)),
               "</ul></body></html>"]
     return "\n".join(parts)
 

@@ -15,4 +15,5 @@ def review(url: str, phase: str, days: int, thresholds: Thresholds, require_base
            ) -> tuple[Review, ReviewData]:
     """Read the database and decide; the public entry point for other code."""
     data = load_review_data(url, phase, days, thresholds)
-    return evaluate(phase, days, data.stats, data.incidents, thresholds, require_baseline, data.run_days), data
+    return evaluate(phase, days, data.stats, data.incidents, thresholds, require_baseline, data.run_days,
+                    data.run_shares), data

@@ -1,7 +1,8 @@
 """The run's plan: what the command line and the environment ask for, validated before any row is written.
 
 ``make_plan`` turns the forecast command's flags (as typed) and the job's configuration into a
-``Plan``: this shard's symbols, the horizons, the worker count and the run id. Every bad value
+``Plan``: this shard's symbols, the horizons, the worker count, the run id and the run's date
+(``--as-of``, which freshness is measured against). Every bad value
 raises ``ConfigError`` with one line naming the flag or variable and what is allowed.
 """
 
@@ -12,10 +13,11 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from jobs.contract.config import JobConfig, parse_horizons
 from jobs.contract.values import ConfigError, parse_int, parse_run_id, parse_symbols
+from jobs.forecasting.calendar import exchange_today
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Request:
     run_id: str | None = None
     shard: str | None = None
     sample_data: bool = True  # --sample-data auto: seed an empty local database
+    as_of: str | None = None  # --as-of YYYY-MM-DD (default: today where EXCHANGE_CALENDAR trades)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Plan:
     workers: int
     run_id: str
     sample_data: bool
+    as_of: date | None = None  # the run's date (freshness, MAX_STALE_SESSIONS); None: not checked
 
 
 def make_plan(cfg: JobConfig, request: Request) -> Plan:
@@ -56,7 +60,16 @@ def make_plan(cfg: JobConfig, request: Request) -> Plan:
     else:
         run_id = cfg.forecast_run_id or make_run_id(cfg, symbols, horizons)
     sample = request.sample_data and cfg.rollout_phase == "local"
-    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample)
+    as_of = parse_as_of(request.as_of) if request.as_of is not None else exchange_today(cfg.exchange_calendar)
+    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample, as_of)
+
+
+def parse_as_of(raw: str) -> date:
+    """``--as-of``: the run's date, an ISO date."""
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ConfigError(f"--as-of={raw!r} is invalid: expected a date such as 2026-11-20") from None
 
 
 def _flag_or_env(flag: str, raw: str | None, parse: Callable[[str, str], tuple[str, ...]],

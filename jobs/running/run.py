@@ -2,28 +2,31 @@
 
 ``prepare_database`` reaches (and, locally, migrates and seeds) the database before any work.
 ``run`` claims each symbol-horizon of the plan, skips those the run id already finished (an
-earlier attempt, or a concurrent process with the same run id), computes the rest, and
-publishes each task's metrics after its rows and publish stamp committed together.
+earlier attempt, or a concurrent process with the same run id), refuses what ``jobs.running.intake``
+refuses up front (unknown symbols: data incidents, recorded through their claims like any task),
+computes the rest, and publishes each task's metrics after its rows and publish stamp committed
+together.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from psycopg import Connection
 from psycopg import Error as PsycopgError
 
 from jobs.contract.domain import HORIZONS
-from jobs.forecasting.results import SymbolOutcome
+from jobs.forecasting.results import DATA, PIPELINE, SymbolOutcome
+from jobs.running.intake import triage
 from jobs.running.plan import Plan
 from jobs.running.runner import Task, run_tasks
 from jobs.running.summary import progress
 from jobs.storage.db import DatabaseUnavailable, connect, migrate, pending_migrations, resolve_url, with_retry
 from jobs.storage.forecasts import sync_stack_symbols, write_outcome
-from jobs.storage.tasks import Claims, FinishedTask, finished_tasks, next_attempt, symbols_with_bars, unpublish
+from jobs.storage.tasks import Claims, FinishedTask, finished_tasks, next_attempt, unpublish
 
 # The command's logger name: the job's log lines read as they did before this module was split out.
 log = logging.getLogger("jobs.unified_forecast_job")
@@ -50,19 +53,22 @@ class RunResult:
     total: int
     # Tasks of this plan finished by an earlier attempt or by another process with the run id.
     earlier: tuple[FinishedTask, ...] = ()
-    # Symbols without a single bar of a horizon's timeframe, by horizon (failed and recorded at once).
-    unknown: dict[str, tuple[str, ...]] = field(default_factory=dict)
     attempt: int = 1
 
     @property
     def earlier_failures(self) -> list[FinishedTask]:
-        """The run's recorded failures that this attempt did not compute: they fail the run still."""
+        """The run's recorded failures (pipeline failures and data incidents) that this attempt did not compute."""
         return [t for t in self.earlier if t.state == "failed"]
 
     @property
     def failed(self) -> bool:
-        """Whether any of the plan's symbol-horizons failed in this run, in any attempt."""
-        return any(not o.ok for o in self.outcomes) or bool(self.earlier_failures)
+        """Whether any of the plan's symbol-horizons failed in code in this run, in any attempt.
+
+        A failure not recorded (the database was unreachable) counts too: the run is not done. A
+        recorded data incident (input refused) is reported, and does not fail the run.
+        """
+        return any(not o.ok and (o.failure == PIPELINE or not o.recorded) for o in self.outcomes) \
+            or any(t.failure_class != DATA for t in self.earlier_failures)
 
     def resume_note(self, run_id: str) -> str | None:
         """One line on what resuming skipped and about how much computing that saved."""
@@ -128,21 +134,20 @@ def run(plan: Plan, url: str, publisher: Publisher) -> RunResult:
     order = [(s, h) for h in plan.horizons for s in plan.symbols]
     attempt = plan.cfg.batch_attempt or with_retry(url, lambda conn: next_attempt(conn, plan.run_id))
     outcomes: list[SymbolOutcome] = []
-    unknown: dict[str, tuple[str, ...]] = {}
     with Claims(url, plan.run_id, attempt) as claims:
         mine, busy = claim_all(claims, order, publisher)
-        outcomes += compute_claimed(plan, url, publisher, claims, mine, unknown)
+        outcomes += compute_claimed(plan, url, publisher, claims, mine)
         if busy:  # held by a live process with this run id: wait for it, take over what it left
             log.info("%d symbol-horizon(s) of run %s are being computed by another process; waiting for it",
                      len(busy), plan.run_id)
             late = claim_all(claims, busy, publisher, wait=True)[0]
-            outcomes += compute_claimed(plan, url, publisher, claims, late, unknown)
+            outcomes += compute_claimed(plan, url, publisher, claims, late)
     position = {task: i for i, task in enumerate(order)}
     outcomes.sort(key=lambda o: position[(o.symbol, o.horizon)])
     computed = {(o.symbol, o.horizon) for o in outcomes}
-    earlier = tuple(t for t in _finished(url, plan.run_id) if (t.symbol, t.horizon) in position
-                    and (t.symbol, t.horizon) not in computed)
-    return RunResult(outcomes, len(order) - len(outcomes), len(order), earlier, unknown, attempt)
+    earlier = tuple(sorted((t for t in _finished(url, plan.run_id) if (t.symbol, t.horizon) in position
+                            and (t.symbol, t.horizon) not in computed), key=lambda t: position[(t.symbol, t.horizon)]))
+    return RunResult(outcomes, len(order) - len(outcomes), len(order), earlier, attempt)
 
 
 def claim_all(claims: Claims, tasks: Sequence[tuple[str, str]], publisher: Publisher, wait: bool = False
@@ -166,16 +171,20 @@ def claim_all(claims: Claims, tasks: Sequence[tuple[str, str]], publisher: Publi
     return mine, busy
 
 
-def compute_claimed(plan: Plan, url: str, publisher: Publisher, claims: Claims, tasks: list[tuple[str, str]],
-                    unknown: dict[str, tuple[str, ...]]) -> list[SymbolOutcome]:
-    """Run the claimed tasks, publishing each as its rows commit; symbols without bars fail at once."""
-    missing = _without_bars(url, tasks)
-    outcomes = record_unknown(plan, url, claims, missing) if missing else []
-    for o in outcomes:
-        unknown[o.horizon] = (*unknown.get(o.horizon, ()), o.symbol)
+def compute_claimed(plan: Plan, url: str, publisher: Publisher, claims: Claims, tasks: list[tuple[str, str]]
+                    ) -> list[SymbolOutcome]:
+    """Run the claimed tasks, publishing each as its rows commit.
+
+    Tasks whose symbol has no bars of the horizon's timeframe (an unknown symbol) are refused up
+    front as data incidents, all in one transaction: no worker, no model (``jobs.running.intake``).
+    A quarantined symbol's task only checks its bars, and fits when they pass.
+    """
+    intake = with_retry(url, lambda conn: triage(conn, tasks))
+    outcomes = record_refusals(plan, url, claims, list(intake.refused)) if intake.refused else []
     _publish(publisher, claims, url, plan.run_id, outcomes)
-    skip = set(missing)
-    todo = [Task(s, h, plan.run_id, claims.claimer) for s, h in tasks if (s, h) not in skip]
+    skip = {(o.symbol, o.horizon) for o in intake.refused}
+    todo = [Task(s, h, plan.run_id, claims.claimer, plan.as_of, intake.quarantined.get(s))
+            for s, h in tasks if (s, h) not in skip]
     with progress(len(todo)) as advance:
         def finished(outcome: SymbolOutcome) -> None:
             advance(outcome)
@@ -185,29 +194,21 @@ def compute_claimed(plan: Plan, url: str, publisher: Publisher, claims: Claims, 
     return outcomes
 
 
-def _without_bars(url: str, tasks: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The tasks whose symbol has no bar at all of the horizon's timeframe (one query per timeframe)."""
-    missing = []
-    for timeframe in sorted({HORIZONS[h].timeframe for _, h in tasks}):
-        wanted = sorted({s for s, h in tasks if HORIZONS[h].timeframe == timeframe})
-        have = with_retry(url, lambda conn: symbols_with_bars(conn, wanted, timeframe))  # noqa: B023
-        missing += [(s, h) for s, h in tasks if HORIZONS[h].timeframe == timeframe and s not in have]
-    return missing
+def record_refusals(plan: Plan, url: str, claims: Claims, refused: list[SymbolOutcome]) -> list[SymbolOutcome]:
+    """Record the tasks refused up front, all in one transaction through their claims: no worker, no model.
 
-
-def record_unknown(plan: Plan, url: str, claims: Claims, tasks: list[tuple[str, str]]) -> list[SymbolOutcome]:
-    """Fail the tasks of symbols with no bars, all in one transaction: no worker, no model, one line."""
-    outcomes = [SymbolOutcome(s, h, error=f"unknown symbol: no {HORIZONS[h].timeframe} bars stored") for s, h in tasks]
-
+    Not recorded when the database cannot be reached: then nothing is published, and a retry of
+    the run refuses them again.
+    """
     def work(conn: Connection[Any]) -> None:
-        for outcome in outcomes:
-            write_outcome(conn, outcome, plan.cfg, plan.run_id, claims.claimer)
+        for outcome in refused:
+            write_outcome(conn, outcome, plan.cfg, plan.run_id, claims.claimer, plan.as_of)
 
     try:
         with_retry(url, work)
     except DatabaseUnavailable as exc:
-        return [replace(o, error=f"{o.error}; {exc}") for o in outcomes]
-    return [replace(o, recorded=True) for o in outcomes]
+        return [replace(o, error=f"{o.error}; {exc}") for o in refused]
+    return [replace(o, recorded=True) for o in refused]
 
 
 def _publish(publisher: Publisher, claims: Claims, url: str, run_id: str, outcomes: Sequence[SymbolOutcome]) -> None:

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -24,6 +25,7 @@ from jobs.forecasting.models import warm_up
 from jobs.forecasting.pipeline import compute
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.series import Series
+from jobs.running.intake import admit
 from jobs.running.signals import termination_held, termination_ignored
 from jobs.storage.bars import load_series
 from jobs.storage.db import DatabaseUnavailable, with_retry
@@ -45,7 +47,11 @@ ORPHAN_EXIT_STATUS = 70
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: a symbol at a horizon in a run."""
+    """One unit of work: a symbol at a horizon in a run.
+
+    ``as_of`` is the run's date (freshness is checked against it; None: not checked);
+    ``quarantine`` says why the symbol is quarantined (its task then fits only when its bars pass).
+    """
 
     symbol: str
     horizon: str
@@ -53,6 +59,8 @@ class Task:
     # The process holding the task's claim (``jobs.storage.tasks.Claims``): its rows and publish stamp
     # commit together. None for work outside a run's claims (tests, benchmarks).
     claimer: str | None = None
+    as_of: date | None = None
+    quarantine: str | None = None
 
 
 def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
@@ -66,9 +74,10 @@ def execute_task(task: Task, cfg: JobConfig, url: str) -> SymbolOutcome:
     """
     try:
         loaded = with_retry(url, lambda conn: load_series(conn, task.symbol, task.horizon, cfg))
-        outcome = loaded if isinstance(loaded, SymbolOutcome) else _compute(loaded, task, cfg)
-        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id, task.claimer))
-        return replace(outcome, recorded=True)
+        outcome = admit(loaded, task.horizon, cfg, task.as_of, task.quarantine, lambda s: _compute(s, task, cfg))
+        new_events = with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id, task.claimer,
+                                                                task.as_of))
+        return replace(outcome, recorded=True, new_events=new_events)
     except DatabaseUnavailable as exc:
         return SymbolOutcome(task.symbol, task.horizon, error=str(exc))
     except Exception as exc:  # e.g. a write the database refuses for good: this task fails, the run goes on
@@ -140,6 +149,8 @@ def _exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
 def run_tasks(tasks: Sequence[Task], cfg: JobConfig, url: str, workers: int,
               on_done: Callable[[SymbolOutcome], None] | None = None) -> list[SymbolOutcome]:
     """Run ``tasks`` on ``workers`` processes (inline for one); results in task order."""
+    if not tasks:  # e.g. every symbol refused up front: no worker, no model library loaded
+        return []
     results: dict[int, SymbolOutcome] = {}
     for i, outcome in _iter_outcomes(tasks, cfg, url, workers):
         results[i] = outcome
@@ -189,7 +200,7 @@ def record_failure(outcome: SymbolOutcome, cfg: JobConfig, url: str, task: Task)
     Returned ``recorded`` only when the failure row committed: an unrecorded failure publishes nothing.
     """
     try:
-        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id, task.claimer))
+        with_retry(url, lambda conn: write_outcome(conn, outcome, cfg, task.run_id, task.claimer, task.as_of))
     except (DatabaseUnavailable, psycopg.Error) as exc:
         log.warning("could not record the failure of %s %s: %s", outcome.symbol, outcome.horizon, exc)
         return outcome

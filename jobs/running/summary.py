@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -58,9 +59,11 @@ def summary_table(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
                 "vs naive", *(["vs baseline"] if baseline else []), "divergence", "coverage", "overfit", "weights"):
         table.add_column(col, justify="right" if col not in ("symbol", "horizon", "weights") else "left")
     for o in outcomes:
+        if o.cause == "unknown-symbol":
+            continue  # named once each below the table, not once per horizon
         if not o.ok or o.forecast is None:
-            table.add_row(o.symbol, o.horizon, "[red]failed[/red]", *([""] * (9 if baseline else 8)),
-                          (o.error or "")[:60])
+            label = "[red]failed[/red]" if o.failure == "pipeline" else f"[yellow]refused: {o.cause}[/yellow]"
+            table.add_row(o.symbol, o.horizon, label, *([""] * (9 if baseline else 8)), (o.error or "")[:60])
             continue
         f, w = o.forecast, [x.score for x in o.windows]
         val = sum(x.val_rmse for x in w) / len(w)
@@ -90,3 +93,28 @@ def print_summary(outcomes: list[SymbolOutcome], run_id: str, cfg: JobConfig, se
     windows = sum(len(o.windows) + len(o.baseline_windows) for o in outcomes)
     console.print(f"{ok}/{len(outcomes)} forecasts written, {windows} validation windows logged "
                   f"(val/test RMSE, divergence vs the naive forecast, 90% interval coverage: see ensemble_validation_metrics).")
+    if line := failure_line(outcomes):
+        console.print(line)
+
+
+def failure_line(outcomes: list[SymbolOutcome]) -> str | None:
+    """One line counting what was not forecast: data incidents by cause, unknown symbols, pipeline failures, events."""
+    data = Counter(o.cause for o in outcomes if o.failure == "data" and o.cause != "unknown-symbol")
+    unknown = sorted({o.symbol for o in outcomes if o.cause == "unknown-symbol"})
+    pipeline = sum(o.failure == "pipeline" for o in outcomes)
+    events = sum(o.new_events for o in outcomes)
+    parts = []
+    if data:
+        parts.append(f"{sum(data.values())} refused as data incidents ("
+                     + ", ".join(f"{n} {cause}" for cause, n in sorted(data.items())) + ")")
+    if unknown:
+        shown = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        parts.append(f"{len(unknown)} unknown symbol(s), nothing fitted: {shown}")
+    if pipeline:
+        parts.append(f"{pipeline} pipeline failure(s) (code raised: see the errors)")
+    if events:
+        parts.append(f"{events} real large move(s) kept and recorded (data_events)")
+    warned = sum(bool(o.warnings) for o in outcomes)
+    if warned:
+        parts.append(f"{warned} forecast(s) with a warning (see stderr)")
+    return "; ".join(parts) + "." if parts else None

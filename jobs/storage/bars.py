@@ -114,4 +114,4 @@ def load_series(conn: psycopg.Connection[Any], symbol: str, horizon: str, cfg: J
         frame = read_bars(conn, symbol, hz.timeframe, need)
         return validate_bars(symbol, hz.timeframe, frame, need, cfg.exchange_calendar, cfg.max_gap_sessions)
     except BadBarsError as exc:
-        return SymbolOutcome(symbol, horizon, error=str(exc))
+        return SymbolOutcome.refused(symbol, horizon, exc)

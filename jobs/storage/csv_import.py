@@ -6,7 +6,11 @@ Accepted: UTF-8 text (a byte-order mark is ignored) with a header row naming ``t
 ``2024-01-02T14:00:00Z``); without an offset they are UTC. Every row is checked, and the first
 defect refuses the whole file with its line number: prices must be finite and > 0, ``low <= open,
 close <= high``, volume finite and >= 0, one bar per symbol and time, symbols upper-case tickers
-(the same rule as ``--symbol``), and the spacing of each symbol's bars must fit ``--timeframe``.
+(the same rule as ``--symbol``). Then each bar is placed on the exchange calendar
+(``jobs.storage.stamps``): a daily bar is its session whatever the offset, an hourly bar the calendar
+slot its stamp names (bar end, bar start or clock hour, detected per file); a bar off the calendar,
+two bars of one session or slot, or hourly stamps that fit no convention refuse the file. The
+frame returned carries the stored stamps, and ``frame.attrs["stamps"]`` the convention read.
 """
 
 from __future__ import annotations
@@ -21,15 +25,13 @@ import numpy as np
 import pandas as pd
 
 from jobs.contract.values import ConfigError, parse_symbols
+from jobs.forecasting.calendar import DEFAULT_EXCHANGE
 from jobs.forecasting.series import PRICE_COLUMNS
+from jobs.storage.stamps import StampError, daily_sessions, hourly_slots
 
 TIME_COLUMNS = ("ts", "date", "timestamp", "datetime")
-# Daily bars: at least 20 hours apart (a daily close stamped in local time moves an hour at a
-# daylight-saving change), typically one business day (median at most 4 days: not weekly bars).
-# Hourly bars: at least an hour apart, typically exactly one hour.
-MIN_SPACING = {"1d": pd.Timedelta(hours=20), "1h": pd.Timedelta(hours=1)}
-MAX_MEDIAN_SPACING = {"1d": pd.Timedelta(days=4), "1h": pd.Timedelta(hours=1)}
-OTHER_TIMEFRAME = {"1d": "1h", "1h": "1d"}
+# Daily bars are typically one session apart: a median spacing above 4 days is weekly data.
+MAX_MEDIAN_SPACING = pd.Timedelta(days=4)
 
 
 class BadFileError(ValueError):
@@ -45,8 +47,12 @@ class Rejection:
     bad_rows: int
 
 
-def read_csv(path: Path, symbol: str | None, timeframe: str) -> pd.DataFrame:
+def read_csv(path: Path, symbol: str | None, timeframe: str, exchange: str = DEFAULT_EXCHANGE,
+             stamps: str = "auto") -> pd.DataFrame:
     """The file's bars (``symbol, ts, open, high, low, close, volume``, ``line`` = its line number).
+
+    ``ts`` is the stored stamp of each bar on ``exchange``'s calendar; ``stamps`` names the hourly
+    convention (``auto`` detects it).
 
     Raises:
         BadFileError: On anything the import refuses, naming ``path`` and the first bad line.
@@ -69,8 +75,18 @@ def read_csv(path: Path, symbol: str | None, timeframe: str) -> pd.DataFrame:
     if (rejection := first_defect(frame)) is not None:
         more = f" ({rejection.bad_rows - 1} more bad rows)" if rejection.bad_rows > 1 else ""
         raise BadFileError(f"{path} line {rejection.line}: {rejection.defect}{more}; nothing was imported")
-    _check_spacing(path, frame, timeframe)
-    return frame.loc[:, ["line", "symbol", "ts", *PRICE_COLUMNS, "volume"]].sort_values(["symbol", "ts"])
+    try:
+        if timeframe == "1d":
+            _check_weekly(path, frame)
+            frame["ts"], convention = daily_sessions(frame, exchange), "session"
+        else:
+            frame["ts"], convention = hourly_slots(frame, exchange, stamps)
+    except StampError as exc:
+        raise BadFileError(f"{path} {exc}; nothing was imported" if str(exc).startswith("line ")
+                           else f"{path}: {exc}; nothing was imported") from None
+    out = frame.loc[:, ["line", "symbol", "ts", *PRICE_COLUMNS, "volume"]].sort_values(["symbol", "ts"])
+    out.attrs["stamps"] = convention
+    return out
 
 
 def _parse(path: Path) -> pd.DataFrame:
@@ -192,22 +208,13 @@ def first_defect(frame: pd.DataFrame) -> Rejection | None:
     return Rejection(int(frame.at[first, "line"]), describe(frame.loc[first]), int(rows.sum()))
 
 
-def _check_spacing(path: Path, frame: pd.DataFrame, timeframe: str) -> None:
-    """Refuse bars whose spacing does not fit ``timeframe`` (hourly bars loaded as daily, and back)."""
-    other = OTHER_TIMEFRAME[timeframe]
+def _check_weekly(path: Path, frame: pd.DataFrame) -> None:
+    """Refuse weekly or monthly bars loaded as daily: each symbol's bars typically a session apart."""
     for sym, part in frame.sort_values("ts").groupby("symbol"):
         gaps = part["ts"].diff().iloc[1:]
-        if gaps.empty:
-            continue
-        if (close := gaps < MIN_SPACING[timeframe]).any():
-            row = part.iloc[1:][close.to_numpy()].iloc[0]
-            raise BadFileError(f"{path} line {row['line']}: the {sym} bar at {row['ts']} is "
-                               f"{_span(gaps[close].iloc[0])} after the one before; {timeframe} bars are at least "
-                               f"{_span(MIN_SPACING[timeframe])} apart (is this {other} data? pass --timeframe {other})")
-        if (median := gaps.median()) > MAX_MEDIAN_SPACING[timeframe]:
-            raise BadFileError(f"{path}: {sym}'s bars are typically {_span(median)} apart; {timeframe} bars are "
-                               f"typically at most {_span(MAX_MEDIAN_SPACING[timeframe])} apart (is this {other} data? pass "
-                               f"--timeframe {other})")
+        if not gaps.empty and (median := gaps.median()) > MAX_MEDIAN_SPACING:
+            raise BadFileError(f"{path}: {sym}'s bars are typically {_span(median)} apart; 1d bars are one "
+                               f"session apart (at most {_span(MAX_MEDIAN_SPACING)} typically): weekly data?")
 
 
 def _span(delta: pd.Timedelta) -> str:

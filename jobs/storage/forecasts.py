@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import date
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from jobs.contract.config import JobConfig
-from jobs.forecasting.results import ForecastResult, SymbolOutcome, WindowResult
+from jobs.contract.domain import HORIZONS
+from jobs.forecasting.results import DataEvent, ForecastResult, SymbolOutcome, WindowResult
 from jobs.storage.db import load_sql
 from jobs.storage.tasks import finish
+
+log = logging.getLogger(__name__)
 
 
 def symbol_phase(symbol: str, cfg: JobConfig) -> tuple[bool, str]:
@@ -21,30 +26,71 @@ def symbol_phase(symbol: str, cfg: JobConfig) -> tuple[bool, str]:
 
 
 def write_outcome(conn: psycopg.Connection[Any], outcome: SymbolOutcome, cfg: JobConfig, run_id: str,
-                  claimer: str | None = None) -> None:
+                  claimer: str | None = None, as_of: date | None = None) -> int:
     """Write one symbol-horizon's rows; the caller owns the transaction (all or nothing).
 
     A success writes the forecast, every window row (production set and baseline) and the
-    symbol's metadata, and clears an earlier attempt's failure; a failure records its reason.
-    With ``claimer`` (the process holding the task's claim) the task's state and publish stamp
-    commit with the rows: whoever commits them publishes the task's metrics, once.
+    symbol's metadata, clears an earlier attempt's failure and ends the symbol's streak of data
+    incidents (a quarantined symbol rejoins); a failure records its reason and class, and a data
+    incident counts towards quarantine (``as_of``: the run's date, default today). The real large
+    moves seen are recorded once each. With ``claimer`` (the process holding the task's claim) the
+    task's state and publish stamp commit with the rows: whoever commits them publishes the task's
+    metrics, once. Returns how many data events this task recorded first.
     """
     key = {"run_id": run_id, "symbol": outcome.symbol, "horizon": outcome.horizon}
     is_canary, phase = symbol_phase(outcome.symbol, cfg)
     conn.execute(load_sql("upsert_symbol_metadata"),
                  {"symbol": outcome.symbol, "is_canary": is_canary, "rollout_phase": phase})
+    new_events = record_events(conn, outcome.events, key, HORIZONS[outcome.horizon].timeframe)
     if not outcome.ok or outcome.forecast is None:
-        conn.execute(load_sql("record_failure"), {**key, "reason": outcome.error or "no forecast"})
+        conn.execute(load_sql("record_failure"), {**key, "reason": outcome.error or "no forecast",
+                                                  "failure_class": outcome.failure, "cause": outcome.cause})
+        if outcome.data_incident:
+            note_data_incident(conn, outcome, cfg, as_of)
         if claimer is not None:
             finish(conn, run_id, outcome.symbol, outcome.horizon, claimer, "failed")
-        return
+        return new_events
     if claimer is not None:
         finish(conn, run_id, outcome.symbol, outcome.horizon, claimer, "written")
     conn.execute(load_sql("clear_failure"), key)
+    for row in conn.execute(load_sql("note_forecast_written"), {"symbol": outcome.symbol}).fetchall():
+        if row["rejoined"]:
+            log.info("%s rejoins: its bars pass again and it was forecast (quarantine lifted)", outcome.symbol)
     conn.execute(load_sql("insert_forecast"), forecast_params(outcome.forecast, key, phase, cfg.model_count))
     rows = [window_params(w, key, cfg, phase) for w in (*outcome.windows, *outcome.baseline_windows)]
     with conn.cursor() as cur:
         cur.executemany(load_sql("insert_validation_metric"), rows)
+    return new_events
+
+
+def record_events(conn: psycopg.Connection[Any], events: tuple[DataEvent, ...], key: dict[str, str],
+                  timeframe: str) -> int:
+    """Record each real large move once (the first task to see it); return how many this task recorded first.
+
+    Counted by run and horizon rather than by this call's inserts, so a retry of a task whose
+    metrics were never published reports the same number.
+    """
+    if not events:
+        return 0
+    rows = [{**key, "timeframe": timeframe, "ts": e.ts, "change": e.change, "robust_scales": e.scales}
+            for e in events]
+    with conn.cursor() as cur:
+        cur.executemany(load_sql("insert_data_event"), rows)
+    row = conn.execute(load_sql("task_data_events"), key).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def note_data_incident(conn: psycopg.Connection[Any], outcome: SymbolOutcome, cfg: JobConfig,
+                       as_of: date | None) -> bool:
+    """Count a data incident towards the symbol's quarantine; True when it quarantines the symbol now."""
+    row = conn.execute(load_sql("note_data_incident"), {
+        "symbol": outcome.symbol, "as_of": as_of or date.today(), "reason": f"{outcome.horizon}: {outcome.error}",
+        "quarantine_after": cfg.thresholds.quarantine_after}).fetchone()
+    if row and row["quarantined_now"]:
+        log.warning("%s quarantined after %d data incidents in a row (run dates with no forecast in between): %s",
+                    outcome.symbol, cfg.thresholds.quarantine_after, outcome.error)
+        return True
+    return False
 
 
 def sync_stack_symbols(conn: psycopg.Connection[Any], cfg: JobConfig) -> list[str]:

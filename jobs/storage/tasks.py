@@ -43,6 +43,8 @@ class FinishedTask:
     state: str  # 'written' or 'failed'
     attempt: int | None  # None: finished before tasks were claimed (migration 20261204_22)
     reason: str | None
+    failure_class: str | None = None  # a failure's class: 'data' (input refused) or 'pipeline' (code raised)
+    cause: str | None = None  # a data incident's cause (``jobs.forecasting.series.BadBarsError``)
 
 
 def new_claimer() -> str:
@@ -118,10 +120,13 @@ def unpublish(conn: psycopg.Connection[Any], run_id: str, symbol: str, horizon: 
 def finished_tasks(conn: psycopg.Connection[Any], run_id: str) -> list[FinishedTask]:
     """Every finished task of ``run_id``, whichever attempt or process finished it."""
     rows = conn.execute(load_sql("run_finished_tasks"), {"run_id": run_id}).fetchall()
-    return [FinishedTask(r["symbol"], r["horizon"], r["state"], r["attempt"], r["reason"]) for r in rows]
+    return [FinishedTask(r["symbol"], r["horizon"], r["state"], r["attempt"], r["reason"], r["failure_class"],
+                         r["cause"])
+            for r in rows]
 
 
-def symbols_with_bars(conn: psycopg.Connection[Any], symbols: list[str], timeframe: str) -> set[str]:
-    """The ``symbols`` that have at least one ``timeframe`` bar stored."""
-    rows = conn.execute(load_sql("symbols_with_bars"), {"symbols": symbols, "timeframe": timeframe}).fetchall()
-    return {r["symbol"] for r in rows}
+def symbols_with_bars(conn: psycopg.Connection[Any], symbols: list[str], timeframes: list[str]
+                      ) -> set[tuple[str, str]]:
+    """The ``(symbol, timeframe)`` pairs of ``symbols`` and ``timeframes`` that have at least one bar stored."""
+    rows = conn.execute(load_sql("symbols_with_bars"), {"symbols": symbols, "timeframes": timeframes}).fetchall()
+    return {(r["symbol"], r["timeframe"]) for r in rows}

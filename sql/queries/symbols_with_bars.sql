@@ -1,4 +1,5 @@
--- Which of the symbols have at least one bar of the timeframe (one index probe each).
-SELECT s.symbol
+-- Which of the given symbols have any bars of each given timeframe (one primary-key probe each).
+SELECT s.symbol, t.timeframe
 FROM unnest(%(symbols)s::text[]) AS s(symbol)
-WHERE EXISTS (SELECT 1 FROM ohlc_bars b WHERE b.symbol = s.symbol AND b.timeframe = %(timeframe)s);
+CROSS JOIN unnest(%(timeframes)s::text[]) AS t(timeframe)
+WHERE EXISTS (SELECT 1 FROM ohlc_bars b WHERE b.symbol = s.symbol AND b.timeframe = t.timeframe);

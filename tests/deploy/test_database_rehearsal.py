@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from jobs.sql import migrations_dir
-from jobs.storage.sample_data import seed_sample_bars
+from jobs.storage.sample_data import SIM_END, seed_sample_bars
 from tests.deploy.conftest import SUPERUSER, TcpPostgres
 from tests.deploy.rehearsal import (
     COMMAND,
@@ -62,8 +62,9 @@ def run_job(run: StackRun, rehearsal: Rehearsal, symbols: str) -> subprocess.Com
     assert secret["valueFrom"] == run.outputs["databaseSecretArn"]
     env["DATABASE_URL"] = rehearsal.secrets["database-url-secret-value"]
     base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # --as-of: the sample bars' last session, so the deployed phase finds the feed fresh.
     return subprocess.run([sys.executable, "-m", "jobs.unified_forecast_job", *props["command"], "--symbols", symbols,
-                           "--workers", "1"], cwd=ROOT, env={**base, **env, "PYTHONPATH": str(ROOT)},
+                           "--workers", "1", "--as-of", f"{SIM_END:%Y-%m-%d}"], cwd=ROOT, env={**base, **env, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=600, check=False)
 
 

@@ -46,9 +46,9 @@ CLEAR_REASONS = re.compile(
     r"|gap of \d+ missing XNYS sessions from \S+ to \S+; at most \d+ allowed \(MAX_GAP_SESSIONS\)"
     r"|constant close price from .+ to .+ \(the (validation|test) slice of walk-forward window \d\); "
     r"divergence against the naive forecast is undefined"
-    r"|the close at .+ moves ([-+][\d.]+%|by a factor of about 1e[-+]\d+) from the bar before, [\d.e+]+ robust scales "
-    r"from the median return "
-    r"\(limit RETURN_OUTLIER_THRESHOLD=25\).*)"
+    r"|the close at .+ moves ([-+][\d,.]+%|by a factor of about 1e[-+]\d+) from the bar before (and back within "
+    r"\d bar\(s\): a damaged price|and stays there: (a [x/]1e\d+ unit or decimal error|an unadjusted \S+ (reverse )?"
+    r"split).*\)), [\d.e+]+ robust scales from the median return \(large moves: above RETURN_OUTLIER_THRESHOLD=25\).*)"
     r"|^every model of LSTM,ARIMA_GARCH failed in this window"
     r"|^the forecast [-+][\d.]+ lies outside its own 90% interval"
 )
@@ -128,6 +128,8 @@ def test_damaged_bars_are_forecast_or_refused_with_a_clear_reason(bad_db: str,
     else:
         assert outcome.error and CLEAR_REASONS.search(outcome.error), (defects, outcome.error)
         assert stored == [] and [f["reason"] for f in failures] == [outcome.error]
+        # Input refused is a data incident; only code refusing its own result is a pipeline failure.
+        assert outcome.failure == ("pipeline" if outcome.error.startswith(("every model", "the forecast")) else "data")
 
 
 def test_gaps_are_forecast_and_a_huge_jump_is_refused_naming_its_bar(bad_db: str) -> None:
@@ -149,24 +151,26 @@ def test_gaps_are_forecast_and_a_huge_jump_is_refused_naming_its_bar(bad_db: str
     assert outcome.error is not None and outcome.error.startswith(f"1d bars: the close at {frame['ts'].iloc[-30]} moves")
 
 
-def test_one_bad_symbol_fails_alone_and_the_run_exits_1_naming_it(db_url: str, tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_bad_symbol_is_a_data_incident_alone_and_the_run_exits_0_naming_it(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seed_sample_bars(db_url, ["AAPL", "NVDA"], ["1d"])
     broken = simulated_bars("BROKE", "1d")
     broken.loc[len(broken) - 5, "close"] = np.nan
     with connect(db_url) as conn, conn.transaction():
         upsert_bars(conn, "BROKE", "1d", broken, "test: a NaN close")
-    argv = ["--symbols", "AAPL,BROKE,NVDA", "--horizon", "1D", "--workers", "1", "--run-id", "one-bad"]
-    assert main(argv, {"DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path)}) == 1
+    argv = ["--symbols", "AAPL,BROKE,NVDA", "--horizon", "1D", "--workers", "1", "--run-id", "one-bad",
+            "--as-of", "2026-11-20"]  # the sample's last session: fresh
+    assert main(argv, {"DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path)}) == 0
     err = capsys.readouterr().err
     bad_ts = broken["ts"].iloc[-5]
-    assert f"error: BROKE 1D: 1d bars: missing or non-finite price at {bad_ts}" in err
+    assert f"data incident: BROKE 1D: 1d bars: missing or non-finite price at {bad_ts}" in err
     assert "AAPL 1D:" not in err and "NVDA 1D:" not in err
     with psycopg.connect(db_url) as conn:
         forecasts = conn.execute("SELECT symbol FROM forecasts WHERE run_id = 'one-bad' ORDER BY symbol").fetchall()
-        failures = conn.execute("SELECT symbol FROM forecast_failures WHERE run_id = 'one-bad'").fetchall()
+        failures = conn.execute("SELECT symbol, failure_class, cause FROM forecast_failures "
+                                "WHERE run_id = 'one-bad'").fetchall()
     assert forecasts == [("AAPL",), ("NVDA",)]
-    assert failures == [("BROKE",)]
+    assert failures == [("BROKE", "data", "bad-price")]
 
 
 def test_a_model_that_failed_in_the_latest_window_gets_no_weight_in_the_forecast() -> None:

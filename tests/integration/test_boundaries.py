@@ -22,7 +22,7 @@ from jobs.contract.phases import MINIMUM_DAYS
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import TRIGGERS, Trigger
 from jobs.rollout.checks import Decision, Review, evaluate
-from jobs.rollout.daily import divergence_trigger
+from jobs.rollout.daily import DAILY_PHASE, divergence_trigger
 from jobs.rollout.data import load_review_data, read_review_data
 from jobs.rollout.gate import GateDecision, decide
 from jobs.storage.db import connect, load_sql, migrate
@@ -37,6 +37,8 @@ T = Thresholds()
 AT = datetime(2027, 3, 3, 12, tzinfo=timezone.utc)
 PARAMS = {"phases": ["local"], "since": AT - timedelta(hours=12), "until": AT + timedelta(hours=12)}
 ANY = Rule(">", 0, COUNT_STEP)
+# Symbols of one run for the shares of symbols (a share steps by one symbol of them).
+FLEET = 20
 
 
 def run(r: Rows, symbol: str, *, divergences: Sequence[float] = (0.05,), overfitting: int = 0, test: float = 0.01,
@@ -77,6 +79,24 @@ def failed(r: Rows, i: int) -> None:
     r.failure("b1", f"F{i}", "1D", AT)
 
 
+def refused(r: Rows, share: float) -> None:
+    """One run of ``FLEET`` local symbols that refused ``share`` of them as data incidents (a stale feed)."""
+    n = round(share * FLEET)
+    for i in range(FLEET):
+        if i < n:
+            r.symbol(f"S{i}", "local")
+            r.failure("b1", f"S{i}", "1D", AT, failure_class="data", cause="stale")
+        else:
+            run(r, f"S{i}")
+
+
+def below_warning(r: Rows, share: float) -> None:
+    """``FLEET`` symbols of which ``share`` average below the warning divergence (the others just above it)."""
+    passing = round(share * FLEET)
+    for i in range(FLEET):
+        run(r, f"S{i}", divergences=(0.05 if i < passing else T.divergence_warning + 0.01,))
+
+
 def forecast_only(r: Rows, i: int) -> None:
     r.symbol(f"L{i}", "local")
     r.forecast("b1", f"L{i}", "1D", "local", AT)
@@ -89,6 +109,8 @@ class SqlProbe:
     seed: Callable[[Rows, float], None]
     rule: Rule | None = None
     step: float | None = None  # the finest the rows can express, when coarser than the rule's
+    # The phase whose review judges the rows (they stay local): a trigger of one phase's criteria.
+    phase: str = "local"
 
 
 PROBES: dict[str, SqlProbe] = {
@@ -96,6 +118,8 @@ PROBES: dict[str, SqlProbe] = {
                         Rule("<", 1, COUNT_STEP)),
     "divergence-high": SqlProbe(lambda r, v: run(r, "BH", divergences=(v,))),
     "divergence-rollback": SqlProbe(lambda r, v: run(r, "BH", divergences=(v,))),
+    "divergence-symbol-share": SqlProbe(below_warning, Rule("<", T.limited_symbol_share, 1 / FLEET), phase="limited"),
+    "divergence-warning": SqlProbe(lambda r, v: run(r, "BH", divergences=(v,)), phase="prod"),
     # RMSEs whose ratio minus one is not exact in floating point: 0.0315 / 0.03 - 1 > 0.05 unrounded.
     "rmse-escalation": SqlProbe(lambda r, v: run(r, "BH", test=0.03 * (1 + v), base=0.03)),
     "rmse-rollback": SqlProbe(lambda r, v: run(r, "BH", test=0.03 * (1 + v), base=0.03)),
@@ -104,6 +128,7 @@ PROBES: dict[str, SqlProbe] = {
                                   step=0.01),
     "model-errors": SqlProbe(lambda r, n: run(r, "BH", errors=int(n)), ANY),
     "uncaught-errors": SqlProbe(times(failed), ANY),
+    "data-incidents-systemic": SqlProbe(refused, Rule(">", T.data_incident_share, 1 / FLEET)),
     "missing-forecasts": SqlProbe(times(lambda r, i: r.symbol(f"M{i}", "local")), ANY),
     "inconsistent-forecasts": SqlProbe(times(lambda r, i: run(r, f"I{i}", price_error=0.01)), ANY),
     "logging-gaps": SqlProbe(times(forecast_only), ANY),
@@ -112,6 +137,7 @@ PROBES: dict[str, SqlProbe] = {
     # BH recorded no coverage; n other symbols did.
     "coverage-unknown": SqlProbe(times(lambda r, i: run(r, f"C{i}"), lambda r: run(r, "BH", coverage=None)),
                                  Rule("<", 1, COUNT_STEP)),
+    "coverage-missing": SqlProbe(times(lambda r, i: run(r, f"C{i}", coverage=None)), ANY, phase="limited"),
     "alert-storm": SqlProbe(times(lambda r, i: alert(r, f"A{i}", 0.5, AT + timedelta(minutes=i)), None)),
 }
 # Measured over the phase's whole history, not a review window: the gate history below.
@@ -128,12 +154,16 @@ CASES = [(t, point, value) for t in TRIGGERS if t.name in PROBES
          for point, value in rule_of(t).points().items() if value >= 0]
 
 
-def read(url: str, seed: Callable[[Rows], None], t: Thresholds = T) -> Review:
-    """The local phase's review over PARAMS of rows ``seed`` writes (rolled back afterwards)."""
+def read(url: str, seed: Callable[[Rows], None], t: Thresholds = T, phase: str = "local") -> Review:
+    """The review over PARAMS of the local rows ``seed`` writes (rolled back afterwards), judged as ``phase``.
+
+    Judged as another phase, the rows are not that phase's own: its minimum duration is not measured.
+    """
     with connect(url) as conn, conn.transaction(force_rollback=True):
         seed(Rows(conn))
         data = read_review_data(conn, "local", PARAMS, t)
-    return evaluate("local", 1, data.stats, data.incidents, t, run_days=data.run_days)
+    run_days = data.run_days if phase == "local" else None
+    return evaluate(phase, 1, data.stats, data.incidents, t, run_days=run_days, runs=data.run_shares)
 
 
 def status_of(review: Review, check: str) -> Decision:
@@ -148,7 +178,8 @@ def test_every_trigger_has_an_sql_boundary_probe() -> None:
 def test_review_queries_fire_each_trigger_exactly_past_its_boundary(
         boundary_db: str, case: tuple[Trigger, str, float]) -> None:
     trigger, point, value = case
-    review = read(boundary_db, lambda r: PROBES[trigger.name].seed(r, value))
+    probe = PROBES[trigger.name]
+    review = read(boundary_db, lambda r: probe.seed(r, value), phase=probe.phase)
     status = status_of(review, trigger.check)
     assert reached(status, trigger.verdict) is rule_of(trigger).fires(value), f"{trigger.name} {point} ({value!r}): {review.reasons}"
     assert review.decision is status, f"{trigger.name} {point}: something else fired: {review.reasons}"
@@ -193,7 +224,8 @@ def daily_row(url: str, trigger: Trigger, value: float) -> dict[str, Any]:
     return row
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[0].check in DAILY_CHECKS], ids=lambda c: f"{c[0].name}-{c[1]}")
+@pytest.mark.parametrize("case", [c for c in CASES if c[0].check in DAILY_CHECKS and DAILY_PHASE in c[0].phases],
+                         ids=lambda c: f"{c[0].name}-{c[1]}")
 def test_daily_checks_mark_each_trigger_exactly_past_its_boundary(boundary_db: str,
                                                                  case: tuple[Trigger, str, float]) -> None:
     trigger, point, value = case

@@ -11,7 +11,7 @@ import pytest
 from tests.support.stacks import ROOT
 
 COMMANDS = ("unified_forecast_job", "migrate", "load_bars", "daily_checks", "rollout_review", "dashboard", "rollback",
-            "promotion_gate", "promote", "quota_check")
+            "promotion_gate", "promote", "quota_check", "bars")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -48,7 +48,7 @@ def test_three_tables_with_the_window_and_symbols(db_url: str) -> None:
 
 def test_empty_window_says_no_rows(db_url: str) -> None:
     code, text = run_checks(db_url, "--hours", "1")
-    assert code == 0 and text.count("no rows") == 3
+    assert code == 0 and text.count("no rows") == 4
 
 
 @pytest.mark.parametrize("argv, message", [

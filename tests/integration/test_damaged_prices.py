@@ -1,4 +1,5 @@
-"""Damaged prices: a spike or level shift is refused naming the bar; no forecast leaves its interval.
+"""Damaged prices: a spike or a level shift by an error's ratio is refused naming the bar; a real move is
+kept and recorded once; no forecast leaves its interval.
 
 The interval rule ``lower <= point <= upper`` holds in code (``ForecastResult`` refuses to be
 built otherwise) and in the database (a CHECK constraint); the migration that adds the
@@ -21,13 +22,8 @@ from yoyo import get_backend, read_migrations
 from jobs.contract.config import JobConfig
 from jobs.contract.values import ConfigError
 from jobs.forecasting.results import ForecastResult
-from jobs.forecasting.series import (
-    PRICE_COLUMNS,
-    BadBarsError,
-    Series,
-    refuse_return_outliers,
-    robust_scores,
-)
+from jobs.forecasting.damage import screen
+from jobs.forecasting.series import PRICE_COLUMNS, BadBarsError, Series, robust_scores
 from jobs.forecasting.walkforward import WindowSpec
 from jobs.storage.bars import upsert_bars
 from jobs.storage.db import MIGRATIONS_DIR, connect, migrate, yoyo_url
@@ -44,8 +40,11 @@ def forecast(point: float, lower: float = -0.02, upper: float = 0.02) -> Forecas
     return ForecastResult(T0, T0 + timedelta(days=1), 100.0, point, lower, upper, 0.9, {"LSTM": 1.0}, False, ("LSTM",))
 
 
-@pytest.mark.parametrize(("kind", "row"), [("spike", NEED - 30), ("level shift", NEED - 30), ("spike", NEED - 1)])
-def test_a_spike_or_level_shift_is_refused_naming_the_bar(db_url: str, kind: str, row: int) -> None:
+@pytest.mark.parametrize(("kind", "row", "what"), [
+    ("spike", NEED - 30, r"and back within 1 bar\(s\): a damaged price"),
+    ("level shift", NEED - 30, r"and stays there: a x1e4 unit or decimal error \(price ratio 1\.\d+e\+04\)"),
+    ("spike", NEED - 1, r"and stays there: a x1e4 unit or decimal error \(price ratio \S+\)")])  # no way back yet
+def test_a_spike_or_level_shift_is_refused_naming_the_bar(db_url: str, kind: str, row: int, what: str) -> None:
     frame = CLEAN.copy()
     rows = frame.index[row: row + 1] if kind == "spike" else frame.index[row:]
     frame.loc[rows, list(PRICE_COLUMNS)] *= 1e4
@@ -55,21 +54,51 @@ def test_a_spike_or_level_shift_is_refused_naming_the_bar(db_url: str, kind: str
     with connect(db_url) as conn:
         outcome = run_symbol(conn, symbol, "1D", JobConfig(), spec=SPEC)
     assert outcome.forecast is None and outcome.error is not None
+    assert (outcome.failure, outcome.cause) == ("data", "damaged")
     assert re.match(rf"1d bars: the close at {re.escape(str(frame['ts'].iloc[row]))} moves \+\d{{6,7}}\.\d\d% from "
-                    r"the bar before, \d{3} robust scales", outcome.error), outcome.error
-    assert "robust scales from the median return (limit RETURN_OUTLIER_THRESHOLD=25)" in outcome.error
+                    rf"the bar before {what}, \d{{3,4}} robust scales", outcome.error), outcome.error
+    assert "from the median return (large moves: above RETURN_OUTLIER_THRESHOLD=25)" in outcome.error
 
 
-def test_the_threshold_is_a_setting_and_real_index_returns_pass_the_default() -> None:
+@pytest.mark.parametrize(("factor", "name"), [(0.5, "2:1"), (1 / 3, "3:1"), (0.25, "4:1"), (10.0, "1:10 reverse")])
+def test_an_unadjusted_split_is_named_as_one(db_url: str, factor: float, name: str) -> None:
+    frame = CLEAN.copy()
+    frame.loc[frame.index[NEED - 20:], list(PRICE_COLUMNS)] *= factor
+    with connect(db_url) as conn, conn.transaction():
+        upsert_bars(conn, "SPLT", "1d", frame, "test: unadjusted split")
+    with connect(db_url) as conn:
+        outcome = run_symbol(conn, "SPLT", "1D", JobConfig(), spec=SPEC)
+    assert (outcome.failure, outcome.cause) == ("data", "split")
+    assert f"and stays there: an unadjusted {name} split" in (outcome.error or "")
+    assert "load split-adjusted bars with python -m jobs.load_bars --replace" in (outcome.error or "")
+
+
+# Moves of 28 to 61 robust scales of this series (daily robust scale 1.5%): each one a large move.
+@pytest.mark.parametrize("move", [-0.35, -0.45, +0.50, +1.50])
+def test_a_real_move_however_large_is_kept_and_forecast(db_url: str, move: float) -> None:
+    frame = CLEAN.copy()
+    frame.loc[frame.index[NEED - 20:], list(PRICE_COLUMNS)] *= 1 + move
+    with connect(db_url) as conn, conn.transaction():
+        upsert_bars(conn, "GAP", "1d", frame, "test: earnings gap")
+    with connect(db_url) as conn:
+        outcome = run_symbol(conn, "GAP", "1D", JobConfig(), spec=SPEC)
+    assert outcome.ok, outcome.error
+    [event] = outcome.events
+    assert event.ts == frame["ts"].iloc[NEED - 20].to_pydatetime()
+    assert event.change == pytest.approx(move, abs=0.06)  # plus that day's own return
+    assert event.scales > 25
+
+
+def test_the_threshold_is_a_setting_and_real_index_returns_have_no_large_move() -> None:
     from arch.data import sp500
 
     close = sp500.load()["Adj Close"].to_numpy()
     ts = pd.date_range("1999-01-01", periods=len(close), freq="B", tz="UTC")
     real = Series("SPY", "1d", ts, close, "real")
     assert 12 < robust_scores(real.returns).max() < 25  # the 2008 crash days score about 14
-    refuse_return_outliers(real, JobConfig().return_outlier_threshold)
-    with pytest.raises(BadBarsError, match="limit RETURN_OUTLIER_THRESHOLD=10"):
-        refuse_return_outliers(real, JobConfig.from_env({"RETURN_OUTLIER_THRESHOLD": "10"}).return_outlier_threshold)
+    assert screen(real, JobConfig().return_outlier_threshold) == ()
+    [move] = screen(real, JobConfig.from_env({"RETURN_OUTLIER_THRESHOLD": "13"}).return_outlier_threshold)
+    assert move.change == pytest.approx(0.1158, abs=1e-4) and move.scales > 13  # 13 Oct 2008: kept, not damage
     assert JobConfig().to_env()["RETURN_OUTLIER_THRESHOLD"] == "25"
     for bad in ("abc", "0", "4", "1e6", "nan"):
         with pytest.raises(ConfigError, match=f"RETURN_OUTLIER_THRESHOLD='{bad}' is invalid"):

@@ -28,7 +28,7 @@ from tests.unit.test_metrics import expand, failed, find, outcome
 DEMO = ["--symbols", "AAPL,MSFT,SPY", "--horizon", "1D", "--workers", "1"]
 CHARTS = ("1D: divergence vs naive by run", "1D: validation vs test RMSE by run", "Max window divergence per symbol",
           "1D: test RMSE vs the paired baseline by run", "Share of overfitting windows",
-          "Raw test/validation RMSE ratio (not the guard's figure)", "Forecasts written and failed per day")
+          "Raw test/validation RMSE ratio (not the guard's figure)", "Forecasts written, failed (code) and refused (data) per day")
 SERIES = re.compile(r'aria-roledescription="series"')
 
 

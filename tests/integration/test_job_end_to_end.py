@@ -93,13 +93,17 @@ def test_same_bars_config_and_seed_give_the_same_forecasts(demo_db: str) -> None
     assert [{k: r[k] for k in before[0]} for r in after] == before
 
 
-def test_a_symbol_without_bars_fails_alone_and_is_recorded(demo_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_symbol_without_bars_is_an_unknown_symbol_recorded_alone(demo_db: str,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--symbols", "AAPL,ZZZZ", "--horizon", "1D", "--workers", "1", "--run-id", "partial"]
-    assert main(argv, {"DATABASE_URL": demo_db}) == 1
-    assert "error: 1 unknown symbol(s) at 1D, no 1d bars stored: ZZZZ; import their bars" in capsys.readouterr().err
+    assert main(argv, {"DATABASE_URL": demo_db}) == 0  # a data incident: recorded and reported, not a fault
+    err = capsys.readouterr().err
+    assert err.count("data incident: unknown symbol ZZZZ: no bars stored, nothing fitted") == 1
     assert [r["symbol"] for r in fetch(demo_db, "SELECT symbol FROM forecasts WHERE run_id = 'partial'")] == ["AAPL"]
-    failures = fetch(demo_db, "SELECT symbol, reason FROM forecast_failures WHERE run_id = 'partial'")
-    assert failures == [{"symbol": "ZZZZ", "reason": "unknown symbol: no 1d bars stored"}]
+    failures = fetch(demo_db, "SELECT symbol, reason, failure_class, cause FROM forecast_failures "
+                              "WHERE run_id = 'partial'")
+    assert [(f["symbol"], f["failure_class"], f["cause"]) for f in failures] == [("ZZZZ", "data", "unknown-symbol")]
+    assert failures[0]["reason"].startswith("unknown symbol ZZZZ: no bars stored")
 
 
 def test_a_regenerated_forecast_is_not_a_logging_gap_in_the_review(

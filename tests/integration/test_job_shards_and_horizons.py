@@ -10,13 +10,14 @@ import psycopg
 from jobs.contract.config import JobConfig
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
+from tests.support.fixtures import ANY_AGE
 
 SYMBOLS = "AAPL,MSFT,SPY,NVDA"
 
 
 def test_array_children_cover_every_symbol_once_under_one_run_id(db_url: str) -> None:
     seed_sample_bars(db_url, SYMBOLS.split(","), ["1d"])
-    base = {"DATABASE_URL": db_url, "ROLLOUT_PHASE": "canary", "ROLLOUT_SYMBOLS": SYMBOLS,
+    base = {**ANY_AGE, "DATABASE_URL": db_url, "ROLLOUT_PHASE": "canary", "ROLLOUT_SYMBOLS": SYMBOLS,
             "CANARY_SYMBOLS": "AAPL,MSFT,SPY", "ROLLOUT_HORIZONS": "1D", "AWS_BATCH_JOB_ARRAY_SIZE": "3"}
     for index in range(3):
         env = {**base, "AWS_BATCH_JOB_ARRAY_INDEX": str(index), "AWS_BATCH_JOB_ID": f"job-123:{index}"}

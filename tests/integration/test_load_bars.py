@@ -124,15 +124,17 @@ def test_symbol_flag_is_refused_for_a_file_of_several_symbols(db_url: str, tmp_p
     assert closes(db_url) == [("AAPL", 10.5), ("AAPL", 10.8), ("MSFT", 305.0), ("MSFT", 309.0)]
 
 
+# The calendar's bar ends of 2 January 2024 (EST, UTC-5): 10:30 ... 15:30, 16:00 New York.
 HOURLY = "ts,open,high,low,close\n" + "".join(
-    f"2024-01-02T{h:02d}:00:00Z,10,11,9,10.{h}\n" for h in range(14, 20))
+    f"2024-01-02T{t}:00Z,10,11,9,10.{i}\n" for i, t in enumerate(["15:30", "16:30", "17:30", "18:30", "19:30",
+                                                                  "20:30", "21:00"]))
 
 
 @pytest.mark.parametrize(("text", "timeframe", "needle"), [
-    (HOURLY, "1d", " line 3: the AAPL bar at 2024-01-02 15:00:00+00:00 is 1:00:00 after the one before; 1d bars "
-                   "are at least 20:00:00 apart (is this 1h data? pass --timeframe 1h)"),
-    (GOOD, "1h", ": AAPL's bars are typically 1 day, 0:00:00 apart; 1h bars are typically at most 1:00:00 apart "
-                 "(is this 1d data? pass --timeframe 1d)"),
+    (HOURLY, "1d", " line 3: a second AAPL bar for the session 2024-01-02 (line 2 has it; one bar each) "
+                   "(is this 1h data? pass --timeframe 1h)"),
+    (GOOD, "1h", " line 2: the bar at 2024-01-01 19:00 America/New_York is on 2024-01-01 Mon, not a XNYS session "
+                 "(1 such bar(s)) (is this 1d data? pass --timeframe 1d)"),
 ])
 def test_bar_spacing_must_fit_the_timeframe(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str], text: str, timeframe: str,

@@ -27,6 +27,7 @@ from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 from tests.support.cloudwatch import ALARM as IN_ALARM
 from tests.support.cloudwatch import MetricAlarm, MetricStore
+from tests.support.fixtures import ANY_AGE
 from tests.support.stacks import STACKS, StackRun
 from tests.unit.test_metrics import failed, outcome
 
@@ -62,7 +63,7 @@ def run_job_as_stack(run: StackRun, url: str, extra_env: dict[str, str]) -> str:
         # One run id per job definition, as Batch gives each scheduled job its own (its first
         # attempt declares ForecastsExpected: a run id that wrote nothing yet).
         argv = [*command, "--symbols", symbol, "--workers", "1", "--run-id", f"{run_id}-{command[-1]}"]
-        assert main(argv, {**env, **extra_env, "DATABASE_URL": url}) == 0
+        assert main(argv, {**env, **extra_env, **ANY_AGE, "DATABASE_URL": url}) == 0
     return url
 
 

@@ -24,8 +24,11 @@ import numpy as np
 import psycopg
 import pytest
 
+from jobs.contract.domain import Model
 from jobs.contract.metrics import (
     CRITICAL_ALERTS,
+    DATA_EVENTS,
+    DATA_INCIDENTS,
     DIM_HORIZON,
     DIM_STACK,
     DIM_SYMBOL,
@@ -36,7 +39,10 @@ from jobs.contract.metrics import (
     MODEL_ERRORS,
     NAMESPACE,
     PER_SYMBOL,
+    PIPELINE_FAILURES,
+    QUARANTINED_TASKS,
 )
+from jobs.forecasting.models import register_model
 from jobs.forecasting.walkforward import DEFAULT_SPECS
 from jobs.storage.bars import upsert_bars
 from jobs.storage.db import connect
@@ -46,7 +52,8 @@ from tests.support.models import stand_in_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOLS = ("AAPL", "NVDA", "GOOGL", "AMZN", "META")
-SUM_METRICS = (FORECASTS_WRITTEN, FORECASTS_FAILED, MODEL_ERRORS, CRITICAL_ALERTS)
+SUM_METRICS = (FORECASTS_WRITTEN, FORECASTS_FAILED, MODEL_ERRORS, CRITICAL_ALERTS, DATA_INCIDENTS, QUARANTINED_TASKS,
+               PIPELINE_FAILURES, DATA_EVENTS)
 WINDOWS = DEFAULT_SPECS["1d"].windows
 JOB_TIMEOUT = 240.0
 
@@ -176,11 +183,11 @@ def test_a_killed_run_resumes_and_each_symbol_horizon_is_published_once(
     assert per_task(client, FORECASTS_EXPECTED, SYMBOLS) == (len(SYMBOLS), float(len(SYMBOLS)))
 
 
-def test_a_retry_after_a_failed_symbol_republishes_nothing_and_reports_the_runs_failure(
+def test_a_retry_after_a_data_incident_republishes_nothing_and_reports_it_again(
         db_url: str, fake_aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The issue's case: the run finished, published, and exited 1 for one bad symbol; Batch retries
-    # the same job id. Earlier code recomputed every task and published every Sum metric twice; then
-    # the retry computed nothing and exited 0, so the retried Batch job ended SUCCEEDED (issue 22).
+    # The run finished and published, with one symbol refused as a data incident; Batch retries the same
+    # job id. Earlier code recomputed every task and published every Sum metric twice (issue 22); a
+    # data incident is recorded and reported, so both attempts exit 0 (issue 20).
     seed_sample_bars(db_url, ["AAPL", "NVDA"], ["1d"])
     broken = simulated_bars("BROKE", "1d")
     broken.loc[len(broken) - 3, "close"] = np.nan
@@ -193,22 +200,48 @@ def test_a_retry_after_a_failed_symbol_republishes_nothing_and_reports_the_runs_
     def published() -> dict[str, tuple[int, float]]:
         return {m: per_task(client, m, ("AAPL", "BROKE", "NVDA")) for m in (*SUM_METRICS, FORECASTS_EXPECTED)}
 
-    assert main(argv, env) == 1
+    assert main(argv, env) == 0  # the bad symbol is a data incident: recorded, reported, exit 0
     first = published()
     assert first[FORECASTS_WRITTEN] == (3, 2.0) and first[FORECASTS_FAILED] == (3, 1.0)
-    assert first[CRITICAL_ALERTS] == (3, 1.0) and first[FORECASTS_EXPECTED] == (3, 3.0)
+    assert first[CRITICAL_ALERTS] == (3, 0.0) and first[FORECASTS_EXPECTED] == (3, 3.0)  # not a critical alert
+    assert first[DATA_INCIDENTS] == (3, 1.0) and first[PIPELINE_FAILURES] == (3, 0.0)
     with psycopg.connect(db_url) as conn:
         created = conn.execute("SELECT symbol, created_at FROM forecasts ORDER BY symbol").fetchall()
     capsys.readouterr()
-    # It computes nothing, but the run's truth is a failure, recorded by attempt 1: exit 1 again.
-    assert main(argv, {**env, "AWS_BATCH_JOB_ATTEMPT": "2"}) == 1
+    # It computes nothing, and reports the run's truth: the incident, recorded by attempt 1.
+    assert main(argv, {**env, "AWS_BATCH_JOB_ATTEMPT": "2"}) == 0
     out, err = capsys.readouterr()
     assert (out + err).count("resumed run") == 1  # the resume note, printed once (it was also logged)
-    errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and errors[0].startswith("error: BROKE 1D: failed, recorded by attempt 1 of this run: "
-                                                     "1d bars: missing or non-finite price"), errors
-    assert errors[0].endswith("a retry does not recompute a recorded failure: run again with a new --run-id")
+    lines = [line for line in err.splitlines() if line.startswith(("error: ", "data incident: "))]
+    assert len(lines) == 1 and lines[0].startswith("data incident: BROKE 1D: refused, recorded by attempt 1 of this "
+                                                   "run: 1d bars: missing or non-finite price"), lines
     assert published() == first
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT symbol, created_at FROM forecasts ORDER BY symbol").fetchall() == created
         assert conn.execute("SELECT COUNT(*) FROM ensemble_validation_metrics").fetchone()[0] == 2 * WINDOWS
+
+
+def test_a_retry_after_a_pipeline_failure_exits_1_naming_the_attempt_and_republishes_nothing(
+        db_url: str, fake_aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The issue-22 case: the run failed in code (exit 1); a retry with the same job id computed nothing
+    # and exited 0, so the retried Batch job ended SUCCEEDED. The run's truth is still the failure.
+    seed_sample_bars(db_url, ["AAPL"], ["1d"])
+    env = {**stand_in_env(), "DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path), "AWS_BATCH_JOB_ID": "resume-3"}
+    argv = ["--symbols", "AAPL", "--horizon", "1D", "--workers", "1"]  # one worker: tasks run in this process
+    client = boto3.client("cloudwatch")
+    previous = register_model(Model.GB, "bench.broken_model", "OffByOneModel")  # GB's code has a bug
+    try:
+        assert main(argv, env) == 1
+    finally:
+        register_model(Model.GB, *previous)
+    first = {m: per_task(client, m, ("AAPL",)) for m in SUM_METRICS}
+    assert first[PIPELINE_FAILURES] == (1, 1.0) and first[FORECASTS_FAILED] == (1, 1.0)
+    assert first[DATA_INCIDENTS] == (1, 0.0) and first[CRITICAL_ALERTS] == (1, 1.0)
+    capsys.readouterr()
+    assert main(argv, {**env, "AWS_BATCH_JOB_ATTEMPT": "2"}) == 1  # computes nothing (GB is fixed), still failed
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: AAPL 1D: failed, recorded by attempt 1 of this run: "), errors
+    assert errors[0].endswith("a retry does not recompute a recorded failure: run again with a new --run-id")
+    assert {m: per_task(client, m, ("AAPL",)) for m in SUM_METRICS} == first
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT failure_class FROM forecast_failures").fetchall() == [("pipeline",)]

@@ -49,7 +49,7 @@ def test_clean_canary_proceeds_and_lists_every_passed_check(db_url: str, tmp_pat
     assert out.startswith("PROCEED: canary over the last 7 day(s)")
     assert failing_checks(out, "PROCEED") == {
         "divergence", "rmse_vs_baseline", "overfitting", "model_errors", "uncaught_errors", "missing_forecasts",
-        "inconsistent_forecasts", "logging", "alert_storms", "coverage", "duration"}
+        "inconsistent_forecasts", "logging", "alert_storms", "coverage", "duration", "data_incidents"}
     assert "[PROCEED] duration: canary has run on 7 days (minimum 7)" in out
     assert "[PROCEED] coverage: 90% interval covers 90.0% of 105 windows' outcomes (within 85.0%-95.0%)" in out
     assert "(highest 5.0%)" in out  # every symbol averages (0.04 + 0.06 + 0.05 + 0.03 + 0.07) / 5
@@ -232,9 +232,9 @@ def test_report_table_counts_generation_per_symbol(db_url: str, tmp_path: Path,
     rows = {line.split(" | ")[0].lstrip("| "): line for line in
             (tmp_path / "rollout_review_canary.md").read_text().splitlines() if line.startswith("| ") and " | 1D | " in line}
     # AAPL skipped one of 7 days: 6 runs, 30 windows, 6 forecasts, 1 missing -> 6/7 generated.
-    assert rows["AAPL"] == ("| AAPL | 1D | 6 | 30 | 5.0% | 7.0% | 0 (0.0%) | -4.8% | 0 | 6 | 0 | 1 | 85.7% | 0 | "
+    assert rows["AAPL"] == ("| AAPL | 1D | 6 | 30 | 5.0% | 7.0% | 0 (0.0%) | -4.8% | 0 | 6 | 0 | 0 | 1 | 85.7% | 0 | "
                             "100.0% | 90.0% |")
-    assert rows["MSFT"].endswith("| 7 | 0 | 0 | 100.0% | 0 | 100.0% | 90.0% |")
+    assert rows["MSFT"].endswith("| 7 | 0 | 0 | 0 | 100.0% | 0 | 100.0% | 90.0% |")
 
 
 def test_a_clean_canary_younger_than_its_minimum_days_cannot_proceed(

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from jobs.storage.db import load_sql, migrate
+from tests.support.filter_data import SCENARIOS as DATA_SCENARIOS
 from tests.support.filter_jobs import SCENARIOS as JOB_SCENARIOS
 from tests.support.filter_review import SCENARIOS as REVIEW_SCENARIOS
 from tests.support.fixtures import scratch_database
@@ -24,7 +25,7 @@ from tests.support.sql_filters import Filter, Outcomes, Scenario, outcomes
 from tests.support.sql_terms import where_terms
 from tests.support.stacks import ROOT
 
-SCENARIOS: dict[str, Scenario] = {s.query: s for s in (*REVIEW_SCENARIOS, *JOB_SCENARIOS)}
+SCENARIOS: dict[str, Scenario] = {s.query: s for s in (*REVIEW_SCENARIOS, *JOB_SCENARIOS, *DATA_SCENARIOS)}
 CASES = [(name, i) for name, s in SCENARIOS.items() for i in range(len(s.filters))]
 # The modules whose queries this file covers: the review, the gate, the daily checks, resume and retirement.
 CALLERS = ("jobs/rollout/data.py", "jobs/rollout/gate.py", "jobs/rollout/daily.py", "jobs/storage/forecasts.py",

@@ -1,7 +1,7 @@
 """Boundaries of the rollout rules, read from the trigger table (``jobs.contract.triggers``).
 
 A trigger with a threshold says in its words which side of the threshold fires it ("above",
-"more than", "less than" are strict; "not below" and "or more" include the threshold).
+"more than", "less than", "fewer than" are strict; "not below" and "or more" include the threshold).
 ``comparison_of`` reads that, so the boundary tests of every implementation (the review's
 checks, the daily checks, the SQL, the alarms) are generated from the table and a reworded
 or new trigger is tested at its own boundary, or refused with its name.
@@ -23,7 +23,7 @@ COUNT_STEP = 1.0
 # Words around "{value}" -> the comparison that fires the trigger; "not below" before "below".
 _WORDING: tuple[tuple[str, str], ...] = (
     (r"not below \{value\}", ">="), (r"at least \{value\}", ">="), (r"\{value\} or more", ">="),
-    (r"(?:above|more than) \{value\}", ">"), (r"(?:below|less than) \{value\}", "<"),
+    (r"(?:above|more than) \{value\}", ">"), (r"(?:below|less than|fewer than) \{value\}", "<"),
 )
 _FIRES = {">": lambda v, t: v > t, ">=": lambda v, t: v >= t, "<": lambda v, t: v < t, "<=": lambda v, t: v <= t}
 # CloudWatch's comparison operators as the same comparisons ("value OP threshold" alarms).

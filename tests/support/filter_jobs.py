@@ -134,8 +134,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         Filter("horizon = %(horizon)s", "another horizon's failure stays", (("R", "S", "4h"),), (("R", "S", "1D"),))),
         observe="filter_failures"),
     Scenario("record_failure", _forecast_then_fail,
-             ({"run_id": "R1", "symbol": "S1", "horizon": "1D", "reason": "late"},
-              {"run_id": "R2", "symbol": "S2", "horizon": "1D", "reason": "boom"}), _key, (
+             ({"run_id": "R1", "symbol": "S1", "horizon": "1D", "reason": "late", "failure_class": "pipeline",
+               "cause": None},
+              {"run_id": "R2", "symbol": "S2", "horizon": "1D", "reason": "boom", "failure_class": "data",
+               "cause": "stale"}), _key, (
         Filter("NOT EXISTS ( SELECT 1 FROM forecasts WHERE run_id = %(run_id)s AND symbol = %(symbol)s "
                "AND horizon = %(horizon)s )", "a failure after the run wrote the forecast", (("R2", "S2", "1D"),),
                (("R1", "S1", "1D"),)),

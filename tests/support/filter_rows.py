@@ -60,10 +60,22 @@ class Rows:
             "upper_price": close * math.exp(ret + 0.02), "metrics_published_at": published})
 
     def failure(self, run_id: str, symbol: str, horizon: str, at: datetime, *,
-                published: datetime | None = None) -> None:
-        """A recorded failure of ``symbol`` in ``run_id``."""
+                published: datetime | None = None, failure_class: str = "pipeline", cause: str | None = None) -> None:
+        """A recorded failure of ``symbol`` in ``run_id`` (a pipeline failure unless ``failure_class`` is data)."""
         self.conn.execute(load_test_sql("filter_seed_failure"), {
-            "run_id": run_id, "symbol": symbol, "horizon": horizon, "created_at": at, "metrics_published_at": published})
+            "run_id": run_id, "symbol": symbol, "horizon": horizon, "created_at": at, "metrics_published_at": published,
+            "failure_class": failure_class, "cause": cause})
+
+    def data_event(self, run_id: str, symbol: str, horizon: str, at: datetime, *, ts: datetime | None = None) -> None:
+        """A real large move of ``symbol`` (its bar at ``ts``, default ``at``) that ``run_id`` recorded at ``at``."""
+        self.conn.execute(load_test_sql("filter_seed_data_event"), {
+            "run_id": run_id, "symbol": symbol, "horizon": horizon, "ts": ts or at, "created_at": at})
+
+    def incidents(self, symbol: str, streak: int, *, quarantined: datetime | None = None) -> None:
+        """A listed symbol's streak of data incidents (the latest on D0) and its quarantine, if ``quarantined``."""
+        self.conn.execute(load_test_sql("filter_seed_incidents"), {
+            "symbol": symbol, "streak": streak, "last_incident_on": D0.date() if streak else None,
+            "quarantined_at": quarantined})
 
     def symbol(self, symbol: str, phase: str, *, listed: datetime | None = None,
                retired: datetime | None = None, updated: datetime | None = None) -> None:

@@ -19,14 +19,16 @@ from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import TRIGGERS, Trigger
 from jobs.forecasting.results import paired_rmse_gap
 from jobs.forecasting.walkforward import divergence
-from jobs.rollout.checks import Decision, Incident, SymbolHorizonStats, evaluate
-from jobs.rollout.daily import divergence_trigger
+from jobs.rollout.checks import Decision, Incident, RunShare, SymbolHorizonStats, evaluate
+from jobs.rollout.daily import DAILY_PHASE, divergence_trigger
 from tests.support.boundaries import COUNT_STEP, Rule, marks, reached, threshold_rule
 
 T = Thresholds()
-Figures = tuple[list[SymbolHorizonStats], list[Incident], int]
+Figures = tuple[list[SymbolHorizonStats], list[Incident], int | None, list[RunShare]]
 ANY = Rule(">", 0, COUNT_STEP)  # any occurrence fires: none does not, one does
 MANY = 10**12  # windows, so that a share can sit one FRACTION_STEP from its threshold
+# Symbols of a phase for the shares of symbols (a share steps by one symbol of them).
+FLEET = 20
 
 
 def healthy(symbol: str = "AAPL", **changes: object) -> SymbolHorizonStats:
@@ -36,9 +38,23 @@ def healthy(symbol: str = "AAPL", **changes: object) -> SymbolHorizonStats:
     return SymbolHorizonStats(symbol, "1D", **{**base, **changes})  # type: ignore[arg-type]
 
 
-def figures(*stats: SymbolHorizonStats, incidents: tuple[Incident, ...] = (),
-            run_days: int = MINIMUM_DAYS["canary"]) -> Figures:
-    return list(stats), list(incidents), run_days
+def figures(*stats: SymbolHorizonStats, incidents: tuple[Incident, ...] = (), run_days: int | None = None,
+            runs: tuple[RunShare, ...] = ()) -> Figures:
+    """The review's figures; ``run_days`` None: the reviewed phase's minimum (the duration passes)."""
+    return list(stats), list(incidents), run_days, list(runs)
+
+
+def below_warning(share: float) -> Figures:
+    """``FLEET`` symbols of which ``share`` average below the warning divergence (the others just above it)."""
+    passing = round(share * FLEET)
+    return figures(*(healthy(f"S{i}", avg_divergence=0.05 if i < passing else T.divergence_warning + 0.01)
+                     for i in range(FLEET)))
+
+
+def refused(share: float) -> Figures:
+    """One run of ``FLEET`` symbols that refused ``share`` of them as data incidents."""
+    n = round(share * FLEET)
+    return figures(healthy(), runs=(RunShare("r1", FLEET, tuple(f"S{i}" for i in range(n))),))
 
 
 def occurrences(kind: str) -> Callable[[float], Figures]:
@@ -51,6 +67,7 @@ class Probe:
 
     make: Callable[[float], Figures]
     rule: Rule | None = None
+    phase: str = "canary"  # the reviewed phase: a trigger of one phase's criteria is probed in it
 
 
 PROBES: dict[str, Probe] = {
@@ -58,6 +75,8 @@ PROBES: dict[str, Probe] = {
     "phase-too-young": Probe(lambda n: figures(healthy(), run_days=int(n)),
                              Rule("<", MINIMUM_DAYS["canary"], COUNT_STEP)),
     "divergence-high": Probe(lambda v: figures(healthy(avg_divergence=v))),
+    "divergence-symbol-share": Probe(below_warning, Rule("<", T.limited_symbol_share, 1 / FLEET), "limited"),
+    "divergence-warning": Probe(lambda v: figures(healthy(avg_divergence=v)), phase="prod"),
     "divergence-rollback": Probe(lambda v: figures(healthy(avg_divergence=v))),
     "rmse-escalation": Probe(lambda v: figures(healthy(rmse_change=v))),
     "rmse-no-baseline": Probe(lambda n: figures(healthy(), *(healthy(f"N{i}", rmse_change=None, paired_windows=0)
@@ -66,6 +85,7 @@ PROBES: dict[str, Probe] = {
     "overfitting-share": Probe(lambda v: figures(healthy(windows=MANY, overfitting_windows=round(v * MANY)))),
     "model-errors": Probe(lambda n: figures(healthy(model_errors=int(n))), ANY),
     "uncaught-errors": Probe(occurrences("failure"), ANY),
+    "data-incidents-systemic": Probe(refused, Rule(">", T.data_incident_share, 1 / FLEET)),
     "missing-forecasts": Probe(occurrences("missing"), ANY),
     "inconsistent-forecasts": Probe(occurrences("inconsistent"), ANY),
     "logging-gaps": Probe(occurrences("logging"), ANY),
@@ -73,6 +93,8 @@ PROBES: dict[str, Probe] = {
     "coverage-high": Probe(lambda v: figures(healthy(avg_coverage=v))),
     "coverage-unknown": Probe(lambda n: figures(healthy(avg_coverage=0.9 if n else None, coverage_windows=int(n))),
                               Rule("<", 1, COUNT_STEP)),
+    "coverage-missing": Probe(lambda n: figures(healthy(), *(healthy(f"C{i}", avg_coverage=None, coverage_windows=0)
+                                                             for i in range(int(n)))), ANY, "limited"),
     # The review counts storms in SQL (n > alert_storm_count, tests/integration/test_boundaries.py);
     # its check fires on any storm the query found.
     "alert-storm": Probe(occurrences("alert_storm"), ANY),
@@ -101,8 +123,10 @@ def test_every_trigger_has_a_boundary_probe() -> None:
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_review_check_at_the_boundary(case: tuple[Trigger, str, float]) -> None:
     trigger, point, value = case
-    stats, incidents, run_days = PROBES[trigger.name].make(value)
-    review = evaluate("canary", 7, stats, incidents, T, run_days=run_days)
+    probe = PROBES[trigger.name]
+    stats, incidents, run_days, runs = probe.make(value)
+    days = MINIMUM_DAYS[probe.phase] if run_days is None else run_days
+    review = evaluate(probe.phase, 7, stats, incidents, T, run_days=days, runs=runs)
     # The "data" check stands alone, only when there is nothing to review.
     status = {c.name: c.status for c in review.checks}.get(trigger.check, Decision.PROCEED)
     expected = rule_of(trigger).fires(value)
@@ -131,7 +155,7 @@ def daily_row(trigger: Trigger, value: float) -> dict[str, float]:
     return {"avg_div": 0.05, "windows": MANY, "overfitting_count": round(value * MANY)}
 
 
-DAILY_CASES = [c for c in CASES if c[0].check in DAILY_CHECKS]
+DAILY_CASES = [c for c in CASES if c[0].check in DAILY_CHECKS and DAILY_PHASE in c[0].phases]
 
 
 @pytest.mark.parametrize("case", DAILY_CASES, ids=case_id)
@@ -142,7 +166,17 @@ def test_daily_checks_mark_at_the_boundary(case: tuple[Trigger, str, float]) -> 
 
 
 def test_daily_checks_cover_every_trigger_of_their_checks() -> None:
-    assert {t.name for t, _, _ in DAILY_CASES} == {t.name for t in TRIGGERS if t.check in DAILY_CHECKS}
+    assert {t.name for t, _, _ in DAILY_CASES} == {t.name for t in TRIGGERS
+                                                   if t.check in DAILY_CHECKS and DAILY_PHASE in t.phases}
+
+
+@pytest.mark.parametrize(("refused_symbols", "fires"), [(T.data_incident_min_symbols - 1, False),
+                                                         (T.data_incident_min_symbols, True)])
+def test_a_systemic_outage_needs_its_minimum_of_symbols(refused_symbols: int, fires: bool) -> None:
+    """Every symbol of a small run refused: systemic only from DATA_INCIDENT_ROLLBACK_MIN symbols."""
+    run = RunShare("small", refused_symbols, tuple(f"S{i}" for i in range(refused_symbols)))
+    review = evaluate("prod", 7, [healthy()], [], T, run_days=0, runs=[run])
+    assert (review.decision is Decision.ROLLBACK) is fires, review.reasons
 
 
 @pytest.mark.parametrize("phase", sorted(MINIMUM_DAYS))

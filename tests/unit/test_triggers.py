@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -11,10 +12,12 @@ from jobs.contract.triggers import (
     TRIGGERS,
     Verdict,
     by_check,
+    criteria_markdown,
+    for_phase,
     markdown_table,
     verdict_of,
 )
-from jobs.rollout.checks import Decision, Incident, SymbolHorizonStats, evaluate
+from jobs.rollout.checks import Decision, Incident, RunShare, SymbolHorizonStats, evaluate
 from jobs.rollout.daily import divergence_trigger
 from tests.support.stacks import ROOT
 
@@ -32,10 +35,18 @@ def incident(kind: str) -> Callable[[], tuple[list[SymbolHorizonStats], list[Inc
     return lambda: ([healthy()], [Incident(kind, "AAPL", "1D", "seeded")])
 
 
+def other(symbol: str, **changes: object) -> SymbolHorizonStats:
+    return replace(healthy(**changes), symbol=symbol)
+
+
+# 20 symbols, 2 of them (10%) averaging 21%: limited wants 95% below 20%.
+LIMITED_FLEET = [other(f"S{i:02d}", avg_divergence=0.21 if i < 2 else 0.05) for i in range(20)]
+# A run that refused 4 of 12 symbols (33%): systemic above 25% and at least 3.
+SYSTEMIC = (RunShare("r1", 12, ("A", "B", "C", "D")),)
 # Trigger name -> the figures that fire it (and nothing else). A new trigger needs its scenario here.
-# A scenario may add the phase's run days (default 7, the canary's minimum).
-SCENARIOS: dict[str, Callable[[], tuple[list[SymbolHorizonStats], list[Incident]] | tuple[
-    list[SymbolHorizonStats], list[Incident], int]]] = {
+# A scenario may add the phase's run days (default 7, the canary's minimum) and run shares; it is
+# evaluated in the first deployed phase the trigger applies to.
+SCENARIOS: dict[str, Callable[[], tuple[object, ...]]] = {
     "no-runs": lambda: ([], []),
     "phase-too-young": lambda: ([healthy()], [], 3),
     "divergence-high": lambda: ([healthy(avg_divergence=0.18)], []),
@@ -53,7 +64,15 @@ SCENARIOS: dict[str, Callable[[], tuple[list[SymbolHorizonStats], list[Incident]
     "coverage-low": lambda: ([healthy(avg_coverage=0.80)], []),
     "coverage-high": lambda: ([healthy(avg_coverage=0.97)], []),
     "coverage-unknown": lambda: ([healthy(avg_coverage=None, coverage_windows=0)], []),
+    "divergence-symbol-share": lambda: (LIMITED_FLEET, []),
+    "divergence-warning": lambda: ([healthy(avg_divergence=0.22)], []),
+    "coverage-missing": lambda: ([healthy(), other("MSFT", avg_coverage=None, coverage_windows=0)], []),
+    "data-incidents-systemic": lambda: ([healthy()], [Incident("data", "A", "1D", "stale")], 7, SYSTEMIC),
 }
+
+
+def phase_of(trigger: object) -> str:
+    return next(p for p in ("canary", "limited", "prod") if p in trigger.phases)  # type: ignore[attr-defined]
 
 
 def test_every_trigger_has_a_scenario() -> None:
@@ -62,8 +81,9 @@ def test_every_trigger_has_a_scenario() -> None:
 
 @pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: t.name)
 def test_each_review_check_decides_what_the_table_says(trigger: object) -> None:
-    stats, incidents, *days = SCENARIOS[trigger.name]()  # type: ignore[attr-defined]
-    review = evaluate("canary", 7, stats, incidents, T, run_days=days[0] if days else 7)
+    stats, incidents, *more = SCENARIOS[trigger.name]()  # type: ignore[attr-defined]
+    days, runs = [*more, 7, ()][:2] if not more else (more[0], more[1] if len(more) > 1 else ())
+    review = evaluate(phase_of(trigger), 7, stats, incidents, T, run_days=days, runs=runs)  # type: ignore[arg-type]
     fired = [c for c in review.checks if c.status is not Decision.PROCEED]
     assert [(c.name, c.status.value) for c in fired] == [(trigger.check, trigger.verdict.value)]  # type: ignore[attr-defined]
     assert review.decision.value == trigger.verdict.value  # type: ignore[attr-defined]
@@ -98,3 +118,37 @@ def test_docs_rollout_table_is_the_tables_rendering() -> None:
     assert markdown_table() in doc, "docs/rollout.md: paste jobs.contract.triggers.markdown_table() between the markers"
     start, end = doc.index("<!-- triggers:begin -->"), doc.index("<!-- triggers:end -->")
     assert doc[start:end].count("\n| `") == len(TRIGGERS)
+
+
+@pytest.mark.parametrize(("name", "phase", "stats", "fires"), [
+    ("divergence-high", "canary", [healthy(avg_divergence=0.18)], True),
+    ("divergence-high", "limited", [healthy(avg_divergence=0.18)], False),
+    ("divergence-high", "prod", [healthy(avg_divergence=0.18)], False),
+    ("divergence-warning", "prod", [healthy(avg_divergence=0.22)], True),
+    ("divergence-symbol-share", "limited", LIMITED_FLEET, True),
+    ("coverage-missing", "limited", [healthy(), other("MSFT", avg_coverage=None, coverage_windows=0)], True),
+    ("coverage-missing", "prod", [healthy(), other("MSFT", avg_coverage=None, coverage_windows=0)], False)])
+def test_each_phase_applies_its_own_criteria(name: str, phase: str, stats: list[SymbolHorizonStats],
+                                             fires: bool) -> None:
+    review = evaluate(phase, 7, stats, [], T, run_days=7)
+    assert (review.decision is Decision.MONITOR) is fires, review.reasons
+    assert (name in {t.name for t in for_phase(phase)}) is fires
+
+
+def test_a_limited_symbol_share_at_95_percent_passes() -> None:
+    fleet = [other(f"S{i:02d}", avg_divergence=0.21 if i == 0 else 0.05) for i in range(20)]  # 95% below
+    assert evaluate("limited", 7, fleet, [], T, run_days=7).decision is Decision.PROCEED
+    assert evaluate("canary", 7, fleet, [], T, run_days=7).decision is Decision.MONITOR  # 21% is not below 15%
+
+
+def test_data_incidents_below_the_systemic_share_decide_nothing() -> None:
+    data = [Incident("data", "NFLX", "1D", "stale in 3 run(s)"), Incident("quarantined", "X", "", "since ...")]
+    quiet = (RunShare("r1", 12, ("NFLX", "META", "X1")), RunShare("r2", 2, ("NFLX",)))  # 25%: not above; 1 < 3
+    review = evaluate("prod", 7, [healthy()], data, T, run_days=7, runs=quiet)
+    assert review.decision is Decision.PROCEED
+    [check] = [c for c in review.checks if c.name == "data_incidents"]
+    assert "1 data incident(s) on 1 symbol(s), 1 quarantined; at most 50.0% of a run's symbols" in check.summary
+
+
+def test_docs_rollout_lists_each_phases_criteria() -> None:
+    assert criteria_markdown() in (ROOT / "docs" / "rollout.md").read_text()

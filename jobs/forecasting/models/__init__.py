@@ -21,7 +21,7 @@ from jobs.forecasting.models.base import (
 )
 
 __all__ = ["ForecastModel", "ModelFitError", "Prediction", "build_model", "cumulative_targets", "model_class",
-           "warm_up"]
+           "register_model", "warm_up"]
 log = logging.getLogger(__name__)
 
 # Model -> (module, class name), resolved only when the model is built.
@@ -33,6 +33,18 @@ _REGISTRY: dict[Model, tuple[str, str]] = {
     Model.RF: ("jobs.forecasting.models.rf", "RFModel"),
     Model.PROPHET: ("jobs.forecasting.models.prophet_model", "ProphetModel"),
 }
+
+
+def register_model(model: Model, module: str, cls: str) -> tuple[str, str]:
+    """Point ``model`` at another implementation in this process; return the one it replaces (to restore it).
+
+    For a plug-in implementation of a known model, and for the fleet soak (``bench.soak``), which
+    runs a model whose code is broken to show that a code failure rolls a release back. Worker
+    processes import the registry afresh: a registration holds in the process that made it.
+    """
+    previous = _REGISTRY[Model(model)]
+    _REGISTRY[Model(model)] = (module, cls)
+    return previous
 
 
 def model_class(model: Model | str) -> type[ForecastModel]:

@@ -88,7 +88,16 @@ def horizon_alarm_specs(args: MonitoringArgs, horizon: str) -> list[AlarmSpec]:
              f"a symbol's RMSE more than {args.thresholds.rmse_escalation:.0%} worse than the paired baseline: escalate"),
         # Caught (the window went on without the model): a MONITOR trigger, so the review topic.
         spec("model-errors", metrics.MODEL_ERRORS, "Sum", 0.0, REVIEW, "a model failed inside the ensemble"),
-        spec("forecasts-failed", metrics.FORECASTS_FAILED, "Sum", 0.0, IMMEDIATE, "a symbol's forecast failed"),
+        # A pipeline failure (code raised) is a rollback trigger; a data incident (input refused) is
+        # the data team's: the review topic, and a rollback only when systemic (infra.monitoring.incidents).
+        spec("pipeline-failures", metrics.PIPELINE_FAILURES, "Sum", 0.0, IMMEDIATE,
+             "a symbol's forecast failed in code (pipeline failure: rollback trigger)"),
+        spec("data-incidents", metrics.DATA_INCIDENTS, "Sum", 0.0, REVIEW,
+             "a symbol's input was refused (data incident: for the data team, not a rollback)"),
+        # Whole counts: more than min - 1 is at least the minimum.
+        spec("data-incidents-count", metrics.DATA_INCIDENTS, "Sum", args.thresholds.data_incident_min_symbols - 1.0,
+             None, f"at least {args.thresholds.data_incident_min_symbols} symbols' input refused in a run's hour "
+             "(with data-incidents-share: systemic)"),
         # Calibration: a day's windows (every run of the day) hold the realised return inside the
         # 90% interval less than 80% or more than 98% of the time: the interval is mis-sized.
         spec("coverage-low", metrics.INTERVAL_COVERAGE, "Average", args.thresholds.coverage_alarm_low, REVIEW,

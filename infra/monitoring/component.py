@@ -28,6 +28,7 @@ from infra import names
 from infra.monitoring.alarms import IMMEDIATE, REVIEW, AlarmSpec, alarm_specs, rollback_rule
 from infra.monitoring.args import MonitoringArgs
 from infra.monitoring.dashboard import dashboard_body
+from infra.monitoring.incidents import SYSTEMIC, all_share_alarm_specs, systemic_rule
 from infra.monitoring.runs import MISSING, MathAlarmSpec, all_run_alarm_specs, missing_rule
 
 TYPE_PREFIX = "ensemble:monitoring"
@@ -102,7 +103,8 @@ class Monitoring(pulumi.ComponentResource):
                 aws.sns.TopicSubscription(f"{name}-{kind}-email-{i}", topic=self.topics[kind].arn, protocol="email",
                                           endpoint=email, opts=child)
         self.alarms = {s.key: self._alarm(name, args, s, tags, child) for s in alarm_specs(args)}
-        self.alarms |= {s.key: self._math_alarm(name, args, s, tags, child) for s in all_run_alarm_specs(args)}
+        self.alarms |= {s.key: self._math_alarm(name, args, s, tags, child)
+                        for s in (*all_run_alarm_specs(args), *all_share_alarm_specs(args))}
         self.missing = {h: aws.cloudwatch.CompositeAlarm(
             f"{name}-{MISSING}-{h}", alarm_name=names.resource_name(args.stack, MISSING, h),
             alarm_description=f"{args.stack} {h}: forecasts due from a run of this horizon were neither written nor "
@@ -110,12 +112,21 @@ class Monitoring(pulumi.ComponentResource):
             alarm_rule=missing_rule(args, h), actions_enabled=False, tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.alarms.values())))
             for h in args.horizons}
+        self.systemic = {h: aws.cloudwatch.CompositeAlarm(
+            f"{name}-{SYSTEMIC}-{h}", alarm_name=names.resource_name(args.stack, SYSTEMIC, h),
+            alarm_description=f"{args.stack} {h}: a run's input refused for more than "
+                              f"{args.thresholds.data_incident_share:.0%} of its tasks and at least "
+                              f"{args.thresholds.data_incident_min_symbols}: a systemic data outage (rollback trigger)",
+            alarm_rule=systemic_rule(args, h), actions_enabled=False, tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.alarms.values())))
+            for h in args.horizons}
         self.rollback_alarm = aws.cloudwatch.CompositeAlarm(
             f"{name}-{names.ROLLBACK_ALARM}", alarm_name=names.resource_name(args.stack, names.ROLLBACK_ALARM),
             alarm_description=f"{args.stack}: a rollback trigger fired; revert to the previous stack config",
             alarm_rule=rollback_rule(args), alarm_actions=[self.topics[IMMEDIATE].arn],
             actions_enabled=args.schedules_enabled, tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.alarms.values(), *self.missing.values()]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.alarms.values(), *self.missing.values(),
+                                                                  *self.systemic.values()]))
         self.batch_failed_rule = aws.cloudwatch.EventRule(
             f"{name}-batch-failed", name=names.resource_name(args.stack, "batch-failed"),
             description=f"{args.stack}: an AWS Batch job FAILED",
@@ -129,7 +140,8 @@ class Monitoring(pulumi.ComponentResource):
                 input_paths={"job": "$.detail.jobName", "id": "$.detail.jobId", "reason": "$.detail.statusReason"},
                 input_template=f'"{args.stack}: Batch job <job> (<id>) FAILED: <reason>"'),
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.topic_policies))
-        arns = [a.arn for a in (*self.alarms.values(), *self.missing.values(), self.rollback_alarm)]
+        arns = [a.arn for a in (*self.alarms.values(), *self.missing.values(), *self.systemic.values(),
+                                 self.rollback_alarm)]
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard", dashboard_name=names.stack_prefix(args.stack),
             dashboard_body=pulumi.Output.all(*arns).apply(lambda a: dashboard_body(args, a)), opts=child)
@@ -160,7 +172,7 @@ class Monitoring(pulumi.ComponentResource):
         queries += [aws.cloudwatch.MetricAlarmMetricQueryArgs(id=i, expression=e, label=i,
                                                               return_data=i == s.expressions[-1][0])
                     for i, e in s.expressions]
-        # No actions: the missed-run composite reads them, and through it the rollback composite.
+        # No actions: the missed-run and systemic composites read them, and through them the rollback composite.
         return aws.cloudwatch.MetricAlarm(
             f"{name}-{s.key}", name=names.resource_name(args.stack, s.key), alarm_description=s.description,
             metric_queries=queries, comparison_operator=s.comparison, threshold=s.threshold,

@@ -96,7 +96,7 @@ TRIGGERS: tuple[Trigger, ...] = (
             "a model failed inside a window and was dropped (caught)", alarm="model-errors"),
     # The document's "any uncaught exceptions in forecast pipeline": a symbol's run failed in code.
     Trigger("uncaught-errors", "uncaught_errors", Verdict.ROLLBACK,
-            "a symbol failed in code in a run (a pipeline failure in forecast_failures)", alarm="forecasts-failed"),
+            "a symbol failed in code in a run (a pipeline failure in forecast_failures)", alarm="pipeline-failures"),
     Trigger("missing-forecasts", "missing_forecasts", Verdict.ROLLBACK,
             "a phase symbol has no forecast and no recorded reason on a day the phase ran", alarm="forecasts-missing"),
     # A data incident (input refused) is the data team's, reported but not a rollback, unless it is
@@ -104,7 +104,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     Trigger("data-incidents-systemic", "data_incidents", Verdict.ROLLBACK,
             "a run's input refused for more than {value} of its symbols (and at least "
             "DATA_INCIDENT_ROLLBACK_MIN of them, quarantined symbols aside): a systemic data outage",
-            "data_incident_share"),
+            "data_incident_share", alarm="data-incidents-systemic"),
     Trigger("inconsistent-forecasts", "inconsistent_forecasts", Verdict.ROLLBACK,
             "a forecast row is inconsistent (non-finite, outside its interval, wrong price, weights not summing to 1)"),
     Trigger("logging-gaps", "logging", Verdict.ROLLBACK, "a forecast without window rows or the reverse"),

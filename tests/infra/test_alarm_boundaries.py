@@ -32,11 +32,11 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ALARM_FIELD = {"coverage-low": "coverage_alarm_low", "coverage-high": "coverage_alarm_high"}
 # A trigger without a threshold fires on any occurrence; its alarm counts occurrences in a run's
 # period (for missing forecasts, the tasks owed: due minus written minus failed).
-OCCURRENCE = {"model-errors": Rule(">", 0, COUNT_STEP), "forecasts-failed": Rule(">", 0, COUNT_STEP),
+OCCURRENCE = {"model-errors": Rule(">", 0, COUNT_STEP), "pipeline-failures": Rule(">", 0, COUNT_STEP),
               "forecasts-missing": Rule(">", 0, COUNT_STEP)}
 # A trigger whose alarm is a composite: its boundary is on this metric alarm, which the composite
 # requires (forecasts-missing-<h> = owed AND judged AND NOT in progress, infra.monitoring.runs).
-BOUNDARY_ALARM = {"forecasts-missing": "forecasts-owed"}
+BOUNDARY_ALARM = {"forecasts-missing": "forecasts-owed", "data-incidents-systemic": "data-incidents-share"}
 COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 # Threshold alarms outside the trigger table: a window above the warning (overfitting, review
 # topic) or the critical divergence (immediate topic), as walkforward and the publisher flag it.

@@ -79,6 +79,8 @@ def publish_run(store: MetricStore, s: Shape, horizon: str, fired: datetime, kin
                 failed = kind == "failed" and child == 0 and task == 0
                 metric = metrics.FORECASTS_FAILED if failed else metrics.FORECASTS_WRITTEN
                 store.put(metric_key(metrics.NAMESPACE, metric, dims), finish + task * MINUTE, 1.0)
+                if failed:  # code raised: the job also counts it as a pipeline failure
+                    store.put(metric_key(metrics.NAMESPACE, metrics.PIPELINE_FAILURES, dims), finish, 1.0)
 
 
 def fortnight(store: MetricStore, s: Shape, horizons: list[str], holiday_runs: bool) -> Iterator[tuple[str, datetime, str]]:
@@ -161,7 +163,7 @@ def test_weekends_holidays_retries_queueing_and_failures_are_not_missing(
             assert (begin - grace(s) - MINUTE).date() not in quiet_days, f"{horizon}: alarm at {begin}"
     # A failed symbol is done (written + failed = expected): the failure alarm fires, the missing one does not.
     failed_at = [f for h, f, k in runs if k == "failed" and h == "1D"][0] + 4 * MINUTE + 12 * MINUTE
-    failures = result.alarm_intervals(names.resource_name("limited", "forecasts-failed", "1D"), END)
+    failures = result.alarm_intervals(names.resource_name("limited", "pipeline-failures", "1D"), END)
     assert [b for b, _ in failures] == [failed_at + MINUTE]
     assert any(b <= failed_at + MINUTE < e for b, e in result.alarm_intervals(rollback, END))
     # Each run still in progress owes forecasts (no action), and is covered by its grace.

@@ -104,7 +104,9 @@ EXPECTED = {
     "divergence-critical": (metrics.DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.30, "notBreaching", "immediate"),
     "rmse-vs-baseline": (metrics.RMSE_VS_BASELINE, "Maximum", "GreaterThanThreshold", 0.05, "notBreaching", "immediate"),
     "model-errors": (metrics.MODEL_ERRORS, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "review"),
-    "forecasts-failed": (metrics.FORECASTS_FAILED, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
+    "pipeline-failures": (metrics.PIPELINE_FAILURES, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "immediate"),
+    "data-incidents": (metrics.DATA_INCIDENTS, "Sum", "GreaterThanThreshold", 0.0, "notBreaching", "review"),
+    "data-incidents-count": (metrics.DATA_INCIDENTS, "Sum", "GreaterThanThreshold", 2.0, "notBreaching", None),
     "rollback-divergence": (metrics.SYMBOL_AVERAGE_DIVERGENCE, "Maximum", "GreaterThanThreshold", 0.25, "notBreaching",
                             None),
     "rollback-rmse": (metrics.RMSE_VS_BASELINE, "Average", "GreaterThanThreshold", 0.10, "notBreaching", None),
@@ -132,8 +134,8 @@ def test_every_child_is_parented_to_the_component(declared: tuple[str, list[Decl
 def test_horizon_alarms_thresholds_periods_missing_data_and_topics(declared: tuple[str, list[Declared]]) -> None:
     stack, resources = declared
     alarms = {r.state["name"]: r.state for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")}
-    # EXPECTED and the three missed-run alarms per horizon, plus the alert storm.
-    assert len(alarms) == (len(EXPECTED) + 3) * len(STACK_HORIZONS[stack]) + 1
+    # EXPECTED, the three missed-run alarms and the data-incident share per horizon, plus the alert storm.
+    assert len(alarms) == (len(EXPECTED) + 4) * len(STACK_HORIZONS[stack]) + 1
     for h in STACK_HORIZONS[stack]:
         for key, (metric, stat, comparison, threshold, missing, topic) in EXPECTED.items():
             a = alarms[f"ensemble-forecast-{stack}-{key}-{h}"]
@@ -193,7 +195,8 @@ def test_rollback_composite_names_every_trigger(declared: tuple[str, list[Declar
     referenced = set(re.findall(r'ALARM\("([^"]+)"\)', comp["alarmRule"]))
     assert referenced <= names and "NOT" not in comp["alarmRule"] and " AND " not in comp["alarmRule"]
     wanted = {f"ensemble-forecast-{stack}-{k}-{h}" for h in STACK_HORIZONS[stack]
-              for k in ("rollback-divergence", "rollback-rmse", "forecasts-failed", "forecasts-missing")}
+              for k in ("rollback-divergence", "rollback-rmse", "pipeline-failures", "forecasts-missing",
+                        "data-incidents-systemic")}
     assert referenced == wanted | {f"ensemble-forecast-{stack}-alert-storm"}
     assert comp["alarmActions"] == [topic_arn(stack, "immediate")] and comp["actionsEnabled"] is True
     # No actions suppressor: no alarm can fire before its horizon runs, and a missing forecast
@@ -248,8 +251,9 @@ def test_dashboard_has_the_rollout_charts(declared: tuple[str, list[Declared]]) 
                    "Symbol health", "Forecast generation"):
         assert any(wanted in t for t in titles), wanted
     alarm_widget = next(w for w in body["widgets"] if w["type"] == "alarm")
-    # EXPECTED and the four missed-run alarms per horizon, the alert storm and the rollback composite.
-    assert len(alarm_widget["properties"]["alarms"]) == (len(EXPECTED) + 4) * len(STACK_HORIZONS[stack]) + 2
+    # EXPECTED, the four missed-run alarms and the data-incident share and systemic composite per
+    # horizon, the alert storm and the rollback composite.
+    assert len(alarm_widget["properties"]["alarms"]) == (len(EXPECTED) + 6) * len(STACK_HORIZONS[stack]) + 2
     assert all(w["properties"].get("region", REGION) == REGION for w in body["widgets"])
 
 
@@ -297,3 +301,24 @@ def test_bad_args_are_refused() -> None:
         stack_args("canary", expected_tasks={})
     with pytest.raises(ValueError, match="topic ARN"):
         topic_policy("not-an-arn", "p")
+
+
+def test_a_systemic_data_outage_is_the_share_and_the_count_of_refused_tasks(declared: tuple[str, list[Declared]]) -> None:
+    stack, resources = declared
+    alarms = {r.state["name"]: r.state for r in of_type(resources, "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    comps = {r.state["alarmName"]: r.state for r in of_type(resources, "aws:cloudwatch/compositeAlarm:CompositeAlarm")}
+    for h in STACK_HORIZONS[stack]:
+        name = f"ensemble-forecast-{stack}-{{}}-{h}".format
+        share = alarms[name("data-incidents-share")]
+        read = {q["id"]: (q["metric"]["metricName"], q["metric"]["dimensions"], q["metric"]["stat"])
+                for q in share["metricQueries"] if "metric" in q}
+        dims = {"Stack": stack, "Horizon": h}
+        assert read == {"incidents": (metrics.DATA_INCIDENTS, dims, "Sum"), "expected": (metrics.FORECASTS_EXPECTED, dims, "Sum"),
+                        "quarantined": (metrics.QUARANTINED_TASKS, dims, "Sum")}, share["name"]
+        [returned] = [q for q in share["metricQueries"] if q.get("returnData")]
+        assert returned["expression"] == "FILL(incidents, 0) / (FILL(expected, 0) - FILL(quarantined, 0))", share["name"]
+        assert (share["comparisonOperator"], share["threshold"]) == ("GreaterThanThreshold", 0.25), share["name"]
+        assert share["actionsEnabled"] is False and not share.get("alarmActions"), share["name"]
+        systemic = comps[name("data-incidents-systemic")]
+        assert systemic["alarmRule"] == f'ALARM("{name("data-incidents-share")}") AND ALARM("{name("data-incidents-count")}")'
+        assert systemic["actionsEnabled"] is False, systemic["alarmName"]

@@ -35,7 +35,8 @@ def test_each_stack_alarms_on_its_thresholds(stack_runs: dict[str, StackRun], st
     horizons, _, _ = STACK[stack]
     want = {"divergence-warning": (0.2, "review"), "divergence-critical": (0.3, "immediate"),
             "rmse-vs-baseline": (0.05, "immediate"), "rollback-divergence": (0.25, None),
-            "rollback-rmse": (0.1, None), "model-errors": (0, "review"), "forecasts-failed": (0, "immediate")}
+            "rollback-rmse": (0.1, None), "model-errors": (0, "review"), "pipeline-failures": (0, "immediate"),
+            "data-incidents": (0, "review")}
     for h in horizons:
         for key, (threshold, kind) in want.items():
             a = alarms[f"ensemble-forecast-{stack}-{key}-{h}"]
@@ -52,7 +53,8 @@ def test_each_stack_alarms_on_its_thresholds(stack_runs: dict[str, StackRun], st
             assert (a["period"], a["alarmActions"]) == (86_400, [topic(stack, "review")]), key
     storm = alarms[f"ensemble-forecast-{stack}-alert-storm"]
     assert (storm["threshold"], storm["period"], storm["alarmActions"]) == (5, HOUR, [topic(stack, "immediate")])
-    assert len(alarms) == 12 * len(horizons) + 1  # with three missed-run and two coverage alarms per horizon
+    # with three missed-run, two coverage and three data-incident (reported, count, share) alarms per horizon
+    assert len(alarms) == 15 * len(horizons) + 1
 
 
 # The run's grace: 3 attempts x the job timeout + 1 h of queueing (canary, limited 3600 s; prod 5400 s).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -20,13 +21,14 @@ import pytest
 
 from jobs.contract import metrics
 from jobs.contract.config import JobConfig
+from jobs.forecasting.results import SymbolOutcome
 from jobs.monitoring import publisher
 from jobs.rollout.checks import phase_coverage
 from jobs.rollout.review import review
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 from tests.support.cloudwatch import ALARM as IN_ALARM
-from tests.support.cloudwatch import MetricAlarm, MetricStore
+from tests.support.cloudwatch import OK, MetricAlarm, MetricStore, composite_holds
 from tests.support.fixtures import ANY_AGE
 from tests.support.stacks import STACKS, StackRun
 from tests.unit.test_metrics import failed, outcome
@@ -158,7 +160,7 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
                    and (metrics.DIM_STACK, stack_value) in p[2] for p in have), name
     # A healthy run: no error alarm fires and nothing is owed, every declared task written (divergence
     # depends on the models). The real job declared its tasks (ForecastsExpected) and wrote each.
-    health = ("model-errors", "forecasts-failed", "forecasts-owed")
+    health = ("model-errors", "pipeline-failures", "data-incidents", "forecasts-owed")
     assert any("forecasts-owed" in a["name"] for a in alarms)
     assert [a["name"] for a in alarms if any(k in a["name"] for k in health) and breaches(cloudwatch, a)] == []
     # The same windows' interval coverage reaches the review, which judges the phase on it.
@@ -194,7 +196,17 @@ SCENARIOS: dict[str, tuple[Any, set[str]]] = {
         {"divergence-warning", "divergence-critical", "rmse-vs-baseline", "rollback-divergence", "rollback-rmse"}),
     # One critical event per horizon each: below the storm count even with three horizons.
     "model error": (lambda h: [outcome("AAPL", [0.05], horizon=h, errors=1)], {"model-errors"}),
-    "failed forecast": (lambda h: [outcome("AAPL", [0.05], horizon=h), failed("MSFT", h)], {"forecasts-failed"}),
+    "failed forecast": (lambda h: [outcome("AAPL", [0.05], horizon=h), failed("MSFT", h)], {"pipeline-failures"}),
+    # A refused input is the data team's: the review topic's alarm only, nothing that rolls back.
+    "one data incident": (lambda h: [outcome("AAPL", [0.05], horizon=h), refused("MSFT", h)], {"data-incidents"}),
+    # Two of four declared tasks refused: half the run, but fewer than the minimum count (3).
+    "data incidents below the count": (lambda h: [outcome("AAPL", [0.05], horizon=h), outcome("MSFT", [0.05], horizon=h),
+                                                  refused("SPY", h), refused("NVDA", h)],
+                                       {"data-incidents", "data-incidents-share", "run-in-progress"}),
+    # Three of four declared tasks refused (75% > 25%, 3 >= 3): the systemic outage's two halves.
+    "systemic data outage": (lambda h: [outcome("AAPL", [0.05], horizon=h), refused("MSFT", h), refused("SPY", h),
+                                        refused("NVDA", h)],
+                             {"data-incidents", "data-incidents-count", "data-incidents-share", "run-in-progress"}),
     # Six critical symbol-horizons (more than 5) in one run is a storm, at any horizon count.
     "alert storm": (lambda h: [outcome(s, [0.35, 0.4], horizon=h) for s in ("AAPL", "MSFT", "SPY", "NVDA", "GOOGL", "AMZN")],
                     {"divergence-warning", "divergence-critical", "rollback-divergence", "alert-storm"}),
@@ -215,6 +227,17 @@ SCENARIOS: dict[str, tuple[Any, set[str]]] = {
 }
 
 
+# Scenarios whose run declared its tasks (ForecastsExpected) first, as the job's first attempt does.
+DECLARED = {"declared, nothing written": ("AAPL", "MSFT"), "data incidents below the count": ("AAPL", "MSFT", "SPY", "NVDA"),
+            "systemic data outage": ("AAPL", "MSFT", "SPY", "NVDA")}
+
+
+def refused(symbol: str, horizon: str) -> SymbolOutcome:
+    """A symbol-horizon whose input was refused: a data incident (its rows committed)."""
+    return replace(failed(symbol, horizon), error="stale: last bar 9 sessions before the run", failure_class="data",
+                   cause="stale")
+
+
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 @pytest.mark.parametrize("stack", STACKS)
 def test_alarm_conditions_from_published_datapoints(
@@ -227,11 +250,38 @@ def test_alarm_conditions_from_published_datapoints(
     outcomes = [o for h in horizons for o in make(h)]
     if outcomes:
         assert publisher.RunPublisher(cfg, f"scenario-{stack}", cloudwatch)(outcomes) > 0
-    if scenario == "declared, nothing written":
-        tasks = [(s, h) for h in horizons for s in ("AAPL", "MSFT")]
+    if scenario in DECLARED:
+        tasks = [(s, h) for h in horizons for s in DECLARED[scenario]]
         assert publisher.RunPublisher(cfg, f"scenario-{stack}", cloudwatch).expected(tasks) > 0
     fired = {a["name"] for a in job_alarms(run) if breaches(cloudwatch, a)}
     prefix = f"ensemble-forecast-{stack}-"
     expected = {prefix + k for k in firing if k == "alert-storm"}
     expected |= {f"{prefix}{k}-{h}" for k in firing if k != "alert-storm" for h in horizons}
     assert fired == expected
+
+
+# Data incidents roll the phase back only when systemic; a pipeline failure always does.
+ROLLS_BACK = {"one data incident": False, "data incidents below the count": False, "systemic data outage": True,
+              "failed forecast": True}
+
+
+@pytest.mark.parametrize("scenario", list(ROLLS_BACK))
+def test_only_a_systemic_data_outage_or_a_pipeline_failure_reaches_the_rollback_composite(
+        stack_runs: dict[str, StackRun], scenario: str, cloudwatch: Any) -> None:
+    run = stack_runs["prod"]
+    (_, env), *_ = core_job_definitions(run)
+    cfg = JobConfig.from_env({**env, **LEGACY})
+    horizons = run.outputs["horizons"]
+    if scenario in DECLARED:
+        tasks = [(s, h) for h in horizons for s in DECLARED[scenario]]
+        assert publisher.RunPublisher(cfg, "rollback-prod", cloudwatch).expected(tasks) > 0
+    make, _ = SCENARIOS[scenario]
+    assert publisher.RunPublisher(cfg, "rollback-prod", cloudwatch)([o for h in horizons for o in make(h)]) > 0
+    states = {a["name"]: IN_ALARM if breaches(cloudwatch, a) else OK for a in job_alarms(run)}
+    composites = {r.inputs["alarmName"]: r.inputs["alarmRule"] for r in run.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")}
+    rollback = "ensemble-forecast-prod-rollback-required"
+    for name in sorted(composites, key=lambda n: n == rollback):  # the rollback composite reads the others
+        states[name] = IN_ALARM if composite_holds(composites[name], states) else OK
+    assert (states[rollback] == IN_ALARM) is ROLLS_BACK[scenario], scenario
+    systemic = {h: states[f"ensemble-forecast-prod-data-incidents-systemic-{h}"] for h in horizons}
+    assert set(systemic.values()) == {IN_ALARM if scenario == "systemic data outage" else OK}, systemic

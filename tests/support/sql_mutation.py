@@ -67,8 +67,9 @@ FAMILIES: dict[str, Family] = {
     # SECURITY DEFINER functions of migration 20261204_22.
     "resume": Family(("claim_task", "release_task", "run_last_attempt", "finish_task", "unpublish_task",
                       "run_finished_tasks", "symbols_with_bars"),
-                     ("tests/integration/test_claim_keys.py", "tests/integration/test_resume.py",
-                      "tests/integration/test_exactly_once.py", "tests/integration/test_unknown_symbols.py"),
+                     ("tests/integration/test_claim_keys.py", "tests/integration/test_resume_faults.py",
+                      "tests/integration/test_resume.py", "tests/integration/test_exactly_once.py",
+                      "tests/integration/test_unknown_symbols.py"),
                      ("claim_forecast_task", "finish_forecast_task", "unpublish_forecast_task")),
     "retirement": Family(("retire_unlisted_symbols", "retired_symbols"), ("tests/integration/test_symbol_retirement.py",
                                                                          "tests/integration/test_daily_checks.py")),

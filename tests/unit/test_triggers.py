@@ -9,7 +9,10 @@ import pytest
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import (
     TRIGGERS,
+    Trigger,
     Verdict,
+    _check_table,
+    alarm_keys,
     by_check,
     markdown_table,
     verdict_of,
@@ -98,3 +101,22 @@ def test_docs_rollout_table_is_the_tables_rendering() -> None:
     assert markdown_table() in doc, "docs/rollout.md: paste jobs.contract.triggers.markdown_table() between the markers"
     start, end = doc.index("<!-- triggers:begin -->"), doc.index("<!-- triggers:end -->")
     assert doc[start:end].count("\n| `") == len(TRIGGERS)
+
+
+def test_the_tables_guard_refuses_a_repeated_name_and_an_unknown_threshold() -> None:
+    _check_table(TRIGGERS)  # the table as it is passes (thresholds None and known alike)
+    twice = Trigger("storm", "alert_storms", Verdict.ROLLBACK, "x")
+    with pytest.raises(ImportError, match="^jobs.contract.triggers: trigger names must be unique$"):
+        _check_table((twice, twice))
+    typo = Trigger("late", "duration", Verdict.MONITOR, "{value}", threshold="divergence_rollbak")
+    with pytest.raises(ImportError, match="^jobs.contract.triggers: late names unknown threshold divergence_rollbak$"):
+        _check_table((*TRIGGERS, typo))
+
+
+def test_alarm_keys_are_the_tables_alarms_of_one_verdict_and_scope_in_table_order() -> None:
+    assert alarm_keys(Verdict.ROLLBACK, stack_wide=False) == (
+        "rollback-divergence", "rollback-rmse", "forecasts-failed", "forecasts-missing")
+    assert alarm_keys(Verdict.ROLLBACK, stack_wide=True) == ("alert-storm",)
+    assert alarm_keys(Verdict.MONITOR, stack_wide=False) == (
+        "rmse-vs-baseline", "model-errors", "coverage-low", "coverage-high")
+    assert alarm_keys(Verdict.MONITOR, stack_wide=True) == ()

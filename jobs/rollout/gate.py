@@ -6,8 +6,8 @@ its ``rollout_phase``); from then on every deploy of its stack (a fix, a daily
 ``enabledBatches`` step, a rollback to a previous config) deploys without a gate, so
 switching the previous phase's schedules off (the handoff) can never lock a stack. A
 promotion needs the previous phase to have run for its minimum days
-(``jobs.contract.phases.MINIMUM_DAYS``, from its first run) and its review over those days
-to say PROCEED.
+(``jobs.contract.phases.MINIMUM_DAYS``), both from its first run and on as many days with runs,
+and its review over those days to say PROCEED.
 """
 
 from __future__ import annotations
@@ -117,10 +117,11 @@ def _promotion(url: str, stack: str, prev: str, thresholds: Thresholds, at: date
                     f"promotion of {stack} refused: {prev} has run {ran:.1f} of its minimum {days} days "
                     f"(first run {before.first_run:%Y-%m-%d %H:%M}Z; not before {ready:%Y-%m-%d %H:%M}Z)")
     data = load_review_data(url, prev, days, thresholds, until=at)
-    # The gate's minimum is time since the first run (checked above). The review also counts run days
-    # (weekday schedules reach 7 run days only after 9 calendar days); making the gate apply that too
-    # is right but moves the rollout story's calendar, which was not redone this round (see the note).
-    result = evaluate(prev, days, data.stats, data.incidents, thresholds, require_baseline, runs=data.run_shares)
+    # The review's own duration check too (run days, not only the time since the first run), so the
+    # gate never promotes on a review that ``rollout_review``, run at the same time, would not
+    # PROCEED: weekday schedules reach 7 run days only after 9 calendar days.
+    result = evaluate(prev, days, data.stats, data.incidents, thresholds, require_baseline, data.run_days,
+                      runs=data.run_shares)
     if result.decision is not Decision.PROCEED:
         first = result.reasons[0] if result.reasons else ""
         return Gate(stack, GateDecision.REFUSE, "promotion",

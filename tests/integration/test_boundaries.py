@@ -4,8 +4,8 @@ Generated from ``jobs.contract.triggers.TRIGGERS`` (as tests/unit/test_trigger_b
 for the figures alone): for each trigger a probe writes real rows whose figure, as the review's
 queries compute it on PostgreSQL, sits just below, at or just above the trigger's threshold;
 the review must fire the trigger exactly on the side its words name, and nothing else. Each
-case's rows are rolled back. Minimum durations and the gate run on one committed history of
-canary and limited runs, read "as of" chosen times.
+case's rows are rolled back. Minimum durations and the gate run on committed histories of
+canary and limited runs (daily, and on weekdays as the stacks run), read "as of" chosen times.
 """
 
 from __future__ import annotations
@@ -312,3 +312,41 @@ def test_only_a_proceed_review_promotes(boundary_db: str, decision: Decision) ->
     assert gate.exit_code == (0 if decision is Decision.PROCEED else 3)
     if decision is not Decision.PROCEED:
         assert f"the canary review over 7 days says {decision.value}" in gate.reason
+
+
+# Both phases on weekday schedules, as the stacks run them: canary from Monday W0 = T0 (days 0-4
+# and 7-11), limited from day 14 (14-18, 21-25). Once a phase has run 7 calendar days it has run
+# on 6 days only: the weekend.
+WEEKDAY_RUNS = {"canary": (0, 1, 2, 3, 4, 7, 8, 9, 10, 11), "limited": (14, 15, 16, 17, 18, 21, 22, 23, 24, 25)}
+
+
+@pytest.fixture(scope="module")
+def weekday_db(pg_server_url: str, migrated_template: str) -> Iterator[str]:
+    """Canary, then limited, on weekdays (``WEEKDAY_RUNS``), healthy, committed."""
+    with scratch_database(pg_server_url, "weekdays", template=migrated_template) as url:
+        with psycopg.connect(url) as conn:
+            seed_symbols(conn, CANARY)
+            for phase, days in WEEKDAY_RUNS.items():
+                for k in days:
+                    for sym in CANARY:
+                        add_run(conn, Run(f"{phase}{k}", sym, "1D", T0 + timedelta(days=k), divergences=(0.05,),
+                                          phase=phase))
+        yield url
+
+
+@pytest.mark.parametrize(("stack", "prev"), [("limited", "canary"), ("prod", "limited")])
+@pytest.mark.parametrize("run_days", [6, 7, 8])
+def test_the_gate_needs_the_minimum_run_days_as_the_review_does(weekday_db: str, stack: str, prev: str,
+                                                               run_days: int) -> None:
+    need, days = MINIMUM_DAYS[prev], WEEKDAY_RUNS[prev]
+    at = T0 + timedelta(days=days[run_days - 1], hours=1)  # just after the run_days-th run day's run
+    assert need == 7 and at - (T0 + timedelta(days=days[0])) > timedelta(days=need)  # the time minimum holds
+    gate = decide(weekday_db, stack, T, now=at)
+    review = review_as_of(weekday_db, prev, at)
+    assert gate.decision is (GateDecision.DEPLOY if run_days >= need else GateDecision.REFUSE), gate.reason
+    assert gate.kind == "promotion" and gate.review is not None and gate.review.decision is review.decision
+    if run_days < need:
+        assert gate.reason.endswith(f"says MONITOR ([MONITOR] duration: {prev} has run on {run_days} of its "
+                                    f"minimum {need} days)"), gate.reason
+    else:
+        assert f"({run_days} runs on {run_days} days) and its {need}-day review says PROCEED" in gate.reason

@@ -6,12 +6,13 @@ PostgreSQL holding the rows the stacks' jobs write (seed SQL with controlled run
 ``created_at``), and a deployed stack is built from its real ``Pulumi.<stack>.yaml`` with the
 story's config changes under Pulumi mocks, to read which alarms have their actions on.
 
-Calendar (2026, UTC; schedules run on weekdays): canary from Mon 5 Jan; limited promoted after
-7 days, canary handed off; prod promoted after limited's 7 days, limited handed off; four daily
-``enabledBatches`` steps; a bad run forces ROLLBACK; prod's rollback composite alarm fires and
-its automatic abort disables prod's schedules (EventBridge in moto, the rules and targets the
-deployed stack declares, AWS's sample alarm event, moto's pattern matcher, the runbook's effect);
-prod rolls back to its previous config (dispatch), which turns the schedules back on, and regenerates.
+Calendar (2026, UTC; schedules run on weekdays): canary from Mon 5 Jan; limited promoted once
+canary has run 7 days and on 7 days (a weekend in between: 9 calendar days), canary handed off;
+prod promoted after limited's 7 run days, limited handed off; four daily ``enabledBatches``
+steps; a bad run forces ROLLBACK; prod's rollback composite alarm fires and its automatic abort
+disables prod's schedules (EventBridge in moto, the rules and targets the deployed stack declares,
+AWS's sample alarm event, moto's pattern matcher, the runbook's effect); prod rolls back to its
+previous config (dispatch), which turns the schedules back on, and regenerates.
 """
 
 from __future__ import annotations
@@ -202,19 +203,28 @@ def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     for d in weekdays(7, 12):
         story.run_jobs("canary", d)
 
-    # Mon 12, 22:00: canary has run 7 days from its first run and its review says PROCEED.
+    # Mon 12, 22:00: canary has run 7 days from its first run, but on 6 days only (the weekend):
+    # its review says MONITOR on the duration, and the gate refuses on that review.
     gates = story.workflow(day(12, 22))
+    assert deploys(gates) == {"canary": "DEPLOY", "limited": "REFUSE", "prod": "REFUSE"}
+    assert gates["limited"].review.decision is Decision.MONITOR
+    assert "says MONITOR ([MONITOR] duration: canary has run on 6 of its minimum 7 days)" in gates["limited"].reason
+    story.run_jobs("canary", 13)
+
+    # Tue 13, 22:00: the seventh run day; canary's review says PROCEED.
+    gates = story.workflow(day(13, 22))
     assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "REFUSE"}
     assert gates["limited"].kind == "promotion" and gates["limited"].review.decision is Decision.PROCEED
+    assert "(7 runs on 7 days)" in gates["limited"].reason
     assert "limited has no runs yet" in gates["prod"].reason
 
-    # Tue 13, 10:00: handoff before limited's first run: canary's schedules off.
+    # Wed 14, 10:00: handoff before limited's first run: canary's schedules off.
     story.configs["canary"]["schedulesEnabled"] = False
-    gates = story.workflow(day(13))
+    gates = story.workflow(day(14))
     assert deploys(gates)["canary"] == "DEPLOY" and gates["limited"].decision is GateDecision.DEPLOY
     assert not story.actions_on("canary"), "canary's schedules are off: no alarm may notify"
     assert story.actions_on("limited")
-    for d in weekdays(13, 20):
+    for d in weekdays(14, 21):
         assert story.run_jobs("canary", d) == 0
         story.run_jobs("limited", d)
 
@@ -222,32 +232,38 @@ def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     gates = story.workflow(day(16))
     assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "REFUSE"}
     assert gates["limited"].kind == "promoted" and gates["limited"].review is None
-    assert re.search(r"limited has run 2\.8 of its minimum 7 days .*not before 2026-01-20 14:05Z", gates["prod"].reason)
+    assert re.search(r"limited has run 1\.8 of its minimum 7 days .*not before 2026-01-21 14:05Z", gates["prod"].reason)
 
-    # Wed 21, 10:00: limited ran 7 days (first run Tue 13 14:05): prod is promoted; then the handoff.
-    gates = story.workflow(day(21))
+    # Wed 21, 22:00: limited ran 7 days (first run Wed 14 14:05), but on 6 days: prod is refused.
+    gates = story.workflow(day(21, 22))
+    assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "REFUSE"}
+    assert "says MONITOR ([MONITOR] duration: limited has run on 6 of its minimum 7 days)" in gates["prod"].reason
+    story.run_jobs("limited", 22)
+
+    # Thu 22, 22:00: the seventh run day: prod is promoted; then the handoff.
+    gates = story.workflow(day(22, 22))
     assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "DEPLOY"}
     assert gates["prod"].kind == "promotion" and gates["prod"].review.decision is Decision.PROCEED
     story.configs["limited"]["schedulesEnabled"] = False
-    gates = story.workflow(day(21, 11))
+    gates = story.workflow(day(22, 23))
     assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "DEPLOY"}
     assert not story.actions_on("limited") and story.actions_on("prod") and not story.actions_on("canary")
-    story.run_jobs("prod", 21)
+    story.run_jobs("prod", 23)
 
     # Four daily batch increases: each is a prod redeploy, never gated.
-    for batches, d in zip((2, 3, 4, 5), (22, 23, 26, 27)):
+    for batches, d in zip((2, 3, 4, 5), (26, 27, 28, 29)):
         story.configs["prod"]["enabledBatches"] = batches
         gates = story.workflow(day(d))
         assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "DEPLOY"}, batches
         assert gates["prod"].kind == "promoted"
         assert len(story.stack("prod").outputs["symbols"]) == min(25 * batches, 104)
         assert story.actions_on("prod") and not story.actions_on("limited")
-        if d < 27:
+        if d < 29:
             story.run_jobs("prod", d)
 
-    # Tue 27: the run after the fifth batch goes bad everywhere: the prod review says ROLLBACK.
-    story.run_jobs("prod", 27, divergences=(0.40,))
-    data = load_review_data(db_url, "prod", 1, Thresholds(), until=day(28, 8))
+    # Thu 29: the run after the fifth batch goes bad everywhere: the prod review says ROLLBACK.
+    story.run_jobs("prod", 29, divergences=(0.40,))
+    data = load_review_data(db_url, "prod", 1, Thresholds(), until=day(30, 8))
     review = evaluate("prod", 1, data.stats, data.incidents, Thresholds())
     assert review.decision is Decision.ROLLBACK
     assert any(r.startswith("[ROLLBACK] divergence: AAPL 1D average divergence 40.0%") for r in review.reasons)
@@ -256,10 +272,10 @@ def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     assert 'ALARM("ensemble-forecast-prod-rollback-divergence-1D")' in rule and "rollback-divergence" in ROLLBACK_KEYS
     # The review today's workflow gated prod on (limited's, which covers the canary symbols' rows)
     # now says ROLLBACK too: it would refuse the very rollback below.
-    old = load_review_data(db_url, "limited", 7, Thresholds(), until=day(28, 9))
+    old = load_review_data(db_url, "limited", 7, Thresholds(), until=day(30, 9))
     assert evaluate("limited", 7, old.stats, old.incidents, Thresholds()).decision is Decision.ROLLBACK
 
-    # Tue 27, the bad run's alarms: prod's rollback composite enters ALARM. The abort rules match the
+    # Thu 29, the bad run's alarms: prod's rollback composite enters ALARM. The abort rules match the
     # event CloudWatch sends, and their targets run AWS-DisableEventBridgeRule on every schedule of prod.
     bad = story.stack("prod")
     apply_event_rules(events, bad)
@@ -272,9 +288,9 @@ def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     assert schedule_states(events, bad) == {"DISABLED"} and len(disabled) == 6  # 3 horizons x 2 job groups
     assert f"arn:aws:sns:{REGION}:{ACCOUNT}:ensemble-forecast-prod-immediate" in {t["Arn"] for t in targets}
 
-    # Wed 28, 09:00: roll prod back to its previous config (enabledBatches 4) by hand: only prod runs, ungated.
+    # Fri 30, 09:00: roll prod back to its previous config (enabledBatches 4) by hand: only prod runs, ungated.
     story.configs["prod"]["enabledBatches"] = 4
-    gates = story.workflow(day(28, 9), event="workflow_dispatch", stack="prod")
+    gates = story.workflow(day(30, 9), event="workflow_dispatch", stack="prod")
     assert deploys(gates) == {"canary": "skipped", "limited": "skipped", "prod": "DEPLOY"}
     assert gates["prod"].kind == "promoted" and "rollback is not gated" in gates["prod"].reason
     assert len(story.stack("prod").outputs["symbols"]) == 100
@@ -284,13 +300,13 @@ def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     assert schedule_states(events, story.stack("prod")) == {"ENABLED"}
 
     # Regenerate: a one-off job per horizon with its own run id, the rolled-back config's symbols.
-    assert story.run_jobs("prod", 28, run_id="regenerate-prod-2026-01-28", hour_offset=-11) == 100 * 3
+    assert story.run_jobs("prod", 30, run_id="regenerate-prod-2026-01-30", hour_offset=-11) == 100 * 3
     with psycopg.connect(db_url) as conn:
         regenerated = conn.execute("SELECT COUNT(DISTINCT symbol) FROM forecasts WHERE run_id = %(r)s",
-                                   {"r": "regenerate-prod-2026-01-28"}).fetchone()[0]
+                                   {"r": "regenerate-prod-2026-01-30"}).fetchone()[0]
     assert regenerated == 100
     # And a push the day after still deploys every stack: nothing is locked by the handoffs or the rollback.
-    gates = story.workflow(day(29))
+    gates = story.workflow(day(31))
     assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "DEPLOY"}
 
 

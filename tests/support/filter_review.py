@@ -108,6 +108,12 @@ def _logging_gaps(r: Rows) -> None:
     r.failure("LG9", "W", "1D", day(-5))  # another run
     r.failure("LG2", "W2", "1D", day(1))  # another symbol
     r.failure("LG2", "W", "4h", day(1))  # another horizon
+    # Runs seen only exactly at UNTIL: one by its forecast, one by its windows.
+    r.forecast("LGE", "E", "1D", "canary", UNTIL)
+    r.window("LGEW", "EW", "1D", "canary", UNTIL)
+    # LG4's windows of W3, and another run's forecast of W3 1D at exactly the same time: not a gap.
+    r.window("LG4", "W3", "1D", "canary", day(1, 11))
+    r.forecast("LG5", "W3", "1D", "prod", day(1, 11))
 
 
 def _gap(row: Mapping[str, Any]) -> tuple[str, str, str, bool, bool]:
@@ -115,6 +121,7 @@ def _gap(row: Mapping[str, Any]) -> tuple[str, str, str, bool, bool]:
 
 
 GAP_W = ("LG2", "W", "1D", False, True)  # LG2's windows of W without any forecast: a logging gap
+AT_UNTIL = ("LGE", "E", "1D", True, False), ("LGEW", "EW", "1D", False, True)  # runs seen exactly at UNTIL
 W_FORECAST = ("LG2", "W", "1D", True, True)
 
 
@@ -142,6 +149,15 @@ def _missing(r: Rows) -> None:
     r.forecast("m4", "MB", "1D", "canary", day(3))
     r.failure("m1", "MB", "8h", day(1))
     r.failure("m4", "MB", "1D", day(3))
+    # Exactly at UNTIL: ME and MEW are the phase's symbols only through a forecast and windows there;
+    # three run days come only from a forecast, windows and a failure there, each on its own horizon
+    # (2h and 6h are no horizon of the job: the query does not read them, and they keep each run day
+    # to one source).
+    r.forecast("m5", "ME", "1D", "canary", UNTIL)
+    r.window("m5", "MEW", "1D", "canary", UNTIL)
+    r.forecast("m5", "MA", "4h", "canary", UNTIL)
+    r.window("m5", "MA", "2h", "canary", UNTIL)
+    r.failure("m5", "MA", "6h", UNTIL)
 
 
 def _day_symbol(row: Mapping[str, Any]) -> tuple[int, str, str]:
@@ -157,20 +173,25 @@ def _missing_filters() -> tuple[Filter, ...]:
         Filter(PHASE, f"{ps}: a prod symbol", (MB_D1,), ((1, "MP", "1D"),)),
         Filter(PHASE, f"{ps}: a symbol with a prod forecast only", (MB_D1,), ((2, "MQ", "1D"),)),
         Filter(AFTER_SINCE, f"{ps}: a forecast exactly at the start", (MB_D1,), ((1, "MS", "1D"),)),
-        Filter(UP_TO_UNTIL, f"{ps}: a forecast after the end", (MB_D1,), ((1, "MU", "1D"),)),
+        Filter(UP_TO_UNTIL, f"{ps}: forecasts exactly at and after the end", (MB_D1, (1, "ME", "1D")),
+               ((1, "MU", "1D"),)),
         Filter(PHASE, f"{ps}: prod windows", (MB_D1,), ((1, "MV", "1D"),)),
         Filter(AFTER_SINCE, f"{ps}: windows exactly at the start", (MB_D1,), ((1, "MW", "1D"),)),
-        Filter(UP_TO_UNTIL, f"{ps}: windows after the end", (MB_D1,), ((1, "MX", "1D"),)),
+        Filter(UP_TO_UNTIL, f"{ps}: windows exactly at and after the end", (MB_D1, (1, "MEW", "1D")),
+               ((1, "MX", "1D"),)),
         Filter(PHASE, f"{rd}: a prod forecast on another horizon", (MB_D1,), ((1, "MA", "4h"),)),
         Filter(AFTER_SINCE, f"{rd}: a forecast exactly at the start (day 0)", (MB_D1,), ((0, "MB", "1D"),)),
-        Filter(UP_TO_UNTIL, f"{rd}: an 8h forecast after the end", (MB_D1,), ((2, "MA", "8h"),)),
+        Filter(UP_TO_UNTIL, f"{rd}: a 4h forecast exactly at, an 8h one after the end", (MB_D1, (2, "MB", "4h")),
+               ((2, "MA", "8h"),)),
         Filter(PHASE, f"{rd}: prod windows on day 0", (MB_D1,), ((0, "MB", "1D"),)),
         Filter(AFTER_SINCE, f"{rd}: windows exactly at the start", (MB_D1,), ((0, "MB", "1D"),)),
-        Filter(UP_TO_UNTIL, f"{rd}: 8h windows after the end", (MB_D1,), ((2, "MA", "8h"),)),
+        Filter(UP_TO_UNTIL, f"{rd}: 2h windows exactly at, 8h ones after the end", (MB_D1, (2, "MB", "2h")),
+               ((2, "MA", "8h"),)),
         Filter("symbol IN (SELECT symbol FROM phase_symbols)", f"{rd}: a failure of a symbol not in the phase",
                (MB_D1,), ((0, "MB", "1D"),)),
         Filter(AFTER_SINCE, f"{rd}: a failure exactly at the start", (MB_D1,), ((0, "MB", "1D"),)),
-        Filter(UP_TO_UNTIL, f"{rd}: an 8h failure after the end", (MB_D1,), ((2, "MA", "8h"),)),
+        Filter(UP_TO_UNTIL, f"{rd}: a 6h failure exactly at, an 8h one after the end", (MB_D1, (2, "MB", "6h")),
+               ((2, "MA", "8h"),)),
         Filter("(m.retired_at IS NULL OR d.day < (m.retired_at AT TIME ZONE 'UTC')::date)",
                "symbols retired on day 1 and on day 2", ((1, "MR2", "1D"),), ((1, "MR", "1D"),)),
         Filter("(m.listed_at IS NULL OR d.day >= (m.listed_at AT TIME ZONE 'UTC')::date)",
@@ -219,6 +240,7 @@ def _gate_runs(r: Rows) -> None:
     r.forecast("g1", "G", "1D", "canary", day(1))
     r.window("g2", "G", "1D", "canary", day(2))
     r.forecast("g3", "G", "1D", "canary", UNTIL)
+    r.window("g4", "G", "1D", "canary", UNTIL)
     r.forecast("gp", "G", "1D", "prod", day(0))
     r.forecast("gl", "G", "1D", "canary", day(4))
     r.window("gq", "G", "1D", "prod", day(0, 8))
@@ -233,7 +255,7 @@ def _own_runs(row: Mapping[str, Any]) -> tuple[int, int, float, float]:
     return int(row["runs"]), int(row["run_days"]), hours(row["first_run"]), hours(row["last_run"])
 
 
-OWN = (3, 2, 36.0, 66.0)  # runs g1, g2 and g3 (at UNTIL) on days 1 and 2
+OWN = (4, 2, 36.0, 66.0)  # runs g1, g2, g3 (a forecast at UNTIL) and g4 (windows at UNTIL) on days 1 and 2
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -263,10 +285,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("review_logging_gaps", _logging_gaps, (WINDOW,), _gap, (
         Filter(PHASE, "runs: a prod run's forecast in the window", (GAP_W,), (("LGP", "P2", "1D", False, True),)),
         Filter(AFTER_SINCE, "runs: a forecast exactly at the start", (GAP_W,), (("LGS", "S", "1D", True, False),)),
-        Filter(UP_TO_UNTIL, "runs: a forecast after the end", (GAP_W,), (("LGU", "U", "1D", True, False),)),
+        Filter(UP_TO_UNTIL, "runs: forecasts exactly at and after the end", (GAP_W, AT_UNTIL[0]),
+               (("LGU", "U", "1D", True, False),)),
         Filter(PHASE, "runs: a prod run's windows in the window", (GAP_W,), (("LGQ", "Q2", "1D", True, False),)),
         Filter(AFTER_SINCE, "runs: windows exactly at the start", (GAP_W,), (("LGT", "T", "1D", False, True),)),
-        Filter(UP_TO_UNTIL, "runs: windows after the end", (GAP_W,), (("LGV", "V", "1D", False, True),)),
+        Filter(UP_TO_UNTIL, "runs: windows exactly at and after the end", (GAP_W, AT_UNTIL[1]),
+               (("LGV", "V", "1D", False, True),)),
         Filter("run_id IN (SELECT run_id FROM runs)", "forecasts of a run outside the window", (GAP_W,),
                (("LGS", "S", "1D", True, False),)),
         Filter(PHASE, "a prod forecast in a reviewed run", (GAP_W,), (("LG1", "X", "1D", True, False),)),
@@ -277,7 +301,8 @@ SCENARIOS: tuple[Scenario, ...] = (
                (("LG1", "Z", "1D", False, True),)),
         Filter("g.symbol = m.symbol", "a later forecast of another symbol", (GAP_W,), (W_FORECAST,)),
         Filter("g.horizon = m.horizon", "a later forecast of W on another horizon", (GAP_W,), (W_FORECAST,)),
-        Filter("g.created_at >= m.windows_at", "a forecast of W 1D before the windows", (GAP_W,), (W_FORECAST,)),
+        Filter("g.created_at >= m.windows_at", "forecasts of W 1D before, and of W3 exactly at, the windows",
+               (GAP_W, ("LG4", "W3", "1D", True, True)), (W_FORECAST,)),
         Filter("g.run_id <> m.run_id", "the run's own forecast of W, of another phase", (GAP_W,), (W_FORECAST,)),
         Filter("NOT EXISTS ( SELECT 1 FROM forecast_failures x WHERE x.run_id = j.run_id AND x.symbol = j.symbol "
                "AND x.horizon = j.horizon)", "a symbol that failed in the run", (GAP_W,),
@@ -300,9 +325,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         Filter(UP_TO_UNTIL, "pairs: a paired window after the end", (RF1,)),
         Filter("(%(phases)s::text[] IS NULL OR rollout_phase = ANY(%(phases)s::text[]))", "pairs: a prod pair", (RF1,)))),
     Scenario("gate_phase_runs", _gate_runs, ({"phase": "canary", "until": UNTIL},), _own_runs, (
-        Filter("rollout_phase = %(phase)s", "forecasts: a prod run on day 0", (OWN,), ((4, 3, 12.0, 66.0),)),
-        Filter(UP_TO_UNTIL, "forecasts: at and after the time asked", (OWN,), ((4, 3, 36.0, 108.0),)),
-        Filter("rollout_phase = %(phase)s", "windows: a prod run on day 0", (OWN,), ((4, 3, 8.0, 66.0),)),
-        Filter("NOT is_baseline", "windows: a baseline-only run on day 0", (OWN,), ((4, 3, 10.0, 66.0),)),
-        Filter(UP_TO_UNTIL, "windows: a run after the time asked", (OWN,), ((4, 3, 36.0, 132.0),)))),
+        Filter("rollout_phase = %(phase)s", "forecasts: a prod run on day 0", (OWN,), ((5, 3, 12.0, 66.0),)),
+        Filter(UP_TO_UNTIL, "forecasts: at and after the time asked", (OWN,), ((5, 3, 36.0, 108.0),)),
+        Filter("rollout_phase = %(phase)s", "windows: a prod run on day 0", (OWN,), ((5, 3, 8.0, 66.0),)),
+        Filter("NOT is_baseline", "windows: a baseline-only run on day 0", (OWN,), ((5, 3, 10.0, 66.0),)),
+        Filter(UP_TO_UNTIL, "windows: at and after the time asked", (OWN,), ((5, 3, 36.0, 132.0),)))),
 )

@@ -83,3 +83,14 @@ class Rows:
         self.conn.execute(load_test_sql("filter_seed_symbol"), {
             "symbol": symbol, "rollout_phase": phase, "listed_at": listed or D0 - timedelta(days=60),
             "retired_at": retired, "updated_at": updated or D0 - timedelta(days=60)})
+
+    def task(self, run_id: str, symbol: str, horizon: str, *, attempt: int | None = 1, claimer: str = "me",
+             state: str = "claimed", published: datetime | None = None) -> None:
+        """A task of ``run_id`` claimed by ``claimer``; finished (its rows and stamp committed) when ``published``."""
+        self.conn.execute(load_test_sql("filter_seed_task"), {
+            "run_id": run_id, "symbol": symbol, "horizon": horizon, "attempt": attempt, "claimed_by": claimer,
+            "state": state, "published_at": published})
+
+    def bar(self, symbol: str, timeframe: str, at: datetime = D0) -> None:
+        """One bar of ``symbol`` at ``timeframe``."""
+        self.conn.execute(load_test_sql("filter_seed_bar"), {"symbol": symbol, "timeframe": timeframe, "ts": at})

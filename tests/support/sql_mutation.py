@@ -2,10 +2,13 @@
 
 No maintained tool mutates SQL, so this one does the two edits that matter for the rollout's
 queries, one at a time: flip a comparison (``=``/``<>``, ``<``/``<=``, ``>``/``>=``,
-``IS NULL``/``IS NOT NULL``) and drop one ``AND`` term of a ``WHERE`` (it becomes ``TRUE``).
-Each mutant is run against the tests of its query family (``FAMILIES``) in a throw-away copy of
-the checkout, so the real files are never edited and a job started as a subprocess reads the
-mutant too; a failing test kills it.
+``IS NULL``/``IS NOT NULL``) and drop one ``AND`` term of a ``WHERE`` (it becomes ``TRUE``), in
+the named queries and in the bodies of the claim functions of migration 20261204_22 (the terms
+are ``tests.support.sql_terms``'s, the functions ``tests.support.sql_routines``'s).
+Each mutant first meets its query's filter scenario (``tests.support.sql_filters``, in this
+process); one that survives it is run against the tests of its query family (``FAMILIES``) in a
+throw-away copy of the checkout, so the real files are never edited and a job started as a
+subprocess reads the mutant too; a failing test kills it.
 
 The queries are found through the project's own path helper (``queries_dir``), wherever it puts
 them. ``python -m tests.support.sql_mutation [--jobs N] [QUERY ...]`` runs the pass alone
@@ -21,39 +24,56 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Queue
 
-import sqlparse
-from sqlparse import sql, tokens
-
-from jobs.sql import queries_dir
-from tests.support.fixtures import SERVER_URL_ENV, make_template, start_scratch_server
+from jobs.sql import queries_dir, sql_dir
+from tests.support.filter_index import scenario_for
+from tests.support.fixtures import SERVER_URL_ENV, TEMPLATE_DB, make_template, scratch_database, start_scratch_server
+from tests.support.sql_filters import result_with
+from tests.support.sql_routines import routine
+from tests.support.sql_terms import FLIPS, Span, comparison_spans, null_test_spans, term_spans
 
 ROOT = Path(__file__).resolve().parents[2]
-# The tests that give each family's queries a reason to be right (the review, the gate, resume,
-# retirement), quickest first: pytest stops at the first failure, so most mutants cost one file.
-# The review's are the ones over planted rows; its end-to-end runs (test_rollout_job_rows,
-# test_symbol_retirement) would cost a job run per surviving mutant.
+
+
+@dataclass(frozen=True)
+class Family:
+    """Queries (and functions of the migrations) and the tests that give them a reason to be right."""
+
+    queries: tuple[str, ...]
+    tests: tuple[str, ...]
+    routines: tuple[str, ...] = ()
+
+
+# The tests of each family (the review, the gate, resume, retirement), quickest first: pytest stops
+# at the first failure. Every mutant first meets its own filter scenario (``by_scenario``, well under
+# a second); only a survivor of that runs the family's tests. The review's are the ones over
+# planted rows; its end-to-end runs (test_rollout_job_rows, test_symbol_retirement) would cost a
+# job run per surviving mutant.
 REVIEW_TESTS = ("tests/integration/test_rollout_review.py", "tests/integration/test_promotion_gate.py",
                 "tests/integration/test_rollout_story.py")
-FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "review": (("review_alert_storms", "review_baseline_rmse", "review_failures", "review_forecast_counts",
-                "review_inconsistent_forecasts", "review_logging_gaps", "review_missing_forecasts",
-                "review_window_stats"), REVIEW_TESTS),
-    "gate": (("gate_phase_runs",), ("tests/integration/test_promotion_gate.py",
-                                    "tests/integration/test_rollout_story.py")),
-    # Resume is the task claims of issue 22 (jobs/storage/tasks.py).
-    "resume": (("claim_task", "release_task", "run_last_attempt", "finish_task", "unpublish_task",
-                "run_finished_tasks"), ("tests/integration/test_resume.py", "tests/integration/test_exactly_once.py")),
-    "retirement": (("retire_unlisted_symbols", "retired_symbols"), ("tests/integration/test_symbol_retirement.py",
-                                                                   "tests/integration/test_daily_checks.py")),
+FAMILIES: dict[str, Family] = {
+    "review": Family(("review_alert_storms", "review_baseline_rmse", "review_failures", "review_forecast_counts",
+                      "review_inconsistent_forecasts", "review_logging_gaps", "review_missing_forecasts",
+                      "review_window_stats"), REVIEW_TESTS),
+    "gate": Family(("gate_phase_runs",), ("tests/integration/test_promotion_gate.py",
+                                          "tests/integration/test_rollout_story.py")),
+    # Resume is the task claims of issue 22 (jobs/storage/tasks.py); their terms are mostly in the
+    # SECURITY DEFINER functions of migration 20261204_22.
+    "resume": Family(("claim_task", "release_task", "run_last_attempt", "finish_task", "unpublish_task",
+                      "run_finished_tasks", "symbols_with_bars"),
+                     ("tests/integration/test_claim_keys.py", "tests/integration/test_resume_faults.py",
+                      "tests/integration/test_resume.py", "tests/integration/test_exactly_once.py",
+                      "tests/integration/test_unknown_symbols.py"),
+                     ("claim_forecast_task", "finish_forecast_task", "unpublish_forecast_task")),
+    "retirement": Family(("retire_unlisted_symbols", "retired_symbols"), ("tests/integration/test_symbol_retirement.py",
+                                                                         "tests/integration/test_daily_checks.py")),
 }
-FLIPS = {"=": "<>", "<>": "=", "!=": "=", "<": "<=", "<=": "<", ">": ">=", ">=": ">"}
 # What a copy of the checkout leaves out: environments, history, caches and run output.
 NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "mutants", ".data", "reports", "__pycache__", ".pytest_cache",
                                     ".hypothesis", "*.egg-info", "build")
@@ -62,11 +82,18 @@ TIMEOUT_S = 900
 
 @dataclass(frozen=True)
 class SqlMutant:
-    """One edit of one query: what changed (for the report) and the query's whole new text."""
+    """One edit of one query or function: what changed (for the report) and its file's whole new text."""
 
-    query: str
+    query: str  # the query, or the function of a migration, that was edited
     change: str
-    text: str
+    text: str  # the edited file's new text
+    path: str  # the edited file, relative to the sql folder ("queries/x.sql", "migrations/y.sql")
+    edited: str  # the query's new text, or the function's new body
+
+    @property
+    def routine(self) -> bool:
+        """Whether the edit is in a function of a migration (the migrated template does not hold it)."""
+        return self.path.startswith("migrations/")
 
 
 @dataclass(frozen=True)
@@ -78,112 +105,76 @@ class Outcome:
     seconds: float
 
 
-def mutants_of(query: str, text: str) -> list[SqlMutant]:
-    """Every comparison flip and every dropped term of each ``WHERE`` of ``text``, each applied alone."""
-    statements = [s for s in sqlparse.parse(text) if s.value.strip()]
-    if len(statements) != 1:
-        raise ValueError(f"query {query!r} has {len(statements)} statements; expected exactly one")
-    leaves = list(statements[0].flatten())
-    index = {id(leaf): i for i, leaf in enumerate(leaves)}
-    edits: list[tuple[str, int, int, str]] = []  # (change, first leaf, last leaf, replacement)
-    for where in _wheres(statements[0]):
-        # Comparisons of the filter itself; those computing a column (CASE ... WHEN) are not filters.
-        for leaf in where.flatten():
-            i = index[id(leaf)]
-            if leaf.ttype is tokens.Operator.Comparison and leaf.value in FLIPS:
-                edits.append((f"{_context(leaves, i)}: {leaf.value} -> {FLIPS[leaf.value]}", i, i, FLIPS[leaf.value]))
-            elif leaf.ttype is tokens.Keyword and leaf.normalized in ("NOT NULL", "NULL") and _after_is(leaves, i):
-                new = "NULL" if leaf.normalized == "NOT NULL" else "NOT NULL"
-                edits.append((f"{_context(leaves, i)}: IS {leaf.normalized} -> IS {new}", i, i, new))
-        for term in _and_terms(where):
-            first, last = index[id(term[0])], index[id(term[-1])]
-            shown = " ".join("".join(leaf.value for leaf in leaves[first:last + 1]).split())
-            edits.append((f"term dropped: {shown}", first, last, "TRUE"))
-    out = []
-    for change, first, last, new in sorted(set(edits), key=lambda e: (e[1], e[2])):
-        before = "".join(leaf.value for leaf in leaves[:first])
-        body = before + new + "".join(leaf.value for leaf in leaves[last + 1:])
-        out.append(SqlMutant(query, f"line {before.count(chr(10)) + 1}, {change}", body))
-    return out
+def edits_of(text: str, many: bool = False) -> list[tuple[int, str, str]]:
+    """Every comparison flip, ``IS [NOT] NULL`` flip and dropped ``WHERE`` term of ``text``, each alone.
 
-
-def _context(leaves: list[sql.Token], i: int) -> str:
-    """The few words around leaf ``i``, on one line, to name a comparison in the report."""
-    before = "".join(leaf.value for leaf in leaves[max(0, i - 6):i]).split()[-2:]
-    after = "".join(leaf.value for leaf in leaves[i + 1:i + 7]).split()[:2]
-    return " ".join([*before, "_", *after])
-
-
-def _after_is(leaves: list[sql.Token], i: int) -> bool:
-    """Whether keyword leaf ``i`` follows ``IS`` (``x IS NULL``, ``x IS NOT NULL``)."""
-    prior = [leaf for leaf in leaves[:i] if not leaf.is_whitespace]
-    return bool(prior) and prior[-1].normalized == "IS"
-
-
-def _wheres(node: sql.TokenList) -> Iterator[sql.Where]:
-    """Every ``WHERE`` clause, in subqueries and CTEs too."""
-    for token in node.tokens:
-        if isinstance(token, sql.Where):
-            yield token
-        if token.is_group:
-            yield from _wheres(token)
-
-
-def _and_terms(where: sql.Where) -> list[list[sql.Token]]:
-    """The top-level ``AND`` terms of a ``WHERE``, each as its tokens (``BETWEEN x AND y`` stays whole).
-
-    A clause joined by a top-level ``OR`` is one term: dropping half of a disjunction is not a
-    filter removed.
+    Returns (line, change, new text) in text order; ``many`` for a function body of several statements.
     """
-    terms: list[list[sql.Token]] = [[]]
-    between = False
-    body = [t for t in where.tokens[1:] if not (t.ttype in tokens.Comment.Single or isinstance(t, sql.Comment))]
-    if any(t.ttype is tokens.Keyword and t.normalized == "OR" for t in body):
-        return [[leaf for t in body for leaf in t.flatten() if not leaf.is_whitespace]]
-    for token in body:
-        if token.ttype is tokens.Keyword and token.normalized == "BETWEEN":
-            between = True
-        elif token.ttype is tokens.Keyword and token.normalized == "AND" and not between:
-            terms.append([])
-            continue
-        elif token.ttype is tokens.Keyword and token.normalized == "AND":
-            between = False
-        if token.ttype is tokens.Punctuation and token.value == ";":
-            continue
-        terms[-1].extend(leaf for leaf in token.flatten())
-    return [_strip(t) for t in terms if _strip(t)]
+    edits: list[tuple[int, int, str, str]] = []  # (start, end, replacement, change)
+    for span in comparison_spans(text, many):
+        edits.append((span.start, span.end, FLIPS[span.text], f"{_context(text, span)}: {span.text} -> {FLIPS[span.text]}"))
+    for span in null_test_spans(text, many):
+        new = "NULL" if span.clean == "NOT NULL" else "NOT NULL"
+        edits.append((span.start, span.end, new, f"{_context(text, span)}: IS {span.clean} -> IS {new}"))
+    for span in term_spans(text, many):
+        edits.append((span.start, span.end, "TRUE", f"term dropped: {span.clean}"))
+    return [(text[:start].count("\n") + 1, change, text[:start] + new + text[end:])
+            for start, end, new, change in sorted(edits, key=lambda e: (e[0], e[1]))]
 
 
-def _strip(term: list[sql.Token]) -> list[sql.Token]:
-    """A term without its surrounding whitespace and comments."""
-    keep = [i for i, leaf in enumerate(term) if not leaf.is_whitespace and leaf.ttype not in tokens.Comment]
-    return term[keep[0]:keep[-1] + 1] if keep else []
+def _context(text: str, span: Span) -> str:
+    """The few words around ``span``, on one line, to name a comparison in the report."""
+    return " ".join([*text[:span.start].split()[-2:], "_", *text[span.end:].split()[:2]])
+
+
+def mutants_of(query: str, text: str) -> list[SqlMutant]:
+    """Every mutant of the named query ``query`` whose file holds ``text``."""
+    return [SqlMutant(query, f"line {line}, {change}", new, f"queries/{query}.sql", new)
+            for line, change, new in edits_of(text)]
+
+
+def routine_mutants(name: str) -> list[SqlMutant]:
+    """Every mutant of the body of the migrations' function ``name``, as its migration's new text."""
+    found = routine(name)
+    first = found.text[:found.body_start].count("\n")
+    return [SqlMutant(name, f"{found.migration.name} line {first + line}, {change}", found.migration_with(body),
+                      f"migrations/{found.migration.name}", body)
+            for line, change, body in edits_of(found.body, many=True)]
 
 
 def family_mutants(names: Sequence[str]) -> list[tuple[SqlMutant, tuple[str, ...]]]:
-    """Each mutant of the named queries (all of ``FAMILIES`` when empty) with the tests that judge it."""
+    """Each mutant of the named queries and functions (all of ``FAMILIES`` when empty) with its family's tests."""
     found = queries_dir()
-    chosen = []
-    for queries, tests in FAMILIES.values():
-        for query in queries:
-            if not names or query in names:
-                chosen += [(m, tests) for m in mutants_of(query, (found / f"{query}.sql").read_text())]
-    unknown = set(names) - {q for queries, _ in FAMILIES.values() for q in queries}
+    known = [q for f in FAMILIES.values() for q in (*f.queries, *f.routines)]
+    unknown = set(names) - set(known)
     if unknown:
-        known = ", ".join(q for queries, _ in FAMILIES.values() for q in queries)
-        raise ValueError(f"unknown queries {sorted(unknown)}; the pass covers: {known}")
+        raise ValueError(f"unknown queries {sorted(unknown)}; the pass covers: {', '.join(known)}")
+    chosen = []
+    for family in FAMILIES.values():
+        for query in family.queries:
+            if not names or query in names:
+                chosen += [(m, family.tests) for m in mutants_of(query, (found / f"{query}.sql").read_text())]
+        for name in family.routines:
+            if not names or name in names:
+                chosen += [(m, family.tests) for m in routine_mutants(name)]
     return chosen
 
 
 def checkout_copy(into: Path) -> Path:
-    """A copy of the checkout under ``into``; returns where its queries folder is."""
-    found = queries_dir().resolve()
+    """A copy of the checkout under ``into`` whose ``jobs.sql`` is its own ``sql/``; returns that folder.
+
+    The editable install maps ``jobs.sql`` onto the checkout's ``sql/`` (pyproject's ``package-dir``),
+    so a copy's ``jobs`` would still read the checkout's queries: a link ``jobs/sql`` in the copy
+    is found first (pytest runs from the copy) and leads to the copy's own.
+    """
+    found = sql_dir().resolve()
     try:
         relative = found.relative_to(ROOT)
     except ValueError:
-        raise ValueError(f"the queries folder {found} is outside the checkout {ROOT}: install the project "
+        raise ValueError(f"the sql folder {found} is outside the checkout {ROOT}: install the project "
                          "editable (pip install -e .) so the mutants can be placed in a copy") from None
     shutil.copytree(ROOT, into, ignore=NOT_COPIED, symlinks=True)
+    (into / "jobs" / "sql").symlink_to(Path("..") / relative, target_is_directory=True)
     return into / relative
 
 
@@ -195,39 +186,70 @@ def run_tests(copy: Path, tests: Sequence[str], env: dict[str, str]) -> tuple[in
     return done.returncode, time.perf_counter() - started
 
 
+def by_scenario(url: str, mutants: Sequence[SqlMutant]) -> dict[SqlMutant, bool]:
+    """Whether each mutant breaks its filter scenario: the check of test_sql_filters, run in this process.
+
+    Each mutant's text replaces its query (or its function, re-created in a transaction that is
+    rolled back) on the scenario's rows: a fraction of a second, against a pytest session's
+    seconds. The unmutated texts must pass first.
+    """
+    out = {}
+    with scratch_database(url, "sqlpass", template=TEMPLATE_DB) as db:
+        for scenario in {s.query: s for m in mutants if (s := scenario_for(m.query))}.values():
+            if problems := scenario.violations(result_with(db, scenario, scenario.sql)):
+                raise RuntimeError(f"the unmutated {scenario.query} fails its filter scenario: {problems}")
+        for m in mutants:
+            scenario = scenario_for(m.query)
+            out[m] = scenario is not None and bool(scenario.violations(result_with(db, scenario, m.edited)))
+    return out
+
+
 def run_pass(server_url: str, names: Sequence[str] = (), jobs: int = 1) -> list[Outcome]:
-    """Run every mutant's tests (``jobs`` at a time, one checkout copy each) and report each fate."""
+    """Judge every mutant by its filter scenario, then run the survivors' family tests (``jobs`` at a time).
+
+    A survivor's tests run in a copy of the checkout with the mutant written in, one copy per job;
+    each family's tests are first run unmutated (they must pass). A function's mutant is in its
+    migration, which the shared server's migrated template predates: its family's tests then
+    start their own server and migrate the copy (slower, and rare).
+    """
     mutants = family_mutants(names)
+    started = time.perf_counter()
+    caught = by_scenario(server_url, [m for m, _ in mutants])
+    outcomes = [Outcome(m, "killed", 0.0) for m, _ in mutants if caught[m]]
+    print(f"  {len(outcomes)} of {len(mutants)} mutants break their filter scenario "
+          f"({time.perf_counter() - started:.0f} s); the family tests judge the rest", flush=True)
+    rest = [(m, t) for m, t in mutants if not caught[m]]
+    if not rest:
+        return outcomes
     env = {**os.environ, SERVER_URL_ENV: server_url, "PYTHONDONTWRITEBYTECODE": "1"}
     with ExitStack() as stack:
         folders = [Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sql-mutant-"))) for _ in range(jobs)]
         copies: Queue[tuple[Path, Path]] = Queue()
         for folder in folders:
-            copy = folder / "checkout"
-            copies.put((copy, checkout_copy(copy)))
+            copies.put((folder / "checkout", checkout_copy(folder / "checkout")))
         baseline_copy, _ = copies.queue[0]
-        for tests in sorted({t for _, t in mutants}):
-            status, _ = run_tests(baseline_copy, tests, env)
-            if status != 0:
+        for tests in sorted({t for _, t in rest}):
+            if run_tests(baseline_copy, tests, env)[0] != 0:
                 raise RuntimeError(f"the unmutated queries fail their own tests ({' '.join(tests)}): fix that first")
 
-        def judge(item: tuple[SqlMutant, tuple[str, ...]]) -> Outcome:
+        def one(item: tuple[SqlMutant, tuple[str, ...]]) -> Outcome:
             mutant, tests = item
-            copy, queries = copies.get()
-            target = queries / f"{mutant.query}.sql"
+            copy, sql = copies.get()
+            target = sql / mutant.path
             original = target.read_text()
             try:
                 target.write_text(mutant.text)
-                status, seconds = run_tests(copy, tests, env)
+                own = {k: v for k, v in env.items() if k != SERVER_URL_ENV} if mutant.routine else env
+                status, seconds = run_tests(copy, tests, own)
             finally:
                 target.write_text(original)
-                copies.put((copy, queries))
+                copies.put((copy, sql))
             fate = {0: "survived", 1: "killed"}.get(status, "error")
             print(f"  {fate:8} {mutant.query}: {mutant.change} ({seconds:.0f} s)", flush=True)
             return Outcome(mutant, fate, seconds)
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            return list(pool.map(judge, mutants))
+            return outcomes + list(pool.map(one, rest))
 
 
 def kill_rates(outcomes: Sequence[Outcome]) -> dict[str, tuple[int, int]]:

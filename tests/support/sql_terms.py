@@ -1,7 +1,9 @@
 """The WHERE terms of a named query, and mutants of its text: for the filter tests and ``make mutate``.
 
 A *term* is one top-level ``AND`` operand of a ``WHERE`` clause, at any depth of the statement
-(a CTE, a subquery, an ``EXISTS``, an aggregate's ``FILTER (WHERE ...)``). Terms are numbered
+(a CTE, a subquery, an ``EXISTS``, an aggregate's ``FILTER (WHERE ...)``). A named query is one
+statement; a function body (``tests.support.sql_routines``) may hold several (``many=True``),
+and a clause there ends at its statement's ``;``. Terms are numbered
 in the order they appear in the text. ``drop_term`` replaces one term with ``TRUE``, which is the
 same as deleting it and its ``AND`` but always leaves valid SQL (even for a clause's only term).
 ``flip_comparisons`` makes one mutant per comparison operator inside a ``WHERE`` clause.
@@ -38,17 +40,19 @@ class Span:
     clean: str = ""
 
 
-def _statement(sql: str) -> grouped.Statement:
-    statements = [s for s in sqlparse.parse(sql) if s.value.strip()]
-    if len(statements) != 1:
-        raise ValueError(f"expected one SQL statement, got {len(statements)}")
-    return statements[0]
+def _statements(sql: str, many: bool = False) -> list[grouped.Statement]:
+    """The text's statements, every character kept (blank ones too, so offsets add up)."""
+    statements = sqlparse.parse(sql)
+    found = sum(1 for s in statements if s.value.strip())
+    if found == 0 or (found != 1 and not many):
+        raise ValueError(f"expected one SQL statement, got {found}")
+    return list(statements)
 
 
-def _offsets(statement: grouped.Statement) -> dict[int, int]:
-    """Each leaf token's (by identity) start offset in the statement's text."""
+def _offsets(statements: list[grouped.Statement]) -> dict[int, int]:
+    """Each leaf token's (by identity) start offset in the text of ``statements``."""
     out, pos = {}, 0
-    for leaf in statement.flatten():
+    for leaf in (leaf for statement in statements for leaf in statement.flatten()):
         out[id(leaf)] = pos
         pos += len(leaf.value)
     return out
@@ -82,7 +86,8 @@ def _conjuncts(where: grouped.Where) -> Iterator[list[grouped.Token]]:
     current: list[grouped.Token] = []
     between = False
     for tok in where.tokens[1:]:  # tokens[0] is the WHERE keyword
-        if tok.ttype is ttypes.Keyword and tok.normalized in _CLAUSE_ENDS:
+        if (tok.ttype is ttypes.Keyword and tok.normalized in _CLAUSE_ENDS) or (
+                tok.ttype is ttypes.Punctuation and tok.value == ";"):  # in a function body, the next statement
             break
         if tok.ttype is ttypes.Keyword and tok.normalized == "BETWEEN":
             between = True
@@ -97,9 +102,9 @@ def _conjuncts(where: grouped.Where) -> Iterator[list[grouped.Token]]:
     yield current
 
 
-def _terms(statement: grouped.Statement) -> Iterator[list[grouped.Token]]:
+def _terms(statements: list[grouped.Statement]) -> Iterator[list[grouped.Token]]:
     """Each WHERE term's tokens, edges trimmed, in text order."""
-    for where in _wheres(statement):
+    for where in (w for statement in statements for w in _wheres(statement)):
         for tokens in _conjuncts(where):
             while tokens and _is_filler(tokens[0]):
                 tokens = tokens[1:]
@@ -111,41 +116,57 @@ def _terms(statement: grouped.Statement) -> Iterator[list[grouped.Token]]:
 
 
 @functools.lru_cache(maxsize=256)  # parsing is slow and each mutant of a query starts from the same text
-def term_spans(sql: str) -> tuple[Span, ...]:
-    """Every WHERE term of ``sql``'s one statement, with where it sits in the text."""
-    statement = _statement(sql)
-    offsets = _offsets(statement)
+def term_spans(sql: str, many: bool = False) -> tuple[Span, ...]:
+    """Every WHERE term of ``sql``'s one statement (each statement's, with ``many``), with where it sits."""
+    statements = _statements(sql, many)
+    offsets = _offsets(statements)
     # Text order: an outer term comes before the terms of a clause nested in it.
-    return tuple(sorted((_span(tokens, offsets) for tokens in _terms(statement)), key=lambda span: span.start))
+    return tuple(sorted((_span(tokens, offsets) for tokens in _terms(statements)), key=lambda span: span.start))
 
 
-def where_terms(sql: str) -> list[str]:
+def where_terms(sql: str, many: bool = False) -> list[str]:
     """The WHERE terms of ``sql`` in text order, each on one line without comments (how tests name them)."""
-    return [s.clean for s in term_spans(sql)]
+    return [s.clean for s in term_spans(sql, many)]
 
 
-def drop_term(sql: str, i: int) -> str:
+def drop_term(sql: str, i: int, many: bool = False) -> str:
     """``sql`` with its ``i``-th WHERE term (``where_terms`` order) replaced by ``TRUE``."""
-    spans = term_spans(sql)
+    spans = term_spans(sql, many)
     if not 0 <= i < len(spans):
         raise ValueError(f"term {i} is invalid: the statement has {len(spans)} WHERE terms (0 to {len(spans) - 1})")
     span = spans[i]
     return sql[:span.start] + "TRUE" + sql[span.end:]
 
 
-def comparison_spans(sql: str) -> list[Span]:
+def _where_leaves(sql: str, many: bool) -> Iterator[tuple[grouped.Token, int, grouped.Token | None]]:
+    """Each leaf inside a WHERE term once, in text order: (leaf, its offset, the word before it)."""
+    statements = _statements(sql, many)
+    offsets = _offsets(statements)
+    seen: dict[int, grouped.Token] = {}  # by offset: a nested clause's terms are also inside its outer term
+    for leaf in (leaf for tokens in _terms(statements) for tok in tokens for leaf in tok.flatten()):
+        seen[offsets[id(leaf)]] = leaf
+    before = None
+    for start in sorted(seen):
+        leaf = seen[start]
+        yield leaf, start, before
+        if not (leaf.is_whitespace or leaf.ttype in ttypes.Comment):
+            before = leaf
+
+
+def comparison_spans(sql: str, many: bool = False) -> list[Span]:
     """Every comparison operator inside a WHERE clause of ``sql``, in text order (each once)."""
-    statement = _statement(sql)
-    offsets = _offsets(statement)
-    seen: dict[int, Span] = {}  # by offset: a nested clause's terms are also inside its outer term
-    leaves = (leaf for tokens in _terms(statement) for tok in tokens for leaf in tok.flatten())
-    for leaf in leaves:
-        if leaf.ttype is ttypes.Operator.Comparison and leaf.value in FLIPS:
-            start = offsets[id(leaf)]
-            seen[start] = Span(start, start + len(leaf.value), leaf.value)
-    return [seen[k] for k in sorted(seen)]
+    return [Span(start, start + len(leaf.value), leaf.value) for leaf, start, _ in _where_leaves(sql, many)
+            if leaf.ttype is ttypes.Operator.Comparison and leaf.value in FLIPS]
 
 
-def flip_comparisons(sql: str) -> list[str]:
+def null_test_spans(sql: str, many: bool = False) -> list[Span]:
+    """The ``NULL`` or ``NOT NULL`` of every ``IS [NOT] NULL`` inside a WHERE clause of ``sql``, in text order."""
+    return [Span(start, start + len(leaf.value), leaf.value, leaf.normalized)
+            for leaf, start, before in _where_leaves(sql, many)
+            if leaf.ttype is ttypes.Keyword and leaf.normalized in ("NULL", "NOT NULL")
+            and before is not None and before.normalized == "IS"]
+
+
+def flip_comparisons(sql: str, many: bool = False) -> list[str]:
     """One mutant of ``sql`` per comparison inside a WHERE clause, that comparison flipped (``FLIPS``)."""
-    return [sql[:s.start] + FLIPS[s.text] + sql[s.end:] for s in comparison_spans(sql)]
+    return [sql[:s.start] + FLIPS[s.text] + sql[s.end:] for s in comparison_spans(sql, many)]

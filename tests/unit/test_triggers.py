@@ -10,7 +10,10 @@ import pytest
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import (
     TRIGGERS,
+    Trigger,
     Verdict,
+    _check_table,
+    alarm_keys,
     by_check,
     criteria_markdown,
     for_phase,
@@ -152,3 +155,23 @@ def test_data_incidents_below_the_systemic_share_decide_nothing() -> None:
 
 def test_docs_rollout_lists_each_phases_criteria() -> None:
     assert criteria_markdown() in (ROOT / "docs" / "rollout.md").read_text()
+
+
+def test_the_tables_guard_refuses_a_repeated_name_and_an_unknown_threshold() -> None:
+    _check_table(TRIGGERS)  # the table as it is passes (thresholds None and known alike)
+    twice = Trigger("storm", "alert_storms", Verdict.ROLLBACK, "x")
+    with pytest.raises(ImportError, match="^jobs.contract.triggers: trigger names must be unique$"):
+        _check_table((twice, twice))
+    typo = Trigger("late", "duration", Verdict.MONITOR, "{value}", threshold="divergence_rollbak")
+    with pytest.raises(ImportError, match="^jobs.contract.triggers: late names unknown threshold divergence_rollbak$"):
+        _check_table((*TRIGGERS, typo))
+
+
+def test_alarm_keys_are_the_tables_alarms_of_one_verdict_and_scope_in_table_order() -> None:
+    assert alarm_keys(Verdict.ROLLBACK, stack_wide=False) == (
+        "rollback-divergence", "rollback-rmse", "pipeline-failures", "forecasts-missing",
+        "data-incidents-systemic")
+    assert alarm_keys(Verdict.ROLLBACK, stack_wide=True) == ("alert-storm",)
+    assert alarm_keys(Verdict.MONITOR, stack_wide=False) == (
+        "rmse-vs-baseline", "model-errors", "coverage-low", "coverage-high")
+    assert alarm_keys(Verdict.MONITOR, stack_wide=True) == ()

@@ -120,12 +120,12 @@ SCENARIOS: tuple[Scenario, ...] = (
                (("C", "1D", "claimed", 1, None),)))),
     Scenario("run_last_attempt", _attempts, ({"run_id": "R"},), lambda row: row["attempt"], (
         Filter("run_id = %(run_id)s", "R2 reached attempt 5", (2,), (5,)),)),
-    Scenario("symbols_with_bars", _bars, ({"symbols": ["HAS", "HOURLY", "NONE"], "timeframe": "1d"},),
+    Scenario("symbols_with_bars", _bars, ({"symbols": ["HAS", "HOURLY", "NONE"], "timeframes": ["1d"]},),
              lambda row: row["symbol"], (
-        Filter("EXISTS (SELECT 1 FROM ohlc_bars b WHERE b.symbol = s.symbol AND b.timeframe = %(timeframe)s)",
+        Filter("EXISTS (SELECT 1 FROM ohlc_bars b WHERE b.symbol = s.symbol AND b.timeframe = t.timeframe)",
                "NONE has no bar", ("HAS",), ("NONE",)),
         Filter("b.symbol = s.symbol", "UNASKED's daily bar is not NONE's", ("HAS",), ("NONE",)),
-        Filter("b.timeframe = %(timeframe)s", "HOURLY has only hourly bars", ("HAS",), ("HOURLY",)))),
+        Filter("b.timeframe = t.timeframe", "HOURLY has only hourly bars", ("HAS",), ("HOURLY",)))),
     Scenario("claim_task", _claims, (CLAIM, {**CLAIM, "symbol": "F"}, {**CLAIM, "symbol": "U"}), _claim_row,
              _claim_filters(), routine="claim_forecast_task", with_params=True, also=_claim_keeps()),
     Scenario("finish_task", _holding(published=False), (

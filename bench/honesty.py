@@ -14,8 +14,10 @@ the project ships (arch's S&P 500 and NASDAQ Composite, 1999-2018) and prints, p
 
 Every window has the same number of test targets, so the pooled RMSE is the root of the
 mean of the windows' squared RMSEs. The models are fitted once per window and every
-optimisation method is scored on the same fits. Nothing is asserted: the figures are the
-result. Run it before and after a model change to compare (README "Benchmarks").
+optimisation method is scored on the same fits. The windows are fitted as the job fits them
+(``walkforward.fit_models``: each model's windows together, oldest first, so a model that
+carries work from one window to the next does so here too). Nothing is asserted: the figures
+are the result. Run it before and after a model change to compare (README "Benchmarks").
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ from jobs.forecasting.pipeline import default_factory
 from jobs.forecasting.series import validate_bars
 from jobs.forecasting.walkforward import (
     DEFAULT_SPECS,
-    fit_and_predict,
+    fit_models,
     model_seed,
     plan_windows,
+    predict_window,
     score_set,
     window_targets,
 )
@@ -66,10 +69,12 @@ def run_series(symbol: str, windows: int, threshold: float) -> None:
     flagged = {m: 0 for m in OPTIMIZATION_METHODS}
     inside: list[float] = []
     started = time.perf_counter()
-    for bounds in plan_windows(len(returns), spec, 1, True):
+    plans = plan_windows(len(returns), spec, 1, True)
+    fits = fit_models([(m, model_seed(0, symbol, "1D", b.window_id, m.value), b.train) for b in plans for m in MODELS],
+                      factory, returns, 1)
+    for k, bounds in enumerate(plans):
         y_val, y_test = window_targets(returns, bounds, 1)
-        fitted = fit_and_predict(MODELS, factory, returns, bounds, 1,
-                                 lambda m, b=bounds: model_seed(0, symbol, "1D", b.window_id, m.value))
+        fitted = predict_window(MODELS, fits[k * len(MODELS): (k + 1) * len(MODELS)], returns, bounds)
         for method in OPTIMIZATION_METHODS:
             s = score_set(MODELS, fitted, y_val, y_test, method, threshold, True)
             tests[method].append(s.test_rmse)

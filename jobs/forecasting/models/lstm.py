@@ -36,7 +36,7 @@ class _LSTMNet(nn.Module):
 
 
 class LSTMModel(SequenceNetModel):
-    """One-layer LSTM (hidden 16) on the last 20 bars; see the module docstring.
+    """One-layer LSTM (hidden 16) on the last 10 bars; see the module docstring.
 
     Args:
         base: ``seed``, ``interval``, ``lookback``, ``holdout``, ``settings``: see ``SequenceNetModel``.

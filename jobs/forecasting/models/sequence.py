@@ -217,7 +217,7 @@ class SequenceNetModel(ResidualIntervalModel):
         self,
         seed: int = 0,
         interval: float = 0.9,
-        lookback: int = 20,
+        lookback: int = 10,
         holdout: float = 0.2,
         settings: TrainSettings | None = None,
         warm_settings: TrainSettings | None = None,

@@ -181,7 +181,12 @@ class ArimaGarchModel(ForecastModel):
                 self.shrink_ = skill_shrinkage(mean, cumulative_targets(y, tail, self.steps_), self.steps_)
         except ModelFitError:
             self.shrink_ = 0.0  # no out-of-sample evidence of skill: forecast the naive zero
-        start = (previous.params_, previous.hessian_) if previous else (None, None)
+        start: tuple[GarchParams | None, np.ndarray | None] = (None, None)
+        if previous is not None:
+            start = previous.params_, previous.hessian_
+        elif self.head_params_ is not None and self.head_hessian_ is not None:
+            # The head is 80% of this slice: its maximum is near, its curvature scales with the bars.
+            start = self.head_params_, self.head_hessian_ * len(y) / (tail[0] + 1)
         params, self.hessian_ = self._fit_params(y, *start)
         self.params_ = params
         # Start of the variance recursion at predict time, frozen now (causal for any series).

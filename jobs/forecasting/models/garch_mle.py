@@ -39,9 +39,9 @@ _NU_BOUNDS = (2.05, 500.0)
 # The starting-value grid arch searches (alpha, alpha + beta).
 _GRID = tuple(itertools.product((0.01, 0.05, 0.1, 0.2), (0.5, 0.7, 0.9, 0.98)))
 _LOG_2PI = math.log(2.0 * math.pi)
-# Newton steps stop when the gain they predict is below this (in log-likelihood: far tighter than
-# SLSQP's tolerance), or give up after this many steps (SLSQP then fits).
-NEWTON_TOLERANCE = 1e-9
+# Newton steps stop when the gain they predict is below this (in log-likelihood: tighter than
+# SLSQP's 1e-6), or give up after this many steps (SLSQP then fits).
+NEWTON_TOLERANCE = 1e-7
 NEWTON_ITERATIONS = 30
 
 

@@ -20,15 +20,15 @@ from jobs.forecasting.models.residual import ResidualIntervalModel
 class TrainSettings:
     """Optimiser settings for ``train_net``.
 
-    The default mini-batch holds a whole daily (399 origins) or hourly (476) head: one Adam step
-    per epoch over all of it, which costs less per epoch than two uneven mini-batches and found
-    as good a net on the real sample data (docs/performance.md).
+    The defaults (two mini-batches per epoch of a daily head, patience 8) are measured choices:
+    one full batch per epoch, or patience 4, each cost less but sometimes stopped before a net
+    learnt a simulated AR(1) signal (docs/performance.md).
     """
 
     max_epochs: int = 60
     patience: int = 8
     lr: float = 1e-2
-    batch_size: int = 512
+    batch_size: int = 256
     weight_decay: float = 1e-4
 
     def __post_init__(self) -> None:
@@ -67,8 +67,8 @@ def train_net(
 ) -> int:
     """Adam on mean squared error over ``head``, early-stopped on ``tail``; restores the best weights.
 
-    Every epoch takes the head in mini-batches (in a fresh order from ``generator`` when it needs
-    more than one), one Adam step each, then measures the loss on the tail; the weights of the
+    Every epoch takes the head in mini-batches in a fresh order from ``generator``, one Adam step
+    each, then measures the loss on the tail; the weights of the
     best tail loss are kept, and training stops ``patience`` epochs after that. With ``warm``, the
     weights ``net`` starts with (another window's trained net) compete as epoch 0: a tail they
     already fit best keeps them unchanged.
@@ -99,10 +99,9 @@ def _epoch(net: nn.Module, head: tuple[torch.Tensor, torch.Tensor], batch_size: 
     """One pass over ``head``, one Adam step per mini-batch."""
     x, y = head
     net.train()
-    # One batch needs no order (the mean over all rows is the same in any order) and no copy.
-    order = torch.randperm(len(y), generator=generator) if len(y) > batch_size else None
+    order = torch.randperm(len(y), generator=generator)
     for start in range(0, len(y), batch_size):
-        rows = slice(None) if order is None else order[start: start + batch_size]
+        rows = order[start: start + batch_size]
         adam.zero_grad()
         loss = nn.functional.mse_loss(net(x[rows]), y[rows])
         if not torch.isfinite(loss):
@@ -230,7 +229,7 @@ class SequenceNetModel(ResidualIntervalModel):
         self.lookback = lookback
         self.holdout = holdout
         self.settings = settings or TrainSettings()
-        self.warm_settings = warm_settings or replace(self.settings, max_epochs=3, patience=1, lr=self.settings.lr / 10)
+        self.warm_settings = warm_settings or replace(self.settings, max_epochs=3, patience=1)
 
     @abstractmethod
     def build_net(self, n_inputs: int) -> nn.Module:

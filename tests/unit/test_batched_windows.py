@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from jobs.contract.domain import Model
-from jobs.forecasting.models import ModelFitError, warm_up
+from jobs.forecasting.models import ModelFitError, cumulative_targets, warm_up
 from jobs.forecasting.models.arima_garch import ArimaGarchModel
 from jobs.forecasting.models.lstm import LSTMModel
 from jobs.forecasting.models.sequence import (
@@ -18,6 +18,7 @@ from jobs.forecasting.models.sequence import (
     train_net,
 )
 from jobs.storage.sample_data import real_daily_bars
+from tests.unit.test_models import ar1
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # as the job runs them
 TRAIN, STEP = 500, 63
@@ -65,6 +66,25 @@ def test_the_first_window_trains_as_alone_and_each_later_one_continues_the_one_b
         assert isinstance(before, LSTMModel)
         for p, q in zip(weights(before.net_), weights(model.net_), strict=True):
             torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_chained_windows_forecast_a_signal_as_well_as_windows_trained_alone() -> None:
+    y = ar1(TRAIN + STEP * 5 + 1, phi=0.5, seed=0)
+    windows = [y[STEP * k: STEP * k + TRAIN] for k in range(5)]
+    chained = LSTMModel.fit_batch([LSTMModel(seed=k) for k in range(5)], windows, 1)
+    alone = [LSTMModel(seed=k).fit(w, 1) for k, w in enumerate(windows)]
+
+    def skill(model: object, k: int) -> float:
+        """Correlation of the forecasts with the targets over the window's next STEP bars (out of sample)."""
+        assert isinstance(model, LSTMModel)
+        origins = np.arange(STEP * k + TRAIN - 1, STEP * k + TRAIN + STEP - 1)
+        return float(np.corrcoef(model.predict(y, origins).mean, cumulative_targets(y, origins, 1))[0, 1])
+
+    with_chain = np.mean([skill(m, k) for k, m in enumerate(chained)])
+    without = np.mean([skill(m, k) for k, m in enumerate(alone)])
+    assert with_chain > 0.4 and with_chain >= without - 0.03, (with_chain, without)
+    assert all(isinstance(m, LSTMModel) and m.warm_started_ for m in chained[1:])
 
 
 def test_a_window_fits_only_from_windows_before_it() -> None:

@@ -206,8 +206,8 @@ class SequenceNetModel(ResidualIntervalModel):
         holdout: Fraction of the training origins held out (the tail) for early stopping.
         settings: Optimiser settings of a net trained from its seeded initialisation (``fit``).
         warm_settings: Optimiser settings of a walk-forward window's net that continues the
-            previous window's (``fit_batch``); default: ``settings`` with at most 3 epochs and
-            patience 1.
+            previous window's (``fit_batch``); default: ``settings`` with patience 1, so it
+            trains only while each epoch improves on the weights it started from.
     """
 
     min_train = 120
@@ -229,7 +229,7 @@ class SequenceNetModel(ResidualIntervalModel):
         self.lookback = lookback
         self.holdout = holdout
         self.settings = settings or TrainSettings()
-        self.warm_settings = warm_settings or replace(self.settings, max_epochs=3, patience=1)
+        self.warm_settings = warm_settings or replace(self.settings, patience=1)
 
     @abstractmethod
     def build_net(self, n_inputs: int) -> nn.Module:

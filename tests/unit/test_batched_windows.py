@@ -1,4 +1,4 @@
-"""A symbol-horizon's windows fitted together end as each window fitted alone (issue 24)."""
+"""A symbol-horizon's windows fitted together: LSTMs continue the previous window's net, GARCH its estimates (issue 24)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ import pytest
 import torch
 
 from jobs.contract.domain import Model
-from jobs.forecasting.models import ModelFitError, warm_up
+from jobs.forecasting.models import ModelFitError, cumulative_targets, warm_up
 from jobs.forecasting.models.arima_garch import ArimaGarchModel
 from jobs.forecasting.models.lstm import LSTMModel
 from jobs.forecasting.models.sequence import (
     TrainSettings,
     seeded_init,
     train_net,
-    train_nets,
 )
 from jobs.storage.sample_data import real_daily_bars
+from tests.unit.test_models import ar1
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # as the job runs them
 TRAIN, STEP = 500, 63
@@ -36,56 +36,114 @@ def slices(r: np.ndarray, count: int) -> list[np.ndarray]:
     return [r[end - TRAIN: end] for end in ends]
 
 
+def weights(net: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in net.parameters()]
+
+
 @pytest.mark.slow
-def test_lstm_windows_trained_together_end_as_each_trained_alone() -> None:
+def test_the_first_window_trains_as_alone_and_each_later_one_continues_the_one_before() -> None:
     r = returns()
     windows = slices(r, 4)
+    chained = LSTMModel.fit_batch([LSTMModel(seed=10 + k) for k in range(4)], windows, 1)
+    first, alone = chained[0], LSTMModel(seed=10).fit(windows[0], 1)
+    assert isinstance(first, LSTMModel) and not first.warm_started_ and first.best_epoch_ == alone.best_epoch_
     origins = np.arange(len(r) - 200, len(r) - 1)
-    together = LSTMModel.fit_batch([LSTMModel(seed=10 + k) for k in range(4)], windows, 1)
-    alone = [LSTMModel(seed=10 + k).fit(w, 1) for k, w in enumerate(windows)]
-    for batched, single in zip(together, alone, strict=True):
-        assert isinstance(batched, LSTMModel)
-        assert batched.best_epoch_ == single.best_epoch_
-        a, b = batched.predict(r, origins), single.predict(r, origins)
-        np.testing.assert_allclose(a.mean, b.mean, rtol=1e-5, atol=1e-9)
-        np.testing.assert_allclose(a.upper, b.upper, rtol=1e-5, atol=1e-9)
+    np.testing.assert_array_equal(first.predict(r, origins).mean, alone.predict(r, origins).mean)
+    for before, model, window in zip(chained, chained[1:], windows[1:], strict=False):
+        assert isinstance(before, LSTMModel) and isinstance(model, LSTMModel)
+        assert model.warm_started_ and 0 <= model.best_epoch_ <= model.warm_settings.max_epochs
+        # Its own start, replayed: the previous window's final weights, then the warm budget.
+        replay = LSTMModel(seed=model.seed)
+        run = replay._prepare(window, 1)
+        run.net.load_state_dict(before.net_.state_dict())
+        epoch = train_net(run.net, run.head, run.tail, model.warm_settings, run.generator, warm=True)
+        assert epoch == model.best_epoch_
+        for p, q in zip(weights(run.net), weights(model.net_), strict=True):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+    kept = [m for m in chained[1:] if isinstance(m, LSTMModel) and m.best_epoch_ == 0]
+    for model in kept:  # epoch 0 kept: the inherited weights, unchanged
+        before = chained[chained.index(model) - 1]
+        assert isinstance(before, LSTMModel)
+        for p, q in zip(weights(before.net_), weights(model.net_), strict=True):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 
-def test_a_window_that_fails_drops_out_and_leaves_the_others_as_they_were() -> None:
+@pytest.mark.slow
+def test_chained_windows_forecast_a_signal_as_well_as_windows_trained_alone() -> None:
+    y = ar1(TRAIN + STEP * 5 + 1, phi=0.5, seed=0)
+    windows = [y[STEP * k: STEP * k + TRAIN] for k in range(5)]
+    chained = LSTMModel.fit_batch([LSTMModel(seed=k) for k in range(5)], windows, 1)
+    alone = [LSTMModel(seed=k).fit(w, 1) for k, w in enumerate(windows)]
+
+    def skill(model: object, k: int) -> float:
+        """Correlation of the forecasts with the targets over the window's next STEP bars (out of sample)."""
+        assert isinstance(model, LSTMModel)
+        origins = np.arange(STEP * k + TRAIN - 1, STEP * k + TRAIN + STEP - 1)
+        return float(np.corrcoef(model.predict(y, origins).mean, cumulative_targets(y, origins, 1))[0, 1])
+
+    with_chain = np.mean([skill(m, k) for k, m in enumerate(chained)])
+    without = np.mean([skill(m, k) for k, m in enumerate(alone)])
+    assert with_chain > 0.4 and with_chain >= without - 0.03, (with_chain, without)
+    assert all(isinstance(m, LSTMModel) and m.warm_started_ for m in chained[1:])
+
+
+def test_a_window_fits_only_from_windows_before_it() -> None:
+    windows = slices(returns("MSFT"), 3)
+    original = LSTMModel.fit_batch([LSTMModel(seed=k) for k in range(3)], windows, 1)
+    changed = [*windows[:2], windows[2][::-1].copy()]
+    again = LSTMModel.fit_batch([LSTMModel(seed=k) for k in range(3)], changed, 1)
+    for a, b in zip(original[:2], again[:2], strict=True):
+        assert isinstance(a, LSTMModel) and isinstance(b, LSTMModel)
+        for p, q in zip(weights(a.net_), weights(b.net_), strict=True):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+    assert isinstance(again[2], LSTMModel) and isinstance(original[2], LSTMModel)
+    assert again[2].quantiles_ != original[2].quantiles_  # the changed window did fit its own data
+
+
+def test_a_window_that_fails_is_skipped_and_the_next_continues_the_last_one_fitted() -> None:
     windows = slices(returns("MSFT"), 3)
     windows[1] = np.zeros(TRAIN)  # no spread: this window cannot be fitted
-    together = LSTMModel.fit_batch([LSTMModel(seed=k) for k in range(3)], windows, 1)
-    assert isinstance(together[1], ModelFitError) and "no usable spread" in str(together[1])
-    for k in (0, 2):
-        alone = LSTMModel(seed=k).fit(windows[k], 1)
-        assert isinstance(together[k], LSTMModel) and together[k].best_epoch_ == alone.best_epoch_
-        np.testing.assert_allclose(together[k].predict(windows[k], np.arange(400, 499)).mean,
-                                   alone.predict(windows[k], np.arange(400, 499)).mean, rtol=1e-5, atol=1e-9)
+    chained = LSTMModel.fit_batch([LSTMModel(seed=k) for k in range(3)], windows, 1)
+    assert isinstance(chained[1], ModelFitError) and "no usable spread" in str(chained[1])
+    first, last = chained[0], chained[2]
+    assert isinstance(first, LSTMModel) and isinstance(last, LSTMModel) and last.warm_started_
+    replay = LSTMModel(seed=2)
+    run = replay._prepare(windows[2], 1)
+    run.net.load_state_dict(first.net_.state_dict())
+    assert train_net(run.net, run.head, run.tail, last.warm_settings, run.generator, warm=True) == last.best_epoch_
+    for p, q in zip(weights(run.net), weights(last.net_), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 
-def test_a_net_whose_loss_stops_being_finite_fails_alone() -> None:
-    settings = TrainSettings(max_epochs=6, patience=3)
+def test_a_net_of_another_shape_is_not_continued() -> None:
+    windows = slices(returns(), 2)
+    chained = LSTMModel.fit_batch([LSTMModel(seed=0, hidden=8), LSTMModel(seed=1)], windows, 1)
+    second = chained[1]
+    assert isinstance(second, LSTMModel) and not second.warm_started_
+    assert second.best_epoch_ == LSTMModel(seed=1).fit(windows[1], 1).best_epoch_
+
+
+def test_warm_training_keeps_the_starting_weights_when_no_epoch_beats_them() -> None:
     gen = torch.Generator().manual_seed(0)
     x, y = torch.randn(300, 20, 2, generator=gen), torch.randn(300, generator=gen)
-    broken = x.clone()
-    broken[7, 3, 0] = float("nan")
+    net = LSTMModel().build_net(2)
+    seeded_init(net, gen)
+    start = weights(net)
+    # A huge step can only make the tail worse: the warm start's weights win as epoch 0.
+    assert train_net(net, (x[:240], y[:240]), (x[240:], y[240:]), TrainSettings(max_epochs=2, patience=1, lr=50.0),
+                     gen, warm=True) == 0
+    for p, q in zip(start, weights(net), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
 
-    def net(seed: int) -> tuple[torch.nn.Module, torch.Generator]:
-        model, generator = LSTMModel(seed=seed).build_net(2), torch.Generator().manual_seed(seed)
-        seeded_init(model, generator)
-        return model, generator
 
-    (good, g_good), (bad, g_bad) = net(1), net(2)
-    outcomes = train_nets([good, bad], [(x[:240], y[:240]), (broken[:240], y[:240])], [(x[240:], y[240:])] * 2,
-                          settings, [g_good, g_bad])
-    assert isinstance(outcomes[1], ModelFitError) and "non-finite at epoch 1" in str(outcomes[1])
-    alone, g_alone = net(1)
-    assert outcomes[0] == train_net(alone, (x[:240], y[:240]), (x[240:], y[240:]), settings, g_alone)
-    for p, q in zip(good.parameters(), alone.parameters(), strict=True):
-        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-7)
-    with pytest.raises(ValueError, match="heads of one size"):
-        train_nets([good, bad], [(x[:240], y[:240]), (x[:200], y[:200])], [(x[240:], y[240:])] * 2, settings,
-                   [g_good, g_bad])
+def test_a_loss_that_stops_being_finite_fails_the_net() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 20, 2, generator=gen), torch.randn(300, generator=gen)
+    x[7, 3, 0] = float("nan")
+    net = LSTMModel().build_net(2)
+    seeded_init(net, gen)
+    with pytest.raises(ModelFitError, match="non-finite at epoch 1"):
+        train_net(net, (x[:240], y[:240]), (x[240:], y[240:]), TrainSettings(max_epochs=3, patience=2), gen)
 
 
 def test_garch_windows_started_from_the_previous_estimates_reach_the_same_fit() -> None:

@@ -82,3 +82,31 @@ def test_a_start_outside_the_constraints_is_moved_inside() -> None:
     fit = fit_garch(problem, np.array([0.0, 0.0, -1.0, 0.7, 0.7, 1.0]))
     expected, best = arch_fit(y, "t")
     assert fit.converged and fit.loglik >= best - 1e-5
+
+
+@pytest.mark.parametrize("dist", ["t", "normal"])
+@pytest.mark.parametrize("symbol", ["SPY", "MSFT"])
+def test_newton_steps_from_the_previous_window_and_its_curvature_reach_archs_maximum(symbol: str, dist: str) -> None:
+    previous, newton = fit_garch(garch_problem(windows(symbol)[0], dist)), 0
+    assert previous.hessian is not None and np.all(np.linalg.eigvalsh(previous.hessian) > 0)
+    for y in windows(symbol)[1:]:
+        expected, best = arch_fit(y, dist)
+        fit = fit_garch(garch_problem(y, dist), previous.params, previous.hessian)
+        newton += fit.message.startswith("Newton steps converged")
+        assert fit.converged and fit.hessian is not None, fit.message
+        assert fit.loglik >= best - 1e-5, "as good a maximum as arch's"
+        np.testing.assert_allclose(fit.params[:5], expected[:5], atol=1e-3)
+        if dist == "t":
+            assert fit.params[5] == pytest.approx(expected[5], rel=2e-2)
+        previous = fit
+    assert newton >= 4, "Newton steps, not SLSQP, fit most windows"
+
+
+def test_newton_steps_stop_on_the_persistence_constraint_where_the_maximum_lies() -> None:
+    *before, last = windows("SPY")
+    previous = fit_garch(garch_problem(before[-1], "t"))
+    fit = fit_garch(garch_problem(last, "t"), previous.params, previous.hessian)
+    expected, best = arch_fit(last, "t")
+    assert fit.message.startswith("Newton steps converged")
+    assert fit.params[3] + fit.params[4] == pytest.approx(1.0, abs=1e-12)  # alpha + beta <= 1 binds
+    assert expected[3] + expected[4] == pytest.approx(1.0, abs=1e-6) and fit.loglik >= best - 1e-5

@@ -69,8 +69,10 @@ class ForecastModel(ABC):
 
         Each result is the fitted model, or the exception its fit raised: a model that fails in
         one window is dropped from that window only. This default fits one after the other;
-        models whose windows can share work (train together, start from the previous window's
-        estimates) override it, and must end as their own ``fit`` would leave them.
+        models whose windows can share work override it: ARIMA_GARCH starts each window's
+        optimiser from the previous window's estimates (the same maximum as ``fit``), the
+        sequence nets continue the previous window's trained net (no longer what ``fit`` alone
+        makes, see ``SequenceNetModel.fit_batch``). A window may use only windows before it.
         """
         out: list[ForecastModel | Exception] = []
         for model, returns in zip(models, slices, strict=True):

@@ -11,8 +11,11 @@ parameter per step) and rebuilds its set-up on every call; here the gradient is 
 derivatives of the variance path are linear recursions with the same coefficient ``beta`` as the
 path itself, so one ``lfilter`` call runs all of them. A fit can also start from given estimates
 (the previous walk-forward window's, whose training slice overlaps this one in all but ``step``
-bars) instead of ``arch``'s starting values. ``tests/unit/test_garch_mle.py`` holds it to
-``arch``'s estimates and likelihood on the real sample data.
+bars) instead of ``arch``'s starting values; given the previous window's curvature too, it
+takes constrained quasi-Newton steps (``jobs.forecasting.models.newton``, the same bounds and
+constraint) instead of SLSQP, about 10 likelihood evaluations instead of 25 to 45.
+``tests/unit/test_garch_mle.py`` holds both to ``arch``'s estimates and likelihood on the real
+sample data.
 """
 
 from __future__ import annotations
@@ -28,12 +31,18 @@ from scipy.signal import lfilter
 from scipy.special import digamma, gammaln
 from scipy.stats import kurtosis
 
+from jobs.forecasting.models.newton import constrained_newton, positive_definite
+
 # arch's backcast and variance-bound smoothing: 75 bars of RiskMetrics weights.
 _BACKCAST_BARS, _LAMBDA = 75, 0.94
 _NU_BOUNDS = (2.05, 500.0)
 # The starting-value grid arch searches (alpha, alpha + beta).
 _GRID = tuple(itertools.product((0.01, 0.05, 0.1, 0.2), (0.5, 0.7, 0.9, 0.98)))
 _LOG_2PI = math.log(2.0 * math.pi)
+# Newton steps stop when the gain they predict is below this (in log-likelihood: tighter than
+# SLSQP's 1e-6), or give up after this many steps (SLSQP then fits).
+NEWTON_TOLERANCE = 1e-7
+NEWTON_ITERATIONS = 30
 
 
 @dataclass(frozen=True)
@@ -214,19 +223,34 @@ def negative_loglik(theta: np.ndarray, problem: GarchProblem) -> tuple[float, np
 
 @dataclass(frozen=True)
 class GarchFit:
-    """An optimiser's result: the parameters, the log-likelihood there, whether it converged."""
+    """An optimiser's result: the parameters, the log-likelihood there, whether it converged.
+
+    ``hessian`` is a positive definite estimate of the negative log-likelihood's curvature at
+    ``params`` (None when the fit did not converge): the next walk-forward window's start.
+    """
 
     params: np.ndarray
     loglik: float
     converged: bool
     message: str
+    hessian: np.ndarray | None = None
 
 
-def fit_garch(problem: GarchProblem, start: np.ndarray | None = None) -> GarchFit:
-    """Maximise the likelihood with SLSQP from ``start`` (``arch``'s starting values when None).
+def fit_garch(problem: GarchProblem, start: np.ndarray | None = None, hessian: np.ndarray | None = None) -> GarchFit:
+    """Maximise the likelihood from ``start`` (``arch``'s starting values when None).
 
-    A given start is moved inside the bounds and the constraint ``alpha + beta <= 1`` first.
+    With a start and its ``hessian`` (the previous window's estimates and curvature), Newton
+    steps under the same bounds and constraint go first (``newton.constrained_newton``);
+    otherwise, or when they do not finish, SLSQP as ``arch`` runs it, from the start moved
+    inside the bounds and ``alpha + beta <= 1``.
     """
+    if start is not None and hessian is not None and len(start) == len(problem.bounds):
+        a, b = _constraints(problem)
+        found = constrained_newton(lambda x: negative_loglik(x, problem), _feasible(start, problem, 0.0), hessian,
+                                   a, b, NEWTON_TOLERANCE, NEWTON_ITERATIONS)
+        if found is not None:
+            return GarchFit(found.x, -found.fun, True, f"Newton steps converged ({found.evaluations} evaluations)",
+                            found.hessian)
     x0 = arch_start(problem) if start is None or len(start) != len(problem.bounds) else _feasible(start, problem)
     normal = np.zeros(len(x0))
     normal[3:5] = -1.0
@@ -235,13 +259,44 @@ def fit_garch(problem: GarchProblem, start: np.ndarray | None = None) -> GarchFi
         warnings.simplefilter("ignore")  # "values outside bounds" mid-search; convergence is reported below
         res = minimize(negative_loglik, x0, args=(problem,), jac=True, method="SLSQP", bounds=problem.bounds,
                        constraints=[persistence])
-    return GarchFit(np.asarray(res.x, dtype=float), -float(res.fun), bool(res.status == 0), str(res.message))
+    x, converged = np.asarray(res.x, dtype=float), bool(res.status == 0)
+    return GarchFit(x, -float(res.fun), converged, str(res.message), curvature(problem, x) if converged else None)
 
 
-def _feasible(start: np.ndarray, problem: GarchProblem) -> np.ndarray:
+def curvature(problem: GarchProblem, x: np.ndarray) -> np.ndarray | None:
+    """The negative log-likelihood's Hessian at ``x`` by forward differences of the analytic gradient.
+
+    Made positive definite (``newton.positive_definite``): at a maximum on a bound the
+    likelihood may still rise across it. None when it is not finite.
+    """
+    _, g = negative_loglik(x, problem)
+    h = np.empty((len(x), len(x)))
+    for i in range(len(x)):
+        moved = x.copy()
+        moved[i] += 1e-6 * max(abs(x[i]), 1e-2)
+        h[:, i] = (negative_loglik(moved, problem)[1] - g) / (moved[i] - x[i])
+    return positive_definite(h)
+
+
+def _constraints(problem: GarchProblem) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds and ``alpha + beta <= 1`` as rows of ``A @ x >= b``."""
+    size = len(problem.bounds)
+    rows, limits = [], []
+    for i, (lo, hi) in enumerate(problem.bounds):
+        for bound, sign in ((lo, 1.0), (hi, -1.0)):
+            if bound is not None:
+                rows.append(sign * np.eye(size)[i])
+                limits.append(sign * bound)
+    persistence = np.zeros(size)
+    persistence[3:5] = -1.0
+    return np.array([*rows, persistence]), np.array([*limits, -1.0])
+
+
+def _feasible(start: np.ndarray, problem: GarchProblem, margin: float = 1e-6) -> np.ndarray:
+    """``start`` clipped into the bounds; an ``alpha + beta`` above 1 scaled down to ``1 - margin``."""
     lows = np.array([-np.inf if lo is None else lo for lo, _ in problem.bounds])
     highs = np.array([np.inf if hi is None else hi for _, hi in problem.bounds])
     x = np.clip(np.asarray(start, dtype=float), lows, highs)
     if x[3] + x[4] > 1.0:
-        x[3:5] *= (1.0 - 1e-6) / (x[3] + x[4])
+        x[3:5] *= (1.0 - margin) / (x[3] + x[4])
     return x

@@ -6,7 +6,9 @@ is the cumulative ``steps``-bar return scaled the same way. Early stopping watch
 tail of the *training* slice: the validation slice must stay out-of-sample, because the
 ensemble fits its weights and measures divergence on it. The interval comes from empirical
 quantiles of training residuals standardised by a causal EWMA volatility, so it widens and
-narrows with volatility clustering.
+narrows with volatility clustering. In a walk-forward, each window's net starts from the
+previous window's trained net and trains briefly (``SequenceNetModel.fit_batch``); ``fit``
+alone trains from the seeded initialisation.
 
 Randomness comes only from a ``torch.Generator`` seeded with ``seed`` (initialisation and
 mini-batch order); no global seed is touched. Thread count is the caller's business.
@@ -34,7 +36,7 @@ class _LSTMNet(nn.Module):
 
 
 class LSTMModel(SequenceNetModel):
-    """One-layer LSTM (hidden 16) on the last 20 bars; see the module docstring.
+    """One-layer LSTM (hidden 16) on the last 10 bars; see the module docstring.
 
     Args:
         base: ``seed``, ``interval``, ``lookback``, ``holdout``, ``settings``: see ``SequenceNetModel``.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TypedDict, cast
+from dataclasses import dataclass, replace
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -18,7 +18,12 @@ from jobs.forecasting.models.residual import ResidualIntervalModel
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimiser settings for ``train_net``."""
+    """Optimiser settings for ``train_net``.
+
+    The defaults (two mini-batches per epoch of a daily head, patience 8) are measured choices:
+    one full batch per epoch, or patience 4, each cost less but sometimes stopped before a net
+    learnt a simulated AR(1) signal (docs/performance.md).
+    """
 
     max_epochs: int = 60
     patience: int = 8
@@ -58,109 +63,66 @@ def train_net(
     tail: tuple[torch.Tensor, torch.Tensor],
     settings: TrainSettings,
     generator: torch.Generator,
+    warm: bool = False,
 ) -> int:
     """Adam on mean squared error over ``head``, early-stopped on ``tail``; restores the best weights.
 
-    One network's case of ``train_nets``.
+    Every epoch takes the head in mini-batches in a fresh order from ``generator``, one Adam step
+    each, then measures the loss on the tail; the weights of the
+    best tail loss are kept, and training stops ``patience`` epochs after that. With ``warm``, the
+    weights ``net`` starts with (another window's trained net) compete as epoch 0: a tail they
+    already fit best keeps them unchanged.
 
     Returns:
-        The epoch (1-based) whose weights were kept.
+        The epoch whose weights were kept (0: the starting weights, only when ``warm``).
 
     Raises:
-        ModelFitError: When the loss becomes non-finite.
+        ModelFitError: When the training loss becomes non-finite, or the tail loss never was finite.
     """
-    outcome = train_nets([net], [head], [tail], settings, [generator])[0]
-    if isinstance(outcome, ModelFitError):
-        raise outcome
-    return outcome
-
-
-def train_nets(
-    nets: Sequence[nn.Module],
-    heads: Sequence[tuple[torch.Tensor, torch.Tensor]],
-    tails: Sequence[tuple[torch.Tensor, torch.Tensor]],
-    settings: TrainSettings,
-    generators: Sequence[torch.Generator],
-) -> list[int | ModelFitError]:
-    """Train independent networks together, each exactly as it would be trained alone.
-
-    Per network: every epoch a fresh mini-batch order from its own generator, one Adam step per
-    mini-batch on the mean squared error over its ``head``, then the loss on its ``tail``; the
-    weights of the best tail loss are kept, and it stops ``patience`` epochs after that. Each
-    network's forward and backward pass stay its own (torch's fused oneDNN LSTM kernels, which
-    are faster here than any batched formulation measured, see docs/performance.md); its
-    gradient lands in one flat buffer shared by all, and one Adam update per mini-batch moves
-    every network (Adam is elementwise, so nothing is shared between them). A stopped network
-    leaves the loop with its result kept. The arithmetic per network is the same as training it
-    alone, so the results are equal (tested).
-
-    Raises:
-        ValueError: When the lists differ in length or the heads in size (they step together).
-
-    Returns:
-        Per network, the kept epoch (1-based), or the ``ModelFitError`` that dropped it: a loss
-        that became non-finite, or a tail loss that never was finite.
-    """
-    if not len(nets) == len(heads) == len(tails) == len(generators):
-        raise ValueError(f"train_nets needs one head, tail and generator per network, got {len(nets)} networks, "
-                         f"{len(heads)} heads, {len(tails)} tails, {len(generators)} generators")
-    if len({len(head[1]) for head in heads}) > 1:
-        raise ValueError(f"train_nets needs heads of one size, got {sorted({len(head[1]) for head in heads})}")
-    runs = [_Run(net) for net in nets]
-    adam = _FlatAdam(nets, settings.lr, settings.weight_decay)
+    run = _Run(net)
+    if warm:
+        run.watch(0, _tail_loss(net, tail))
+    adam = _FlatAdam(net, settings.lr, settings.weight_decay)
     try:
-        active = list(range(len(nets)))
         for epoch in range(1, settings.max_epochs + 1):
-            active = _epoch(nets, heads, settings, [(i, generators[i]) for i in active], runs, adam, epoch)
-            for i in active:
-                runs[i].watch(epoch, _tail_loss(nets[i], tails[i]))
-            active = [i for i in active if epoch - runs[i].best_epoch < settings.patience]
-            if not active:
+            _epoch(net, head, settings.batch_size, generator, adam, epoch)
+            run.watch(epoch, _tail_loss(net, tail))
+            if epoch - run.best_epoch >= settings.patience:
                 break
     finally:
         adam.release()
-    return [run.finish() for run in runs]
+    return run.finish()
 
 
-def _epoch(nets: Sequence[nn.Module], heads: Sequence[tuple[torch.Tensor, torch.Tensor]], settings: TrainSettings,
-           active: list[tuple[int, torch.Generator]], runs: list[_Run], adam: _FlatAdam, epoch: int) -> list[int]:
-    """One epoch of the ``active`` networks; returns those still training (a non-finite loss drops one)."""
-    orders = {i: torch.randperm(len(heads[i][0]), generator=generator) for i, generator in active}
-    for i in orders:
-        nets[i].train()
-    for start in range(0, len(heads[active[0][0]][0]), settings.batch_size):
+def _epoch(net: nn.Module, head: tuple[torch.Tensor, torch.Tensor], batch_size: int, generator: torch.Generator,
+           adam: _FlatAdam, epoch: int) -> None:
+    """One pass over ``head``, one Adam step per mini-batch."""
+    x, y = head
+    net.train()
+    order = torch.randperm(len(y), generator=generator)
+    for start in range(0, len(y), batch_size):
+        rows = order[start: start + batch_size]
         adam.zero_grad()
-        stepped = False
-        for i in orders:
-            if runs[i].error is not None:
-                continue
-            batch = orders[i][start: start + settings.batch_size]
-            loss = nn.functional.mse_loss(nets[i](heads[i][0][batch]), heads[i][1][batch])
-            if torch.isfinite(loss):
-                # Each net's backward right after its forward, while its activations are in cache.
-                loss.backward()
-                stepped = True
-            else:  # as alone: this network stops before the step, the others carry on
-                runs[i].error = ModelFitError(f"training loss became non-finite at epoch {epoch}")
-        if stepped:
-            adam.step()
-    return [i for i in orders if runs[i].error is None]
+        loss = nn.functional.mse_loss(net(x[rows]), y[rows])
+        if not torch.isfinite(loss):
+            raise ModelFitError(f"training loss became non-finite at epoch {epoch}")
+        loss.backward()
+        adam.step()
 
 
 class _FlatAdam:
-    """``torch.optim.Adam`` (L2 weight decay, its defaults) over many networks' parameters at once.
+    """``torch.optim.Adam`` (L2 weight decay, its defaults) over one network, as one flat tensor.
 
-    Every parameter and its gradient become views into one flat tensor each, so an update is
-    six tensor operations for all the networks instead of a dozen per parameter tensor. The
-    arithmetic is ``torch.optim.Adam``'s, element by element, and every network steps together
-    (the heads have one size), so each sees its own step count.
+    Every parameter and its gradient become views into one flat tensor each, so an update is six
+    tensor operations instead of a dozen per parameter tensor (and ``torch.optim``, whose import
+    pulls in ``torch._dynamo``, is not needed). The arithmetic is ``torch.optim.Adam``'s.
     """
 
     betas = (0.9, 0.999)
     eps = 1e-8
 
-    def __init__(self, nets: Sequence[nn.Module], lr: float, weight_decay: float) -> None:
-        self.params = [p for net in nets for p in net.parameters()]
+    def __init__(self, net: nn.Module, lr: float, weight_decay: float) -> None:
+        self.params = list(net.parameters())
         self.flat = torch.cat([p.detach().reshape(-1) for p in self.params])
         self.grad = torch.zeros_like(self.flat)
         offset = 0
@@ -200,24 +162,21 @@ def _tail_loss(net: nn.Module, tail: tuple[torch.Tensor, torch.Tensor]) -> float
 
 
 class _Run:
-    """One network's early-stopping record in ``train_nets``."""
+    """One network's early-stopping record in ``train_net``."""
 
     def __init__(self, net: nn.Module) -> None:
         self.net = net
         self.best_loss, self.best_epoch, self.best_state = float("inf"), 0, _snapshot(net)
-        self.error: ModelFitError | None = None
 
     def watch(self, epoch: int, loss: float) -> None:
         """Keep the weights when the tail loss improved."""
         if loss < self.best_loss:
             self.best_loss, self.best_epoch, self.best_state = loss, epoch, _snapshot(self.net)
 
-    def finish(self) -> int | ModelFitError:
-        """Restore the best weights; the kept epoch, or why the network failed."""
-        if self.error is None and not np.isfinite(self.best_loss):
-            self.error = ModelFitError("validation loss was never finite")
-        if self.error is not None:
-            return self.error
+    def finish(self) -> int:
+        """Restore the best weights; the kept epoch."""
+        if not np.isfinite(self.best_loss):
+            raise ModelFitError("validation loss was never finite")
         self.net.load_state_dict(self.best_state)
         return self.best_epoch
 
@@ -234,6 +193,7 @@ class SequenceArgs(TypedDict, total=False):
     lookback: int
     holdout: float
     settings: TrainSettings | None
+    warm_settings: TrainSettings | None
 
 
 class SequenceNetModel(ResidualIntervalModel):
@@ -244,7 +204,10 @@ class SequenceNetModel(ResidualIntervalModel):
         interval: Central prediction interval level in (0, 1).
         lookback: Bars of history fed to the net.
         holdout: Fraction of the training origins held out (the tail) for early stopping.
-        settings: Optimiser settings.
+        settings: Optimiser settings of a net trained from its seeded initialisation (``fit``).
+        warm_settings: Optimiser settings of a walk-forward window's net that continues the
+            previous window's (``fit_batch``); default: ``settings`` with patience 1, so it
+            trains only while each epoch improves on the weights it started from.
     """
 
     min_train = 120
@@ -253,9 +216,10 @@ class SequenceNetModel(ResidualIntervalModel):
         self,
         seed: int = 0,
         interval: float = 0.9,
-        lookback: int = 20,
+        lookback: int = 10,
         holdout: float = 0.2,
         settings: TrainSettings | None = None,
+        warm_settings: TrainSettings | None = None,
     ) -> None:
         super().__init__(seed=seed, interval=interval)
         if lookback < 2:
@@ -265,48 +229,57 @@ class SequenceNetModel(ResidualIntervalModel):
         self.lookback = lookback
         self.holdout = holdout
         self.settings = settings or TrainSettings()
+        self.warm_settings = warm_settings or replace(self.settings, patience=1)
 
     @abstractmethod
     def build_net(self, n_inputs: int) -> nn.Module:
         """A network mapping ``(batch, lookback, n_inputs)`` to ``(batch,)`` forecasts."""
 
     def fit(self, returns: np.ndarray, steps: int) -> SequenceNetModel:
-        """Train on the training slice (see the module docstring for the scheme).
+        """Train on the training slice from the seeded initialisation (see the module docstring).
 
         Raises:
             ModelFitError: On a constant series or a loss that becomes non-finite.
             ValueError: On invalid input.
         """
-        run = self._prepare(returns, steps)
-        self.best_epoch_ = train_net(run.net, run.head, run.tail, self.settings, run.generator)
-        self._finish(run)
-        return self
+        return self._fit(returns, steps, None)
 
     @classmethod
     def fit_batch(cls, models: Sequence[ForecastModel], slices: Sequence[np.ndarray],
                   steps: int) -> list[ForecastModel | Exception]:
-        """Fit many nets of this kind, each on its slice, training them together (``train_nets``).
+        """Fit a symbol-horizon's windows oldest first, each net continuing the previous window's.
 
-        The walk-forward's path: a symbol-horizon's windows are independent nets of one shape.
-        Each ends exactly as its own ``fit`` would leave it; nets with different optimiser
-        settings or training-slice lengths train in separate groups.
+        The first window's net trains from its seeded initialisation, exactly as ``fit``. Every
+        later one starts from the weights the previous fitted window's net ended with (its
+        training slice overlaps this one in all but ``step`` bars, and ends before this one's
+        tail, so the tail stays out of sample) and trains under ``warm_settings``, those weights
+        competing as epoch 0 on this window's tail. So a window's net is no longer what ``fit``
+        alone would make of its slice; why that is allowed is in docs/performance.md. A window
+        that fails is skipped: the next continues from the last one fitted.
         """
-        out: list[ForecastModel | Exception | None] = [None] * len(models)
-        runs: dict[int, _Prepared] = {}
-        for i, (model, returns) in enumerate(zip(models, slices, strict=True)):
+        out: list[ForecastModel | Exception] = []
+        previous: nn.Module | None = None
+        for model, returns in zip(models, slices, strict=True):
             try:
-                runs[i] = _sequence_model(model)._prepare(returns, steps)
+                fitted = _sequence_model(model)._fit(returns, steps, previous)
             except Exception as exc:  # this model fails in this window only (see ForecastModel.fit_batch)
-                out[i] = exc
-        groups: dict[tuple[TrainSettings, int], list[int]] = {}
-        for i, run in runs.items():  # nets train together when they step together
-            groups.setdefault((_sequence_model(models[i]).settings, len(run.head[1])), []).append(i)
-        for (settings, _), members in groups.items():
-            outcomes = train_nets([runs[i].net for i in members], [runs[i].head for i in members],
-                                  [runs[i].tail for i in members], settings, [runs[i].generator for i in members])
-            for i, outcome in zip(members, outcomes, strict=True):
-                out[i] = _finished(_sequence_model(models[i]), runs[i], outcome)
-        return cast(list[ForecastModel | Exception], out)  # every position was set above
+                out.append(exc)
+                continue
+            out.append(fitted)
+            previous = fitted.net_
+        return out
+
+    def _fit(self, returns: np.ndarray, steps: int, previous: nn.Module | None) -> SequenceNetModel:
+        """Train from the seeded initialisation, or from ``previous`` (a net of the same shape)."""
+        run = self._prepare(returns, steps)
+        start = previous if previous is not None and _same_shape(previous, run.net) else None
+        if start is not None:  # overwrites the seeded initialisation
+            run.net.load_state_dict(start.state_dict())
+        self.warm_started_ = start is not None
+        settings = self.warm_settings if self.warm_started_ else self.settings
+        self.best_epoch_ = train_net(run.net, run.head, run.tail, settings, run.generator, warm=self.warm_started_)
+        self._finish(run)
+        return self
 
     def _prepare(self, returns: np.ndarray, steps: int) -> _Prepared:
         """Validate the slice, build and seed the net, and split its training data into head and tail."""
@@ -322,9 +295,10 @@ class SequenceNetModel(ResidualIntervalModel):
     def _finish(self, run: _Prepared) -> None:
         """Keep the trained net; skill shrinkage from its tail forecasts, then the interval."""
         self.net_ = run.net.eval()
+        forecasts = self._forward(run.x)
         # The tail was only watched for early stopping, never fitted on: its forecasts are out of sample.
-        self.fit_shrinkage(run.returns, run.origins[run.tail_rows], self._forward(run.x[run.tail_rows]))
-        self.calibrate(run.returns, run.origins, self._forward(run.x))
+        self.fit_shrinkage(run.returns, run.origins[run.tail_rows], forecasts[run.tail_rows])
+        self.calibrate(run.returns, run.origins, forecasts)
 
     def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:
         """The net's forecasts, back in log-return units."""
@@ -359,12 +333,7 @@ def _sequence_model(model: ForecastModel) -> SequenceNetModel:
     return model
 
 
-def _finished(model: SequenceNetModel, run: _Prepared, outcome: int | ModelFitError) -> ForecastModel | Exception:
-    if isinstance(outcome, ModelFitError):
-        return outcome
-    model.best_epoch_ = outcome
-    try:
-        model._finish(run)
-    except Exception as exc:  # this model fails in this window only (see ForecastModel.fit_batch)
-        return exc
-    return model
+def _same_shape(a: nn.Module, b: nn.Module) -> bool:
+    """Whether ``b`` can take ``a``'s weights: the same network class with parameters of the same shapes."""
+    shapes_a = {k: v.shape for k, v in a.state_dict().items()}
+    return type(a) is type(b) and shapes_a == {k: v.shape for k, v in b.state_dict().items()}

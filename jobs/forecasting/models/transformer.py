@@ -1,4 +1,4 @@
-"""A tiny transformer-encoder forecaster (d_model 16, one layer, lookback 20).
+"""A tiny transformer-encoder forecaster (d_model 16, one layer, lookback 10).
 
 It shares the LSTM's training scheme, early stopping on a held-out tail of the training
 slice, seeding and volatility-scaled interval (``jobs.forecasting.models.sequence.SequenceNetModel``);

@@ -3,8 +3,8 @@
 ``python -m bench.damage [--step 5] [--trials 400]`` prints:
 
 1. Real data (``arch.data.sp500`` and ``nasdaq``, 1999-2018, closes and adjusted closes): every
-   job-sized span (the bars a daily task reads: 815) starting every ``--step`` sessions, scored as
-   the job scores it. Index data holds no damaged price, so every refusal is a false one; the
+   job-sized span (the returns a daily task reads: 1193 with ten windows) starting every ``--step``
+   sessions, scored as the job scores it. Index data holds no damaged price, so every refusal is a false one; the
    former rule (any return beyond 25 robust scales refused) is shown beside it.
 2. Simulated earnings gaps in seeded GARCH series (the sample data's model): daily gaps of
    5-60% either way, hourly gaps of 3-20% (the issue's +12% overnight gap), each alone, and

@@ -28,7 +28,9 @@ T = Thresholds()
 P, M, R = Decision.PROCEED, Decision.MONITOR, Decision.ROLLBACK
 QUIET = (  # the checks after coverage, with nothing to report
     Check("model_errors", P, "no model errors"),
-    Check("uncaught_errors", P, "no symbol failed in any run"),
+    Check("uncaught_errors", P, "no symbol failed in code in any run"),
+    Check("data_incidents", P, "0 data incident(s) on 0 symbol(s), 0 quarantined; at most 0.0% of a run's symbols "
+          "refused (systemic above 25.0%): reported for the data team, not a rollback"),
     Check("missing_forecasts", P, "every symbol has a forecast on every run day"),
     Check("inconsistent_forecasts", P, "every forecast row is consistent"),
     Check("logging", P, "100% of forecasts and windows logged"),
@@ -69,8 +71,10 @@ def test_a_failing_review_names_every_finding_under_its_check() -> None:
             "AAPL 1D 3 of 20 windows overfitting (15.0%), not below 10.0%",)),
         Check("coverage", P, "90% interval covers 86.7% of 60 windows' outcomes (within 85.0%-95.0%)"),
         Check("model_errors", M, "1 borderline finding(s)", ("AAPL 1D 2 model error(s) in 20 windows",)),
+        Check("uncaught_errors", R, "1 rollback finding(s)", ("QQQ 1D: failure detail",)),
+        QUIET[2],  # data incidents: none among these incidents
         *(Check(name, R, "1 rollback finding(s)", (f"QQQ 1D: {kind} detail",)) for name, kind in (
-            ("uncaught_errors", "failure"), ("missing_forecasts", "missing"), ("inconsistent_forecasts", "inconsistent"),
+            ("missing_forecasts", "missing"), ("inconsistent_forecasts", "inconsistent"),
             ("logging", "logging"), ("alert_storms", "alert_storm")))), rows, incidents)
 
 

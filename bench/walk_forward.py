@@ -56,6 +56,8 @@ GROUPS = (
     ("LSTM fits in all", [("sequence.py", "fit_batch"), ("sequence.py", "fit")]),
     ("ARIMA_GARCH fits", [("arima_garch.py", "fit_batch"), ("arima_garch.py", "fit")]),
     ("ARIMA_GARCH optimiser", [("arima_garch.py", "_fit_params")]),
+    ("  of which Newton steps", [("newton.py", "constrained_newton")]),
+    ("  of which SLSQP", [("_slsqp_py.py", "_minimize_slsqp")]),
 )
 PREDICT = (("residual.py", "predict"), ("arima_garch.py", "predict"))
 

@@ -3,10 +3,11 @@
 The maths (window planning, targets, RMSE, divergence) are pure functions.
 ``fit_models`` fits every window's models once, each model's windows together
 (``ForecastModel.fit_batch``: each LSTM window continues the previous window's trained net,
-each GARCH window starts from the previous one's estimates); ``predict_window`` predicts one window's slices from those fits, and
-``score_set`` then weights and scores one model set; ``jobs.forecasting.pipeline.evaluate_series``
-scores the production set and the paired baseline, so both are compared on the very same
-windows and fits. ``fit_and_predict`` is the one-window case.
+each GARCH window starts from the previous one's estimates); ``predict_window`` predicts one
+window's slices from those fits, and ``score_set`` then weights and scores one model set;
+``jobs.forecasting.pipeline.evaluate_series`` scores the production set and the paired
+baseline, so both are compared on the very same windows and fits. ``fit_and_predict`` is the
+one-window case.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""A symbol-horizon's windows fitted together: LSTMs continue the previous window's net, GARCH its estimates (issue 24)."""
+"""A symbol-horizon's windows fitted together: LSTMs continue the previous window's net (issue 24).
+
+And each GARCH window starts from the previous one's estimates and curvature.
+"""
 
 from __future__ import annotations
 

@@ -151,7 +151,7 @@ class ArimaGarchModel(ForecastModel):
 
         Consecutive walk-forward windows share all but ``step`` bars, so the previous estimates
         are close to this window's and a few Newton steps with the previous curvature reach the
-        maximum (``garch_mle.newton_fit``); it is the same maximum as from ``arch``'s starting
+        maximum (``newton.constrained_newton``); it is the same maximum as from ``arch``'s starting
         values, found to a tighter tolerance (tested).
         """
         out: list[ForecastModel | Exception] = []

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tests.support import sql_mutation
 from tests.support.fixtures import SERVER_URL_ENV, make_template, start_scratch_server
+from tests.support.mutation_reasons import is_equivalent, reason_for
 
 ROOT = Path(__file__).resolve().parents[2]
 # mutmut's verdicts that count as the tests catching the mutant.
@@ -49,16 +50,23 @@ def mutmut_verdicts(mutants: Path) -> dict[str, Counter[str]]:
     return out
 
 
-def mutmut_survivors(mutants: Path) -> list[str]:
-    """Names of the judged mutants no test caught (survived, or reached by no test)."""
+def mutmut_survivors_in(meta: Path) -> list[str]:
+    """Names of one module's judged mutants that no test caught (survived, or reached by no test)."""
     from mutmut.stats import status_by_exit_code
 
-    names = []
+    return [name for name, code in json.loads(meta.read_text())["exit_code_by_key"].items()
+            if status_by_exit_code[code] not in CAUGHT | {"not checked", "skipped"}]
+
+
+def mutmut_survivors(mutants: Path) -> list[str]:
+    """Each judged mutant no test caught, with its verdict: ``NAME (survived)``."""
+    from mutmut.stats import status_by_exit_code
+
+    out = []
     for meta in sorted(mutants.rglob("*.py.meta")):
-        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if status_by_exit_code[code] not in CAUGHT | {"not checked", "skipped"}:
-                names.append(f"{name} ({status_by_exit_code[code]})")
-    return names
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        out += [f"{name} ({status_by_exit_code[codes[name]]})" for name in mutmut_survivors_in(meta)]
+    return out
 
 
 def survivor_changes(mutants: Path) -> list[str]:
@@ -71,22 +79,36 @@ def survivor_changes(mutants: Path) -> list[str]:
         diff = get_diff_for_mutant(name, path=find_mutant(name).path).splitlines()
         old = " ".join(d[1:].strip() for d in diff if d.startswith("-") and not d.startswith("---"))
         new = " ".join(d[1:].strip() for d in diff if d.startswith("+") and not d.startswith("+++"))
-        lines.append(f"{entry}: `{old}` -> `{new}`")
+        lines.append(f"{entry}: `{old}` -> `{new}` -- {reason_for(name) or 'UNEXPLAINED'}")
     return lines
 
 
-def python_report(verdicts: dict[str, Counter[str]]) -> str:
+def python_report(verdicts: dict[str, Counter[str]], equivalent: Counter[str] | None = None) -> str:
     """Kill rate per module: caught over judged mutants (no-test mutants count as survivors).
 
     Mutants a stopped run never reached ("not checked") are left out of both, and counted.
+    ``equivalent`` (survivors per module that ``mutation_reasons`` explains as equivalent) gives
+    the second rate: caught over the judged mutants that a test could kill.
     """
-    lines = ["mutmut: kill rate per module (caught / judged; survivors: `mutmut show NAME`)"]
+    equivalent = equivalent or Counter()
+    lines = ["mutmut: kill rate per module (caught / judged; then without the equivalent survivors)"]
     for module, counts in verdicts.items():
         total = sum(counts.values()) - counts["skipped"] - counts["not checked"]
         caught = sum(counts[v] for v in CAUGHT)
+        killable = total - equivalent[module]
         detail = ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
-        lines.append(f"  {module:36} {caught:3}/{total:<3} {100 * caught / total if total else 0:5.1f}%  ({detail})")
+        lines.append(f"  {module:36} {caught:3}/{total:<3} {100 * caught / total if total else 0:5.1f}%  "
+                     f"{caught:3}/{killable:<3} {100 * caught / killable if killable else 0:5.1f}%  ({detail})")
     return "\n".join(lines)
+
+
+def equivalent_survivors(mutants: Path) -> Counter[str]:
+    """Survivors per mutated module that ``mutation_reasons`` explains as equivalent."""
+    out: Counter[str] = Counter()
+    for meta in sorted(mutants.rglob("*.py.meta")):
+        module = str(meta.relative_to(mutants)).removesuffix(".meta")
+        out[module] += sum(1 for entry in mutmut_survivors_in(meta) if is_equivalent(entry))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,10 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-python", action="store_true", help="only the SQL pass")
     parser.add_argument("--skip-sql", action="store_true", help="only mutmut")
     parser.add_argument("--survivors", action="store_true",
-                        help="print the last mutmut run's survivors with the line each changed, and exit")
+                        help="print the last mutmut run's survivors with the line each changed and why, and exit")
+    parser.add_argument("--report", action="store_true", help="print the last mutmut run's kill rates, and exit")
     args = parser.parse_args(argv)
-    if args.survivors:
-        print("\n".join(survivor_changes(ROOT / "mutants")))
+    if args.survivors or args.report:
+        mutants = ROOT / "mutants"
+        print("\n".join(survivor_changes(mutants)) if args.survivors
+              else python_report(mutmut_verdicts(mutants), equivalent_survivors(mutants)))
         return 0
     if args.jobs < 1:
         parser.error(f"--jobs={args.jobs} is invalid: expected 1 or more")
@@ -111,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return status
         outcomes = [] if args.skip_sql else sql_mutation.run_pass(url, jobs=args.jobs)
     if not args.skip_python:
-        print(python_report(mutmut_verdicts(ROOT / "mutants")))
+        print(python_report(mutmut_verdicts(ROOT / "mutants"), equivalent_survivors(ROOT / "mutants")))
         print("\n".join(f"  SURVIVED {name}" for name in mutmut_survivors(ROOT / "mutants")))
     if outcomes:
         print(sql_mutation.report(outcomes))

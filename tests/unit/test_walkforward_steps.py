@@ -74,8 +74,12 @@ class Raising(Drift):
 
 
 class NotFinite(Drift):
+    """Finite up to origin ``after``, NaN beyond: fine on the validation slice, not on the test slice."""
+
+    after = 0
+
     def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
-        mean = np.full(origins.shape, np.nan)
+        mean = np.where(origins > self.after, np.nan, self.level_)
         return Prediction(mean, mean, mean)
 
 
@@ -172,6 +176,7 @@ def test_a_window_keeps_each_model_that_predicts_and_records_why_the_others_drop
     (bounds,) = plan_windows(40, WindowSpec(train=10, val=5, test=6, step=5, windows=1), 1, walk_forward=False)
     bounds = WindowBounds(4, bounds.train, bounds.val_origins, bounds.test_origins)
     models = (Model.ARIMA_GARCH, Model.GB, Model.RF, Model.PROPHET, Model.LSTM)
+    NotFinite.after = int(bounds.val_origins.max())
     with caplog.at_level(logging.WARNING, logger="jobs.forecasting.walkforward"):
         window = fit_and_predict(models, factory, RETURNS, bounds, 1, seed_of=lambda m: len(m.value))
     assert list(window.val) == list(window.test) == ["ARIMA_GARCH", "LSTM"]  # the rest dropped, the window kept

@@ -33,6 +33,7 @@ from jobs.storage.forecasts import write_outcome
 from jobs.storage.sample_data import seed_sample_bars, simulated_bars
 from jobs.unified_forecast_job import main
 from tests.support.fixtures import scratch_database
+from tests.support.models import stand_in_env
 from tests.support.pipeline import run_symbol
 
 SPEC = WindowSpec(train=120, val=20, test=20, step=20, windows=2)
@@ -157,7 +158,8 @@ def test_one_bad_symbol_fails_alone_and_the_run_exits_1_naming_it(db_url: str, t
     with connect(db_url) as conn, conn.transaction():
         upsert_bars(conn, "BROKE", "1d", broken, "test: a NaN close")
     argv = ["--symbols", "AAPL,BROKE,NVDA", "--horizon", "1D", "--workers", "1", "--run-id", "one-bad"]
-    assert main(argv, {"DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path)}) == 1
+    # The stand-in models: a failure kept to its symbol and the exit status are the subject here.
+    assert main(argv, {**stand_in_env(), "DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path)}) == 1
     err = capsys.readouterr().err
     bad_ts = broken["ts"].iloc[-5]
     assert f"error: BROKE 1D: 1d bars: missing or non-finite price at {bad_ts}" in err

@@ -10,7 +10,7 @@ from tests.support.checkout import checkout_leftovers
 
 _LEFTOVERS_BEFORE = pytest.StashKey[set[str] | None]()
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.demo_run"]
 
 
 # The suite leaves the checkout as it found it: reports, pages and databases go to temporary

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
 DEFAULT_EXCHANGE = "XNYS"
 # Calendars are built once per process from here (the real sample data starts in 1999);
@@ -34,6 +37,10 @@ class CalendarError(ValueError):
 @lru_cache(maxsize=8)
 def trading_calendar(exchange: str) -> xcals.ExchangeCalendar:
     """The exchange's calendar (ISO 10383 MIC such as XNYS, XNAS, XLON), cached per process."""
+    # Imported at first use: about a second of CPU, which the commands that never read a
+    # calendar (--help, the review, the gate) need not pay at start-up.
+    import exchange_calendars as xcals
+
     try:
         return xcals.get_calendar(exchange, start=CALENDAR_START)
     except xcals.errors.InvalidCalendarName:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
-from scipy.optimize import minimize
 
 from jobs.contract.domain import OPTIMIZATION_METHODS
 from jobs.forecasting.models.base import Prediction
@@ -130,6 +129,10 @@ def simplex_least_squares(matrix: np.ndarray, y: np.ndarray) -> np.ndarray:
     The quadratic form is rescaled to unit average diagonal so the solver's tolerances mean
     the same thing for daily returns (~1e-2) as for anything else.
     """
+    # Imported here: scipy.optimize costs about a second of CPU per process, and every command
+    # imports this module (through the results it reads) while only a fitting process solves.
+    from scipy.optimize import minimize
+
     k = matrix.shape[1]
     gram = matrix.T @ matrix / len(y)
     cross = matrix.T @ y / len(y)

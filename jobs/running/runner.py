@@ -6,6 +6,7 @@ import itertools
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -108,15 +109,17 @@ def _init_worker(threads: int, parent_pid: int | None = None, started: Any = Non
         # The worker started with SIGINT blocked (``_sigint_held``); ignoring it discards a pending one.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    import torch
     from threadpoolctl import threadpool_limits
 
     # workers x threads must not oversubscribe the cores: torch's pool, and the BLAS/OpenMP
     # pools numpy and scipy load (each defaults to one spinning thread per core).
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)  # read by libraries loaded after this point
+        os.environ[var] = str(threads)  # read by libraries loaded after this point (torch too)
     threadpool_limits(threads)  # libraries already loaded
-    torch.set_num_threads(threads)
+    # torch is imported only by the models that use it (about 2 s of CPU per process): a worker of
+    # a set without them never loads it, and one that does sizes its pool from OMP_NUM_THREADS.
+    if (torch := sys.modules.get("torch")) is not None:
+        torch.set_num_threads(threads)
     warm_up(warm)  # imports and torch's first-call set-up, once per worker instead of in its first task
     if parent_pid is not None:
         _exit_with_parent(parent_pid)

@@ -33,6 +33,7 @@ from jobs.storage.forecasts import write_outcome
 from jobs.storage.sample_data import seed_sample_bars, simulated_bars
 from jobs.unified_forecast_job import main
 from tests.support.fixtures import scratch_database
+from tests.support.models import stand_in_env
 from tests.support.pipeline import run_symbol
 
 SPEC = WindowSpec(train=120, val=20, test=20, step=20, windows=2)
@@ -160,7 +161,8 @@ def test_one_bad_symbol_is_a_data_incident_alone_and_the_run_exits_0_naming_it(
         upsert_bars(conn, "BROKE", "1d", broken, "test: a NaN close")
     argv = ["--symbols", "AAPL,BROKE,NVDA", "--horizon", "1D", "--workers", "1", "--run-id", "one-bad",
             "--as-of", "2026-11-20"]  # the sample's last session: fresh
-    assert main(argv, {"DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path)}) == 0
+    # The stand-in models: a failure kept to its symbol and the exit status are the subject here.
+    assert main(argv, {**stand_in_env(), "DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path)}) == 0
     err = capsys.readouterr().err
     bad_ts = broken["ts"].iloc[-5]
     assert f"data incident: BROKE 1D: 1d bars: missing or non-finite price at {bad_ts}" in err

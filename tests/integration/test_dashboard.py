@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from html import unescape
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from jobs.contract import metrics
@@ -21,11 +20,9 @@ from jobs.monitoring.dashboard import load_dashboard, render_html, status
 from jobs.monitoring.runs import horizon_aggregate
 from jobs.storage.db import with_retry
 from jobs.storage.forecasts import write_outcome
-from jobs.unified_forecast_job import main as job_main
-from tests.support.fixtures import with_dbname
+from tests.support.fixtures import scratch_database
 from tests.unit.test_metrics import expand, failed, find, outcome
 
-DEMO = ["--symbols", "AAPL,MSFT,SPY", "--horizon", "1D", "--workers", "1"]
 CHARTS = ("1D: divergence vs naive by run", "1D: validation vs test RMSE by run", "Max window divergence per symbol",
           "1D: test RMSE vs the paired baseline by run", "Share of overfitting windows",
           "Raw test/validation RMSE ratio (not the guard's figure)", "Forecasts written, failed (code) and refused (data) per day")
@@ -33,14 +30,10 @@ SERIES = re.compile(r'aria-roledescription="series"')
 
 
 @pytest.fixture(scope="module")
-def demo_url(pg_server_url: str) -> str:
-    """A database the demo command ran against, with the paired legacy baseline."""
-    name = f"dash_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # generated identifier
-    url = with_dbname(pg_server_url, name)
-    assert job_main(DEMO, {"DATABASE_URL": url, "BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}) == 0
-    return url
+def demo_url(pg_server_url: str, legacy_demo_template: str) -> Iterator[str]:
+    """A database the demo command ran against, with the paired legacy baseline (``tests.support.demo_run``)."""
+    with scratch_database(pg_server_url, "dash", legacy_demo_template) as url:
+        yield url
 
 
 def svgs(html: str) -> dict[str, str]:

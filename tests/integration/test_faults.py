@@ -25,7 +25,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from jobs.contract.config import JobConfig
 from jobs.forecasting.results import SymbolOutcome
 from jobs.forecasting.walkforward import DEFAULT_SPECS
 from jobs.running.runner import (
@@ -257,7 +256,7 @@ def test_tasks_whose_workers_keep_dying_fail_with_the_reason_after_the_restarts(
     killer.start()
     tasks = [Task(s, "1D", "fault-oom") for s in SYMBOLS[:2]]
     try:
-        outcomes = run_tasks(tasks, JobConfig(), seeded_url, workers=2)
+        outcomes = run_tasks(tasks, stand_in_config(), seeded_url, workers=2)
     finally:
         stop.set()
         killer.join(timeout=10)
@@ -281,7 +280,7 @@ def test_a_long_run_recycles_its_pools_and_never_stalls(seeded_url: str) -> None
     tasks = [Task(f"NOBARS{i}", "1D", "fault-long") for i in range(count)]
     outcomes: list[SymbolOutcome] = []
     seen: set[int] = set()
-    runner = threading.Thread(target=lambda: outcomes.extend(run_tasks(tasks, JobConfig(), seeded_url, workers=2)),
+    runner = threading.Thread(target=lambda: outcomes.extend(run_tasks(tasks, stand_in_config(), seeded_url, workers=2)),
                               daemon=True)
     runner.start()
     while runner.is_alive() and len(seen) < 100:

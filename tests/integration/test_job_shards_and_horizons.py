@@ -1,4 +1,8 @@
-"""Batch array children each take their shard; hourly horizons run on hourly bars."""
+"""Batch array children each take their shard; hourly horizons run on hourly bars.
+
+Both run the job with the stand-in model set of ``tests.support.models``: shards and trading
+hours are the subject, not the models.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,14 @@ from jobs.contract.config import JobConfig
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 from tests.support.fixtures import ANY_AGE
+from tests.support.models import stand_in_env
 
 SYMBOLS = "AAPL,MSFT,SPY,NVDA"
 
 
 def test_array_children_cover_every_symbol_once_under_one_run_id(db_url: str) -> None:
     seed_sample_bars(db_url, SYMBOLS.split(","), ["1d"])
-    base = {**ANY_AGE, "DATABASE_URL": db_url, "ROLLOUT_PHASE": "canary", "ROLLOUT_SYMBOLS": SYMBOLS,
+    base = {**ANY_AGE, **stand_in_env(), "DATABASE_URL": db_url, "ROLLOUT_PHASE": "canary", "ROLLOUT_SYMBOLS": SYMBOLS,
             "CANARY_SYMBOLS": "AAPL,MSFT,SPY", "ROLLOUT_HORIZONS": "1D", "AWS_BATCH_JOB_ARRAY_SIZE": "3"}
     for index in range(3):
         env = {**base, "AWS_BATCH_JOB_ARRAY_INDEX": str(index), "AWS_BATCH_JOB_ID": f"job-123:{index}"}
@@ -34,7 +39,7 @@ def test_array_children_cover_every_symbol_once_under_one_run_id(db_url: str) ->
 
 def test_hourly_horizons_forecast_cumulative_returns_trading_hours_ahead(db_url: str) -> None:
     argv = ["--symbols", "AAPL", "--horizon", "4h,8h", "--workers", "1"]
-    assert main(argv, {"DATABASE_URL": db_url}) == 0
+    assert main(argv, {**stand_in_env(), "DATABASE_URL": db_url}) == 0
     with psycopg.connect(db_url) as conn:
         rows = conn.execute("SELECT horizon, origin_ts, target_ts FROM forecasts ORDER BY horizon").fetchall()
         windows = conn.execute("SELECT horizon, COUNT(*) FROM ensemble_validation_metrics GROUP BY horizon "

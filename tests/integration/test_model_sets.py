@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,7 @@ from jobs.forecasting.models.base import ForecastModel, Prediction
 from jobs.forecasting.walkforward import WindowSpec
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
+from tests.support.fixtures import scratch_database
 from tests.support.pipeline import run_symbol
 
 CANARY = {"ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true", "ENABLE_GB": "false",
@@ -25,6 +29,10 @@ FULL = {"ENSEMBLE_MODEL_COUNT": "2", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH"
         "ENABLE_WALK_FORWARD": "true", "ENABLE_DIVERGENCE_MONITORING": "true"}
 ROLLBACK = {"ENSEMBLE_MODEL_COUNT": "4", "ENABLE_LSTM": "true", "ENABLE_ARIMA_GARCH": "true", "ENABLE_GB": "true",
             "ENABLE_TRANSFORMER": "false"}
+# Which set each configuration runs and writes is the subject, not how many windows score it:
+# two walk-forward windows fit every real model 3 times per symbol-horizon instead of 11.
+TWO_WINDOWS = {"WALK_FORWARD_WINDOWS": "2"}
+LEGACY_BASELINE = {"BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
 
 
 def rows(url: str, sql: str) -> list[dict[str, Any]]:
@@ -44,7 +52,7 @@ def rows(url: str, sql: str) -> list[dict[str, Any]]:
 ], ids=["canary", "limited", "full", "rollback-4-model", "other-three-models"])
 def test_document_configurations_run_and_write_their_model_set(
         db_url: str, env: dict[str, str], argv: list[str], models: str) -> None:
-    assert main([*argv, "--workers", "1"], {"DATABASE_URL": db_url, **env}) == 0
+    assert main([*argv, "--workers", "1"], {"DATABASE_URL": db_url, **TWO_WINDOWS, **env}) == 0
     forecasts = rows(db_url, "SELECT models_used, model_count, weights FROM forecasts")
     assert forecasts and all(f["models_used"] == models for f in forecasts)
     assert all(f["model_count"] == len(models.split(",")) for f in forecasts)
@@ -59,9 +67,18 @@ def test_rollback_snippet_in_the_canary_environment_is_refused(db_url: str, caps
     assert rows(db_url, "SELECT COUNT(*) AS n FROM forecasts") == [{"n": 0}]
 
 
-def test_paired_baseline_scores_the_legacy_set_on_the_same_windows(db_url: str) -> None:
-    env = {"DATABASE_URL": db_url, "BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
-    assert main(["--symbols", "SPY", "--horizon", "1D", "--workers", "1"], env) == 0
+@pytest.fixture(scope="module")
+def spy_with_baseline(pg_server_url: str, migrated_template: str) -> Iterator[tuple[str, str]]:
+    """One real SPY run with the paired legacy baseline (URL, what it printed), read by the tests below."""
+    with scratch_database(pg_server_url, "baseline", migrated_template) as url, io.StringIO() as out:
+        with contextlib.redirect_stdout(out):
+            assert main(["--symbols", "SPY", "--horizon", "1D", "--workers", "1"],
+                        {"DATABASE_URL": url, **LEGACY_BASELINE}) == 0
+        yield url, out.getvalue()
+
+
+def test_paired_baseline_scores_the_legacy_set_on_the_same_windows(spy_with_baseline: tuple[str, str]) -> None:
+    db_url, _ = spy_with_baseline
     pairs = rows(db_url, "SELECT a.window_id, a.test_start = b.test_start AS same, a.naive_test_rmse = b.naive_test_rmse "
                          "AS same_naive, b.model_count FROM ensemble_validation_metrics a JOIN ensemble_validation_metrics b "
                          "USING (run_id, symbol, horizon, window_id) WHERE NOT a.is_baseline AND b.is_baseline")
@@ -108,10 +125,8 @@ def test_a_failing_model_is_dropped_weights_renormalised_and_recorded(db_url: st
     assert outcome.forecast is not None and set(outcome.forecast.weights) == {"LSTM", "ARIMA_GARCH"}
 
 
-def test_the_summary_shows_rmse_against_the_paired_baseline(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"DATABASE_URL": db_url, "BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
-    assert main(["--symbols", "SPY", "--horizon", "1D", "--workers", "1"], env) == 0
+def test_the_summary_shows_rmse_against_the_paired_baseline(spy_with_baseline: tuple[str, str]) -> None:
+    db_url, out = spy_with_baseline
     ratio = rows(db_url, "SELECT AVG(test_rmse) FILTER (WHERE NOT is_baseline) / AVG(test_rmse) FILTER "
                          "(WHERE is_baseline) AS r FROM ensemble_validation_metrics")[0]["r"]
-    out = capsys.readouterr().out
     assert "vs baseline" in out and f" {ratio:.3f} " in out, out

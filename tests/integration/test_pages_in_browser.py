@@ -16,15 +16,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from jobs.unified_forecast_job import main as job_main
 from tests.support.fixtures import scratch_database
 from tests.support.pages import check_page, chromium, chromium_missing, render_pages, seed_week
 
 pytestmark = pytest.mark.skipif(chromium_missing() is not None,
                                 reason=f"browser check skipped: {chromium_missing()}")
-
-JOB = ["--symbols", "AAPL,MSFT,SPY", "--horizon", "1D", "--workers", "1"]
-JOB_ENV = {"BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +31,10 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def job_pages(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Path], int]]:
-    """Both pages after one real run of the job."""
-    with scratch_database(pg_server_url, "pages_job") as url:
-        assert job_main(JOB, {"DATABASE_URL": url, **JOB_ENV}) == 0  # a local run: it migrates and seeds sample bars
+def job_pages(pg_server_url: str, legacy_demo_template: str, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[tuple[dict[str, Path], int]]:
+    """Both pages after one real run of the job (the session's demo run, ``tests.support.demo_run``)."""
+    with scratch_database(pg_server_url, "pages_job", legacy_demo_template) as url:
         yield render_pages(url, tmp_path_factory.mktemp("job_pages"), phase="local")
 
 

@@ -1,4 +1,5 @@
-"""The job's own rows: run it for real, then the monitoring queries and the review read what it wrote."""
+"""The job's own rows: the demo run for real (``tests.support.demo_run``), then the monitoring queries and the
+review read what it wrote."""
 
 from __future__ import annotations
 
@@ -10,16 +11,15 @@ import pytest
 
 from jobs import rollout_review
 from jobs.forecasting.walkforward import DEFAULT_SPECS
-from jobs.unified_forecast_job import main as run_job
 from tests.support.queries import query
 
 SYMBOLS = ["AAPL", "MSFT", "SPY"]
 WINDOWS = DEFAULT_SPECS["1d"].windows
 
 
-def test_queries_and_review_on_the_jobs_rows(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"DATABASE_URL": db_url, "BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
-    assert run_job(["--symbols", ",".join(SYMBOLS), "--horizon", "1D", "--workers", "1"], env=env) == 0
+def test_queries_and_review_on_the_jobs_rows(legacy_demo_url: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    db_url = legacy_demo_url  # the demo's rows, with the paired legacy baseline (tests.support.demo_run)
     capsys.readouterr()
 
     recent = query(db_url, "canary_recent_forecasts", symbols=SYMBOLS, horizon="1D", window=timedelta(hours=1))

@@ -24,7 +24,7 @@ from jobs.storage.db import connect
 from jobs.storage.sample_data import seed_sample_bars
 from jobs.unified_forecast_job import main
 from tests.support.fixtures import ANY_AGE
-from tests.support.models import stand_in_env
+from tests.support.models import stand_in_baseline_env, stand_in_env
 from tests.support.stacks import run_stack
 
 # AAPL is canary and high-value (its own job group); ORCL stays; INTC and CSCO are batch 2.
@@ -48,7 +48,7 @@ def job_definitions(enabled: int) -> tuple[tuple[list[str], dict[str, str]], ...
 def run_as_stack(url: str, enabled: int, run_id: str, tmp_path: Path) -> None:
     for command, env in job_definitions(enabled):
         argv = [*command, "--workers", "1", "--run-id", run_id]
-        assert main(argv, {**env, **stand_in_env(), **ANY_AGE, "DATABASE_URL": url,
+        assert main(argv, {**env, **stand_in_env(), **stand_in_baseline_env(), **ANY_AGE, "DATABASE_URL": url,
                            "FORECAST_DATA_DIR": str(tmp_path)}) == 0
 
 
@@ -117,7 +117,8 @@ def test_a_symbol_listed_again_is_expected_again_from_that_day(db_url: str, tmp_
     # and AAPL, listed throughout, has not been forecast today either.
     core = next((c, e) for c, e in job_definitions(2) if "ORCL" in e.get("ROLLOUT_SYMBOLS", ""))
     argv = [*core[0], "--workers", "1", "--run-id", "day-3", "--symbols", "ORCL"]
-    assert main(argv, {**core[1], **ANY_AGE, "DATABASE_URL": db_url, "FORECAST_DATA_DIR": str(tmp_path)}) == 0
+    assert main(argv, {**core[1], **stand_in_env(), **stand_in_baseline_env(), **ANY_AGE, "DATABASE_URL": db_url,
+                       "FORECAST_DATA_DIR": str(tmp_path)}) == 0
     assert metadata(db_url)["INTC"] == ("prod", False)
     missing = {(i.symbol, i.detail) for i in load_review_data(db_url, "prod", 7, Thresholds()).incidents
                if i.kind == "missing"}

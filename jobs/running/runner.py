@@ -293,6 +293,11 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
                 if proc.is_alive():
                     proc.kill()
                     proc.join()
+            # The pool's manager thread closes its wake-up pipe as it winds down. Python 3.11's exit hook
+            # writes to that pipe unlocked: racing the close, it prints "Bad file descriptor" (a traceback
+            # after the one line). Waiting for the thread here leaves the hook a closed, skipped pipe.
+            if (manager := getattr(pool, "_executor_manager_thread", None)) is not None:
+                manager.join(timeout=10)
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)

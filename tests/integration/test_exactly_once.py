@@ -34,7 +34,14 @@ from jobs.contract.metrics import (
 )
 from jobs.storage.db import migrate
 from jobs.storage.sample_data import seed_sample_bars
-from tests.integration.test_faults import ROOT, SYMBOLS, assert_complete_run, forecast_count, wait_for
+from tests.integration.test_faults import (
+    ROOT,
+    SYMBOLS,
+    assert_complete_run,
+    forecast_count,
+    wait_for,
+)
+from tests.support.models import stand_in_env
 
 SUM_METRICS = (FORECASTS_WRITTEN, FORECASTS_FAILED, MODEL_ERRORS, CRITICAL_ALERTS)
 JOB_TIMEOUT = 240.0
@@ -145,15 +152,49 @@ def scratch_server(tmp_path: Path) -> Iterator[ScratchServer]:
         server.kill()
 
 
-def job(run_id: str, url: str, data: Path) -> subprocess.Popen[str]:
-    """The job as Batch starts it (stdout and stderr kept apart; stderr holds the metric lines)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "jobs.unified_forecast_job", "--symbols", ",".join(SYMBOLS), "--horizon", "1D",
-         "--workers", "2", "--run-id", run_id],
-        # The real model set: with the fast stand-ins the two twin processes hang (found in the
-        # session-4 merge, not yet explained; see the closing note), so this test keeps the real timing.
-        env={**os.environ, "DATABASE_URL": url, "FORECAST_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)},
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+class Job:
+    """The job as Batch starts it, its stdout and stderr going to files (stderr holds the metric lines).
+
+    Files, not pipes: a pipe that no one reads fills at 64 KiB and blocks the writer. Two twins
+    waited on one after the other then deadlock -- the first waits for the claims the second
+    holds, the second for room in its stderr pipe (the hang seen in session 4).
+    """
+
+    def __init__(self, run_id: str, url: str, data: Path, env: dict[str, str] | None = None) -> None:
+        data.mkdir(parents=True, exist_ok=True)
+        self.out, self.err = data / "stdout.txt", data / "stderr.txt"
+        with self.out.open("wb") as out, self.err.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "jobs.unified_forecast_job", "--symbols", ",".join(SYMBOLS), "--horizon",
+                 "1D", "--workers", "2", "--run-id", run_id],
+                env={**os.environ, **stand_in_env(), **(env or {}), "DATABASE_URL": url,
+                     "FORECAST_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)},
+                cwd=ROOT, stdout=out, stderr=err)
+
+    def poll(self) -> int | None:
+        return self.proc.poll()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+    def communicate(self, timeout: float) -> tuple[str, str]:
+        """Wait for the job (killing it after ``timeout``); its stdout and stderr."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+        return self.out.read_text(), self.err.read_text()
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.returncode
+
+
+def job(run_id: str, url: str, data: Path) -> Job:
+    """The job under ``run_id`` on the stand-in models (this test is about processes, not models)."""
+    return Job(run_id, url, data)
 
 
 def test_a_database_killed_mid_run_then_restarted_and_retried_publishes_each_sum_metric_once(

@@ -87,6 +87,7 @@ def test_a_review_that_does_not_proceed_refuses_the_promotion_with_its_first_rea
     assert gate.reason == ("promotion of prod refused: the limited review over 7 days says MONITOR ([MONITOR] "
                            "rmse_vs_baseline: AAPL 1D has no paired baseline windows: RMSE against baseline unknown)")
     assert gate.review is not None and gate.review.decision is Decision.MONITOR
+    assert gate.review_data is not None and (gate.review_data.phase, gate.review_data.until) == ("limited", at)
     # The same history without the baseline requirement promotes.
     relaxed = decide(history, "prod", T, now=at, require_baseline=False)
     assert relaxed.decision is GateDecision.DEPLOY and relaxed.reason.endswith("its 7-day review says PROCEED")
@@ -111,3 +112,4 @@ def test_a_phases_own_runs_up_to_a_time(history: str) -> None:
     assert runs == PhaseRuns("limited", 2, 2, T0 + timedelta(days=21), T0 + timedelta(days=22))
     assert runs.days_running(T0 + timedelta(days=28)) == 7.0
     assert PhaseRuns("prod", 0, 0, None, None).days_running(T0) == 0.0
+    assert phase_runs(history, "prod", T0 + timedelta(days=40)) == PhaseRuns("prod", 0, 0, None, None)

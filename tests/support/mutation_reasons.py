@@ -71,7 +71,8 @@ REASONS: dict[str, str] = {
     "jobs.forecasting.ensemble.x_simplex_least_squares__mutmut_7[4-9]": _SLSQP,
     "jobs.forecasting.ensemble.x_simplex_least_squares__mutmut_8[24]": _SLSQP,
     "jobs.forecasting.ensemble.x_simplex_least_squares__mutmut_90":
-        "equivalent: SLSQP's weights already sum to 1 within an ulp, so multiplying by the sum equals dividing",
+        "equivalent within rounding: SLSQP's weights already sum to 1 within an ulp, so multiplying by the sum "
+        "and dividing by it differ by at most an ulp",
     # jobs/rollout/checks.py
     "jobs.rollout.checks.x__fired__mutmut_12": _EMPTY_ROLLBACK,
     "jobs.rollout.checks.x_check_coverage__mutmut_20": _EMPTY_ROLLBACK,

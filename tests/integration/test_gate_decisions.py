@@ -1,8 +1,9 @@
 """The promotion gate's every answer, read back whole: decision, kind, the reason's exact words, the review behind it.
 
 One committed history, read "as of" chosen times: canary daily from Monday T0 (days 0-9, with
-paired baselines), limited daily from day 20 (days 20-29, without baselines). What the gate says
-is what the deploy workflow prints and the runbook quotes, so each line is pinned.
+paired baselines), limited on the weekdays of two weeks from Monday day 21 (days 21-25, 28-32,
+without baselines). What the gate says is what the deploy workflow prints and the runbook
+quotes, so each line is pinned.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.support.rollout_rows import CANARY, Run, add_run, seed_symbols
 T = Thresholds()
 T0 = datetime(2026, 6, 1, 21, 30, tzinfo=timezone.utc)
 SECOND = timedelta(seconds=1)
+LIMITED_DAYS = (21, 22, 23, 24, 25, 28, 29, 30, 31, 32)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def history(pg_server_url: str, migrated_template: str) -> Iterator[str]:
             for sym in CANARY:
                 for k in range(10):
                     add_run(conn, Run(f"c{k}", sym, "1D", T0 + timedelta(days=k), divergences=(0.05,)))
-                for k in range(20, 30):
+                for k in LIMITED_DAYS:
                     add_run(conn, Run(f"l{k}", sym, "1D", T0 + timedelta(days=k), divergences=(0.05,), phase="limited",
                                       baseline_test_rmse=None))
         yield url
@@ -70,24 +72,34 @@ def test_exactly_the_minimum_promotes_on_the_review_over_those_days(history: str
 
 
 def test_a_promoted_phase_deploys_ungated_whatever_its_predecessor_says(history: str) -> None:
-    assert decide(history, "limited", T, now=T0 + timedelta(days=25)) == Gate(  # days 20-25: 6 runs
+    assert decide(history, "limited", T, now=T0 + timedelta(days=25)) == Gate(  # days 21-25: 5 runs
         "limited", GateDecision.DEPLOY, "promoted",
-        "limited is already promoted (6 run(s) of its own since 2026-06-21): a redeploy, batch step or rollback "
+        "limited is already promoted (5 run(s) of its own since 2026-06-22): a redeploy, batch step or rollback "
         "is not gated")
     gate = decide(history, "limited", T)  # now: the history is months old, limited is still promoted
     assert (gate.kind, gate.decision) == ("promoted", GateDecision.DEPLOY) and "10 run(s) of its own" in gate.reason
 
 
 def test_a_review_that_does_not_proceed_refuses_the_promotion_with_its_first_reason(history: str) -> None:
-    at = T0 + timedelta(days=29, hours=1)
+    at = T0 + timedelta(days=32, hours=1)
     gate = decide(history, "prod", T, now=at)
-    assert (gate.decision, gate.kind) == (GateDecision.REFUSE, "promotion")
+    assert (gate.stack, gate.decision, gate.kind) == ("prod", GateDecision.REFUSE, "promotion")
     assert gate.reason == ("promotion of prod refused: the limited review over 7 days says MONITOR ([MONITOR] "
                            "rmse_vs_baseline: AAPL 1D has no paired baseline windows: RMSE against baseline unknown)")
     assert gate.review is not None and gate.review.decision is Decision.MONITOR
+    assert gate.review_data is not None and (gate.review_data.phase, gate.review_data.until) == ("limited", at)
     # The same history without the baseline requirement promotes.
     relaxed = decide(history, "prod", T, now=at, require_baseline=False)
     assert relaxed.decision is GateDecision.DEPLOY and relaxed.reason.endswith("its 7-day review says PROCEED")
+
+
+def test_seven_days_on_six_run_days_is_refused_on_the_reviews_duration(history: str) -> None:
+    at = T0 + timedelta(days=28, hours=1)  # 7 days and an hour after limited's first run, a weekend between
+    gate = decide(history, "prod", T, now=at, require_baseline=False)
+    assert (gate.stack, gate.decision, gate.kind) == ("prod", GateDecision.REFUSE, "promotion")
+    assert gate.reason == ("promotion of prod refused: the limited review over 7 days says MONITOR ([MONITOR] "
+                           "duration: limited has run on 6 of its minimum 7 days)")
+    assert gate.review_data is not None and gate.review_data.run_days == 6
 
 
 def test_a_stack_that_is_not_a_phase_is_refused() -> None:
@@ -96,7 +108,8 @@ def test_a_stack_that_is_not_a_phase_is_refused() -> None:
 
 
 def test_a_phases_own_runs_up_to_a_time(history: str) -> None:
-    runs = phase_runs(history, "limited", T0 + timedelta(days=21, hours=1))
-    assert runs == PhaseRuns("limited", 2, 2, T0 + timedelta(days=20), T0 + timedelta(days=21))
-    assert runs.days_running(T0 + timedelta(days=27)) == 7.0
+    runs = phase_runs(history, "limited", T0 + timedelta(days=22, hours=1))
+    assert runs == PhaseRuns("limited", 2, 2, T0 + timedelta(days=21), T0 + timedelta(days=22))
+    assert runs.days_running(T0 + timedelta(days=28)) == 7.0
     assert PhaseRuns("prod", 0, 0, None, None).days_running(T0) == 0.0
+    assert phase_runs(history, "prod", T0 + timedelta(days=40)) == PhaseRuns("prod", 0, 0, None, None)

@@ -83,6 +83,16 @@ def survivor_changes(mutants: Path) -> list[str]:
     return lines
 
 
+def survivors_markdown(mutants: Path) -> str:
+    """docs/mutation-survivors.md's list: the survivors grouped by function, each with its change and reason."""
+    groups: dict[str, list[str]] = {}
+    for line in survivor_changes(mutants):
+        name, rest = line.split(" ", 1)
+        function, number = name.rsplit("__mutmut_", 1)
+        groups.setdefault(function, []).append(f"- {number} {rest}")
+    return "\n\n".join(f"#### `{function}` ({len(lines)})\n\n" + "\n".join(lines) for function, lines in groups.items())
+
+
 def python_report(verdicts: dict[str, Counter[str]], equivalent: Counter[str] | None = None) -> str:
     """Kill rate per module: caught over judged mutants (no-test mutants count as survivors).
 
@@ -119,11 +129,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--survivors", action="store_true",
                         help="print the last mutmut run's survivors with the line each changed and why, and exit")
     parser.add_argument("--report", action="store_true", help="print the last mutmut run's kill rates, and exit")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the last mutmut run's survivors grouped by function (docs/mutation-survivors.md)")
     args = parser.parse_args(argv)
-    if args.survivors or args.report:
+    if args.survivors or args.report or args.markdown:
         mutants = ROOT / "mutants"
-        print("\n".join(survivor_changes(mutants)) if args.survivors
-              else python_report(mutmut_verdicts(mutants), equivalent_survivors(mutants)))
+        if args.markdown:
+            print(survivors_markdown(mutants))
+        else:
+            print("\n".join(survivor_changes(mutants)) if args.survivors
+                  else python_report(mutmut_verdicts(mutants), equivalent_survivors(mutants)))
         return 0
     if args.jobs < 1:
         parser.error(f"--jobs={args.jobs} is invalid: expected 1 or more")

@@ -34,6 +34,8 @@ def test_sessions_that_straddle_utc_midnight_have_no_gap() -> None:
     assert ends[0] == pd.Timestamp("2024-01-07 22:00", tz="UTC") and len(ends) == 21
     missing, extra = missing_sessions(ends, "1h", "XNZE")
     assert missing.empty and extra.empty
+    missing, extra = missing_sessions(ends.tz_localize(None), "1h", "XNZE")  # naive bar ends are UTC
+    assert missing.empty and extra.empty
 
 
 def test_naive_daily_stamps_are_read_as_utc() -> None:

@@ -18,9 +18,14 @@ from jobs.rollout.checks import (
     Review,
     SymbolHorizonStats,
     check_coverage,
+    check_divergence,
     check_duration,
+    check_incidents,
+    check_rmse,
     evaluate,
     pct,
+    phase_coverage,
+    storm_period,
 )
 from tests.unit.test_review_checks import stats
 
@@ -134,3 +139,36 @@ def test_shares_and_labels_of_a_symbol_horizon() -> None:
     assert (SymbolHorizonStats("SPY", "4h").overfitting_share, SymbolHorizonStats("SPY", "4h").generated_share) == (
         None, None)
     assert [(d.exit_code, d.rank) for d in Decision] == [(0, 0), (3, 1), (4, 2)]
+
+
+def test_a_symbol_without_windows_does_not_hide_the_ones_after_it() -> None:
+    rows = [stats(windows=0, avg_divergence=None), stats("MSFT", avg_divergence=0.30)]
+    assert check_divergence(rows, T) == Check("divergence", R, "1 rollback finding(s)", (
+        "MSFT 1D average divergence 30.0% > 25.0% (rollback trigger)",))
+
+
+@pytest.mark.parametrize(("seconds", "words"), [(3_600, "an hour"), (1_800, "30 minutes"), (7_200, "120 minutes")])
+def test_the_storm_period_in_words(seconds: int, words: str) -> None:
+    t = Thresholds(alert_storm_period_seconds=seconds)
+    assert storm_period(t) == words
+    assert check_incidents("alert_storms", (), {"alert_storm"}, f"never more than 5 critical alerts in {words}") == (
+        evaluate("canary", 7, (stats(),), (), t).checks[-1])
+
+
+def test_rmse_rows_skipped_for_want_of_windows_or_baseline_do_not_hide_the_ones_after_them() -> None:
+    bad = stats("MSFT", rmse_change=0.12)
+    finding = ("MSFT 1D test RMSE +12.0% against the baseline (20 paired windows), more than 10.0% worse "
+               "(rollback trigger)")
+    for skipped, required in ((stats(windows=0), True), (stats(rmse_change=None, paired_windows=0), False)):
+        assert check_rmse([skipped, bad], T, require_baseline=required) == Check(
+            "rmse_vs_baseline", R, "1 rollback finding(s)", (finding,))
+
+
+def test_the_baseline_is_required_unless_said_otherwise() -> None:
+    assert check_rmse([stats(rmse_change=None, paired_windows=0)], T).status is M
+
+
+def test_the_phase_coverage_weighs_each_symbol_by_its_windows_and_counts_them() -> None:
+    assert phase_coverage([stats(avg_coverage=0.8, coverage_windows=10), stats("MSFT", avg_coverage=1.0,
+                                                                               coverage_windows=30)]) == (0.95, 40)
+    assert phase_coverage([stats(avg_coverage=None, coverage_windows=0)]) == (None, 0)

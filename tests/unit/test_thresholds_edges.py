@@ -89,10 +89,11 @@ def test_parse_thresholds_reads_minutes_counts_and_fractions_and_names_errors_as
     names = {"divergence_warning": "divergenceWarning"}
     with pytest.raises(ConfigError, match=r"^divergenceWarning=0\.3 must be below DIVERGENCE_CRITICAL_THRESHOLD=0\.3$"):
         parse_thresholds({"divergence_warning": "0.3"}, names)
-    with pytest.raises(ConfigError, match="^alertStormPeriodMinutes="):
+    minutes = "is invalid: expected an integer from 1 to 1440"  # the seconds' limits, in minutes
+    with pytest.raises(ConfigError, match=f"^alertStormPeriodMinutes='0' {minutes}$"):
         parse_thresholds({PERIOD_MINUTES: "0"}, stack)
     assert parse_thresholds({PERIOD_MINUTES: "1440"}, stack).alert_storm_period_seconds == 86_400
-    with pytest.raises(ConfigError, match="^alertStormPeriodMinutes="):
+    with pytest.raises(ConfigError, match=f"^alertStormPeriodMinutes='1441' {minutes}$"):
         parse_thresholds({PERIOD_MINUTES: "1441"}, stack)
     with pytest.raises(ValueError, match=f"^'storm' is not a threshold; known: {', '.join(ENV_VARS)}, {PERIOD_MINUTES}$"):
         parse_thresholds({"storm": "1"})

@@ -21,6 +21,7 @@ from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.contract.thresholds import ENV_VARS as THRESHOLD_VARS
 from jobs.contract.thresholds import Thresholds, parse_thresholds
 from jobs.contract.values import (
+    DEFAULT_EXCHANGE_CALENDAR,
     RETURN_OUTLIER_DEFAULT,
     ConfigError,
     check_database_url,
@@ -147,7 +148,7 @@ class JobConfig(BaseModel):
     torch_threads: int = 1
     stack: str = "local"
     # The trading calendar of the stack's symbols: targets, sample bars and gap detection.
-    exchange_calendar: str = "XNYS"
+    exchange_calendar: str = DEFAULT_EXCHANGE_CALENDAR
     # A longer run of missing sessions in the bars a symbol-horizon reads refuses that symbol.
     max_gap_sessions: int = DEFAULT_MAX_GAP_SESSIONS
     # A symbol whose last bar is more sessions than this before the run's date is stale: a data

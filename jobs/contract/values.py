@@ -24,6 +24,9 @@ _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")
 # (1.4826 x the median absolute deviation) from the series' median return is refused as damaged.
 # Real daily index returns stay under ~13 (the S&P 500's 2008 crash days); a x1e4 spike is thousands.
 RETURN_OUTLIER_DEFAULT = 25.0
+# EXCHANGE_CALENDAR's default: exchange_calendars always has it, so it needs no lookup (importing
+# the package costs every command that reads a configuration about half a second of CPU).
+DEFAULT_EXCHANGE_CALENDAR = "XNYS"
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -109,7 +112,9 @@ def parse_choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
 
 def check_exchange(name: str) -> str:
     """Return ``name`` when ``exchange_calendars`` knows it (``EXCHANGE_CALENDAR``), else raise."""
-    import exchange_calendars  # imported here: only a config that names a calendar needs it
+    if name == DEFAULT_EXCHANGE_CALENDAR:
+        return name
+    import exchange_calendars  # imported here: only a config that names another calendar needs it
 
     if name not in exchange_calendars.get_calendar_names(include_aliases=True):
         raise ConfigError(f"EXCHANGE_CALENDAR={name!r} is invalid: expected an exchange_calendars name "

@@ -35,6 +35,10 @@ from tests.unit.test_metrics import failed, outcome
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LEGACY = {"BASELINE_MODELS": "LSTM,ARIMA_GARCH,GB,RF"}
+# The names, units and dimensions the job publishes do not depend on how many windows it scores:
+# two walk-forward windows instead of the stacks' ten fit each real model 3 times per
+# symbol-horizon instead of 11. The rest of each job definition's environment is the stack's.
+TWO_WINDOWS = {"WALK_FORWARD_WINDOWS": "2"}
 Metric = tuple[str, str, frozenset[tuple[str, str]]]
 
 
@@ -145,7 +149,7 @@ def breaches(client: Any, a: dict[str, Any]) -> bool:
 def test_every_alarm_and_widget_watches_what_the_job_publishes(
         stack_runs: dict[str, StackRun], stack: str, cloudwatch: Any, db_url: str) -> None:
     run = stack_runs[stack]
-    url = run_job_as_stack(run, db_url, LEGACY)
+    url = run_job_as_stack(run, db_url, {**LEGACY, **TWO_WINDOWS})
     have = published(cloudwatch)
     # The job's metrics; the missed-run alarms also read EventBridge's own AWS/Events TriggeredRules.
     alarms = job_alarms(run)
@@ -173,7 +177,7 @@ def test_every_alarm_and_widget_watches_what_the_job_publishes(
 
 def test_canary_job_environment_alone_feeds_the_baseline_alarms(
         stack_runs: dict[str, StackRun], cloudwatch: Any, db_url: str) -> None:
-    run_job_as_stack(stack_runs["canary"], db_url, {})
+    run_job_as_stack(stack_runs["canary"], db_url, TWO_WINDOWS)
     have = published(cloudwatch)
     assert all(m in have for a in job_alarms(stack_runs["canary"]) for m in alarm_metrics(a)
                if m[0] == metrics.NAMESPACE)

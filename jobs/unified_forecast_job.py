@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from jobs.cli import EXIT_FAULT, EXIT_OK, OneLineParser, argv_or_sys, run_command
 from jobs.contract.config import JobConfig
@@ -48,16 +49,17 @@ def build_parser() -> OneLineParser:
                    help="auto: seed labelled sample bars into an empty local database (ROLLOUT_PHASE=local)")
     p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
                    help="the run's date, which MAX_STALE_SESSIONS measures each symbol's last bar against "
-                        "(default: today where EXCHANGE_CALENDAR trades)")
+                        "(default: today where EXCHANGE_CALENDAR trades; a retry of a run keeps its first "
+                        "attempt's date)")
     return p
 
 
-def plan_from(argv: Sequence[str], env: Mapping[str, str]) -> Plan:
+def plan_from(argv: Sequence[str], env: Mapping[str, str], now: datetime | None = None) -> Plan:
     """Parse the command line and the environment into the run's plan; raise on bad input."""
     args = build_parser().parse_args(list(argv))
     request = Request(args.symbols, args.horizon, args.workers, args.run_id, args.shard, args.sample_data == "auto",
                       args.as_of)
-    return make_plan(JobConfig.from_env(env), request)
+    return make_plan(JobConfig.from_env(env), request, now)
 
 
 def failure_lines(result: RunResult) -> list[str]:
@@ -94,16 +96,16 @@ def failure_lines(result: RunResult) -> list[str]:
     return lines
 
 
-def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """Run the job; return the exit status."""
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, now: datetime | None = None) -> int:
+    """Run the job; return the exit status. ``now``: the clock for today's date (the current time when None)."""
     environ = os.environ if env is None else env
     setup_logging()
 
     def body() -> int:
-        plan = plan_from(argv_or_sys(argv), environ)
+        plan = plan_from(argv_or_sys(argv), environ, now)
         set_rerun_hint(resume_hint(plan.run_id))
         started = time.perf_counter()
-        url = prepare_database(plan)
+        url, plan = prepare_database(plan)
         if not plan.cfg.database_url:
             # With the embedded database, metric lines go to a file beside it: the screen shows the run.
             # Attached only now, so bad input creates neither the data folder nor the file.

@@ -20,6 +20,21 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: begin_forecast_run(text, date, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.begin_forecast_run(p_run_id text, p_as_of date, p_recorder text) RETURNS TABLE(as_of date, recorded_by text, recorded_at timestamp with time zone)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+    INSERT INTO forecast_runs AS r (run_id, as_of, recorded_by)
+    VALUES (p_run_id, p_as_of, p_recorder)
+    ON CONFLICT (run_id) DO UPDATE SET as_of = r.as_of
+    RETURNING r.as_of, r.recorded_by, r.recorded_at;
+$$;
+
+
+--
 -- Name: claim_forecast_task(text, text, text, integer, text, boolean); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -220,6 +235,18 @@ COMMENT ON COLUMN public.forecast_failures.failure_class IS 'data: the input was
 --
 
 COMMENT ON COLUMN public.forecast_failures.cause IS 'Short code of a data incident: too-few-bars, bad-price, bad-order, constant, off-calendar, gap, damaged, split, stale, unknown-symbol, no-bars, quarantined (a quarantined symbol whose bars still fail)';
+
+
+--
+-- Name: forecast_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.forecast_runs (
+    run_id text NOT NULL,
+    as_of date NOT NULL,
+    recorded_by text NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL
+);
 
 
 --
@@ -426,6 +453,14 @@ ALTER TABLE ONLY public.ensemble_validation_metrics
 
 ALTER TABLE ONLY public.forecast_failures
     ADD CONSTRAINT forecast_failures_pkey PRIMARY KEY (run_id, symbol, horizon);
+
+
+--
+-- Name: forecast_runs forecast_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.forecast_runs
+    ADD CONSTRAINT forecast_runs_pkey PRIMARY KEY (run_id);
 
 
 --

@@ -2,8 +2,9 @@
 
 ``make_plan`` turns the forecast command's flags (as typed) and the job's configuration into a
 ``Plan``: this shard's symbols, the horizons, the worker count, the run id and the run's date
-(``--as-of``, which freshness is measured against). Every bad value
-raises ``ConfigError`` with one line naming the flag or variable and what is allowed.
+(``--as-of``, which freshness is measured against). The date asked for here is the run's only on
+its first attempt: a retry keeps the date the first attempt recorded (``jobs.running.run.settle_run_date``).
+Every bad value raises ``ConfigError`` with one line naming the flag or variable and what is allowed.
 """
 
 from __future__ import annotations
@@ -44,10 +45,15 @@ class Plan:
     run_id: str
     sample_data: bool
     as_of: date | None = None  # the run's date (freshness, MAX_STALE_SESSIONS); None: not checked
+    as_of_given: bool = False  # --as-of was passed (else the date is today's, which a retry replaces)
 
 
-def make_plan(cfg: JobConfig, request: Request) -> Plan:
-    """Validate ``request`` over ``cfg``; raise ``ConfigError`` naming the flag or variable on bad input."""
+def make_plan(cfg: JobConfig, request: Request, now: datetime | None = None) -> Plan:
+    """Validate ``request`` over ``cfg``; raise ``ConfigError`` naming the flag or variable on bad input.
+
+    ``now`` is the clock that the defaults read (today's date, a local run id's day); the current
+    time when None.
+    """
     symbols = _flag_or_env("--symbols", request.symbols, parse_symbols, cfg.default_symbols, "ROLLOUT_SYMBOLS",
                            "CANARY_SYMBOLS")
     horizons = _flag_or_env("--horizon", request.horizon, parse_horizons, cfg.default_horizons, "ROLLOUT_HORIZONS",
@@ -58,10 +64,11 @@ def make_plan(cfg: JobConfig, request: Request) -> Plan:
     if request.run_id is not None:
         run_id = parse_run_id("--run-id", request.run_id)
     else:
-        run_id = cfg.forecast_run_id or make_run_id(cfg, symbols, horizons)
+        run_id = cfg.forecast_run_id or make_run_id(cfg, symbols, horizons, now)
     sample = request.sample_data and cfg.rollout_phase == "local"
-    as_of = parse_as_of(request.as_of) if request.as_of is not None else exchange_today(cfg.exchange_calendar)
-    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample, as_of)
+    given = request.as_of is not None
+    as_of = parse_as_of(request.as_of) if request.as_of is not None else exchange_today(cfg.exchange_calendar, now)
+    return Plan(cfg, mine, horizons, min(workers, max(1, len(mine) * len(horizons))), run_id, sample, as_of, given)
 
 
 def parse_as_of(raw: str) -> date:

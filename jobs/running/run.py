@@ -1,6 +1,7 @@
 """One run of the forecast job: prepare the database, claim, compute, then publish each task once.
 
-``prepare_database`` reaches (and, locally, migrates and seeds) the database before any work.
+``prepare_database`` reaches (and, locally, migrates and seeds) the database before any work, and
+settles the run's date: the first attempt of a run records it, and a retry keeps it.
 ``run`` claims each symbol-horizon of the plan, skips those the run id already finished (an
 earlier attempt, or a concurrent process with the same run id), refuses what ``jobs.running.intake``
 refuses up front (unknown symbols: data incidents, recorded through their claims like any task),
@@ -13,12 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC
 from typing import Any, Protocol
 
 from psycopg import Connection
 from psycopg import Error as PsycopgError
 
 from jobs.contract.domain import HORIZONS
+from jobs.contract.values import ConfigError
 from jobs.forecasting.results import DATA, PIPELINE, SymbolOutcome
 from jobs.running.intake import triage
 from jobs.running.plan import Plan
@@ -26,7 +29,7 @@ from jobs.running.runner import Task, run_tasks
 from jobs.running.summary import progress
 from jobs.storage.db import DatabaseUnavailable, connect, migrate, pending_migrations, resolve_url, with_retry
 from jobs.storage.forecasts import sync_stack_symbols, write_outcome
-from jobs.storage.tasks import Claims, FinishedTask, finished_tasks, next_attempt, unpublish
+from jobs.storage.tasks import Claims, FinishedTask, begin_run, finished_tasks, new_claimer, next_attempt, unpublish
 
 # The command's logger name: the job's log lines read as they did before this module was split out.
 log = logging.getLogger("jobs.unified_forecast_job")
@@ -87,8 +90,11 @@ def check_connection(url: str) -> None:
         conn.execute("SELECT 1")
 
 
-def prepare_database(plan: Plan) -> str:
-    """Resolve, reach and (for local runs) migrate the database; seed sample bars when asked."""
+def prepare_database(plan: Plan) -> tuple[str, Plan]:
+    """Resolve, reach and (for local runs) migrate the database, settle the run's date, seed sample bars when asked.
+
+    Returns the database's URL and the plan with the run's date (``settle_run_date``).
+    """
     url = resolve_url(plan.cfg.database_url, plan.cfg.data_dir)
     check_connection(url)
     if plan.cfg.rollout_phase == "local":
@@ -97,6 +103,7 @@ def prepare_database(plan: Plan) -> str:
         # Deployed job roles have no DDL rights: the stack applies migrations, not the job.
         raise DatabaseUnavailable(f"schema is behind: pending migrations {', '.join(pending)}; "
                                   "apply them with `python -m jobs.migrate` (the stack does this on deploy)")
+    plan = settle_run_date(plan, url)  # first: a refused --as-of leaves every other row as it was
     if plan.cfg.rollout_phase != "local":
         sync_membership(plan, url)
     if plan.sample_data:
@@ -107,7 +114,31 @@ def prepare_database(plan: Plan) -> str:
             n = seed_sample_bars(url, plan.symbols, timeframes, seed=plan.cfg.seed,
                                  exchange=plan.cfg.exchange_calendar)
             log.info("seeded %d labelled sample bars into an empty database (see ohlc_bars.source)", n)
-    return url
+    return url, plan
+
+
+def settle_run_date(plan: Plan, url: str) -> Plan:
+    """The plan with the run's date: the one its first attempt recorded (``forecast_runs``).
+
+    The first attempt of a run records the plan's date. A retry without ``--as-of`` keeps the
+    recorded date, even when today has moved on (a retry after midnight), and says so in one log
+    line; a retry with another ``--as-of`` is bad input: one run has one date.
+    """
+    if plan.as_of is None:  # no date asked for (a plan built without one): nothing to keep
+        return plan
+    as_of, recorder = plan.as_of, new_claimer()  # outside the retried work: a lost ack finds its own row
+    recorded = with_retry(url, lambda conn: begin_run(conn, plan.run_id, as_of, recorder))
+    if recorded.first or recorded.as_of == as_of and plan.as_of_given:
+        return plan
+    at = recorded.recorded_at.astimezone(UTC)
+    first = f"{recorded.as_of:%Y-%m-%d}, recorded by its first attempt at {at:%Y-%m-%d %H:%M} UTC"
+    if plan.as_of_given:
+        raise ConfigError(f"--as-of={as_of:%Y-%m-%d} is not the date of run {plan.run_id}: its date is {first}; "
+                          f"a run has one date: drop --as-of to resume the run for {recorded.as_of:%Y-%m-%d}, "
+                          f"or pass a new --run-id to forecast for {as_of:%Y-%m-%d}")
+    today = "" if recorded.as_of == as_of else f" (today's date would be {as_of:%Y-%m-%d})"
+    log.info("run %s keeps its date %s%s", plan.run_id, first, today)
+    return replace(plan, as_of=recorded.as_of)
 
 
 def sync_membership(plan: Plan, url: str) -> None:

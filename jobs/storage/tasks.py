@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Literal
 
@@ -45,6 +46,15 @@ class FinishedTask:
     reason: str | None
     failure_class: str | None = None  # a failure's class: 'data' (input refused) or 'pipeline' (code raised)
     cause: str | None = None  # a data incident's cause (``jobs.forecasting.series.BadBarsError``)
+
+
+@dataclass(frozen=True)
+class RunDate:
+    """The run's date as recorded by its first attempt (``forecast_runs``), and whether this call recorded it."""
+
+    as_of: date
+    recorded_at: datetime
+    first: bool  # this call recorded it: this is the run's first attempt (or the first of its processes)
 
 
 def new_claimer() -> str:
@@ -103,6 +113,18 @@ def next_attempt(conn: psycopg.Connection[Any], run_id: str) -> int:
     """The attempt number of a new attempt of ``run_id`` outside Batch: one more than any so far."""
     row = conn.execute(load_sql("run_last_attempt"), {"run_id": run_id}).fetchone()
     return int(row["attempt"] if row else 0) + 1
+
+
+def begin_run(conn: psycopg.Connection[Any], run_id: str, as_of: date, recorder: str) -> RunDate:
+    """Record ``as_of`` as the date of ``run_id`` unless the run has one; return the run's date.
+
+    ``recorder`` names this process (``new_claimer``); a write retried after a lost commit
+    acknowledgement finds its own row and still counts as the one that recorded it.
+    """
+    row = conn.execute(load_sql("begin_run"), {"run_id": run_id, "as_of": as_of, "recorder": recorder}).fetchone()
+    if row is None:
+        raise RuntimeError("begin_forecast_run returned no row")
+    return RunDate(row["as_of"], row["recorded_at"], row["recorded_by"] == recorder)
 
 
 def finish(conn: psycopg.Connection[Any], run_id: str, symbol: str, horizon: str, claimer: str, state: str) -> None:

@@ -51,3 +51,16 @@ def test_bad_flags_name_the_flag_and_what_is_allowed(flags: dict[str, str], need
 def test_without_symbols_the_flag_or_a_list_variable_is_asked_for() -> None:
     with pytest.raises(ConfigError, match="no symbols: pass --symbols or set ROLLOUT_SYMBOLS or CANARY_SYMBOLS"):
         make_plan(JobConfig(), Request(horizon="1D"))
+
+
+def test_the_default_date_is_today_where_the_exchange_trades_and_is_marked_not_given() -> None:
+    from datetime import UTC, date, datetime
+
+    late_in_new_york = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)  # 23:30 on 11-24 in New York
+    request = Request(symbols="A", horizon="1D", workers="1")
+    plan = make_plan(JobConfig(), request, now=late_in_new_york)
+    assert (plan.as_of, plan.as_of_given) == (date(2026, 11, 24), False)
+    assert plan.run_id.startswith("local-20261125-"), "a local run id's day is the clock's UTC day"
+    given = make_plan(JobConfig(), Request(symbols="A", horizon="1D", workers="1", as_of="2026-11-20"),
+                      now=late_in_new_york)
+    assert (given.as_of, given.as_of_given) == (date(2026, 11, 20), True)

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None,
          console: Console | None = None) -> int:
-    """Print the three tables; return the exit status."""
+    """Print the daily tables; return the exit status."""
     environ = os.environ if env is None else env
 
     def body() -> int:

@@ -199,20 +199,46 @@ def _divergence_rule(phase: str, t: Thresholds) -> str:
     return f"every symbol-horizon averages below {pct(t.divergence_proceed)}"
 
 
-def _symbol_share(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> list[str]:
-    """Limited's "divergence < 20% for 95% of symbols": a symbol passes when each of its horizons does."""
+@dataclass(frozen=True)
+class SymbolShare:
+    """Limited's "divergence < 20% for 95% of symbols" over per symbol-horizon averages.
+
+    A symbol passes when each of its horizons averages below the warning threshold; ``above``
+    names the others. The review and the daily checks both judge it here.
+    """
+
+    symbols: int
+    above: tuple[str, ...]
+    required: float
+
+    @property
+    def share(self) -> float:
+        """Passing symbols over symbols (1 for none: nothing to judge)."""
+        return 1 - len(self.above) / self.symbols if self.symbols else 1.0
+
+    @property
+    def met(self) -> bool:
+        """Whether at least the required share passes (exactly the share passes too)."""
+        return self.share >= self.required
+
+
+def symbol_share(averages: Iterable[tuple[str, float | None]], t: Thresholds) -> SymbolShare:
+    """Judge limited's share criterion over ``(symbol, average divergence)`` pairs, one per symbol-horizon."""
     worst: dict[str, float] = {}
-    for s in stats:
-        if s.avg_divergence is not None:
-            worst[s.symbol] = max(worst.get(s.symbol, s.avg_divergence), s.avg_divergence)
-    if not worst:
+    for symbol, avg in averages:
+        if avg is not None:
+            worst[symbol] = max(worst.get(symbol, avg), avg)
+    above = tuple(sorted(sym for sym, d in worst.items() if d >= t.divergence_warning))
+    return SymbolShare(len(worst), above, t.limited_symbol_share)
+
+
+def _symbol_share(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> list[str]:
+    """The review's finding of limited's share criterion, if it is not met."""
+    judged = symbol_share(((s.symbol, s.avg_divergence) for s in stats), t)
+    if judged.met:
         return []
-    above = sorted(sym for sym, d in worst.items() if d >= t.divergence_warning)
-    share = 1 - len(above) / len(worst)
-    if share >= t.limited_symbol_share:
-        return []
-    return [f"{pct(share)} of {len(worst)} symbols average below {pct(t.divergence_warning)}, fewer than "
-            f"{pct(t.limited_symbol_share)}: {', '.join(above)}"]
+    return [f"{pct(judged.share)} of {judged.symbols} symbols average below {pct(t.divergence_warning)}, fewer than "
+            f"{pct(t.limited_symbol_share)}: {', '.join(judged.above)}"]
 
 
 def check_overfitting(stats: Sequence[SymbolHorizonStats], t: Thresholds) -> Check:

@@ -4,7 +4,8 @@ Prints the rollout document's three daily checks as ``rich`` tables: divergence 
 RMSE trends and overfitting alerts, from ``sql/queries/canary_*.sql``. The divergence rows
 carry the rollout trigger they fire (``jobs.contract.triggers``, the review's table): MONITOR
 or ROLLBACK. A fourth table lists failures: pipeline failures (ROLLBACK) and data incidents
-(reported for the data team), quarantined symbols and real large moves kept.
+(reported for the data team), quarantined symbols and real large moves kept. A fifth judges
+limited's "divergence < 20% for 95% of symbols" over the window, as limited's review does.
 Exit status 0, 2 on bad input, 1 when the database is unreachable.
 """
 
@@ -16,22 +17,31 @@ from typing import Any
 
 from rich.table import Table
 
+from jobs.contract.phases import covered_phases
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import Trigger, for_phase
+from jobs.rollout.checks import SymbolShare, pct, symbol_share
 from jobs.storage.db import connect, load_sql
 
 _STYLE = {"ROLLBACK": "bold red", "MONITOR": "yellow"}
 # The morning checks mark rows with canary's criteria (the strictest: not below 15%) and every phase's
-# rollback rules. A phase's own criteria are its review's: limited's share of symbols is no figure of
-# one row, and prod's 20% warning lies above canary's 15%, which already marks the row.
+# rollback rules; prod's 20% warning lies above canary's 15%, which already marks the row. Limited's
+# share of symbols is no figure of one row: table 5 judges it over the rows limited's review reads.
 DAILY_PHASE = "canary"
+SHARE_PHASE = "limited"
+SHARE_TRIGGER = "divergence-symbol-share"
+
+
+def daily_params(symbols: Sequence[str], hours: int) -> dict[str, Any]:
+    """The daily queries' bind parameters: the symbols, the look-back window, the phases limited's review reads."""
+    return {"symbols": list(symbols), "window": timedelta(hours=hours), "phases": covered_phases(SHARE_PHASE)}
 
 
 def fetch(url: str, symbols: Sequence[str], hours: int) -> dict[str, list[dict[str, Any]]]:
-    """Run the three morning queries and ``retired_symbols``; keys are the query names."""
-    params = {"symbols": list(symbols), "window": timedelta(hours=hours)}
+    """Run the three morning queries, the failure queries, ``retired_symbols`` and the share's; keys are the query names."""
+    params = daily_params(symbols, hours)
     names = ("canary_divergence_summary", "canary_rmse_trends", "canary_overfitting_alerts", "retired_symbols",
-             "daily_failures", "daily_data_events", "daily_quarantined")
+             "daily_failures", "daily_data_events", "daily_quarantined", "daily_symbol_share")
     with connect(url) as conn:
         return {name: conn.execute(load_sql(name), params).fetchall() for name in names}
 
@@ -91,7 +101,32 @@ def build_tables(results: Mapping[str, list[dict[str, Any]]], thresholds: Thresh
                         for r in results.get("retired_symbols", []))
     if retired:
         div.caption = f"{div.caption + '; ' if div.caption else ''}{retired}"
-    return [div, rmse, alerts, failures_table(results, hours)]
+    return [div, rmse, alerts, failures_table(results, hours), share_table(results, thresholds, hours)]
+
+
+def judge_share(rows: Sequence[Mapping[str, Any]], t: Thresholds) -> SymbolShare:
+    """Limited's share criterion over ``daily_symbol_share`` rows (one per symbol and horizon), as its review judges it."""
+    return symbol_share(((r["symbol"], r["avg_div"]) for r in rows), t)
+
+
+def share_table(results: Mapping[str, list[dict[str, Any]]], t: Thresholds, hours: int) -> Table:
+    """5. Limited's share of symbols averaging below the warning (each horizon of a symbol), and its trigger."""
+    rows = results.get("daily_symbol_share", [])
+    table = Table(title=f"5. Limited's share of symbols (last {hours} h)")
+    for col in ("symbols", "below", "share", "required", "trigger", "not below"):
+        table.add_column(col, justify="left" if col in ("trigger", "not below") else "right")
+    rule = (f"divergence below {pct(t.divergence_warning)} on each horizon for {pct(t.limited_symbol_share)} of "
+            f"symbols, over the rows of {' and '.join(covered_phases(SHARE_PHASE))}")
+    table.caption = f"no rows; {rule}" if not rows else rule
+    if not rows:
+        return table
+    judged = judge_share(rows, t)
+    trig = next(x for x in for_phase(SHARE_PHASE) if x.name == SHARE_TRIGGER)
+    label = "-" if judged.met else f"{trig.verdict.value} {trig.name}"
+    table.add_row(str(judged.symbols), str(judged.symbols - len(judged.above)), pct(judged.share),
+                  pct(judged.required), label, ", ".join(judged.above) or "-",
+                  style=None if judged.met else _STYLE[trig.verdict.value])
+    return table
 
 
 def failures_table(results: Mapping[str, list[dict[str, Any]]], hours: int) -> Table:

@@ -21,8 +21,8 @@ import pytest
 from jobs.contract.phases import MINIMUM_DAYS
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import TRIGGERS, Trigger
-from jobs.rollout.checks import Decision, Review, evaluate
-from jobs.rollout.daily import DAILY_PHASE, divergence_trigger
+from jobs.rollout.checks import Decision, Review, SymbolShare, evaluate
+from jobs.rollout.daily import DAILY_PHASE, SHARE_TRIGGER, daily_params, divergence_trigger, judge_share
 from jobs.rollout.data import load_review_data, read_review_data
 from jobs.rollout.gate import GateDecision, decide
 from jobs.storage.db import connect, load_sql, migrate
@@ -231,6 +231,47 @@ def test_daily_checks_mark_each_trigger_exactly_past_its_boundary(boundary_db: s
     trigger, point, value = case
     marked = divergence_trigger(daily_row(boundary_db, trigger, value), T)
     assert marks(marked, trigger) is rule_of(trigger).fires(value), f"{trigger.name} {point} ({value!r}): {marked}"
+
+
+def daily_share(url: str, share: float, more: Callable[[Rows, datetime], None] | None = None) -> SymbolShare:
+    """The daily checks' judgement of limited's share over ``FLEET`` limited symbols, ``share`` of them below
+    the warning divergence (the others exactly at it) an hour ago, beside rows that must not count."""
+    at = datetime.now(timezone.utc) - timedelta(hours=1)
+    passing = round(share * FLEET)
+    fleet = [f"S{i}" for i in range(FLEET)]
+    with connect(url) as conn, conn.transaction(force_rollback=True):
+        r = Rows(conn)
+        for i, sym in enumerate(fleet):
+            r.window("l1", sym, "1D", "limited", at, divergence=0.05 if i < passing else T.divergence_warning)
+        for sym in fleet[:passing]:  # each would fail a passing symbol if it counted
+            r.window("p1", sym, "1D", "prod" if sym[-1] in "02468" else "local", at, divergence=0.9)  # another phase
+            r.window("l0", sym, "1D", "limited", at - timedelta(hours=24), divergence=0.9)  # an older run
+            r.window("l1", sym, "1D", "limited", at, divergence=0.9, baseline=True)  # the paired baseline
+        r.window("l1", "OUT", "1D", "limited", at, divergence=0.05)  # a symbol not asked for
+        if more:
+            more(r, at)
+        rows = conn.execute(load_sql("daily_symbol_share"), daily_params(fleet, 24)).fetchall()
+    return judge_share(rows, T)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0].name == SHARE_TRIGGER], ids=lambda c: f"{c[0].name}-{c[1]}")
+def test_daily_checks_judge_limiteds_share_of_symbols_exactly_past_its_boundary(
+        boundary_db: str, case: tuple[Trigger, str, float]) -> None:
+    trigger, point, value = case
+    judged = daily_share(boundary_db, value)
+    assert (judged.symbols, judged.share) == (FLEET, pytest.approx(value)), f"{point}: {judged}"
+    assert (not judged.met) is rule_of(trigger).fires(value), f"{trigger.name} {point} ({value!r}): {judged}"
+
+
+def test_daily_checks_count_a_symbol_once_and_judge_it_on_its_worst_horizon(boundary_db: str) -> None:
+    at_limit = daily_share(boundary_db, T.limited_symbol_share)
+    assert (at_limit.met, at_limit.above) == (True, ("S19",))
+    worse = daily_share(boundary_db, T.limited_symbol_share,
+                        lambda r, at: r.window("l1", "S0", "4h", "canary", at, divergence=T.divergence_warning))
+    assert (worse.symbols, worse.above, worse.met) == (FLEET, ("S0", "S19"), False)
+    other = daily_share(boundary_db, T.limited_symbol_share,
+                        lambda r, at: r.window("l1", "S0", "4h", "canary", at, divergence=0.05))
+    assert (other.symbols, other.above, other.met) == (FLEET, ("S19",), True)
 
 
 # The gate history: canary from T0 daily, clean for 10 days, then 10 days with MSFT averaging 18%

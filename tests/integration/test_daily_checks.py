@@ -48,7 +48,32 @@ def test_three_tables_with_the_window_and_symbols(db_url: str) -> None:
 
 def test_empty_window_says_no_rows(db_url: str) -> None:
     code, text = run_checks(db_url, "--hours", "1")
-    assert code == 0 and text.count("no rows") == 4
+    assert code == 0 and text.count("no rows") == 5
+
+
+def share_row(text: str) -> list[str]:
+    """Table 5's one row, its cells split at the column rules."""
+    start = text.index("5. Limited's share of symbols (last 24 h)")
+    rows = [ln for ln in text[start:].splitlines() if ln.startswith("│") and ln.strip("│ ")[:1].isdigit()]
+    assert len(rows) == 1, text[start:]
+    return [c.strip() for c in rows[0].strip("│").split("│")]
+
+
+def test_limiteds_share_of_symbols_is_judged_over_limiteds_rows_of_the_symbols_asked_for(db_url: str) -> None:
+    fleet = ["AAPL", "MSFT", "SPY", "NVDA", "GOOGL", "AMZN", "TSLA", "META", "NFLX", "CRM"]
+    at = now() - timedelta(hours=2)
+    with psycopg.connect(db_url) as conn:
+        for i, sym in enumerate(fleet):
+            phase = "canary" if sym in CANARY else "limited"
+            add_run(conn, Run("l1", sym, "1D", at, divergences=(0.05,), phase=phase))
+            add_run(conn, Run("l1", sym, "4h", at, divergences=(0.25 if i == 9 else 0.05,), phase=phase))
+            add_run(conn, Run("p1", sym, "1D", at, divergences=(0.9,), phase="prod", forecast=False))  # not counted
+    symbols = ",".join(fleet)
+    code, text = run_checks(db_url, "--symbols", symbols)
+    # 9 of 10: limited's 10 symbols must all pass (95% of 10 is 9.5); CRM fails on its 4h horizon.
+    assert code == 0 and share_row(text) == ["10", "9", "90.0%", "95.0%", "MONITOR divergence-symbol-share", "CRM"]
+    code, text = run_checks(db_url, "--symbols", symbols.removesuffix(",CRM"))
+    assert share_row(text) == ["9", "9", "100.0%", "95.0%", "-", "-"]
 
 
 @pytest.mark.parametrize("argv, message", [

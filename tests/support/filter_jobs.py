@@ -47,6 +47,16 @@ def _daily_filters(overfitting: bool) -> tuple[Filter, ...]:
             Filter(IN_WINDOW, "a window 25 hours old", ("IN",), ("OLD",)))
 
 
+def _share(r: Rows) -> None:
+    """IN (limited) and CAN (canary) count for limited's share; PROD is another phase; the rest as in ``_daily``."""
+    r.window("d1", "IN", "1D", "limited", _ago(1), divergence=0.3)
+    r.window("d1", "CAN", "1D", "canary", _ago(1), divergence=0.3)
+    r.window("d1", "PROD", "1D", "prod", _ago(1), divergence=0.3)
+    r.window("d1", "OUT", "1D", "limited", _ago(1), divergence=0.3)
+    r.window("d1", "BASE", "1D", "limited", _ago(1), divergence=0.3, baseline=True)
+    r.window("d0", "OLD", "1D", "limited", _ago(25), divergence=0.3)
+
+
 def _retired(r: Rows) -> None:
     r.symbol("GONE", "canary", retired=day(1))
     r.symbol("ELSE", "canary", retired=day(1))
@@ -125,6 +135,13 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("canary_divergence_summary", _daily, (DAILY,), _symbol, _daily_filters(overfitting=False)),
     Scenario("canary_rmse_trends", _daily, (DAILY,), _symbol, _daily_filters(overfitting=False)),
     Scenario("canary_overfitting_alerts", _daily, (DAILY,), _symbol, _daily_filters(overfitting=True)),
+    Scenario("daily_symbol_share", _share,
+             ({"symbols": ["IN", "CAN", "PROD", "BASE", "OLD"], "phases": ["canary", "limited"],
+               "window": timedelta(hours=24)},), _symbol, (
+        Filter(SYMBOLS, "a symbol not asked for", ("IN",), ("OUT",)),
+        Filter("rollout_phase = ANY(%(phases)s)", "a phase limited's review does not read", ("IN", "CAN"), ("PROD",)),
+        Filter(NOT_BASELINE, "a baseline row", ("IN",), ("BASE",)),
+        Filter(IN_WINDOW, "a run 25 hours old", ("IN",), ("OLD",)))),
     Scenario("retired_symbols", _retired, ({"symbols": ["GONE", "ACTIVE"]},), _symbol, (
         Filter(SYMBOLS, "a retired symbol not asked for", ("GONE",), ("ELSE",)),
         Filter("retired_at IS NOT NULL", "an active symbol", ("GONE",), ("ACTIVE",)))),

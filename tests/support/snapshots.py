@@ -1,9 +1,12 @@
 """Reviewable stack snapshots: ``python -m tests.support.snapshots --write`` (or ``--check``).
 
 Each ``tests/snapshots/<stack>.json`` holds the stack's resources sorted by (type, name),
-their inputs with secrets redacted (mock ids appear as ``<id:name>`` placeholders) and the
-stack outputs. A pull request that changes the infrastructure changes these files, so the
-reviewer sees the change as a diff; ``tests/infra/test_snapshots.py`` fails when one is stale.
+their inputs with secrets redacted (mock ids appear as ``<id:name>`` placeholders), their
+resource options that are not the default (``options``: retainOnDelete, protect, ignoreChanges,
+deleteBeforeReplace, dependsOn, parent, aliases, ...; ``tests.support.stacks._options``) and the
+stack outputs. A pull request that changes the infrastructure, or only a resource's options,
+changes these files, so the reviewer sees the change as a diff; ``tests/infra/test_snapshots.py``
+fails when one is stale.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ def snapshot(run: StackRun, stack_name: str) -> dict[str, Any]:
     resources = sorted(run, key=lambda r: (r.type, r.name))
     return {
         "stack": stack_name,
-        "resources": [{"type": r.type, "name": r.name, "inputs": r.inputs} for r in resources],
+        "resources": [{"type": r.type, "name": r.name, "inputs": r.inputs, "options": r.options} for r in resources],
         "outputs": run.outputs,
     }
 

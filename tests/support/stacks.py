@@ -92,7 +92,10 @@ class RecordedResource:
     ``urn``, ``parent`` (the parent's URN; the stack's for a top-level resource) and
     ``dependencies`` (URNs of the resources it waits for, explicit ``depends_on`` and inputs
     alike) order a rehearsal and a targeted plan; ``raw_inputs`` keeps the secret values for it
-    and is never written to a snapshot; ``retain_on_delete`` is the resource option.
+    and is never written to a snapshot; ``retain_on_delete`` is the resource option. ``options``
+    holds every resource option the engine was sent that is not its default (``_options``), for
+    the snapshots: retainOnDelete, protect, ignoreChanges, deleteBeforeReplace, dependsOn,
+    parent, aliases and the rest, resources named by their logical names.
     """
 
     type: str
@@ -103,6 +106,7 @@ class RecordedResource:
     raw_inputs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     parent: str = ""
     retain_on_delete: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 class StackRun(list[RecordedResource]):
@@ -191,9 +195,46 @@ class RecordingMonitor(MockMonitor):
                     mocks.recorded[index] = RecordedResource(entry.type, entry.name, entry.inputs, response.urn,
                                                              tuple(sorted(request.dependencies)), entry.raw_inputs,
                                                              parent=request.parent,
-                                                             retain_on_delete=bool(request.retainOnDelete))
+                                                             retain_on_delete=bool(request.retainOnDelete),
+                                                             options=_options(request))
                     break
         return response
+
+
+def _urn_name(urn: str) -> str:
+    """A resource's logical name from its URN (a default provider's without its plugin version)."""
+    name = urn.split("::")[-1]
+    return "default" if _DEFAULT_PROVIDER.match(name) else name
+
+
+def _options(request: Any) -> dict[str, Any]:
+    """The resource options of a registration, as the engine receives them, defaults left out.
+
+    Read from the request rather than from the program's ``ResourceOptions``: what a parent
+    passes on (``protect``, a provider) and what the SDK derives (the dependencies of inputs,
+    alias specs) is included, so the snapshot shows what ``pulumi up`` would act on. Resources
+    are named by their logical names; option values are property names and flags, never secrets.
+    """
+    from google.protobuf.json_format import MessageToDict
+
+    found: dict[str, Any] = {
+        "protect": request.protect if request.HasField("protect") else False,
+        "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
+        "deleteBeforeReplace": request.deleteBeforeReplace and request.deleteBeforeReplaceDefined,
+        "ignoreChanges": sorted(request.ignoreChanges),
+        "replaceOnChanges": sorted(request.replaceOnChanges),
+        "hideDiffs": sorted(request.hideDiffs),
+        "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
+        # Every resource it waits for: its explicit depends_on and the resources its inputs come from.
+        "dependsOn": sorted({_urn_name(u) for u in request.dependencies}),
+        "parent": "" if request.parent.split("::")[2:3] == ["pulumi:pulumi:Stack"] else _urn_name(request.parent),
+        "provider": "" if not request.provider or _DEFAULT_PROVIDER.match(request.provider.split("::")[-2])
+        else request.provider.split("::")[-2],
+        "deletedWith": _urn_name(request.deletedWith) if request.deletedWith else "",
+        "aliases": sorted((MessageToDict(a) for a in request.aliases), key=lambda a: json.dumps(a, sort_keys=True)),
+        "customTimeouts": MessageToDict(request.customTimeouts) if request.HasField("customTimeouts") else {},
+    }
+    return {key: value for key, value in sorted(found.items()) if value}
 
 
 def _mock_outputs(args: MockResourceArgs) -> dict[str, Any]:
@@ -260,7 +301,7 @@ def _redact(value: Any, typ: str = "") -> Any:
 
 def run_stack(
     stack_name: str, overrides: Mapping[str, Any] | None = None, recorded: list[RecordedResource] | None = None,
-    admin: Mapping[str, str] | None = None,
+    admin: Mapping[str, str] | None = None, transformation: pulumi.ResourceTransformation | None = None,
 ) -> StackRun:
     """Run ``infra/__main__.py`` for ``stack_name`` under mocks; return resources and outputs.
 
@@ -269,6 +310,8 @@ def run_stack(
         overrides: Project config keys (short names) to replace; ``None`` values delete.
         recorded: If given, receives the recorded resources even when the program raises.
         admin: The admin credential the admin secret holds (default ``ADMIN_CREDENTIAL``).
+        transformation: A Pulumi stack transformation applied to every resource the program
+            declares, as a change to the program would (e.g. a dropped resource option).
 
     Raises:
         ``PulumiConfigError`` where the CLI refuses the config; whatever the program raises,
@@ -284,7 +327,12 @@ def run_stack(
         reset_options(project=PROJECT, stack=stack_name, preview=False)
         pulumi.runtime.set_all_config(config, secret_keys)
         set_mocks(mocks, project=PROJECT, stack=stack_name, preview=False, monitor=RecordingMonitor(mocks))
-        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(MAIN), run_name="__main__")))
+        def program() -> None:
+            if transformation is not None:
+                pulumi.runtime.register_stack_transformation(transformation)
+            runpy.run_path(str(MAIN), run_name="__main__")
+
+        loop.run_until_complete(run_pulumi_func(program))
         root = get_root_resource()
         outputs = getattr(root, "outputs", {})
         run.outputs = {k: loop.run_until_complete(_resolve(v)) for k, v in sorted(outputs.items())}

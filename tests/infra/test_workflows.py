@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.support.stacks import ROOT, STACKS, run_stack
+from tests.support.workflows import glob_regex
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 STACK_REF = "${{ vars.PULUMI_ORG }}/${{ inputs.stack }}"
@@ -35,14 +36,6 @@ def step_named(steps: list[dict[str, Any]], text: str) -> tuple[int, dict[str, A
     found = [(i, s) for i, s in enumerate(steps) if text in str(s.get("name", "")) + str(s.get("uses", ""))]
     assert len(found) == 1, f"{len(found)} steps match {text!r}"
     return found[0]
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """GitHub's path filter glob: ``**`` any characters, ``*`` any but ``/``."""
-    out = ""
-    for part in re.split(r"(\*\*|\*)", pattern):
-        out += ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part)
-    return re.compile(out + "$")
 
 
 def program_files() -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -22,3 +23,11 @@ def job_steps(name: str) -> list[dict[str, Any]]:
     """The steps of the workflow's only job."""
     (job,) = load_workflow(name)["jobs"].values()
     return job["steps"]
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """GitHub's path filter glob: ``**`` any characters, ``*`` any but ``/``."""
+    out = ""
+    for part in re.split(r"(\*\*|\*)", pattern):
+        out += ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part)
+    return re.compile(out + "$")

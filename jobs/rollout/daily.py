@@ -38,7 +38,7 @@ def daily_params(symbols: Sequence[str], hours: int) -> dict[str, Any]:
 
 
 def fetch(url: str, symbols: Sequence[str], hours: int) -> dict[str, list[dict[str, Any]]]:
-    """Run the three morning queries, the failure queries, ``retired_symbols`` and the share's; keys are the query names."""
+    """Run the morning queries, the failure queries, ``retired_symbols`` and the share's; keys: the query names."""
     params = daily_params(symbols, hours)
     names = ("canary_divergence_summary", "canary_rmse_trends", "canary_overfitting_alerts", "retired_symbols",
              "daily_failures", "daily_data_events", "daily_quarantined", "daily_symbol_share")
@@ -105,7 +105,7 @@ def build_tables(results: Mapping[str, list[dict[str, Any]]], thresholds: Thresh
 
 
 def judge_share(rows: Sequence[Mapping[str, Any]], t: Thresholds) -> SymbolShare:
-    """Limited's share criterion over ``daily_symbol_share`` rows (one per symbol and horizon), as its review judges it."""
+    """Limited's share criterion over ``daily_symbol_share`` rows (one per symbol-horizon), as the review judges it."""
     return symbol_share(((r["symbol"], r["avg_div"]) for r in rows), t)
 
 

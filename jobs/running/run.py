@@ -128,7 +128,7 @@ def settle_run_date(plan: Plan, url: str) -> Plan:
         return plan
     as_of, recorder = plan.as_of, new_claimer()  # outside the retried work: a lost ack finds its own row
     recorded = with_retry(url, lambda conn: begin_run(conn, plan.run_id, as_of, recorder))
-    if recorded.first or recorded.as_of == as_of and plan.as_of_given:
+    if recorded.first or (recorded.as_of == as_of and plan.as_of_given):
         return plan
     at = recorded.recorded_at.astimezone(UTC)
     first = f"{recorded.as_of:%Y-%m-%d}, recorded by its first attempt at {at:%Y-%m-%d %H:%M} UTC"

@@ -118,7 +118,8 @@ def test_a_date_recorded_again_by_its_recorder_is_still_its_first_after_a_lost_a
     assert _begin(db_url, DAY, "p1").first
     again = _begin(db_url, date(2026, 11, 25), "p1")  # with_retry re-running a commit whose ack was lost
     assert (again.as_of, again.first) == (DAY, True)
-    assert (_begin(db_url, DAY, "p2").first, rows(db_url, "SELECT recorded_by FROM forecast_runs")) == (False, [("p1",)])
+    assert not _begin(db_url, DAY, "p2").first
+    assert rows(db_url, "SELECT recorded_by FROM forecast_runs") == [("p1",)]
 
 
 def _begin(url: str, as_of: date, recorder: str) -> RunDate:

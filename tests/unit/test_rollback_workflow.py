@@ -64,7 +64,7 @@ def test_the_abort_dispatch_starts_it_and_it_only_opens_a_pull_request() -> None
     for s in job_steps("rollback.yml"):
         # The deploy is deploy.yml's, after the merge: no cloud credentials, no Pulumi command here.
         assert not str(s.get("uses", "")).startswith(("pulumi/", "aws-actions/")), s
-        assert not re.search(r"^\s*(pulumi|aws)\b", s.get("run", ""), re.M), s.get("name")
+        assert not re.search(r"^\s*(pulumi|aws)\b", s.get("run", ""), re.MULTILINE), s.get("name")
         # The payload comes from outside: never expanded inside a script, only read from env.
         assert "${{" not in s.get("run", ""), s.get("name")
     names = [str(s.get("name", s.get("uses"))) for s in job_steps("rollback.yml")]

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from jobs.storage.db import RETRY_WAIT_SCALE_ENV
 from tests.support.checkout import checkout_leftovers
 
 _LEFTOVERS_BEFORE = pytest.StashKey[set[str] | None]()
 
 pytest_plugins = ["tests.support.fixtures", "tests.support.demo_run"]
+
+# Database retries wait a hundredth of their real time in every test and every process a test
+# starts (they inherit the environment): an unreachable database is refused at once, so the
+# real 3.75 s of back-off per case proved nothing. tests/unit/test_db_retry_waits.py checks the
+# real waits with the scale unset.
+os.environ.setdefault(RETRY_WAIT_SCALE_ENV, "0.01")
 
 
 # The suite leaves the checkout as it found it: reports, pages and databases go to temporary

@@ -23,7 +23,7 @@ os.environ.setdefault(RETRY_WAIT_SCALE_ENV, "0.01")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Long modules first, one worker's share each (``tests.support.schedule``); every worker computes the same order."""
+    """Long modules first, one worker's share each (``tests.support.schedule``); every worker orders alike."""
     workerinput = getattr(config, "workerinput", None)
     workers = int(workerinput["workercount"]) if workerinput else 1
     root = Path(str(config.rootpath))

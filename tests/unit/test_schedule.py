@@ -1,4 +1,4 @@
-"""The long-first order of ``tests.support.schedule``: every test once, modules whole, long ones at each share's head."""
+"""The long-first order of ``tests.support.schedule``: every test once, modules whole, long ones first."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 3 --dist worksteal
 
-# The unit tier alone: no database, no subprocesses, well under 20 s.
+# The unit tier alone: no database, no subprocesses (its time: docs/testing.md; the target is 20 s).
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit -n 2 --dist worksteal -q -m "not slow"
 

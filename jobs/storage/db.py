@@ -102,8 +102,38 @@ def resolve_url(database_url: str | None, data_dir: Path) -> str:
     return database_url if database_url else embedded_url(data_dir)
 
 
+# Every wait between database retries is multiplied by this variable's value (default 1: a
+# connection waits 0.25, 0.5, 1 and 2 s between its five attempts, long enough to ride out a
+# restart; a write 0.5 and 1 s between its three). The test suite sets 0.01: its unreachable
+# databases are refused at once, and waiting 3.75 s for each proved nothing the values do not.
+RETRY_WAIT_SCALE_ENV = "DB_RETRY_WAIT_SCALE"
+MAX_RETRY_WAIT_SCALE = 100.0
+
+
+def retry_wait_scale() -> float:
+    """``DB_RETRY_WAIT_SCALE`` from the environment (1 when unset); ``ConfigError`` when it is no factor."""
+    raw = os.environ.get(RETRY_WAIT_SCALE_ENV)
+    if raw is None:
+        return 1.0
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = -1.0
+    if not 0.0 <= scale <= MAX_RETRY_WAIT_SCALE:  # also refuses nan and inf
+        raise ConfigError(f"{RETRY_WAIT_SCALE_ENV}={raw!r} is invalid: expected a number from 0 to "
+                          f"{MAX_RETRY_WAIT_SCALE:g} (1, the default, keeps the documented waits)")
+    return scale
+
+
+def retry_waits(attempts: int, first: float) -> list[float]:
+    """The waits between ``attempts`` tries: ``first`` doubling each time, scaled by ``retry_wait_scale``."""
+    scale = retry_wait_scale()
+    return [first * 2**k * scale for k in range(attempts - 1)]
+
+
 def connect(url: str, attempts: int = 5, base_delay: float = 0.25) -> psycopg.Connection[dict[str, Any]]:
     """Connect with exponential back-off; raise ``DatabaseUnavailable`` naming the last error."""
+    waits = retry_waits(attempts, base_delay)
     last: Exception | None = None
     for attempt in range(attempts):
         try:
@@ -112,7 +142,7 @@ def connect(url: str, attempts: int = 5, base_delay: float = 0.25) -> psycopg.Co
             last = exc
             log.warning("database connect failed (attempt %d/%d): %s", attempt + 1, attempts, _first_line(exc))
             if attempt + 1 < attempts:
-                time.sleep(base_delay * 2**attempt)
+                time.sleep(waits[attempt])
     raise DatabaseUnavailable(f"database unreachable after {attempts} attempts: {_first_line(last)}")
 
 
@@ -143,6 +173,7 @@ def with_retry(url: str, work: Callable[[psycopg.Connection[dict[str, Any]]], T]
     that committed before the connection dropped is not written twice. Errors that cannot
     heal (``is_transient`` is false) are raised at once, unretried.
     """
+    waits = retry_waits(attempts, 0.5)
     last: Exception | None = None
     for attempt in range(attempts):
         try:
@@ -154,7 +185,7 @@ def with_retry(url: str, work: Callable[[psycopg.Connection[dict[str, Any]]], T]
             last = exc
             log.warning("database error (attempt %d/%d): %s", attempt + 1, attempts, _first_line(exc))
             if attempt + 1 < attempts:  # no back-off after the last attempt: fail with the reason now
-                time.sleep(0.5 * 2**attempt)
+                time.sleep(waits[attempt])
     raise DatabaseUnavailable(f"database write failed after {attempts} attempts: {_first_line(last)}")
 
 

@@ -24,8 +24,8 @@ def postmaster(pgdata: Path) -> psutil.Process | None:
         return None
 
 
-def test_a_killed_runs_pid_is_dropped_so_the_last_handle_stops_the_server(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_a_killed_runs_pid_is_dropped_so_the_last_handle_stops_the_server(server_folder: Path, tmp_path: Path) -> None:
+    data = server_folder / "data"
     # A run that starts the embedded server and is then killed: its pid stays in the handle list.
     started = subprocess.run(
         [sys.executable, "-c", "import os, signal; from pathlib import Path; from jobs.storage.db import embedded_url; "

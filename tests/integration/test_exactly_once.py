@@ -143,8 +143,8 @@ class ScratchServer:
 
 
 @pytest.fixture()
-def scratch_server(tmp_path: Path) -> Iterator[ScratchServer]:
-    server = ScratchServer(tmp_path / "pg")
+def scratch_server(server_folder: Path) -> Iterator[ScratchServer]:
+    server = ScratchServer(server_folder / "pg")
     server.start()
     try:
         yield server

@@ -36,6 +36,7 @@ from jobs.rollout.checks import Decision, Review, evaluate
 from jobs.rollout.data import ReviewData, load_review_data
 from jobs.storage.db import migrate
 from tests.support.fixtures import scratch_database
+from tests.support.models import stand_in_env
 
 PROD = {"Stack": "prod"}
 
@@ -60,7 +61,7 @@ def month(pg_server_url: str) -> Iterator[Month]:
     with scratch_database(pg_server_url, "soak") as url:
         migrate(url)
         fleet = make_fleet(10)
-        soak = run_soak(url, fleet)
+        soak = run_soak(url, fleet, env=stand_in_env())
         data = load_review_data(url, "prod", 1, Thresholds())
         review = evaluate("prod", 1, data.stats, data.incidents, Thresholds(), False, data.run_days, data.run_shares)
         with psycopg.connect(url) as conn:

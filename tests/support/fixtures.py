@@ -91,6 +91,20 @@ def start_scratch_server(folder: Path) -> Iterator[str]:
         server.cleanup()
 
 
+@pytest.fixture()
+def server_folder() -> Iterator[Path]:
+    """An empty folder for a test's own PostgreSQL data directory, outside pytest's temporary folders.
+
+    pgserver, run as root, opens the data directory's parents to its own system user; but every
+    pytest session that starts on the machine closes ``/tmp/pytest-of-<user>`` again (mode 0700),
+    and a server under ``tmp_path`` then fails to initialise or to open its files whenever
+    another session starts meanwhile (as under ``make mutate``).
+    """
+    folder = Path(tempfile.mkdtemp(prefix="ef-pg-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def migrated_template(pg_server_url: str) -> str:
     """Name of a database on the session's server with every migration applied, to clone from.

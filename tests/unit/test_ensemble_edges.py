@@ -108,3 +108,40 @@ def test_the_ridge_pulls_towards_equal_weights_by_about_a_billionth() -> None:
     exact = float((a - b) @ (y - b) / ((a - b) @ (a - b)))
     assert exact > 0.5
     assert 0.0 < exact - fit_weights("constrained_ls", {"A": a, "B": b}, y)["A"] < 2e-9
+
+
+def test_forecasts_that_agree_closely_still_get_their_optimum() -> None:
+    # Three models that share most of their error and differ by 1e-4: the objective is nearly flat
+    # across the simplex, so SLSQP needs a dozen iterations here, and its default ftol (1e-6) would
+    # stop after the first, about 0.5 away in A's weight. The optimum leaves B out; the ridge moves A
+    # from the closed form of A and C alone by about 1e-6.
+    rng = np.random.default_rng(0)
+    y = rng.normal(0.0, 0.01, 250)
+    common = y + rng.normal(0.0, 0.005, 250)
+    a, b, c = (common + rng.normal(0.0, s, 250) for s in (1e-4, 2e-4, 3e-4))
+    exact = float((a - c) @ (y - c) / ((a - c) @ (a - c)))
+    assert 0.8 < exact < 0.9
+    w = fit_weights("constrained_ls", {"A": a, "B": b, "C": c}, y)
+    assert w["B"] == pytest.approx(0.0, abs=1e-12)
+    assert (w["A"], w["C"]) == (pytest.approx(exact, abs=1e-5), pytest.approx(1 - exact, abs=1e-5))
+
+
+def test_values_read_back_as_none_count_as_missing() -> None:
+    # An object array holding None (a NULL read back from the database) is converted to float, so a
+    # None target is a row without a target, a None forecast on a row with one is non-finite, and a
+    # None weight is refused as not finite, each with its usual message rather than a TypeError.
+    y = np.array([0.01, -0.02, 0.03, None], dtype=object)
+    preds = {"A": np.array([0.012, -0.018, 0.027, None], dtype=object), "B": np.array([0.0, 0.0, 0.0, 0.0])}
+    clean = fit_weights("inverse_rmse", {"A": np.array([0.012, -0.018, 0.027]), "B": np.zeros(3)},
+                        np.array([0.01, -0.02, 0.03]))
+    assert fit_weights("inverse_rmse", preds, y) == clean
+    with pytest.raises(ValueError, match="^non-finite forecasts from A: drop failed models before fitting weights$"):
+        fit_weights("inverse_rmse", {"A": np.array([0.01, None], dtype=object), "B": np.zeros(2)}, np.zeros(2))
+    with pytest.raises(ValueError, match=r"^weights must be finite and >= 0, got \{'A': None, 'B': 1.0\}$"):
+        combine({"A": None, "B": 1.0}, {"A": _pred([1.0]), "B": _pred([2.0])})  # type: ignore[dict-item]
+
+
+def test_forecasts_that_are_all_zero_get_equal_weights_without_dividing_by_zero() -> None:
+    with np.errstate(all="raise"):  # a 0/0 would raise FloatingPointError instead of passing NaN to the solver
+        assert fit_weights("constrained_ls", {"A": np.zeros(4), "B": np.zeros(4)}, np.array([0.01, 0.0, -0.01, 0.02])) \
+            == {"A": 0.5, "B": 0.5}

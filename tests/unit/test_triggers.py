@@ -20,7 +20,16 @@ from jobs.contract.triggers import (
     markdown_table,
     verdict_of,
 )
-from jobs.rollout.checks import Decision, Incident, RunShare, SymbolHorizonStats, evaluate
+from jobs.rollout.checks import (
+    Check,
+    Decision,
+    Incident,
+    RunShare,
+    SymbolHorizonStats,
+    check_data_incidents,
+    check_divergence,
+    evaluate,
+)
 from jobs.rollout.daily import divergence_trigger
 from tests.support.stacks import ROOT
 
@@ -153,6 +162,33 @@ def test_a_limited_symbol_share_counts_each_symbols_worst_horizon_and_the_warnin
     review = evaluate("limited", 7, fleet, [], T, run_days=7)
     assert review.reasons == ("[MONITOR] divergence: 90.0% of 20 symbols average below 20.0%, fewer than 95.0%: "
                               "S00, S01",)
+
+
+@pytest.mark.parametrize(("phase", "rule"), [
+    ("canary", "every symbol-horizon averages below 15.0%"),
+    ("limited", "at least 95.0% of symbols average below 20.0%"),
+    ("prod", "no symbol-horizon averages above 20.0%")])
+def test_the_divergence_check_states_its_phases_rule_when_it_passes(phase: str, rule: str) -> None:
+    assert check_divergence([healthy()], T, phase) == Check("divergence", Decision.PROCEED, f"{rule} (highest 5.0%)", ())
+
+
+def test_the_divergence_check_applies_the_canarys_criterion_unless_told_the_phase() -> None:
+    assert check_divergence([healthy(avg_divergence=0.18)], T).findings == (
+        "AAPL 1D average divergence 18.0% is not below 15.0%",)
+
+
+def test_prods_daily_warning_fires_above_the_warning_not_at_it() -> None:
+    assert evaluate("prod", 7, [healthy(avg_divergence=0.20)], [], T, run_days=7).decision is Decision.PROCEED
+    review = evaluate("prod", 7, [healthy(avg_divergence=0.22)], [], T, run_days=7)
+    assert review.reasons == ("[MONITOR] divergence: AAPL 1D average divergence 22.0% is above the daily warning 20.0%",)
+
+
+def test_a_systemic_data_outage_at_exactly_the_minimum_count_rolls_back() -> None:
+    # 3 of 10 symbols refused: 30% is above 25%, and 3 is the minimum count itself.
+    check = check_data_incidents([], (RunShare("r9", 10, ("A", "B", "C")),), T)
+    assert check.status is Decision.ROLLBACK
+    assert check.findings == ("run r9: 3 of 10 symbols (30.0%) refused as data incidents, more than 25.0%: "
+                              "a systemic data outage (A, B, C)",)
 
 
 def test_data_incidents_below_the_systemic_share_decide_nothing() -> None:

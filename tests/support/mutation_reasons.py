@@ -65,15 +65,21 @@ REASONS: dict[str, str] = {
     "jobs.contract.triggers.x_criteria_markdown__mutmut_20": _OWN_CRITERIA,
     # jobs/rollout/checks.py
     "jobs.rollout.checks.x__fired__mutmut_12": _EMPTY_ROLLBACK,
-    "jobs.rollout.checks.x_check_coverage__mutmut_20": _EMPTY_ROLLBACK,
-    "jobs.rollout.checks.x_check_coverage__mutmut_59": _EMPTY_ROLLBACK,
-    "jobs.rollout.checks.x_check_coverage__mutmut_22": _UNUSED_OK,
-    "jobs.rollout.checks.x_check_coverage__mutmut_31": _UNUSED_OK,
-    "jobs.rollout.checks.x_check_coverage__mutmut_61": _UNUSED_OK,
-    "jobs.rollout.checks.x_check_coverage__mutmut_69": _UNUSED_OK,
     "jobs.rollout.checks.x_check_duration__mutmut_28": _UNUSED_OK,
     "jobs.rollout.checks.x_check_duration__mutmut_34": _UNUSED_OK,
-    "jobs.rollout.checks.x_check_coverage__mutmut_48":
+    "jobs.rollout.checks.x_check_coverage__mutmut_14": _EMPTY_ROLLBACK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_43": _EMPTY_ROLLBACK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_82": _EMPTY_ROLLBACK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_16": _UNUSED_OK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_23": _UNUSED_OK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_45": _UNUSED_OK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_54": _UNUSED_OK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_84": _UNUSED_OK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_92": _UNUSED_OK,
+    "jobs.rollout.checks.x_check_coverage__mutmut_[12]":
+        "equivalent: check_coverage reads its phase only through applies('coverage-missing', phase), true for "
+        "limited alone, so canary and any other name that is not limited behave alike",
+    "jobs.rollout.checks.x_check_coverage__mutmut_71":
         "equivalent: a coverage equal to the band's low bound is inside the band and returned PROCEED above",
     "jobs.rollout.checks.x_evaluate__mutmut_30": "equivalent: the Review's incidents default to ()",
     # jobs/rollout/gate.py

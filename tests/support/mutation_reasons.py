@@ -19,6 +19,8 @@ _EMPTY_ROLLBACK = "equivalent: an empty list and None are both no rollback findi
 _UNUSED_OK = "equivalent: the ok text is used only when nothing is found, and here something always is"
 _SAME_LENGTHS = "equivalent: both sequences come from one source, so their lengths are always equal"
 _NUMERIC = "equivalent: numeric inputs (the only ones accepted) convert to the same float array either way"
+_NO_REASONS = ("equivalent: a Review always has reasons (a failing check's findings, or every passed check), so the "
+               "empty-reasons branch is never taken")
 _OWN_CRITERIA = ("equivalent on the table as it is: canary, limited and prod each have criteria of their own, so "
                  "the text for a phase without any is never shown")
 _START = ("equivalent within the solver's precision: every start is symmetric (all weights equal), and from "
@@ -83,9 +85,8 @@ REASONS: dict[str, str] = {
         "equivalent: a coverage equal to the band's low bound is inside the band and returned PROCEED above",
     "jobs.rollout.checks.x_evaluate__mutmut_30": "equivalent: the Review's incidents default to ()",
     # jobs/rollout/gate.py
-    "jobs.rollout.gate.x__promotion__mutmut_6[68]":
-        "equivalent: a Review always has reasons (a failing check's findings, or every passed check), so the "
-        "empty-reasons branch is never taken",
+    "jobs.rollout.gate.x__promotion__mutmut_68": _NO_REASONS,
+    "jobs.rollout.gate.x__promotion__mutmut_70": _NO_REASONS,
 }
 
 

@@ -14,6 +14,7 @@ from jobs.contract.triggers import (
     Verdict,
     _check_table,
     alarm_keys,
+    applies,
     by_check,
     criteria_markdown,
     for_phase,
@@ -233,3 +234,10 @@ def test_alarm_keys_are_the_tables_alarms_of_one_verdict_and_scope_in_table_orde
     assert alarm_keys(Verdict.MONITOR, stack_wide=False) == (
         "rmse-vs-baseline", "model-errors", "coverage-low", "coverage-high")
     assert alarm_keys(Verdict.MONITOR, stack_wide=True) == ()
+
+
+def test_by_check_narrows_to_a_phases_triggers_and_applies_refuses_an_unknown_name() -> None:
+    assert [t.name for t in by_check("divergence", "limited")] == ["divergence-symbol-share", "divergence-rollback"]
+    assert [t.name for t in by_check("divergence", "prod")] == ["divergence-warning", "divergence-rollback"]
+    with pytest.raises(KeyError, match="^\"no trigger named 'nope' in jobs.contract.triggers.TRIGGERS\"$"):
+        applies("nope", "canary")

@@ -83,6 +83,9 @@ REASONS: dict[str, str] = {
         "limited alone, so canary and any other name that is not limited behave alike",
     "jobs.rollout.checks.x_check_coverage__mutmut_71":
         "equivalent: a coverage equal to the band's low bound is inside the band and returned PROCEED above",
+    "jobs.rollout.checks.x_check_divergence__mutmut_37":
+        "equivalent on the table as it is: the symbol share applies to limited alone, where neither per-horizon "
+        "criterion (canary's, prod's) applies, so nothing is in monitor for it to overwrite",
     "jobs.rollout.checks.x_evaluate__mutmut_30": "equivalent: the Review's incidents default to ()",
     # jobs/rollout/gate.py
     "jobs.rollout.gate.x__promotion__mutmut_68": _NO_REASONS,

@@ -68,7 +68,7 @@ def fit_weights(method: str, predictions: Mapping[str, np.ndarray], target: np.n
         raw = inverse_rmse_weights(matrix, y)
     else:
         raw = simplex_least_squares(matrix, y)
-    return dict(zip(names, (float(w) for w in raw), strict=True))
+    return {name: float(raw[i]) for i, name in enumerate(names)}
 
 
 def combine(weights: Mapping[str, float], predictions: Mapping[str, Prediction]) -> Prediction:
@@ -131,7 +131,7 @@ def simplex_least_squares(matrix: np.ndarray, y: np.ndarray) -> np.ndarray:
     """
     # Imported here: scipy.optimize costs about a second of CPU per process, and every command
     # imports this module (through the results it reads) while only a fitting process solves.
-    from scipy.optimize import minimize
+    from scipy.optimize import LinearConstraint, minimize
 
     k = matrix.shape[1]
     gram = matrix.T @ matrix / len(y)
@@ -139,19 +139,25 @@ def simplex_least_squares(matrix: np.ndarray, y: np.ndarray) -> np.ndarray:
     scale = float(np.trace(gram)) / k
     if scale <= 0.0:
         return np.full(k, 1.0 / k)  # every forecast is identically zero: nothing to choose between
+    # The ridge adds _RIDGE * |w|^2, least at equal weights on the simplex. Written as a pull
+    # towards them, _RIDGE * |w - 1/k|^2, it would add a linear term; that term is constant where
+    # sum(w) == 1, so it would not move the optimum and is left out.
     q = gram / scale + _RIDGE * np.eye(k)
-    c = cross / scale + _RIDGE / k
-    start = np.full(k, 1.0 / k)
+    c = cross / scale
     result = minimize(
         lambda w: 0.5 * w @ q @ w - c @ w,
-        start,
+        np.full(k, 1.0 / k),
         jac=lambda w: q @ w - c,
         method="SLSQP",
-        bounds=[(0.0, 1.0)] * k,
-        constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones_like(w)}],
-        options={"ftol": 1e-14, "maxiter": 200},
+        bounds=[(0.0, None)] * k,  # w <= 1 follows from w >= 0 and sum(w) == 1
+        constraints=LinearConstraint(np.ones(k), 1.0, 1.0),
+        # The default ftol (1e-6) stops after one step when the forecasts agree closely; the
+        # default cap of 100 iterations is far above the 3-35 this problem takes.
+        options={"ftol": 1e-14},
     )
-    w = np.clip(result.x, 0.0, None) if np.isfinite(result.x).all() else start
+    # SLSQP can end an ulp or two outside its bounds (scipy gh-11403): clip, then restore the sum.
+    # Its x is never NaN: on a NaN problem (squares that overflow) it returns the start point.
+    w = np.clip(result.x, 0.0, None)
     return w / w.sum()
 
 
@@ -164,17 +170,15 @@ def _validation_rows(
     y = np.asarray(target, dtype=float)
     if y.ndim != 1:
         raise ValueError(f"target must be 1-D, got shape {y.shape}")
-    names = list(predictions)
-    cols = [np.asarray(predictions[n], dtype=float) for n in names]
-    bad = [f"{n}{c.shape}" for n, c in zip(names, cols, strict=True) if c.shape != y.shape]
+    cols = {n: np.asarray(p, dtype=float) for n, p in predictions.items()}
+    bad = [f"{n}{c.shape}" for n, c in cols.items() if c.shape != y.shape]
     if bad:
         raise ValueError(f"predictions must match target shape {y.shape}; got {', '.join(bad)}")
     keep = np.isfinite(y)
-    matrix = np.column_stack(cols)[keep]
-    nonfinite = [n for n, ok in zip(names, np.isfinite(matrix).all(axis=0), strict=True) if not ok]
+    nonfinite = [n for n, c in cols.items() if not np.isfinite(c[keep]).all()]
     if nonfinite:
         raise ValueError(f"non-finite forecasts from {', '.join(nonfinite)}: drop failed models before fitting weights")
-    return names, matrix, y[keep]
+    return list(cols), np.column_stack(list(cols.values()))[keep], y[keep]
 
 
 def _weighted(w: np.ndarray, arrays: list[np.ndarray]) -> np.ndarray:

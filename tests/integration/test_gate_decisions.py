@@ -17,6 +17,7 @@ import pytest
 from jobs.contract.thresholds import Thresholds
 from jobs.rollout.checks import Decision
 from jobs.rollout.gate import Gate, GateDecision, PhaseRuns, decide, phase_runs
+from tests.support.filter_rows import Rows
 from tests.support.fixtures import scratch_database
 from tests.support.rollout_rows import CANARY, Run, add_run, seed_symbols
 
@@ -113,3 +114,23 @@ def test_a_phases_own_runs_up_to_a_time(history: str) -> None:
     assert runs.days_running(T0 + timedelta(days=28)) == 7.0
     assert PhaseRuns("prod", 0, 0, None, None).days_running(T0) == 0.0
     assert phase_runs(history, "prod", T0 + timedelta(days=40)) == PhaseRuns("prod", 0, 0, None, None)
+
+
+def test_a_systemic_data_outage_in_the_previous_phase_refuses_the_promotion(pg_server_url: str,
+                                                                            migrated_template: str) -> None:
+    # Eight canary symbols run for eight days; the last run refused three symbols' input as data
+    # incidents: 3 of 8 (37.5%) is above the systemic share (25%) and at the minimum count (3).
+    symbols = ("AAPL", "MSFT", "SPY", "QQQ", "IWM", "DIA", "GLD", "TLT")
+    with scratch_database(pg_server_url, "gate_outage", template=migrated_template) as url:
+        with psycopg.connect(url) as conn:
+            seed_symbols(conn, symbols)
+            for k in range(8):
+                for sym in symbols if k < 7 else symbols[:5]:
+                    add_run(conn, Run(f"c{k}", sym, "1D", T0 + timedelta(days=k), divergences=(0.05,)))
+            for sym in symbols[5:]:
+                Rows(conn).failure("c7", sym, "1D", T0 + timedelta(days=7), failure_class="data", cause="stale")
+        gate = decide(url, "limited", T, now=T0 + timedelta(days=7, hours=1))
+    assert (gate.decision, gate.kind) == (GateDecision.REFUSE, "promotion")
+    assert gate.reason == ("promotion of limited refused: the canary review over 7 days says ROLLBACK ([ROLLBACK] "
+                           "data_incidents: run c7: 3 of 8 symbols (37.5%) refused as data incidents, more than 25.0%: "
+                           "a systemic data outage (DIA, GLD, TLT))")

@@ -6,18 +6,22 @@ hourly bar's local session date and its UTC date differ; the US calendar (XNYS) 
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
 from jobs.forecasting.calendar import (
     daily_sessions,
+    exchange_today,
     hourly_bar_ends,
     longest_gap,
     missing_sessions,
     next_target,
     session_date,
+    sessions_behind,
     trading_calendar,
 )
 
@@ -79,3 +83,39 @@ def test_a_target_many_hourly_bars_ahead_is_found() -> None:
 def test_steps_below_one_are_refused() -> None:
     with pytest.raises(ValueError, match="^steps=0 is invalid: expected 1 or more$"):
         next_target(datetime(2024, 1, 2), "1d", 0)
+
+
+def test_sessions_behind_counts_the_sessions_after_the_last_bars_up_to_as_of() -> None:
+    monday = pd.Timestamp("2024-01-08", tz="UTC")  # a daily bar: its session is its UTC date
+    assert sessions_behind(monday, "1d", date(2024, 1, 12), "XNYS") == 4  # Tuesday to Friday
+    assert sessions_behind(monday.to_pydatetime(), "1d", date(2024, 1, 13), "XNYS") == 4  # Saturday: no session
+    assert sessions_behind(pd.Timestamp("2024-01-12", tz="UTC"), "1d", date(2024, 1, 16), "XNYS") == 1  # MLK day
+    assert sessions_behind(monday, "1d", date(2024, 1, 8), "XNYS") == 0  # as_of's own session
+    assert sessions_behind(monday, "1d", date(2024, 1, 5), "XNYS") == 0  # an as_of before the last bar
+    # An hourly bar at 22:00 UTC on Monday is Tuesday's session in Wellington (UTC+13).
+    late = pd.Timestamp("2024-01-08 22:00", tz="UTC")
+    assert sessions_behind(late, "1h", date(2024, 1, 9), "XNZE") == 0
+    assert sessions_behind(late, "1h", date(2024, 1, 10), "XNZE") == 1
+
+
+def test_exchange_today_is_the_date_where_the_exchange_trades() -> None:
+    one_am = datetime(2024, 1, 9, 1, 0, tzinfo=UTC)
+    assert exchange_today("XNYS", one_am) == date(2024, 1, 8)  # 20:00 on Monday in New York
+    assert exchange_today("XNZE", one_am) == date(2024, 1, 9)  # 14:00 on Tuesday in Wellington
+    assert exchange_today("XNYS", datetime(2024, 1, 9, 1, 0)) == date(2024, 1, 8)  # naive is UTC
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])
+def test_exchange_today_does_not_read_the_machines_zone(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The clock is read in UTC: a local wall time read as UTC would be 14 hours ahead or 12 behind,
+    # a different New York date at any hour in one of the two zones.
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        before = datetime.now(ZoneInfo("America/New_York")).date()
+        today = exchange_today("XNYS")
+        after = datetime.now(ZoneInfo("America/New_York")).date()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert today in (before, after)

@@ -97,3 +97,8 @@ def test_parse_thresholds_reads_minutes_counts_and_fractions_and_names_errors_as
         parse_thresholds({PERIOD_MINUTES: "1441"}, stack)
     with pytest.raises(ValueError, match=f"^'storm' is not a threshold; known: {', '.join(ENV_VARS)}, {PERIOD_MINUTES}$"):
         parse_thresholds({"storm": "1"})
+
+
+@pytest.mark.parametrize("count", [3.0, 2.5, True])
+def test_counts_must_be_whole_numbers_not_floats_or_booleans(count: object) -> None:
+    refused(f"DATA_INCIDENT_ROLLBACK_MIN={count} is invalid: expected 1 to 10000", data_incident_min_symbols=count)

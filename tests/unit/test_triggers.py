@@ -14,13 +14,23 @@ from jobs.contract.triggers import (
     Verdict,
     _check_table,
     alarm_keys,
+    applies,
     by_check,
     criteria_markdown,
     for_phase,
     markdown_table,
     verdict_of,
 )
-from jobs.rollout.checks import Decision, Incident, RunShare, SymbolHorizonStats, evaluate
+from jobs.rollout.checks import (
+    Check,
+    Decision,
+    Incident,
+    RunShare,
+    SymbolHorizonStats,
+    check_data_incidents,
+    check_divergence,
+    evaluate,
+)
 from jobs.rollout.daily import divergence_trigger
 from tests.support.stacks import ROOT
 
@@ -144,6 +154,44 @@ def test_a_limited_symbol_share_at_95_percent_passes() -> None:
     assert evaluate("canary", 7, fleet, [], T, run_days=7).decision is Decision.MONITOR  # 21% is not below 15%
 
 
+def test_a_limited_symbol_share_counts_each_symbols_worst_horizon_and_the_warning_itself() -> None:
+    # S00's 1D averages 5% and its 5D 20%, the warning itself (not below it); S01's 1D 22% and its
+    # 5D 5%: both count, whichever horizon comes first, so 18 of 20 symbols (90%) are below.
+    fleet = [other(f"S{i:02d}") for i in range(2, 20)]
+    fleet += [other("S00"), replace(other("S00", avg_divergence=0.20), horizon="5D"),
+              other("S01", avg_divergence=0.22), replace(other("S01"), horizon="5D")]
+    review = evaluate("limited", 7, fleet, [], T, run_days=7)
+    assert review.reasons == ("[MONITOR] divergence: 90.0% of 20 symbols average below 20.0%, fewer than 95.0%: "
+                              "S00, S01",)
+
+
+@pytest.mark.parametrize(("phase", "rule"), [
+    ("canary", "every symbol-horizon averages below 15.0%"),
+    ("limited", "at least 95.0% of symbols average below 20.0%"),
+    ("prod", "no symbol-horizon averages above 20.0%")])
+def test_the_divergence_check_states_its_phases_rule_when_it_passes(phase: str, rule: str) -> None:
+    assert check_divergence([healthy()], T, phase) == Check("divergence", Decision.PROCEED, f"{rule} (highest 5.0%)", ())
+
+
+def test_the_divergence_check_applies_the_canarys_criterion_unless_told_the_phase() -> None:
+    assert check_divergence([healthy(avg_divergence=0.18)], T).findings == (
+        "AAPL 1D average divergence 18.0% is not below 15.0%",)
+
+
+def test_prods_daily_warning_fires_above_the_warning_not_at_it() -> None:
+    assert evaluate("prod", 7, [healthy(avg_divergence=0.20)], [], T, run_days=7).decision is Decision.PROCEED
+    review = evaluate("prod", 7, [healthy(avg_divergence=0.22)], [], T, run_days=7)
+    assert review.reasons == ("[MONITOR] divergence: AAPL 1D average divergence 22.0% is above the daily warning 20.0%",)
+
+
+def test_a_systemic_data_outage_at_exactly_the_minimum_count_rolls_back() -> None:
+    # 3 of 10 symbols refused: 30% is above 25%, and 3 is the minimum count itself.
+    check = check_data_incidents([], (RunShare("r9", 10, ("A", "B", "C")),), T)
+    assert check.status is Decision.ROLLBACK
+    assert check.findings == ("run r9: 3 of 10 symbols (30.0%) refused as data incidents, more than 25.0%: "
+                              "a systemic data outage (A, B, C)",)
+
+
 def test_data_incidents_below_the_systemic_share_decide_nothing() -> None:
     data = [Incident("data", "NFLX", "1D", "stale in 3 run(s)"), Incident("quarantined", "X", "", "since ...")]
     quiet = (RunShare("r1", 12, ("NFLX", "META", "X1")), RunShare("r2", 2, ("NFLX",)))  # 25%: not above; 1 < 3
@@ -165,6 +213,17 @@ def test_the_tables_guard_refuses_a_repeated_name_and_an_unknown_threshold() -> 
     typo = Trigger("late", "duration", Verdict.MONITOR, "{value}", threshold="divergence_rollbak")
     with pytest.raises(ImportError, match="^jobs.contract.triggers: late names unknown threshold divergence_rollbak$"):
         _check_table((*TRIGGERS, typo))
+    nowhere = Trigger("idle", "duration", Verdict.MONITOR, "x", phases=())
+    with pytest.raises(ImportError, match=r"^jobs.contract.triggers: idle names unknown phases \(\)$"):
+        _check_table((*TRIGGERS, nowhere))
+    staging = Trigger("stage", "duration", Verdict.MONITOR, "x", phases=("canary", "staging"))
+    with pytest.raises(ImportError, match=r"^jobs.contract.triggers: stage names unknown phases \('canary', 'staging'\)$"):
+        _check_table((*TRIGGERS, staging))
+
+
+def test_for_phase_refuses_an_unknown_phase_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="^phase 'staging' is invalid: expected one of local, canary, limited, prod$"):
+        for_phase("staging")
 
 
 def test_alarm_keys_are_the_tables_alarms_of_one_verdict_and_scope_in_table_order() -> None:
@@ -175,3 +234,10 @@ def test_alarm_keys_are_the_tables_alarms_of_one_verdict_and_scope_in_table_orde
     assert alarm_keys(Verdict.MONITOR, stack_wide=False) == (
         "rmse-vs-baseline", "model-errors", "coverage-low", "coverage-high")
     assert alarm_keys(Verdict.MONITOR, stack_wide=True) == ()
+
+
+def test_by_check_narrows_to_a_phases_triggers_and_applies_refuses_an_unknown_name() -> None:
+    assert [t.name for t in by_check("divergence", "limited")] == ["divergence-symbol-share", "divergence-rollback"]
+    assert [t.name for t in by_check("divergence", "prod")] == ["divergence-warning", "divergence-rollback"]
+    with pytest.raises(KeyError, match="^\"no trigger named 'nope' in jobs.contract.triggers.TRIGGERS\"$"):
+        applies("nope", "canary")

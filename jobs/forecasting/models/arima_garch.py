@@ -128,6 +128,7 @@ class ArimaGarchModel(ForecastModel):
 
     name = "ARIMA_GARCH"
     min_train = 100
+    pointwise = True  # the recursions run over the whole series; each origin reads its own state
 
     def __init__(self, seed: int = 0, interval: float = 0.9, dist: str = "t") -> None:
         super().__init__(seed=seed, interval=interval)

@@ -230,7 +230,7 @@ class SequenceNetModel(ResidualIntervalModel):
         self.lookback = lookback
         self.holdout = holdout
         self.settings = settings or TrainSettings()
-        self.warm_settings = warm_settings or replace(self.settings, max_epochs=1, patience=1)
+        self.warm_settings = warm_settings or replace(self.settings, patience=1)
 
     @abstractmethod
     def build_net(self, n_inputs: int) -> nn.Module:

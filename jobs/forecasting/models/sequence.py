@@ -206,9 +206,8 @@ class SequenceNetModel(ResidualIntervalModel):
         holdout: Fraction of the training origins held out (the tail) for early stopping.
         settings: Optimiser settings of a net trained from its seeded initialisation (``fit``).
         warm_settings: Optimiser settings of a walk-forward window's net that continues the
-            previous window's (``fit_batch``); default: ``settings`` with one epoch, kept only
-            when it improves the tail on the weights it started from (a second epoch after an
-            improving one made the tail worse again in most windows, docs/performance.md).
+            previous window's (``fit_batch``); default: ``settings`` with patience 1, so it
+            trains only while each epoch improves on the weights it started from.
     """
 
     min_train = 120

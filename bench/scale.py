@@ -50,6 +50,7 @@ class MemoryPeak:
     main: int = 0
     worker: int = 0
     workers_seen: int = 0
+    main_cpu: float = 0.0  # the job process's own CPU seconds, last seen (its workers' are not in it)
 
 
 class TreeSampler(threading.Thread):
@@ -72,6 +73,8 @@ class TreeSampler(threading.Thread):
 
     def _sample(self) -> None:
         main = self.root.memory_info().rss
+        times = self.root.cpu_times()
+        self.peak.main_cpu = times.user + times.system
         children = [c for c in self.root.children(recursive=True) if not c.name().startswith(("postgres", "pg_"))]
         rss = []
         for child in children:
@@ -134,7 +137,7 @@ def report(fig: RunFigures, tasks: int) -> str:
     return (f"{fig.workers} worker(s): {fig.wall:7.1f} s wall ({fig.wall / 60:4.1f} min), "
             f"{fig.wall / tasks:5.2f} s per symbol-horizon, {fig.forecasts}/{tasks} forecasts, exit {fig.status}; "
             f"CPU {fig.cpu:6.1f} s for the job and its workers ({fig.cpu / tasks:.2f} s per symbol-horizon, "
-            f"{fig.cpu / fig.workers / 60:.1f} min per worker); "
+            f"{fig.cpu / fig.workers / 60:.1f} min per worker; the job process itself {p.main_cpu:.1f} s); "
             f"peak RSS {p.total / mib:6.0f} MiB total (main {p.main / mib:.0f} MiB, largest worker "
             f"{p.worker / mib:.0f} MiB, {p.workers_seen} worker processes){verdict}")
 

@@ -8,7 +8,9 @@
   seconds (the core's time: other work on the machine does not inflate it) and wall seconds;
 - one plain ``arch`` AR(1)-GARCH(1,1)-t fit of the same data (SPY's latest 500 daily returns)
   measured in the same run, and the ratio line "one window / one arch fit" (SPY's seconds per
-  symbol-horizon over the number of windows, over that fit);
+  symbol-horizon over the number of windows, over that fit), then the same ratio from
+  interleaved pairs (each SPY run next to its own arch fits; the median of seven), which moves
+  far less with the load of a shared machine;
 - with ``--profile``: where SPY's symbol-horizon spends its time (cProfile, grouped);
 - the job end to end on a temporary database: 3 symbols on 1 worker, 6 symbols on 2 workers;
 - the ensemble's test RMSE relative to the naive zero-return forecast on the real sample data,
@@ -134,7 +136,26 @@ def print_costs(cfg: JobConfig, windows: int, repeat: int) -> dict[tuple[str, st
           f"{arch_fit * 1000:.1f} ms CPU")
     print(f"one window / one arch fit: {window / arch_fit:.2f}  (one window = SPY 1D {costs[('SPY', '1D')].cpu:.3f} s "
           f"/ {windows} windows = {window * 1000:.1f} ms; target <= 1.0)")
+    print_paired_ratio(cfg, windows, latest, 2 * repeat + 1)
     return costs
+
+
+def print_paired_ratio(cfg: JobConfig, windows: int, latest: np.ndarray, pairs: int) -> None:
+    """The same ratio from interleaved measurements: each SPY run next to its own arch fits.
+
+    On a shared machine the CPU seconds of one moment differ from the next by 20% and more; a
+    ratio of two figures taken side by side, repeated, and its median, moves much less than one
+    of a best-of-three taken before a median taken later.
+    """
+    spec = window_spec("1D", windows)
+    series = sample_series("SPY", "1D", spec)
+    ratios = []
+    for _ in range(pairs):
+        cpu = time.process_time()
+        compute(series, "1D", cfg, spec)
+        ratios.append((time.process_time() - cpu) / windows / arch_fit_seconds(latest, 5))
+    print(f"one window / one arch fit, {pairs} interleaved pairs: median {statistics.median(ratios):.2f} "
+          f"(range {min(ratios):.2f}-{max(ratios):.2f}; load average {os.getloadavg()[0]:.1f})")
 
 
 def print_profile(cfg: JobConfig, windows: int) -> None:

@@ -195,7 +195,7 @@ def predict_window(models: Sequence[Model], fitted: Sequence[ForecastModel | Exc
             if isinstance(result, Exception):
                 failure: Exception | None = result
             else:
-                val, test = result.predict(returns, bounds.val_origins), result.predict(returns, bounds.test_origins)
+                val, test = result.predict_each(returns, (bounds.val_origins, bounds.test_origins))
                 failure = None if val.is_finite() and test.is_finite() else ValueError("non-finite prediction")
         except Exception as exc:  # any model failure drops that model only, never the window
             failure = exc

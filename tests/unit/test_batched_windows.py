@@ -158,6 +158,9 @@ def test_garch_windows_started_from_the_previous_estimates_reach_the_same_fit() 
         alone = ArimaGarchModel().fit(window, 1)
         assert isinstance(model, ArimaGarchModel)
         np.testing.assert_allclose(model.params_.as_array()[:5], alone.params_.as_array()[:5], atol=1e-3)
+        # The head fit, started from the previous window's full-slice maximum: the same maximum too.
+        assert model.head_params_ is not None and alone.head_params_ is not None
+        np.testing.assert_allclose(model.head_params_.as_array()[:5], alone.head_params_.as_array()[:5], atol=1e-3)
         assert model.shrink_ == pytest.approx(alone.shrink_, abs=0.02)
         np.testing.assert_allclose(model.predict(r, origins).upper, alone.predict(r, origins).upper, rtol=1e-2)
 

@@ -128,6 +128,7 @@ class ArimaGarchModel(ForecastModel):
 
     name = "ARIMA_GARCH"
     min_train = 100
+    pointwise = True  # the recursions run over the whole series; each origin reads its own state
 
     def __init__(self, seed: int = 0, interval: float = 0.9, dist: str = "t") -> None:
         super().__init__(seed=seed, interval=interval)
@@ -174,8 +175,7 @@ class ArimaGarchModel(ForecastModel):
         self.shrink_, self.head_params_, self.head_hessian_ = 1.0, None, None
         try:
             if self.shrink_to_skill:
-                start = (previous.head_params_, previous.head_hessian_) if previous else (None, None)
-                head, self.head_hessian_ = self._fit_params(y[: tail[0] + 1], *start)
+                head, self.head_hessian_ = self._fit_params(y[: tail[0] + 1], *self._head_start(previous, tail[0] + 1))
                 self.head_params_ = head
                 mean, _ = cumulative_moments(y[tail], np.zeros(len(tail)), head, self.steps_)
                 self.shrink_ = skill_shrinkage(mean, cumulative_targets(y, tail, self.steps_), self.steps_)
@@ -188,10 +188,22 @@ class ArimaGarchModel(ForecastModel):
             # The head is 80% of this slice: its maximum is near, its curvature scales with the bars.
             start = self.head_params_, self.head_hessian_ * len(y) / (tail[0] + 1)
         params, self.hessian_ = self._fit_params(y, *start)
-        self.params_ = params
+        self.params_, self.bars_ = params, len(y)
         # Start of the variance recursion at predict time, frozen now (causal for any series).
         self.start_variance_ = float(np.var(ar_residuals(y, params.mu, params.phi)))
         return self
+
+    @staticmethod
+    def _head_start(previous: ArimaGarchModel | None, bars: int) -> tuple[GarchParams | None, np.ndarray | None]:
+        """Where this window's head fit starts: the previous window's full-slice maximum.
+
+        The head (the slice's first 80%) lies inside the previous window's training slice when
+        the windows roll by less than a fifth of it, so that maximum is nearer than the previous
+        head's; its curvature scales with the bars.
+        """
+        if previous is None or previous.hessian_ is None:
+            return (previous.head_params_, previous.head_hessian_) if previous else (None, None)
+        return previous.params_, previous.hessian_ * bars / previous.bars_
 
     def _fit_params(self, y: np.ndarray, start: GarchParams | None = None,
                     hessian: np.ndarray | None = None) -> tuple[GarchParams, np.ndarray | None]:

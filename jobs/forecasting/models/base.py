@@ -47,6 +47,10 @@ class ForecastModel(ABC):
     # be skill (``features.skill_shrinkage``), so a model without skill forecasts about zero. Off
     # only to inspect a model's raw recursions (tests); fitted factor in ``shrink_``.
     shrink_to_skill: bool = True
+    # Whether the forecast at an origin depends only on the returns up to it and the fitted state,
+    # never on which other origins are asked for or on earlier calls: then ``predict_each`` answers
+    # several sets of origins with one ``predict`` call (one pass of the model's recursions).
+    pointwise: bool = False
 
     def __init__(self, seed: int = 0, interval: float = 0.9) -> None:
         if not 0.0 < interval < 1.0:
@@ -61,6 +65,19 @@ class ForecastModel(ABC):
     @abstractmethod
     def predict(self, returns: np.ndarray, origins: np.ndarray) -> Prediction:
         """Forecast ``sum(returns[o+1 : o+1+steps])`` for each origin ``o`` using only ``returns[: o+1]``."""
+
+    def predict_each(self, returns: np.ndarray, origin_sets: Sequence[np.ndarray]) -> list[Prediction]:
+        """``predict`` at each set of origins, in order (a window's validation, then its test origins).
+
+        A ``pointwise`` model answers them all with one ``predict`` call; any other is asked once
+        per set, in order.
+        """
+        if not self.pointwise:
+            return [self.predict(returns, origins) for origins in origin_sets]
+        whole = self.predict(returns, np.concatenate(origin_sets))
+        cuts = np.cumsum([len(origins) for origins in origin_sets])[:-1]
+        parts = zip(np.split(whole.mean, cuts), np.split(whole.lower, cuts), np.split(whole.upper, cuts), strict=True)
+        return [Prediction(mean, lower, upper) for mean, lower, upper in parts]
 
     @classmethod
     def fit_batch(cls, models: Sequence[ForecastModel], slices: Sequence[np.ndarray],

@@ -15,6 +15,7 @@ fall away from it leaves the set; with none left, the point is a minimum (KKT).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,9 +89,11 @@ def constrained_newton(fun: Objective, start: np.ndarray, hessian: np.ndarray, a
 def _face_step(h: np.ndarray, g: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The quadratic model's minimiser on the face ``active @ d = 0``, and the constraints' multipliers."""
     n, m = len(g), len(active)
-    kkt = np.zeros((n + m, n + m))
-    kkt[:n, :n], kkt[:n, n:], kkt[n:, :n] = h, -active.T, active
     try:
+        if not m:  # no constraint on the face: the plain Newton step
+            return np.linalg.solve(h, -g), np.zeros(0)
+        kkt = np.zeros((n + m, n + m))
+        kkt[:n, :n], kkt[:n, n:], kkt[n:, :n] = h, -active.T, active
         solution = np.linalg.solve(kkt, np.concatenate([-g, np.zeros(m)]))
     except np.linalg.LinAlgError:
         return None
@@ -117,11 +120,14 @@ def _line_search(fun: Objective, x: np.ndarray, f: float, step: np.ndarray, gain
     """
     rates = a @ step
     limit, blocking = 1.0, None
-    for i in np.flatnonzero(rates < 0.0):
-        if int(i) not in working:
-            reach = max(float(a[i] @ x - b[i]), 0.0) / -float(rates[i])
-            if reach < limit:
-                limit, blocking = reach, int(i)
+    closing = rates < 0.0
+    if closing.any():
+        slack = a @ x - b
+        for i in np.flatnonzero(closing).tolist():
+            if i not in working:
+                reach = max(float(slack[i]), 0.0) / -float(rates[i])
+                if reach < limit:
+                    limit, blocking = reach, i
     if limit <= 0.0:  # already on that constraint: it joins the working set, no move
         return x, f, fun(x)[1], blocking, 1
     size, used = limit, 0
@@ -142,7 +148,7 @@ def bfgs_update(h: np.ndarray, s: np.ndarray, y: np.ndarray) -> np.ndarray:
     positive definiteness.
     """
     sy, hs = float(s @ y), h @ s
-    if sy <= 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+    if sy <= 1e-12 * math.sqrt(float(s @ s) * float(y @ y)):
         return h
     return h - np.outer(hs, hs) / float(s @ hs) + np.outer(y, y) / sy
 

@@ -38,6 +38,7 @@ class ResidualIntervalModel(ForecastModel):
     """
 
     min_train: int = 100  # shortest training slice a subclass accepts
+    pointwise = True  # a causal point forecast and volatility scale at each origin
 
     @abstractmethod
     def point_forecast(self, returns: np.ndarray, origins: np.ndarray) -> np.ndarray:

@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html import escape
-from typing import Any
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 import altair as alt
 import vl_convert
@@ -41,6 +42,24 @@ CONFIG: dict[str, Any] = {
                "columns": 4, "symbolType": "stroke", "labelLimit": 160},
     "title": {"fontSize": 13, "anchor": "start", "subtitleFontSize": 11, "subtitleColor": "#555"},
 }
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _without_debug_mode(build: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Build a chart with Altair's debug mode off.
+
+    Debug mode validates every schema object as it is created, for a traceback at the faulty
+    line; off, the whole specification is still validated once, by ``to_dict`` in ``to_svg``.
+    That saves about a quarter of a chart's time (a review or a dashboard draws about ten).
+    """
+    @wraps(build)
+    def plain(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with alt.utils.schemapi.debug_mode(False):
+            return build(*args, **kwargs)
+    return plain
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,7 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+@_without_debug_mode
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
               thresholds: Sequence[Threshold] = (), *, percent: bool = True, axis_title: str = "",
               subtitle: str | Sequence[str] = "") -> str:
@@ -120,6 +140,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
     return to_svg(chart)
 
 
+@_without_debug_mode
 def trend_chart(title: str, points: Sequence[Point], thresholds: Sequence[Threshold] = (), *,
                 percent: bool = True, axis_title: str = "", subtitle: str = "", period: str = "run",
                 colors: Mapping[str, str] | None = None) -> str:

@@ -10,7 +10,7 @@ import pytest
 from jobs.contract.schedules import WEEK_MINUTES, fire_minutes
 from jobs.rollout.capacity import peak_vcpu, run_tasks
 from jobs.rollout.stackfile import StackConfig, StackFileError, read_stack
-from tests.support.stacks import ROOT, STACKS, StackRun
+from tests.support.stacks import ROOT
 
 MONDAY = 1_440  # minutes of the week at Monday 00:00 UTC
 
@@ -31,14 +31,6 @@ def config(**values: Any) -> StackConfig:
 def test_peak_of_each_real_stack(stack: str, vcpu: float, explained: str) -> None:
     peak = peak_vcpu(read_stack(ROOT, stack))
     assert (peak.vcpu, peak.explain()) == (vcpu, explained)
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_array_children_agree_with_the_stack_programs_job_groups(stack_runs: dict[str, StackRun], stack: str) -> None:
-    settings = read_stack(ROOT, stack)
-    enabled = settings.values.get("enabledBatches") or None
-    groups = stack_runs[stack].outputs["jobGroups"]
-    assert run_tasks(settings, enabled) == sum(g["arraySize"] for g in groups.values()), stack
 
 
 @pytest.mark.parametrize("expression, first, count", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,8 @@ def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _top_level(node.body + node.orelse + getattr(node, "finalbody", []))
 
 
-def defined_names(path: Path) -> set[str]:
+@cache  # one parse per module, not one per import of it
+def defined_names(path: Path) -> frozenset[str]:
     """Names a module defines itself; a package's ``__init__`` also offers what its ``__all__`` lists."""
     tree = ast.parse(path.read_text())
     names: set[str] = set()
@@ -41,7 +43,7 @@ def defined_names(path: Path) -> set[str]:
             names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
             if path.name == "__init__.py" and "__all__" in names and isinstance(node.value, ast.List | ast.Tuple):
                 names |= {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
-    return names
+    return frozenset(names)
 
 
 def borrowed_imports(path: Path, root: Path = ROOT) -> Iterator[str]:

@@ -164,14 +164,14 @@ class Job:
     the pool's own faults are test_faults'.
     """
 
-    def __init__(self, run_id: str, url: str, data: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, run_id: str, url: str, data: Path) -> None:
         data.mkdir(parents=True, exist_ok=True)
         self.out, self.err = data / "stdout.txt", data / "stderr.txt"
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "jobs.unified_forecast_job", "--symbols", ",".join(SYMBOLS), "--horizon",
                  "1D", "--workers", "1", "--run-id", run_id],
-                env={**os.environ, **stand_in_env(), **(env or {}), "DATABASE_URL": url,
+                env={**os.environ, **stand_in_env(), "DATABASE_URL": url,
                      "FORECAST_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)},
                 cwd=ROOT, stdout=out, stderr=err)
 

@@ -285,6 +285,8 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
     try:
         with termination_ignored():
             processes = list((getattr(pool, "_processes", None) or {}).values())
+            # Read before shutdown: ``shutdown(wait=False)`` drops the executor's reference to it.
+            manager = getattr(pool, "_executor_manager_thread", None)
             pool.shutdown(wait=False, cancel_futures=True)
             for proc in processes:
                 proc.terminate()  # SIGTERM: a task cut off mid-transaction is rolled back by the server
@@ -296,7 +298,7 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
             # The pool's manager thread closes its wake-up pipe as it winds down. Python 3.11's exit hook
             # writes to that pipe unlocked: racing the close, it prints "Bad file descriptor" (a traceback
             # after the one line). Waiting for the thread here leaves the hook a closed, skipped pipe.
-            if (manager := getattr(pool, "_executor_manager_thread", None)) is not None:
+            if manager is not None:
                 manager.join(timeout=10)
     finally:
         if in_main:

@@ -299,3 +299,23 @@ def test_a_long_run_recycles_its_pools_and_never_stalls(seeded_url: str) -> None
     assert all(o.error and "0 found, need at least" in o.error for o in outcomes)
     assert len(seen) == 2 * 3  # three pools of two workers: 100 + 100 + 10 tasks
     assert scalar(seeded_url, "SELECT COUNT(*) FROM forecast_failures WHERE run_id = 'fault-long'") == count
+
+
+def test_stopping_a_pool_leaves_the_exit_hook_no_open_wake_up_pipe() -> None:
+    """Python 3.11's exit hook writes to every live pool's wake-up pipe unlocked; a pipe the pool's
+    manager thread is still closing makes it print "Bad file descriptor". ``_stop_pool`` returns
+    only once that thread has closed its pipe (``shutdown`` drops the reference to it, so it must
+    be read first)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import process as futures_process
+    from multiprocessing import get_context
+
+    from jobs.running.runner import _stop_pool
+
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
+    pool.submit(time.sleep, 30)
+    manager = pool._executor_manager_thread
+    wake_up = futures_process._threads_wakeups[manager]
+    _stop_pool(pool)
+    assert not manager.is_alive(), "the pool's manager thread outlived _stop_pool"
+    assert wake_up._closed, "the wake-up pipe the exit hook writes to is still open"

@@ -43,6 +43,23 @@ def weights(net: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in net.parameters()]
 
 
+def test_warm_windows_train_at_the_model_s_warm_rate_with_patience_one() -> None:
+    from jobs.forecasting.models.transformer import TransformerModel
+
+    lstm = LSTMModel()
+    assert (lstm.lookback, lstm.settings.lr, lstm.settings.patience) == (6, 2e-2, 6), "LSTM's measured defaults"
+    assert (lstm.warm_settings.lr, lstm.warm_settings.patience) == (1e-2, 1), "LSTM warm: half the rate, patience 1"
+    assert lstm.warm_settings.max_epochs == lstm.settings.max_epochs
+    own = LSTMModel(settings=TrainSettings(lr=4e-2, patience=3, max_epochs=9))
+    assert (own.warm_settings.lr, own.warm_settings.patience, own.warm_settings.max_epochs) == (2e-2, 1, 9)
+    given = TrainSettings(lr=5e-3, patience=2)
+    assert LSTMModel(warm_settings=given).warm_settings is given
+    transformer = TransformerModel()  # the base's defaults: its warm windows keep its rate
+    assert (transformer.lookback, transformer.settings) == (10, TrainSettings())
+    assert (transformer.warm_settings.lr, transformer.warm_settings.patience) == (1e-2, 1)
+    assert LSTMModel(lookback=12).lookback == 12
+
+
 @pytest.mark.slow
 def test_the_first_window_trains_as_alone_and_each_later_one_continues_the_one_before() -> None:
     r = returns()

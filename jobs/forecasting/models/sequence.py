@@ -190,7 +190,7 @@ class SequenceArgs(TypedDict, total=False):
 
     seed: int
     interval: float
-    lookback: int
+    lookback: int | None
     holdout: float
     settings: TrainSettings | None
     warm_settings: TrainSettings | None
@@ -202,34 +202,40 @@ class SequenceNetModel(ResidualIntervalModel):
     Args:
         seed: Seeds initialisation and mini-batch order.
         interval: Central prediction interval level in (0, 1).
-        lookback: Bars of history fed to the net.
+        lookback: Bars of history fed to the net; default: the class's ``default_lookback``.
         holdout: Fraction of the training origins held out (the tail) for early stopping.
-        settings: Optimiser settings of a net trained from its seeded initialisation (``fit``).
+        settings: Optimiser settings of a net trained from its seeded initialisation (``fit``);
+            default: the class's ``default_settings``.
         warm_settings: Optimiser settings of a walk-forward window's net that continues the
-            previous window's (``fit_batch``); default: ``settings`` with patience 1, so it
-            trains only while each epoch improves on the weights it started from.
+            previous window's (``fit_batch``); default: ``settings`` with patience 1 and the
+            learning rate times ``warm_lr_ratio``, so it trains only while each epoch improves
+            on the weights it started from.
     """
 
     min_train = 120
+    default_lookback = 10
+    default_settings = TrainSettings()
+    warm_lr_ratio = 1.0
 
     def __init__(
         self,
         seed: int = 0,
         interval: float = 0.9,
-        lookback: int = 10,
+        lookback: int | None = None,
         holdout: float = 0.2,
         settings: TrainSettings | None = None,
         warm_settings: TrainSettings | None = None,
     ) -> None:
         super().__init__(seed=seed, interval=interval)
+        lookback = self.default_lookback if lookback is None else lookback
         if lookback < 2:
             raise ValueError(f"lookback={lookback!r} is invalid: expected at least 2 bars")
         if not 0.05 <= holdout <= 0.5:
             raise ValueError(f"holdout={holdout!r} is invalid: expected a fraction in [0.05, 0.5]")
         self.lookback = lookback
         self.holdout = holdout
-        self.settings = settings or TrainSettings()
-        self.warm_settings = warm_settings or replace(self.settings, patience=1)
+        self.settings = settings or self.default_settings
+        self.warm_settings = warm_settings or replace(self.settings, patience=1, lr=self.settings.lr * self.warm_lr_ratio)
 
     @abstractmethod
     def build_net(self, n_inputs: int) -> nn.Module:

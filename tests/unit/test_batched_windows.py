@@ -47,11 +47,12 @@ def test_warm_windows_train_at_the_model_s_warm_rate_with_patience_one() -> None
     from jobs.forecasting.models.transformer import TransformerModel
 
     lstm = LSTMModel()
-    assert (lstm.lookback, lstm.settings.lr, lstm.settings.patience) == (6, 2e-2, 6), "LSTM's measured defaults"
-    assert (lstm.warm_settings.lr, lstm.warm_settings.patience) == (1e-2, 1), "LSTM warm: half the rate, patience 1"
-    assert lstm.warm_settings.max_epochs == lstm.settings.max_epochs
-    own = LSTMModel(settings=TrainSettings(lr=4e-2, patience=3, max_epochs=9))
-    assert (own.warm_settings.lr, own.warm_settings.patience, own.warm_settings.max_epochs) == (2e-2, 1, 9)
+    assert (lstm.lookback, lstm.settings.lr, lstm.settings.patience) == (6, 2.5e-2, 5), "LSTM's measured defaults"
+    assert lstm.warm_settings.lr == pytest.approx(1e-2, rel=1e-12), "LSTM warm: 0.4 times the rate"
+    assert lstm.warm_settings.patience == 1 and lstm.warm_settings.max_epochs == lstm.settings.max_epochs
+    own = LSTMModel(settings=TrainSettings(lr=5e-2, patience=3, max_epochs=9))
+    assert own.warm_settings.lr == pytest.approx(2e-2, rel=1e-12)
+    assert (own.warm_settings.patience, own.warm_settings.max_epochs) == (1, 9)
     given = TrainSettings(lr=5e-3, patience=2)
     assert LSTMModel(warm_settings=given).warm_settings is given
     transformer = TransformerModel()  # the base's defaults: its warm windows keep its rate

@@ -7,12 +7,18 @@ tool (a script on ``PATH`` that logs its arguments); ``python -m jobs.rollback``
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import sys
+import sysconfig
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from infra.abort.args import DISPATCH_EVENT_TYPE
 from jobs.rollout.rollback import plan_rollback
@@ -135,3 +141,53 @@ def test_a_stack_file_with_one_version_has_nothing_to_roll_back_to(bin_dir: Path
         "error: Pulumi.limited.yaml has a single committed version"), done.stderr
     assert git(checkout.parent / "remote.git", "branch", "--list", "rollback/*") == ""
     assert not (bin_dir / "log").exists()
+
+
+def installed_by(requirements: Path) -> set[str]:
+    """The distributions ``pip install -r requirements`` installs: each line's, with its dependencies' closure.
+
+    Dependencies come from the installed metadata; a marker is evaluated for the base install
+    and for each extra the requirement asks for (``psycopg[binary]`` brings ``psycopg-binary``).
+    """
+    lines = [line.split("#")[0].strip() for line in requirements.read_text().splitlines()]
+    todo, seen = [Requirement(line) for line in lines if line], set[tuple[str, frozenset[str]]]()
+    while todo:
+        req = todo.pop()
+        key = (canonicalize_name(req.name), frozenset(req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        for raw in metadata.requires(req.name) or []:
+            dep = Requirement(raw)
+            if dep.marker is None or any(dep.marker.evaluate({"extra": e}) for e in ("", *req.extras)):
+                todo.append(dep)
+    return {name for name, _ in seen}
+
+
+def test_the_rollback_command_needs_only_what_the_workflow_installs(checkout: Path, tmp_path: Path) -> None:
+    """rollback.yml installs the project with ``--no-deps`` and .github/rollback-requirements.txt: the
+    command it runs, run for real here, imports nothing from site-packages that those do not install."""
+    install = str(step("rollback.yml", "Install")["run"])
+    assert "--no-deps -e ." in install and "-c constraints.txt -r .github/rollback-requirements.txt" in install
+    assert "torch" not in install, "the rollback workflow installs torch again"
+    out = tmp_path / "modules.json"
+    # Only what the command imports: the interpreter's start-up (site's .pth hooks) is not its doing.
+    code = ("import atexit, json, runpy, sys\n"
+            "before = set(sys.modules)\n"
+            f"atexit.register(lambda: open({str(out)!r}, 'w').write(json.dumps("
+            "{n: getattr(m, '__file__', None) for n, m in list(sys.modules.items()) if n not in before})))\n"
+            "sys.argv = ['jobs.rollback', '--stack', 'canary']\n"
+            "runpy.run_module('jobs.rollback', run_name='__main__', alter_sys=True)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=checkout, capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "Pulumi.canary.yaml" in result.stdout, result.stderr
+    # Third-party: loaded from a file outside the standard library and the project's own packages
+    # (CI's virtual environment lives inside the checkout, so not "outside the checkout").
+    own = (str(ROOT / "jobs"), sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+    loaded = {name.split(".")[0] for name, path in json.loads(out.read_text()).items()
+              if path and not path.startswith(own) and name.split(".")[0] not in sys.stdlib_module_names}
+    assert "psycopg" in loaded, f"the check sees no third-party module at all: {sorted(loaded)}"  # it can see
+    owners = metadata.packages_distributions()
+    needed = {canonicalize_name(d) for m in loaded for d in owners.get(m, [m])}
+    allowed = installed_by(ROOT / ".github" / "rollback-requirements.txt") | {"ensemble-forecast"}
+    missing = sorted(needed - allowed)
+    assert not missing, f"python -m jobs.rollback imports {missing}: add them to .github/rollback-requirements.txt"

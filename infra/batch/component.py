@@ -12,7 +12,7 @@ from infra import names
 from infra.batch import iam
 from infra.batch.args import BatchArgs
 from infra.batch.jobs import JobGroup
-from infra.batch.repository import ImageRepository, check_image
+from infra.batch.repository import ImageRepository, pushed_image
 from jobs.contract.metrics import NAMESPACE
 
 # Bad configuration (exit 2) never fixes itself on a retry; anything else may be transient.
@@ -106,8 +106,7 @@ class ForecastJob(pulumi.ComponentResource):
         self.queue = self._queue(name, child)
         self.jobs: list[ScheduledJob] = []
         if args.image_ref is not None:
-            image_ref = args.image_ref
-            image = pulumi.Output.from_input(repository.url).apply(lambda url: check_image(image_ref, url))
+            image = pushed_image(args.image_ref, repository.url, account, invoke)
             self._schedule_all(name, image, roles, (account, region), child)
         self.register_outputs({"queueArn": self.queue.arn})
 

@@ -65,3 +65,19 @@ def check_image(image_ref: str, repository_url: str) -> str:
         raise ValueError(f"ensemble-forecast:imageRef={image_ref!r} is not in the stack's image repository "
                          f"{repository_url}: expected {repository_url}@sha256:<64 hex>")
     return image_ref
+
+
+def pushed_image(image_ref: str, repository_url: pulumi.Input[str], registry_id: pulumi.Input[str],
+                 opts: pulumi.InvokeOutputOptions) -> pulumi.Output[str]:
+    """``image_ref``, once it is in the stack's repository (``check_image``) and ECR holds its digest.
+
+    The digest is looked up (``ecr:DescribeImages``, the ``aws.ecr.getImage`` data source) in the
+    plan itself, so ``pulumi preview`` and ``pulumi up`` by hand stop at a pin that was never
+    pushed, as the deploy workflow's "Find the image" step does, instead of a job that fails to
+    pull at its first run. The lookup starts only after the form check passed: a pin in another
+    registry fails with that reason, not ECR's.
+    """
+    checked = pulumi.Output.from_input(repository_url).apply(lambda url: check_image(image_ref, url))
+    found = aws.ecr.get_image_output(repository_name=IMAGE_REPOSITORY, registry_id=registry_id,
+                                     image_digest=checked.apply(lambda ref: ref.split("@", 1)[1]), opts=opts)
+    return pulumi.Output.all(checked, found.image_digest).apply(lambda values: str(values[0]))

@@ -11,6 +11,8 @@ repository that deploy created, and the second ``pulumi up`` pins it and turns t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.support.stacks import ACCOUNT, REGION, ROOT, STACKS, StackRun, run_stack
@@ -126,6 +128,18 @@ def test_an_image_outside_the_shared_repository_stops_the_deploy() -> None:
     with pytest.raises(Exception, match="is not in the stack's image repository "
                                         f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/ensemble-forecast"):
         run_stack("limited", {"imageRef": other})
+
+
+def test_a_digest_the_registry_does_not_hold_stops_the_plan_until_it_is_pushed() -> None:
+    digest = f"sha256:{'0d' * 32}"
+    never = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/ensemble-forecast@{digest}"
+    # What ECR answers (DescribeImages, through the aws.ecr.getImage data source): the plan stops,
+    # as the deploy workflow's "Find the image" step would, instead of a job failing to pull.
+    with pytest.raises(Exception, match=re.escape(f"ImageNotFoundException: The image with imageId {{imageDigest:'{digest}'}}")):
+        run_stack("limited", {"imageRef": never})
+    pushed = run_stack("limited", {"imageRef": never}, pushed=frozenset({digest}))
+    images = {r.name: r.inputs["containerProperties"]["image"] for r in pushed.of_type("aws:batch/jobDefinition:JobDefinition")}
+    assert images and set(images.values()) == {never}, images
 
 
 def test_unset_and_removed_image_refs_bootstrap_alike() -> None:

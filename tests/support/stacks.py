@@ -34,6 +34,7 @@ from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import run_pulumi_func
 
 from tests.support.pulumi_cli import apply_project_config, config_value, load_stack
+from tests.support.registry import image_lookup, pinned_digests
 
 ROOT = Path(__file__).resolve().parents[2]  # tests/support/ -> the repository
 MAIN = ROOT / "infra" / "__main__.py"
@@ -54,9 +55,13 @@ SECRET_MARKERS: tuple[str, ...] = ("TEST-admin-pw-8d21e7", "mock-generated-pw-0b
 SECRET_SUFFIX = "AbCdEf"  # Secrets Manager appends 6 random characters to a secret's ARN
 
 
-def invoke_results(admin: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Provider functions the program calls, answered as a real account would (fixed values)."""
+def invoke_results(admin: Mapping[str, str] | None = None, pushed: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Provider functions the program calls, answered as a real account would (fixed values).
+
+    The registry holds the digests the committed stack files pin and ``pushed``.
+    """
     return {
+        "aws:ecr/getImage:getImage": image_lookup(ACCOUNT, REGION, pinned_digests(ROOT) | pushed),
         "aws:index/getCallerIdentity:getCallerIdentity": lambda _: {
             "accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer", "id": ACCOUNT,
             "userId": "AIDATESTDEPLOYER"},
@@ -157,9 +162,9 @@ def stack_config(stack_name: str, overrides: Mapping[str, Any] | None = None) ->
 class RecordingMocks(Mocks):
     """Mocks that record each registration and answer with deterministic ids and ARNs."""
 
-    def __init__(self, admin: Mapping[str, str] | None = None) -> None:
+    def __init__(self, admin: Mapping[str, str] | None = None, pushed: frozenset[str] = frozenset()) -> None:
         self.recorded: list[RecordedResource] = []
-        self.invokes = invoke_results(admin)
+        self.invokes = invoke_results(admin, pushed)
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         """Record the resource; return an id and outputs derived only from its name and inputs."""
@@ -302,6 +307,7 @@ def _redact(value: Any, typ: str = "") -> Any:
 def run_stack(
     stack_name: str, overrides: Mapping[str, Any] | None = None, recorded: list[RecordedResource] | None = None,
     admin: Mapping[str, str] | None = None, transformation: pulumi.ResourceTransformation | None = None,
+    pushed: frozenset[str] = frozenset(),
 ) -> StackRun:
     """Run ``infra/__main__.py`` for ``stack_name`` under mocks; return resources and outputs.
 
@@ -312,6 +318,7 @@ def run_stack(
         admin: The admin credential the admin secret holds (default ``ADMIN_CREDENTIAL``).
         transformation: A Pulumi stack transformation applied to every resource the program
             declares, as a change to the program would (e.g. a dropped resource option).
+        pushed: Digests the registry holds besides those the committed stack files pin.
 
     Raises:
         ``PulumiConfigError`` where the CLI refuses the config; whatever the program raises,
@@ -321,7 +328,7 @@ def run_stack(
     previous = _current_loop()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = RecordingMocks(admin)
+    mocks = RecordingMocks(admin, pushed)
     run = StackRun()
     try:
         reset_options(project=PROJECT, stack=stack_name, preview=False)

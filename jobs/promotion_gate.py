@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if gate.kind == "promotion" and gate.decision is GateDecision.DEPLOY:
             # Needs AWS credentials, which this step has not: the deploy workflow runs it next.
             print(f"preflight: python -m jobs.quota_check --stack {gate.stack} (the Fargate vCPU quota must hold "
-                  "the stack's peak)")
+                  "what the stacks sharing it run at once)")
         if gate.review is not None and gate.review_data is not None:
             for reason in gate.review.reasons:
                 print(f"  - {reason}")

@@ -5,17 +5,16 @@ On-Demand vCPU resource count" (Service Quotas: service ``fargate``, quota ``L-3
 New accounts may start as low as 6 vCPU. Over it, Batch jobs wait in RUNNABLE without an
 error, so forecasts arrive late or not at all. The check reads the value applied to the
 account (``GetServiceQuota``; AWS's default only when no value is applied) and compares it
-with ``jobs.rollout.capacity.peak_vcpu``.
+with what the stacks sharing the account and region hold at once (``jobs.rollout.shared``), or
+with one stack's own peak (``jobs.rollout.capacity.peak_vcpu``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
-
-from jobs.rollout.capacity import Peak
 
 SERVICE_CODE = "fargate"
 QUOTA_CODE = "L-3032A538"
@@ -61,11 +60,37 @@ class QuotaCheck:
     line: str
 
 
-def check_quota(peak: Peak, quota: Quota, region: str) -> QuotaCheck:
-    """Compare the peak with the quota; a refusal says how to request the increase."""
+class Need(Protocol):
+    """What the quota must hold: one stack's peak (``capacity.Peak``) or the shared one (``shared.SharedPeak``)."""
+
+    @property
+    def stack(self) -> str:
+        """The stack being deployed."""
+
+    @property
+    def vcpu(self) -> float:
+        """The vCPU needed at once."""
+
+    @property
+    def starts_jobs(self) -> bool:
+        """False when the stack being deployed has its schedules off: its deploy adds nothing."""
+
+    def needs(self) -> str:
+        """``<stacks> need<s> <vcpu> ... (<why>)``."""
+
+
+def check_quota(peak: Need, quota: Quota, region: str) -> QuotaCheck:
+    """Compare the need with the quota; a refusal says how to request the increase.
+
+    A stack whose schedules are off passes whatever the others need: its deploy starts no job,
+    and it may be the very change (the handoff) that brings the total under the quota.
+    """
     source = "" if quota.source == "applied" else " (AWS's default: no value is applied to this account)"
     have = f"{QUOTA_NAME} ({SERVICE_CODE} {QUOTA_CODE}) in {region} is {quota.value:g} vCPU{source}"
-    need = f"{peak.stack} needs {peak.vcpu:g} at its peak ({peak.explain()})"
+    need = peak.needs()
+    if not peak.starts_jobs:
+        return QuotaCheck(True, f"OK {peak.stack}: its schedules are off (schedulesEnabled false), so it starts no "
+                                f"job; {have}; {need}")
     if quota.value >= peak.vcpu:
         return QuotaCheck(True, f"OK {peak.stack}: {have}; {need}")
     request = (f"aws service-quotas request-service-quota-increase --service-code {SERVICE_CODE} "

@@ -114,7 +114,7 @@ def test_the_gate_decides_and_the_image_is_pushed_before_pulumi_up() -> None:
     f, find = step_named(steps, "Find the image")
     u, up = step_named(steps, "pulumi up")
     assert g < a < s < q < f < u, "gate, credentials, stack, quota, image, then the stack"
-    for step in (creds, find, up):
+    for step in (creds, quota, find, up):
         assert step["if"] == DEPLOY_IF, step.get("name", step.get("uses"))
     assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "${{ env.STACK_REF }}"
     # An automatic abort disabled the schedule rules outside Pulumi: only a refreshing up turns them back on.

@@ -86,3 +86,15 @@ def test_high_value_symbols_are_their_own_array_job() -> None:
 def test_a_stack_without_schedules_is_named() -> None:
     with pytest.raises(StackFileError, match="Pulumi.test.yaml has no schedules map"):
         peak_vcpu(config(symbols=["A"], schedules={}))
+
+
+@pytest.mark.parametrize("key, value", [("taskVcpu", "two"), ("jobTimeoutSeconds", None), ("maxVcpus", True)])
+def test_a_setting_that_is_not_a_number_is_named_with_its_file(key: str, value: Any) -> None:
+    with pytest.raises(StackFileError, match=rf"^Pulumi.test.yaml sets ensemble-forecast:{key}={value!r}: "
+                                             "expected a number$"):
+        peak_vcpu(config(symbols=["A"], schedules={"1D": "cron(0 21 ? * MON-FRI *)"}, **{key: value}))
+
+
+def test_an_unsupported_schedule_is_named_with_its_file() -> None:
+    with pytest.raises(StackFileError, match=r"^Pulumi.test.yaml: schedule 'rate\(0 hours\)' is not supported"):
+        peak_vcpu(config(symbols=["A"], schedules={"4h": "rate(0 hours)"}))

@@ -182,8 +182,8 @@ def test_a_stack_deploy_selects_or_creates_the_stack_then_checks_quota_and_image
     quota = step("deploy-stack.yml", "Fargate quota preflight")
     # Every deploy, not only a promotion: the stacks sharing the quota add up, and another stack's
     # change can push this one over. The default (every stack) check, and a refusal (3) fails the job.
-    assert quota["if"] == DEPLOY_IF
-    assert quota["run"] == '.venv/bin/python -m jobs.quota_check --stack "$STACK"'
+    assert quota["if"] == DEPLOY_IF and quota["env"] == {"KIND": "${{ steps.gate.outputs.kind }}"}
+    assert '.venv/bin/python -m jobs.quota_check --stack "$STACK"' in quota["run"]
     assert load_workflow("deploy-stack.yml")["env"]["IMAGE_REPOSITORY"] == IMAGE_REPOSITORY
 
 
@@ -238,3 +238,26 @@ def test_the_rollout_document_states_the_release_order() -> None:
     assert positions == sorted(positions), "schema, then image, then stack"
     for command in ("python -m jobs.promote --from canary --to limited", "python -m jobs.quota_check --stack prod"):
         assert command in section
+
+
+@pytest.mark.parametrize("kind, status, passes", [
+    ("promotion", 0, True), ("promotion", 3, False), ("first-phase", 3, False),
+    ("promoted", 3, True),  # a fix or a rollback of a running stack: warned, never blocked
+    ("promoted", 1, False), ("promoted", 2, False),  # the quota unreadable, a bad stack file: not a refusal
+])
+def test_the_quota_preflight_stops_a_first_deploy_and_only_warns_a_running_stack(
+        bin_dir: Path, tmp_path: Path, kind: str, status: int, passes: bool) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    line = "REFUSE prod: Fargate On-Demand vCPU resource count is 64 vCPU, but prod and limited need 74 at once"
+    fake_tool(checkout / ".venv" / "bin", "python", f'echo "{line}"; exit {status}')
+    result = run_step(str(step("deploy-stack.yml", "Fargate quota preflight")["run"]), checkout, bin_dir,
+                      {"STACK": "prod", "KIND": kind})
+    assert (result.returncode == 0) is passes and line in result.stdout, (result.returncode, result.stdout)
+    assert "python -m jobs.quota_check --stack prod" in (bin_dir / "log").read_text()
+    warned = f"::warning title=prod deployed over the Fargate quota::{line}" in result.stdout
+    assert warned is (kind == "promoted" and status == 3)
+    summary = bin_dir / "summary"
+    assert (summary.exists() and line in summary.read_text()) is warned
+    if not passes:
+        assert result.returncode == status

@@ -15,6 +15,7 @@ is the pull request's offline pre-check; this, at deploy time, is the authority.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -153,5 +154,6 @@ def _ran(runs: PhaseRuns, at: datetime) -> str:
     """How long ``runs.phase`` ran ``runs.image``: the days since its first run of it, its runs and run days."""
     if runs.first_run is None:
         return f"{runs.phase} has never run {runs.image} (a run of an unknown image counts for none)"
-    return (f"{runs.phase} ran {runs.image} for {runs.days_running(at):.1f} days ({runs.runs} runs on "
-            f"{runs.run_days} days since {runs.first_run:%Y-%m-%d %H:%M}Z)")
+    days = math.floor(runs.days_running(at) * 10) / 10  # rounded down: 6.99 days is not "7.0" of 7
+    return (f"{runs.phase} ran {runs.image} for {days:.1f} days ({runs.runs} runs on {runs.run_days} days since "
+            f"{runs.first_run:%Y-%m-%d %H:%M}Z)")

@@ -163,9 +163,7 @@ class JobConfig(BaseModel):
     forecast_run_id: str | None = None
     batch_job_id: str | None = None
     batch_attempt: int | None = None
-    # IMAGE_REF: the image the stack pins (its imageRef), which a run records (forecast_runs.image_ref)
-    # and the promotion gate counts; None (a local run) is unknown. Rendered only when known.
-    image_ref: str | None = None
+    image_ref: str | None = None  # IMAGE_REF: the stack's imageRef, which each run records; None (local): unknown
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -268,7 +266,8 @@ class JobConfig(BaseModel):
 
 
 def known_variables() -> frozenset[str]:
-    """Every variable the job reads: what a stack renders (``to_env``) and what the deployment supplies."""
+    """Every variable the job reads: what a stack renders (``to_env``; IMAGE_REF once it pins an image) and
+    what the deployment supplies."""
     return frozenset(JobConfig().to_env()) | {"IMAGE_REF"} | frozenset(DEPLOY_SUPPLIED)
 
 

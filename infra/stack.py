@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from infra.abort.args import ABORT_KEYS, AbortArgs, parse_abort
 from infra.abort.component import AutoAbort
-from infra.batch.args import BATCH_KEYS, BatchArgs, parse_batch
+from infra.batch.args import BATCH_KEYS, BatchArgs, parse_batch, parse_image_ref
 from infra.batch.component import ForecastJob
 from infra.batch.jobs import JOB_KEYS, Workload, parse_workload
 from infra.batch.repository import declare_repository, find_repository
@@ -114,7 +114,7 @@ def parse_settings(values: Mapping[str, Any], stack: str, region: str) -> Settin
     unknown = sorted(set(values) - set(CONFIG_KEYS))
     if unknown:
         raise SettingsError(f"{key_name(unknown[0])} is not a known setting; known: {', '.join(CONFIG_KEYS)}")
-    workload = parse_workload(values, stack)
+    workload = parse_workload(values, stack, parse_image_ref(values.get("imageRef"), region))
     tags = {"service": PROJECT, "stack": stack, "phase": workload.phase}
     batch = parse_batch(values, workload, stack, region, tags)
     return Settings(stack=stack, workload=workload, batch=batch, database=parse_database(values, tags),

@@ -1,10 +1,13 @@
 """Promotion gate: ``python -m jobs.promotion_gate --stack limited``: may the deploy workflow update the stack?
 
 Prints ``DEPLOY`` or ``REFUSE`` with the reason (``jobs.rollout.gate``). Only the first deploy
-of a phase (its promotion) is gated; a stack already promoted always deploys. Exit status:
-0 DEPLOY, 3 REFUSE, 2 bad input, 1 database unreachable. With ``--github-output FILE`` it
-also appends ``decision=...`` and ``reason=...`` to FILE (GitHub Actions step outputs). A
-promotion it lets through names the next step, the Fargate quota preflight (``jobs.quota_check``).
+of a phase (its promotion) is gated; a stack already promoted always deploys. A promotion
+deploys the image the stack's file pins (``Pulumi.<stack>.yaml`` in ``--repo``, the checkout
+being deployed), which the previous phase must have run. Exit status: 0 DEPLOY, 3 REFUSE, 2 bad
+input (a stack file missing, or pinning something other than a digest), 1 database unreachable.
+With ``--github-output FILE`` it also appends ``decision=...`` and ``reason=...`` to FILE (GitHub
+Actions step outputs). A promotion it lets through names the next step, the Fargate quota
+preflight (``jobs.quota_check``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from jobs.contract.phases import DEPLOYED_PHASES
 from jobs.monitoring.report_files import OutputPathError, check_output_file
 from jobs.rollout.gate import Gate, GateDecision, decide
 from jobs.rollout.report import write_reports
+from jobs.rollout.stackfile import StackFileError, pinned_image
 from jobs.storage.db import resolve_url
 
 
@@ -36,6 +40,8 @@ def build_parser() -> OneLineParser:
                    help="where the previous phase's review is written when the gate runs one (default reports/)")
     p.add_argument("--github-output", type=Path, default=None,
                    help="append decision=DEPLOY|REFUSE and reason=... to this file (the step's $GITHUB_OUTPUT)")
+    p.add_argument("--repo", type=Path, default=Path("."),
+                   help="the checkout being deployed, whose Pulumi.<stack>.yaml pins the image (default .)")
     p.add_argument("--no-baseline-required", dest="require_baseline", action="store_false",
                    help="let the review's RMSE check pass when no paired baseline windows were logged")
     return p
@@ -60,7 +66,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         cfg = JobConfig.from_env(environ)
         if ns.github_output is not None:  # before deciding: a bad path is bad input, not a traceback after it
             check_output_file(ns.github_output, "--github-output")
-        gate = decide(resolve_url(cfg.database_url, cfg.data_dir), ns.stack, cfg.thresholds,
+        image = pinned_image(ns.repo, ns.stack)
+        gate = decide(resolve_url(cfg.database_url, cfg.data_dir), ns.stack, cfg.thresholds, image,
                       require_baseline=ns.require_baseline)
         print(f"{gate.decision.value} {gate.stack} ({gate.kind}): {gate.reason}")
         if gate.kind == "promotion" and gate.decision is GateDecision.DEPLOY:
@@ -76,7 +83,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             write_github_output(ns.github_output, gate)
         return gate.exit_code
 
-    return run_command(body)
+    return run_command(body, bad_input=(StackFileError,))
 
 
 if __name__ == "__main__":

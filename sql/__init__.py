@@ -29,8 +29,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     # Written only through the SECURITY DEFINER claim functions of migration 20261204_22 (so no
     # write grant); read through the default SELECT every migrated table gets.
     "forecast_tasks": (),
-    # The run's date, recorded by its first attempt through the SECURITY DEFINER function of
-    # migration 20261204_22_run_dates (so no write grant either).
+    # The run's date and image, recorded by its first attempt through the SECURITY DEFINER functions
+    # of migrations 20261204_22_run_dates and 20261205_23_run_images (so no write grant either).
     "forecast_runs": (),
     # Each real large move kept in a symbol's bars, inserted once (ON CONFLICT DO NOTHING) by the job.
     "data_events": ("INSERT", "SELECT"),

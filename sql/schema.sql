@@ -88,6 +88,21 @@ END $$;
 
 
 --
+-- Name: record_forecast_run(text, date, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.record_forecast_run(p_run_id text, p_as_of date, p_recorder text, p_image_ref text) RETURNS TABLE(as_of date, image_ref text, recorded_by text, recorded_at timestamp with time zone)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO '$user', 'public'
+    AS $$
+    INSERT INTO forecast_runs AS r (run_id, as_of, recorded_by, image_ref)
+    VALUES (p_run_id, p_as_of, p_recorder, p_image_ref)
+    ON CONFLICT (run_id) DO UPDATE SET as_of = r.as_of
+    RETURNING r.as_of, r.image_ref, r.recorded_by, r.recorded_at;
+$$;
+
+
+--
 -- Name: unpublish_forecast_task(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -245,7 +260,8 @@ CREATE TABLE public.forecast_runs (
     run_id text NOT NULL,
     as_of date NOT NULL,
     recorded_by text NOT NULL,
-    recorded_at timestamp with time zone DEFAULT now() NOT NULL
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    image_ref text
 );
 
 

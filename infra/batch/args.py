@@ -139,8 +139,12 @@ def _task_size(values: Mapping[str, Any]) -> tuple[float, int]:
 
 def parse_batch(values: Mapping[str, Any], workload: Workload, stack: str, region: str,
                 tags: Mapping[str, str]) -> BatchArgs:
-    """Validate the Batch settings (image pin, sizing, retries, network, log retention, schedules)."""
-    image = parse_image_ref(values.get("imageRef"), region)
+    """Validate the Batch settings (sizing, retries, network, log retention, schedules) for ``workload``.
+
+    The image pin is the workload's (``parse_image_ref``, which ``infra.stack`` parses first): its
+    jobs name it in their environment, and their job definitions run it.
+    """
+    image = workload.image_ref
     enabled = flag(values, "schedulesEnabled", BATCH_DEFAULTS["schedulesEnabled"])
     if image is None and enabled:
         raise SettingsError(f"{key_name('imageRef')} is required while {key_name('schedulesEnabled')} is true: "

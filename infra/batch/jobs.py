@@ -1,8 +1,8 @@
 """What a stack forecasts: its phase, symbols and horizons, and the job groups that run them.
 
 Each job group's environment is a ``jobs.contract.config.JobConfig``, built from the stack's
-keys with the job's own parsers (symbols, horizons, models, thresholds), so the stack cannot
-render an environment the job would refuse.
+keys with the job's own parsers (symbols, horizons, models, thresholds, the pinned image), so the
+stack cannot render an environment the job would refuse.
 """
 
 from __future__ import annotations
@@ -115,9 +115,17 @@ class Workload:
         """The stack's thresholds: every group's job has the same."""
         return self.groups[0].job.thresholds
 
+    @property
+    def image_ref(self) -> str | None:
+        """The image every group's job runs and records (``IMAGE_REF``); None while the stack bootstraps."""
+        return self.groups[0].job.image_ref
 
-def parse_workload(values: Mapping[str, Any], stack: str) -> Workload:
+
+def parse_workload(values: Mapping[str, Any], stack: str, image_ref: str | None = None) -> Workload:
     """Validate the phase, symbols, horizons, models and job behaviour of ``stack``.
+
+    ``image_ref`` is the stack's validated image pin (``infra.batch.args.parse_image_ref``), which
+    every job definition's environment names as ``IMAGE_REF``: each run records the image it ran.
 
     Raises:
         SettingsError: One line naming the key, the value and what is allowed.
@@ -135,6 +143,7 @@ def parse_workload(values: Mapping[str, Any], stack: str) -> Workload:
     # Every group's job gets the whole enabled list (STACK_SYMBOLS): it retires the phase's symbols
     # that the stack no longer lists, and must not retire another group's.
     job_args["stack_symbols"] = symbols
+    job_args["image_ref"] = image_ref
     core_models = _models(values, "models", None)
     high_value = _subset(values, "highValueSymbols", all_symbols, default=())
     groups = [_group(CORE_GROUP, tuple(s for s in symbols if s not in high_value), core_models, job_args)]

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jobs.contract.domain import DEFAULT_MODEL_SETS, HORIZONS, MODEL_ORDER, OPTIMIZATION_METHODS, Model
+from jobs.contract.images import parse_image_ref
 from jobs.contract.phases import ROLLOUT_PHASES
 from jobs.contract.thresholds import ENV_VARS as THRESHOLD_VARS
 from jobs.contract.thresholds import Thresholds, parse_thresholds
@@ -162,6 +163,7 @@ class JobConfig(BaseModel):
     forecast_run_id: str | None = None
     batch_job_id: str | None = None
     batch_attempt: int | None = None
+    image_ref: str | None = None  # IMAGE_REF: the stack's imageRef, which each run records; None (local): unknown
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -182,6 +184,8 @@ class JobConfig(BaseModel):
                 "AWS_BATCH_JOB_ARRAY_INDEX and AWS_BATCH_JOB_ARRAY_SIZE must be set together or not at all"
             )
         check_exchange(self.exchange_calendar)
+        if self.image_ref is not None:
+            parse_image_ref("IMAGE_REF", self.image_ref)
         if self.array_index is not None and self.array_size is not None and self.array_index >= self.array_size:
             raise ConfigError(
                 f"AWS_BATCH_JOB_ARRAY_INDEX={self.array_index} is invalid: expected 0 to {self.array_size - 1}"
@@ -246,6 +250,8 @@ class JobConfig(BaseModel):
             "STACK_SYMBOLS": self.stack_symbols,
         }
         env.update({k: ",".join(v) if v else NONE for k, v in lists.items()})
+        if self.image_ref is not None:  # never empty: every stack that declares job definitions pins an image
+            env["IMAGE_REF"] = self.image_ref
         return env
 
     @classmethod
@@ -260,8 +266,9 @@ class JobConfig(BaseModel):
 
 
 def known_variables() -> frozenset[str]:
-    """Every variable the job reads: what a stack renders (``to_env``) and what the deployment supplies."""
-    return frozenset(JobConfig().to_env()) | frozenset(DEPLOY_SUPPLIED)
+    """Every variable the job reads: what a stack renders (``to_env``; IMAGE_REF once it pins an image) and
+    what the deployment supplies."""
+    return frozenset(JobConfig().to_env()) | {"IMAGE_REF"} | frozenset(DEPLOY_SUPPLIED)
 
 
 # Namespaces other programs share with the job's variables: AWS's SDKs and Batch set many AWS_*
@@ -355,7 +362,7 @@ def _parse_env(env: Mapping[str, str]) -> dict[str, object]:
 
 
 def _parse_run(get: Callable[[str], str | None]) -> dict[str, object]:
-    """Who runs: Batch's array position, job id and attempt, and an operator's run id."""
+    """Who runs: Batch's array position, job id and attempt, an operator's run id, and the image."""
     out: dict[str, object] = {}
     size_raw, index_raw = get("AWS_BATCH_JOB_ARRAY_SIZE"), get("AWS_BATCH_JOB_ARRAY_INDEX")
     if index_raw is not None:
@@ -374,6 +381,8 @@ def _parse_run(get: Callable[[str], str | None]) -> dict[str, object]:
         out["batch_attempt"] = parse_int("AWS_BATCH_JOB_ATTEMPT", raw, 1, 10)
     if (raw := get("FORECAST_RUN_ID")) is not None:
         out["forecast_run_id"] = parse_run_id("FORECAST_RUN_ID", raw)
+    if (raw := get("IMAGE_REF")) is not None:
+        out["image_ref"] = str(parse_image_ref("IMAGE_REF", raw.strip()))
     return out
 
 

@@ -81,8 +81,9 @@ def read_review_data(conn: psycopg.Connection[Any], phase: str, params: dict[str
                           *(SymbolHorizonStats(sym, hor, data_incidents=n) for (sym, hor), n in counted.items()
                             if (sym, hor) not in seen)], key=lambda s: (s.symbol, s.horizon)))
     runs = read_run_figures(conn, params["since"], params["until"], params["phases"])
-    # The promotion gate's own query: the same runs decide the minimum duration in both.
-    own = conn.execute(load_sql("gate_phase_runs"), {"phase": phase, "until": params["until"]}).fetchone()
+    # The promotion gate's own query: the same runs (of any image) decide the minimum duration in both.
+    own = conn.execute(load_sql("gate_phase_runs"), {"phase": phase, "until": params["until"],
+                                                     "image_ref": None}).fetchone()
     run_days = int(own["run_days"] or 0) if own else 0
     return ReviewData(phase, params["since"], params["until"], stats, tuple(incidents), runs, run_days,
                       run_shares(rows("review_run_shares")))

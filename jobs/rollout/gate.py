@@ -5,18 +5,23 @@ proved itself. A phase is promoted once it has runs of its own in the database (
 its ``rollout_phase``); from then on every deploy of its stack (a fix, a daily
 ``enabledBatches`` step, a rollback to a previous config) deploys without a gate, so
 switching the previous phase's schedules off (the handoff) can never lock a stack. A
-promotion needs the previous phase to have run for its minimum days
-(``jobs.contract.phases.MINIMUM_DAYS``), both from its first run and on as many days with runs,
-and its review over those days to say PROCEED.
+promotion needs the stack to pin an image (its ``imageRef``), the previous phase to have run
+for its minimum days (``jobs.contract.phases.MINIMUM_DAYS``), both from its first run and on as
+many days with runs, to have run *that image* as long (its runs' ``forecast_runs.image_ref``,
+which each run's first attempt records from ``IMAGE_REF``; a run of an unknown image counts for
+none), and its review over those days to say PROCEED. The pin's age in git (``jobs.promote``)
+is the pull request's offline pre-check; this, at deploy time, is the authority.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
+from jobs.contract.images import ImageRef
 from jobs.contract.phases import DEPLOYED_PHASES, minimum_days, previous_phase
 from jobs.contract.thresholds import Thresholds
 from jobs.rollout.checks import Decision, Review, evaluate
@@ -33,13 +38,14 @@ class GateDecision(str, Enum):
 
 @dataclass(frozen=True)
 class PhaseRuns:
-    """A phase's own runs up to a time (``first_run`` None when it has none)."""
+    """A phase's own runs up to a time, only ``image``'s when set (``first_run`` None when it has none)."""
 
     phase: str
     runs: int
     run_days: int
     first_run: datetime | None
     last_run: datetime | None
+    image: ImageRef | None = None
 
     def days_running(self, now: datetime) -> float:
         """Days from the first run to ``now`` (0 without runs)."""
@@ -73,17 +79,21 @@ class Gate:
         return 0 if self.decision is GateDecision.DEPLOY else 3
 
 
-def phase_runs(url: str, phase: str, until: datetime) -> PhaseRuns:
-    """Read ``phase``'s own runs up to ``until``."""
+def phase_runs(url: str, phase: str, until: datetime, image: ImageRef | None = None) -> PhaseRuns:
+    """Read ``phase``'s own runs up to ``until``: all of them, or only those of ``image``."""
+    params = {"phase": phase, "until": until, "image_ref": None if image is None else str(image)}
     with connect(url) as conn:
-        row: dict[str, Any] = conn.execute(load_sql("gate_phase_runs"), {"phase": phase, "until": until}).fetchone() or {}
+        row: dict[str, Any] = conn.execute(load_sql("gate_phase_runs"), params).fetchone() or {}
     return PhaseRuns(phase, int(row.get("runs") or 0), int(row.get("run_days") or 0), row.get("first_run"),
-                     row.get("last_run"))
+                     row.get("last_run"), image)
 
 
-def decide(url: str, stack: str, thresholds: Thresholds, now: datetime | None = None,
+def decide(url: str, stack: str, thresholds: Thresholds, image: ImageRef | None, now: datetime | None = None,
            require_baseline: bool = True) -> Gate:
     """Decide whether ``stack`` may be deployed at ``now`` (default: the current time).
+
+    ``image`` is the image the stack pins (its ``imageRef``; None: none yet). A promotion needs
+    the previous phase to have run it; a first phase or a promoted stack deploys whatever it pins.
 
     Raises:
         ValueError: ``stack`` is not a deployed phase.
@@ -100,11 +110,15 @@ def decide(url: str, stack: str, thresholds: Thresholds, now: datetime | None = 
         return Gate(stack, GateDecision.DEPLOY, "promoted",
                     f"{stack} is already promoted ({own.runs} run(s) of its own since {own.first_run:%Y-%m-%d}): "
                     "a redeploy, batch step or rollback is not gated")
-    return _promotion(url, stack, prev, thresholds, at, require_baseline)
+    if image is None:
+        return Gate(stack, GateDecision.REFUSE, "promotion",
+                    f"promotion of {stack} refused: Pulumi.{stack}.yaml pins no image (imageRef is empty); pin "
+                    f"the one {prev} ran: python -m jobs.promote --from {prev} --to {stack}")
+    return _promotion(url, stack, prev, thresholds, at, require_baseline, image)
 
 
 def _promotion(url: str, stack: str, prev: str, thresholds: Thresholds, at: datetime,
-               require_baseline: bool) -> Gate:
+               require_baseline: bool, image: ImageRef) -> Gate:
     days = minimum_days(prev)
     before = phase_runs(url, prev, at)
     ran = before.days_running(at)
@@ -127,6 +141,19 @@ def _promotion(url: str, stack: str, prev: str, thresholds: Thresholds, at: date
         return Gate(stack, GateDecision.REFUSE, "promotion",
                     f"promotion of {stack} refused: the {prev} review over {days} days says {result.decision.value} "
                     f"({first})", result, data)
+    # The image last: the review judges the phase, this that it ran what the stack is about to run.
+    same = phase_runs(url, prev, at, image)
+    if same.days_running(at) < days or same.run_days < days:
+        return Gate(stack, GateDecision.REFUSE, "promotion", f"promotion of {stack} refused: {_ran(same, at)}: "
+                    f"a promotion needs {days} days and {days} run days of it", result, data)
     return Gate(stack, GateDecision.DEPLOY, "promotion",
-                f"promotion of {stack}: {prev} ran {ran:.1f} days ({before.runs} runs on {before.run_days} days) "
-                f"and its {days}-day review says PROCEED", result, data)
+                f"promotion of {stack}: {_ran(same, at)} and its {days}-day review says PROCEED", result, data)
+
+
+def _ran(runs: PhaseRuns, at: datetime) -> str:
+    """How long ``runs.phase`` ran ``runs.image``: the days since its first run of it, its runs and run days."""
+    if runs.first_run is None:
+        return f"{runs.phase} has never run {runs.image} (a run of an unknown image counts for none)"
+    days = math.floor(runs.days_running(at) * 10) / 10  # rounded down: 6.99 days is not "7.0" of 7
+    return (f"{runs.phase} ran {runs.image} for {days:.1f} days ({runs.runs} runs on {runs.run_days} days since "
+            f"{runs.first_run:%Y-%m-%d %H:%M}Z)")

@@ -6,7 +6,10 @@ copies the previous phase's committed pin into the next phase's stack file, chan
 line and nothing else, so the pull request's stack diff is exactly the image. It is refused
 while the previous phase has pinned that digest for fewer than its minimum days (from the
 commit that pinned it, ``jobs.contract.phases.MINIMUM_DAYS``), or when its pin is a tag or is
-not committed. ``pin`` sets a stack's image from a digest directly: the build workflow's
+not committed. The pin's age is the pull request's fast, offline pre-check (git only, no
+database): a pin merged but never deployed ages too. At a phase's promotion the gate
+(``jobs.rollout.gate``) is the authority: it counts the previous phase's recorded runs of the
+digest (``forecast_runs.image_ref``). ``pin`` sets a stack's image from a digest directly: the build workflow's
 first pin of canary, or a first deploy.
 """
 

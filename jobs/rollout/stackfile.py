@@ -1,6 +1,6 @@
 """A stack's committed configuration, read from ``Pulumi.<stack>.yaml`` without the Pulumi program.
 
-The commands that prepare a deploy (promotion of an image, the quota preflight) read the
+The commands that prepare a deploy (promotion of an image, the promotion gate, the quota preflight) read the
 same files the Pulumi CLI reads, by the same key names: the stack file's
 ``ensemble-forecast:<key>`` values over ``Pulumi.yaml``'s declared defaults. The stack itself
 validates them (``infra/settings.py``); this only reads.
@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from jobs.contract.images import ImageRef
+from jobs.contract.images import ImageRef, parse_image_ref
 
 # The Pulumi project's name: the namespace of every key in a stack file.
 PROJECT = "ensemble-forecast"
@@ -72,6 +72,18 @@ def read_stack(repo: Path, stack: str) -> StackConfig:
     values.update({key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)})
     region = config.get("aws:region")
     return StackConfig(stack, path, values, region if isinstance(region, str) else None)
+
+
+def pinned_image(repo: Path, stack: str) -> ImageRef | None:
+    """The image ``Pulumi.<stack>.yaml`` pins, or None while it pins none (``imageRef`` unset or "").
+
+    Raises:
+        StackFileError: the file is missing or unreadable.
+        jobs.contract.values.ConfigError: the pin is not a digest in the shared repository.
+    """
+    config = read_stack(repo, stack)
+    raw = config.values.get("imageRef")
+    return None if raw in (None, "") else parse_image_ref(f"{config.path.name} imageRef", raw)
 
 
 def with_image_ref(text: str, ref: ImageRef, name: str) -> str:

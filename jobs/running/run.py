@@ -91,7 +91,7 @@ def check_connection(url: str) -> None:
 
 
 def prepare_database(plan: Plan) -> tuple[str, Plan]:
-    """Resolve, reach and (for local runs) migrate the database, settle the run's date, seed sample bars when asked.
+    """Resolve, reach and (for local runs) migrate the database, settle the run's date and image, seed sample bars.
 
     Returns the database's URL and the plan with the run's date (``settle_run_date``).
     """
@@ -103,7 +103,7 @@ def prepare_database(plan: Plan) -> tuple[str, Plan]:
         # Deployed job roles have no DDL rights: the stack applies migrations, not the job.
         raise DatabaseUnavailable(f"schema is behind: pending migrations {', '.join(pending)}; "
                                   "apply them with `python -m jobs.migrate` (the stack does this on deploy)")
-    plan = settle_run_date(plan, url)  # first: a refused --as-of leaves every other row as it was
+    plan = settle_run_date(plan, url)  # first: a refused --as-of or image leaves every other row as it was
     if plan.cfg.rollout_phase != "local":
         sync_membership(plan, url)
     if plan.sample_data:
@@ -118,16 +118,23 @@ def prepare_database(plan: Plan) -> tuple[str, Plan]:
 
 
 def settle_run_date(plan: Plan, url: str) -> Plan:
-    """The plan with the run's date: the one its first attempt recorded (``forecast_runs``).
+    """The plan with the run's date: the one its first attempt recorded (``forecast_runs``), with its image.
 
-    The first attempt of a run records the plan's date. A retry without ``--as-of`` keeps the
-    recorded date, even when today has moved on (a retry after midnight), and says so in one log
-    line; a retry with another ``--as-of`` is bad input: one run has one date.
+    The first attempt of a run records the plan's date and the image it runs (``IMAGE_REF``;
+    unknown without it). A retry without ``--as-of`` keeps the recorded date, even when today
+    has moved on (a retry after midnight), and says so in one log line; a retry with another
+    ``--as-of`` is bad input: one run has one date. So is a retry with another image: one run has
+    one image, or the promotion gate would count rows of one image as another's. A retry whose
+    image is unknown, or of a run whose first attempt's image is unknown, resumes as the same image.
     """
     if plan.as_of is None:  # no date asked for (a plan built without one): nothing to keep
         return plan
-    as_of, recorder = plan.as_of, new_claimer()  # outside the retried work: a lost ack finds its own row
-    recorded = with_retry(url, lambda conn: begin_run(conn, plan.run_id, as_of, recorder))
+    as_of, recorder, image = plan.as_of, new_claimer(), plan.cfg.image_ref  # a lost ack finds its own row
+    recorded = with_retry(url, lambda conn: begin_run(conn, plan.run_id, as_of, recorder, image))
+    if image is not None and recorded.image_ref not in (None, image):
+        raise ConfigError(f"IMAGE_REF={image} is not the image of run {plan.run_id}: its first attempt ran "
+                          f"{recorded.image_ref}; a run has one image: retry it with that image, or pass a new "
+                          "--run-id to run this one")
     if recorded.first or (recorded.as_of == as_of and plan.as_of_given):
         return plan
     at = recorded.recorded_at.astimezone(UTC)

@@ -50,11 +50,12 @@ class FinishedTask:
 
 @dataclass(frozen=True)
 class RunDate:
-    """The run's date as recorded by its first attempt (``forecast_runs``), and whether this call recorded it."""
+    """The run's date and image as its first attempt recorded them (``forecast_runs``); whether this call did."""
 
     as_of: date
     recorded_at: datetime
     first: bool  # this call recorded it: this is the run's first attempt (or the first of its processes)
+    image_ref: str | None = None  # the image its first attempt ran (IMAGE_REF); None: unknown
 
 
 def new_claimer() -> str:
@@ -115,16 +116,18 @@ def next_attempt(conn: psycopg.Connection[Any], run_id: str) -> int:
     return int(row["attempt"] if row else 0) + 1
 
 
-def begin_run(conn: psycopg.Connection[Any], run_id: str, as_of: date, recorder: str) -> RunDate:
-    """Record ``as_of`` as the date of ``run_id`` unless the run has one; return the run's date.
+def begin_run(conn: psycopg.Connection[Any], run_id: str, as_of: date, recorder: str,
+              image_ref: str | None = None) -> RunDate:
+    """Record ``as_of`` and ``image_ref`` as the date and image of ``run_id`` unless the run has them; return them.
 
     ``recorder`` names this process (``new_claimer``); a write retried after a lost commit
     acknowledgement finds its own row and still counts as the one that recorded it.
     """
-    row = conn.execute(load_sql("begin_run"), {"run_id": run_id, "as_of": as_of, "recorder": recorder}).fetchone()
+    row = conn.execute(load_sql("begin_run"), {"run_id": run_id, "as_of": as_of, "recorder": recorder,
+                                               "image_ref": image_ref}).fetchone()
     if row is None:
-        raise RuntimeError("begin_forecast_run returned no row")
-    return RunDate(row["as_of"], row["recorded_at"], row["recorded_by"] == recorder)
+        raise RuntimeError("record_forecast_run returned no row")
+    return RunDate(row["as_of"], row["recorded_at"], row["recorded_by"] == recorder, row["image_ref"])
 
 
 def finish(conn: psycopg.Connection[Any], run_id: str, symbol: str, horizon: str, claimer: str, state: str) -> None:

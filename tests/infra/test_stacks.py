@@ -130,6 +130,25 @@ def test_every_environment_is_one_the_job_accepts(stack_runs: dict[str, StackRun
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_every_job_definition_names_the_image_it_runs_for_its_runs_to_record(stack_runs: dict[str, StackRun],
+                                                                          stack: str) -> None:
+    pinned = stack_file(stack)["imageRef"]
+    defs = stack_runs[stack].of_type(JOB_DEF)
+    assert pinned and defs and stack_runs[stack].outputs["imageRef"] == pinned, stack
+    for resource in defs:
+        assert env(resource).get("IMAGE_REF") == pinned, f"{resource.name}: IMAGE_REF is not {stack}'s imageRef"
+        assert resource.inputs["containerProperties"]["image"] == pinned, f"{resource.name} runs another image"
+
+
+def test_a_bootstrapping_stack_declares_no_job_definition_so_nothing_names_an_image() -> None:
+    # The first deploy (schedulesEnabled false, imageRef ""): no image yet, so no job definitions;
+    # no resource's input mentions IMAGE_REF.
+    run = run_stack("canary", {"schedulesEnabled": False, "imageRef": ""})
+    assert run.of_type(JOB_DEF) == [] and run.outputs["imageRef"] == ""
+    assert [r.name for r in run if "IMAGE_REF" in json.dumps(r.inputs)] == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_array_size_is_ceil_symbols_over_symbols_per_task(stack_runs: dict[str, StackRun], stack: str) -> None:
     per_task = stack_file(stack)["symbolsPerTask"]
     targets = {r.inputs["batchTarget"]["jobName"]: r for r in forecast(stack_runs[stack], TARGET)}

@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from jobs.contract.images import parse_image_ref
 from jobs.contract.phases import MINIMUM_DAYS
 from jobs.contract.thresholds import Thresholds
 from jobs.contract.triggers import TRIGGERS, Trigger
@@ -29,7 +30,7 @@ from jobs.storage.db import connect, load_sql, migrate
 from tests.support.boundaries import COUNT_STEP, Rule, marks, reached, threshold_rule
 from tests.support.filter_rows import Rows
 from tests.support.fixtures import scratch_database
-from tests.support.rollout_rows import CANARY, Run, add_failure, add_run, seed_symbols
+from tests.support.rollout_rows import CANARY, Run, add_failure, add_run, image_ref, seed_symbols
 
 T = Thresholds()
 # The probes' day, far from the gate history below; phase "local" (no minimum duration) keeps
@@ -279,6 +280,8 @@ def test_daily_checks_count_a_symbol_once_and_judge_it_on_its_worst_horizon(boun
 # weekdays of two weeks (no runs on days 105 and 106).
 T0 = datetime(2026, 6, 1, 21, 30, tzinfo=timezone.utc)
 LIMITED_DAYS = (100, 101, 102, 103, 104, 107, 108, 109)
+# Every run of the gate histories ran one image, the one the stacks being promoted pin.
+IMAGE = parse_image_ref("IMAGE", image_ref("c"))
 
 
 def _history(conn: psycopg.Connection[Any]) -> None:
@@ -289,10 +292,11 @@ def _history(conn: psycopg.Connection[Any]) -> None:
                 add_failure(conn, f"c{k}", sym, "1D", "ValueError: boom", T0 + timedelta(days=k))
                 continue
             div = (0.18,) if 10 <= k < 20 and sym == "MSFT" else (0.05,)
-            add_run(conn, Run(f"c{k}", sym, "1D", T0 + timedelta(days=k), divergences=div))
+            add_run(conn, Run(f"c{k}", sym, "1D", T0 + timedelta(days=k), divergences=div, image_ref=str(IMAGE)))
     for k in LIMITED_DAYS:
         for sym in CANARY:
-            add_run(conn, Run(f"l{k}", sym, "1D", T0 + timedelta(days=k), divergences=(0.05,), phase="limited"))
+            add_run(conn, Run(f"l{k}", sym, "1D", T0 + timedelta(days=k), divergences=(0.05,), phase="limited",
+                              image_ref=str(IMAGE)))
 
 
 @pytest.fixture(scope="module")
@@ -328,7 +332,7 @@ def test_the_review_needs_the_minimum_run_days(boundary_db: str, phase: str, fir
 def test_the_gate_waits_the_minimum_days_from_the_first_run(boundary_db: str, seconds: int,
                                                           decision: GateDecision) -> None:
     at = T0 + timedelta(days=MINIMUM_DAYS["canary"], seconds=seconds)
-    gate = decide(boundary_db, "limited", T, now=at)
+    gate = decide(boundary_db, "limited", T, IMAGE, now=at)
     assert gate.decision is decision, gate.reason
     if decision is GateDecision.REFUSE:
         assert "canary has run 7.0 of its minimum 7 days" in gate.reason and gate.review is None
@@ -346,7 +350,7 @@ def test_every_decision_has_a_gate_case() -> None:
 @pytest.mark.parametrize("decision", list(Decision), ids=lambda d: d.value)
 def test_only_a_proceed_review_promotes(boundary_db: str, decision: Decision) -> None:
     at = DECISION_AT[decision]
-    gate = decide(boundary_db, "limited", T, now=at)
+    gate = decide(boundary_db, "limited", T, IMAGE, now=at)
     assert gate.review is not None and gate.review.decision is decision, gate.reason
     assert review_as_of(boundary_db, "canary", at).decision is decision  # the review command says the same
     assert gate.decision is (GateDecision.DEPLOY if decision is Decision.PROCEED else GateDecision.REFUSE)
@@ -371,7 +375,7 @@ def weekday_db(pg_server_url: str, migrated_template: str) -> Iterator[str]:
                 for k in days:
                     for sym in CANARY:
                         add_run(conn, Run(f"{phase}{k}", sym, "1D", T0 + timedelta(days=k), divergences=(0.05,),
-                                          phase=phase))
+                                          phase=phase, image_ref=str(IMAGE)))
         yield url
 
 
@@ -382,7 +386,7 @@ def test_the_gate_needs_the_minimum_run_days_as_the_review_does(weekday_db: str,
     need, days = MINIMUM_DAYS[prev], WEEKDAY_RUNS[prev]
     at = T0 + timedelta(days=days[run_days - 1], hours=1)  # just after the run_days-th run day's run
     assert need == 7 and at - (T0 + timedelta(days=days[0])) > timedelta(days=need)  # the time minimum holds
-    gate = decide(weekday_db, stack, T, now=at)
+    gate = decide(weekday_db, stack, T, IMAGE, now=at)
     review = review_as_of(weekday_db, prev, at)
     assert gate.decision is (GateDecision.DEPLOY if run_days >= need else GateDecision.REFUSE), gate.reason
     assert gate.kind == "promotion" and gate.review is not None and gate.review.decision is review.decision
@@ -390,4 +394,5 @@ def test_the_gate_needs_the_minimum_run_days_as_the_review_does(weekday_db: str,
         assert gate.reason.endswith(f"says MONITOR ([MONITOR] duration: {prev} has run on {run_days} of its "
                                     f"minimum {need} days)"), gate.reason
     else:
-        assert f"({run_days} runs on {run_days} days) and its {need}-day review says PROCEED" in gate.reason
+        assert f"({run_days} runs on {run_days} days since 2026-" in gate.reason, gate.reason
+        assert gate.reason.endswith(f"and its {need}-day review says PROCEED"), gate.reason

@@ -1,4 +1,8 @@
-"""``python -m jobs.promotion_gate``: only a promotion is gated, on the minimum days and the review."""
+"""``python -m jobs.promotion_gate``: only a promotion is gated, on the minimum days, the review and the image.
+
+The image is the one the stack file being deployed pins (``--repo``: the repository's own files,
+or a copy with another ``imageRef``).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,27 @@ import psycopg
 import pytest
 
 from jobs import promotion_gate
+from jobs.rollout.stackfile import pinned_image
 from tests.support.rollout_rows import (
     Run,
     add_failure,
     add_run,
     clean_canary,
     day_time,
+    image_ref,
     seed_symbols,
 )
+from tests.support.stacks import ROOT
+
+# The image the repository's limited stack pins: what its promotion would deploy.
+LIMITED_IMAGE = str(pinned_image(ROOT, "limited"))
 
 
-def gate(db_url: str, stack: str, tmp_path: Path, *extra: str) -> tuple[int, str, dict[str, str]]:
+def gate(db_url: str, stack: str, tmp_path: Path, *extra: str, repo: Path = ROOT) -> tuple[int, str, dict[str, str]]:
     out = tmp_path / "github_output"
     out.unlink(missing_ok=True)
     code = promotion_gate.main(["--stack", stack, "--out-dir", str(tmp_path / "reports"), "--github-output", str(out),
-                                *extra], env={"DATABASE_URL": db_url})
+                                "--repo", str(repo), *extra], env={"DATABASE_URL": db_url})
     outputs = dict(line.split("=", 1) for line in out.read_text().splitlines()) if out.exists() else {}
     return code, outputs.get("reason", ""), outputs
 
@@ -47,9 +57,10 @@ def test_promotion_needs_the_minimum_days(db_url: str, tmp_path: Path) -> None:
 def test_promotion_after_seven_clean_days_writes_the_review(db_url: str, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     with psycopg.connect(db_url) as conn:
-        clean_canary(conn, days=8)
+        clean_canary(conn, days=8, image_ref=LIMITED_IMAGE)
     code, reason, out = gate(db_url, "limited", tmp_path)
     assert (code, out["kind"]) == (0, "promotion") and "its 7-day review says PROCEED" in reason
+    assert f"canary ran {LIMITED_IMAGE} for 7.0 days (8 runs on 8 days since " in reason
     assert (tmp_path / "reports" / "rollout_review_canary.md").exists()
     # The promotion names its next step, the quota preflight (which needs AWS credentials).
     assert "preflight: python -m jobs.quota_check --stack limited" in capsys.readouterr().out
@@ -57,7 +68,7 @@ def test_promotion_after_seven_clean_days_writes_the_review(db_url: str, tmp_pat
 
 def test_a_bad_previous_phase_refuses_the_promotion_but_never_a_promoted_stack(db_url: str, tmp_path: Path) -> None:
     with psycopg.connect(db_url) as conn:
-        clean_canary(conn, days=8)
+        clean_canary(conn, days=8, image_ref=LIMITED_IMAGE)
         add_failure(conn, "run-1", "AAPL", "1D", "ValueError: boom", day_time(1))
     code, reason, _ = gate(db_url, "limited", tmp_path)
     assert code == 3 and "the canary review over 7 days says ROLLBACK ([ROLLBACK] uncaught_errors" in reason
@@ -86,3 +97,50 @@ def test_unreachable_database_exits_1(capsys: pytest.CaptureFixture[str]) -> Non
     url = "postgresql://nobody:x@127.0.0.1:9/none?connect_timeout=1"
     assert promotion_gate.main(["--stack", "limited"], env={"DATABASE_URL": url}) == 1
     assert "database unreachable" in capsys.readouterr().err
+
+
+def repo_pinning(tmp_path: Path, stack: str, image: str) -> Path:
+    """A checkout whose ``Pulumi.<stack>.yaml`` is the repository's with ``imageRef: "<image>"``."""
+    repo = tmp_path / "checkout"
+    repo.mkdir(exist_ok=True)
+    (repo / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    text = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+    pinned = str(pinned_image(ROOT, stack))
+    assert text.count(pinned) == 1
+    (repo / f"Pulumi.{stack}.yaml").write_text(text.replace(pinned, image))
+    return repo
+
+
+def test_the_promotion_deploys_only_the_image_the_stack_file_pins(db_url: str, tmp_path: Path) -> None:
+    other = image_ref("b")
+    with psycopg.connect(db_url) as conn:
+        clean_canary(conn, days=8, image_ref=LIMITED_IMAGE)
+    code, reason, out = gate(db_url, "limited", tmp_path, repo=repo_pinning(tmp_path, "limited", other))
+    assert (code, out["decision"], out["kind"]) == (3, "REFUSE", "promotion")
+    assert reason == (f"promotion of limited refused: canary has never run {other} (a run of an unknown image counts "
+                      "for none): a promotion needs 7 days and 7 run days of it")
+    assert (tmp_path / "reports" / "rollout_review_canary.md").exists()  # the review ran, and said PROCEED
+    code, reason, _ = gate(db_url, "limited", tmp_path, repo=repo_pinning(tmp_path, "limited", LIMITED_IMAGE))
+    assert code == 0 and f"canary ran {LIMITED_IMAGE} for 7.0 days" in reason
+
+
+def test_a_stack_file_that_pins_no_image_refuses_its_promotion(db_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(db_url) as conn:
+        clean_canary(conn, days=8, image_ref=LIMITED_IMAGE)
+    code, reason, _ = gate(db_url, "limited", tmp_path, repo=repo_pinning(tmp_path, "limited", ""))
+    assert (code, reason) == (3, "promotion of limited refused: Pulumi.limited.yaml pins no image (imageRef is "
+                                 "empty); pin the one canary ran: python -m jobs.promote --from canary --to limited")
+
+
+@pytest.mark.parametrize(("image", "message"), [
+    ("ensemble-forecast:latest", "error: Pulumi.limited.yaml imageRef='ensemble-forecast:latest' is not pinned by "
+                                 "digest: expected <account>.dkr.ecr.<region>.amazonaws.com/ensemble-forecast@sha256:"
+                                 "<64 hex>"),
+    (None, "error: Pulumi.limited.yaml does not exist in "),
+])
+def test_a_bad_or_missing_stack_file_is_bad_input(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  image: str | None, message: str) -> None:
+    repo = repo_pinning(tmp_path, "limited", image) if image is not None else tmp_path
+    assert gate(db_url, "limited", tmp_path, repo=repo)[0] == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(message), err

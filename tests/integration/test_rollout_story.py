@@ -7,8 +7,9 @@ PostgreSQL holding the rows the stacks' jobs write (seed SQL with controlled run
 story's config changes under Pulumi mocks, to read which alarms have their actions on.
 
 Calendar (2026, UTC; schedules run on weekdays): canary from Mon 5 Jan; limited promoted once
-canary has run 7 days and on 7 days (a weekend in between: 9 calendar days), canary handed off;
-prod promoted after limited's 7 run days, limited handed off; four daily ``enabledBatches``
+canary has run 7 days and on 7 days (a weekend in between: 9 calendar days) and its stack file
+pins the image canary ran (``jobs.promote`` copies the pin), canary handed off; prod promoted
+after limited's 7 run days of that image, limited handed off; four daily ``enabledBatches``
 steps; a bad run forces ROLLBACK; prod's rollback composite alarm fires and its automatic abort
 disables prod's schedules (EventBridge in moto, the rules and targets the deployed stack declares,
 AWS's sample alarm event, moto's pattern matcher, the runbook's effect); prod rolls back to its
@@ -30,11 +31,13 @@ import yaml
 from moto.cloudwatch.models import cloudwatch_backends
 
 from infra.monitoring.alarms import ROLLBACK_KEYS
+from jobs.contract.images import ImageRef, parse_image_ref
 from jobs.contract.phases import DEPLOYED_PHASES
 from jobs.contract.thresholds import Thresholds
 from jobs.rollout.checks import Decision, evaluate
 from jobs.rollout.data import load_review_data
 from jobs.rollout.gate import Gate, GateDecision, decide
+from jobs.rollout.stackfile import pinned_image
 from tests.support.alarm_events import alarm_state_change, matching_rules, run_runbook
 from tests.support.rollout_rows import Run, add_run, seed_symbols
 from tests.support.stacks import ACCOUNT, REGION, ROOT, StackRun, run_stack
@@ -83,11 +86,20 @@ class Rollout:
             if not job_runs(job, event, stack, results):
                 results[name], gates[name] = "skipped", None
                 continue
-            gate = decide(self.url, job["with"]["stack"], Thresholds(), now=now)
+            gate = decide(self.url, job["with"]["stack"], Thresholds(), self.image(name), now=now)
             if gate.decision is GateDecision.DEPLOY:
                 self.deployed[name] = dict(self.configs[name])
             results[name], gates[name] = "success", gate
         return gates
+
+    def image(self, name: str) -> ImageRef | None:
+        """The image the stack's file pins, with the story's changes (a promotion copies a pin)."""
+        raw = self.configs[name].get("imageRef")
+        return pinned_image(ROOT, name) if raw is None else parse_image_ref("imageRef", raw)
+
+    def promote(self, source: str, target: str) -> None:
+        """``python -m jobs.promote --from source --to target``: the target's file pins the source's image."""
+        self.configs[target]["imageRef"] = str(self.image(source))
 
     def stack(self, name: str) -> StackRun:
         """The deployed stack, built from its file plus the config it was last deployed with."""
@@ -128,7 +140,7 @@ class Rollout:
                     hour, minute = RUN_AT[horizon]
                     rid = run_id or f"{name}-{horizon}-2026-01-{d:02d}"
                     add_run(conn, Run(rid, sym, horizon, day(d, hour + hour_offset, minute), divergences=divergences,
-                                      phase=phase))
+                                      phase=phase, image_ref=run.outputs["imageRef"]))
                     rows += 1
         return rows
 
@@ -211,11 +223,17 @@ def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     assert "says MONITOR ([MONITOR] duration: canary has run on 6 of its minimum 7 days)" in gates["limited"].reason
     story.run_jobs("canary", 13)
 
-    # Tue 13, 22:00: the seventh run day; canary's review says PROCEED.
+    # Tue 13, 22:00: the seventh run day; canary's review says PROCEED, but limited's file still
+    # pins an image canary never ran. The promotion copies canary's pin; then limited deploys.
     gates = story.workflow(day(13, 22))
+    assert deploys(gates) == {"canary": "DEPLOY", "limited": "REFUSE", "prod": "REFUSE"}
+    assert gates["limited"].review.decision is Decision.PROCEED
+    assert f"canary has never run {story.image('limited')} " in gates["limited"].reason
+    story.promote("canary", "limited")
+    gates = story.workflow(day(13, 22, 5))
     assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "REFUSE"}
     assert gates["limited"].kind == "promotion" and gates["limited"].review.decision is Decision.PROCEED
-    assert "(7 runs on 7 days)" in gates["limited"].reason
+    assert f"canary ran {story.image('canary')} for 8.0 days (7 runs on 7 days since " in gates["limited"].reason
     assert "limited has no runs yet" in gates["prod"].reason
 
     # Wed 14, 10:00: handoff before limited's first run: canary's schedules off.
@@ -240,7 +258,8 @@ def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     assert "says MONITOR ([MONITOR] duration: limited has run on 6 of its minimum 7 days)" in gates["prod"].reason
     story.run_jobs("limited", 22)
 
-    # Thu 22, 22:00: the seventh run day: prod is promoted; then the handoff.
+    # Thu 22, 22:00: the seventh run day: prod, pinned to the image limited ran, is promoted; then the handoff.
+    story.promote("limited", "prod")
     gates = story.workflow(day(22, 22))
     assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "DEPLOY"}
     assert gates["prod"].kind == "promotion" and gates["prod"].review.decision is Decision.PROCEED

@@ -1,9 +1,11 @@
-"""A run has one date: its first attempt records it, a retry keeps it, another --as-of is refused.
+"""A run has one date and one image: its first attempt records them, a retry keeps them, another is refused.
 
 Real PostgreSQL and the real job, with the stand-in models (``tests.support.models``): the subject is
 the run's date, not the models. The date shows in the rows: the sample bars end on Friday
 2026-11-20, so with ``MAX_STALE_SESSIONS=2`` a deployed phase finds them fresh on Tuesday
 2026-11-24 (2 sessions behind) and refuses them as a stale feed on Wednesday 2026-11-25 (3).
+The image is ``IMAGE_REF``, which the stacks render from their ``imageRef`` (the promotion gate
+counts a phase's runs of one image by it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from jobs.storage.sample_data import seed_sample_bars
 from jobs.storage.tasks import RunDate, begin_run
 from jobs.unified_forecast_job import main
 from tests.support.models import stand_in_env
+from tests.support.rollout_rows import image_ref
 
 NEW_YORK = ZoneInfo("America/New_York")
 DAY = date(2026, 11, 24)  # the first attempt's day, where the exchange trades
@@ -29,6 +32,7 @@ LATE_ON_DAY = datetime(2026, 11, 24, 23, 30, tzinfo=NEW_YORK)  # 04:30 UTC on 11
 JUST_AFTER_MIDNIGHT = datetime(2026, 11, 25, 0, 30, tzinfo=NEW_YORK)  # 05:30 UTC on 11-25: the same UTC day
 FAST = {**stand_in_env(), "ENABLE_WALK_FORWARD": "false", "BASELINE_MODELS": "none"}
 ARGV = ["--horizon", "1D", "--workers", "1"]
+IMAGE_A, IMAGE_B = image_ref("a"), image_ref("b")
 
 
 @pytest.fixture()
@@ -125,3 +129,55 @@ def test_a_date_recorded_again_by_its_recorder_is_still_its_first_after_a_lost_a
 def _begin(url: str, as_of: date, recorder: str) -> RunDate:
     with connect(url) as conn:
         return begin_run(conn, "together", as_of, recorder)
+
+
+def test_the_first_attempt_records_its_image_and_a_retry_with_another_is_refused_naming_both(
+        deployed: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    url = deployed["DATABASE_URL"]
+    argv = [*ARGV, "--symbols", "AAPL,NVDA", "--run-id", "imaged", "--as-of", "2026-11-24"]
+    assert main([*argv[:2], "--symbols", "AAPL", *argv[4:]], {**deployed, "IMAGE_REF": IMAGE_A}) == 0
+    assert rows(url, "SELECT run_id, as_of, image_ref FROM forecast_runs") == [("imaged", DAY, IMAGE_A)]
+    capsys.readouterr()
+    written = "SELECT symbol, run_id FROM forecasts ORDER BY symbol"
+    claims = "SELECT symbol, attempt, claimed_by, state, published_at FROM forecast_tasks ORDER BY symbol"
+    before = rows(url, written), rows(url, claims)
+
+    # A retry of the run by another image: nothing is claimed, computed or written.
+    assert main(argv, {**deployed, "IMAGE_REF": IMAGE_B}) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: IMAGE_REF={IMAGE_B} is not the image of run imaged: its first attempt ran {IMAGE_A}; "
+                   "a run has one image: retry it with that image, or pass a new --run-id to run this one"]
+    assert (rows(url, written), rows(url, claims)) == before
+    assert rows(url, "SELECT run_id, as_of, image_ref FROM forecast_runs") == [("imaged", DAY, IMAGE_A)]
+
+    # The same image resumes the run; so does an attempt whose image is unknown (no IMAGE_REF).
+    assert main(argv, {**deployed, "IMAGE_REF": IMAGE_A}) == 0
+    assert rows(url, written) == [("AAPL", "imaged"), ("NVDA", "imaged")]
+    assert main(argv, deployed) == 0
+    assert "2 of 2 symbol-horizons were already written" in capsys.readouterr().out
+    assert rows(url, "SELECT run_id, as_of, image_ref FROM forecast_runs") == [("imaged", DAY, IMAGE_A)]
+
+
+def test_a_run_of_an_unknown_image_stays_unknown_whatever_its_retry_runs(deployed: dict[str, str]) -> None:
+    url = deployed["DATABASE_URL"]
+    argv = [*ARGV, "--symbols", "AAPL", "--run-id", "unknown", "--as-of", "2026-11-24"]
+    assert main(argv, deployed) == 0
+    # Its rows were written by an image nobody recorded: a retry by A must not claim them for A.
+    assert main(argv, {**deployed, "IMAGE_REF": IMAGE_A}) == 0
+    assert rows(url, "SELECT run_id, image_ref FROM forecast_runs") == [("unknown", None)]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("ensemble-forecast:latest", "IMAGE_REF='ensemble-forecast:latest' is not pinned by digest: expected "
+                                 "<account>.dkr.ecr.<region>.amazonaws.com/ensemble-forecast@sha256:<64 hex>"),
+    (IMAGE_A.replace("ensemble-forecast", "other"), f"IMAGE_REF={IMAGE_A.replace('ensemble-forecast', 'other')!r} "
+                                                    "names repository 'other': every stack runs images from "
+                                                    "'ensemble-forecast'"),
+])
+def test_a_bad_image_ref_is_one_config_error_before_anything_is_written(
+        deployed: dict[str, str], capsys: pytest.CaptureFixture[str], value: str, message: str) -> None:
+    url = deployed["DATABASE_URL"]
+    assert main([*ARGV, "--symbols", "AAPL", "--run-id", "bad-image"], {**deployed, "IMAGE_REF": value}) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {message}"), err
+    assert rows(url, "SELECT run_id FROM forecast_runs UNION ALL SELECT run_id FROM forecast_tasks") == []

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tests.support.filter_rows import SECOND, Rows, day
+from tests.support.rollout_rows import image_ref
 from tests.support.sql_filters import Filter, Scenario
 
 SINCE, UNTIL = day(0, 6), day(2, 18)
@@ -246,16 +247,22 @@ def _gate_runs(r: Rows) -> None:
     r.window("gq", "G", "1D", "prod", day(0, 8))
     r.window("gb", "G", "1D", "canary", day(0, 10), baseline=True)
     r.window("gm", "G", "1D", "canary", day(5))
+    # The images the runs recorded: g1 and g2 ran A, g3 another image, g4 an unknown one (NULL).
+    for run_id, image in (("g1", IMAGE_A), ("g2", IMAGE_A), ("g3", image_ref("b")), ("g4", None)):
+        r.run_image(run_id, image)
 
 
-def _own_runs(row: Mapping[str, Any]) -> tuple[int, int, float, float]:
-    """(runs, run days, first and last run in hours after D0)."""
-    def hours(t: Any) -> float:
-        return (t - day(0, 0)).total_seconds() / 3_600
-    return int(row["runs"]), int(row["run_days"]), hours(row["first_run"]), hours(row["last_run"])
+def _own_runs(row: Mapping[str, Any]) -> tuple[str | None, int, int, float | None, float | None]:
+    """(the image asked for, runs, run days, first and last run in hours after D0)."""
+    def hours(t: Any) -> float | None:
+        return None if t is None else (t - day(0, 0)).total_seconds() / 3_600
+    return row["image_ref"], int(row["runs"]), int(row["run_days"]), hours(row["first_run"]), hours(row["last_run"])
 
 
-OWN = (4, 2, 36.0, 66.0)  # runs g1, g2, g3 (a forecast at UNTIL) and g4 (windows at UNTIL) on days 1 and 2
+IMAGE_A = image_ref("a")
+OWN = (None, 4, 2, 36.0, 66.0)  # runs g1, g2, g3 (a forecast at UNTIL) and g4 (windows at UNTIL) on days 1 and 2
+OWN_A = (IMAGE_A, 2, 2, 36.0, 60.0)  # of them, image A's: g1 and g2
+GATE_RUNS = {"phase": "canary", "until": UNTIL}
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -324,10 +331,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         Filter(AFTER_SINCE, "pairs: a paired window exactly at the start", (RF1,)),
         Filter(UP_TO_UNTIL, "pairs: a paired window after the end", (RF1,)),
         Filter("(%(phases)s::text[] IS NULL OR rollout_phase = ANY(%(phases)s::text[]))", "pairs: a prod pair", (RF1,)))),
-    Scenario("gate_phase_runs", _gate_runs, ({"phase": "canary", "until": UNTIL},), _own_runs, (
-        Filter("rollout_phase = %(phase)s", "forecasts: a prod run on day 0", (OWN,), ((5, 3, 12.0, 66.0),)),
-        Filter(UP_TO_UNTIL, "forecasts: at and after the time asked", (OWN,), ((5, 3, 36.0, 108.0),)),
-        Filter("rollout_phase = %(phase)s", "windows: a prod run on day 0", (OWN,), ((5, 3, 8.0, 66.0),)),
-        Filter("NOT is_baseline", "windows: a baseline-only run on day 0", (OWN,), ((5, 3, 10.0, 66.0),)),
-        Filter(UP_TO_UNTIL, "windows: at and after the time asked", (OWN,), ((5, 3, 36.0, 132.0),)))),
+    Scenario("gate_phase_runs", _gate_runs, ({**GATE_RUNS, "image_ref": None}, {**GATE_RUNS, "image_ref": IMAGE_A}),
+             _own_runs, (
+        Filter("rollout_phase = %(phase)s", "forecasts: a prod run on day 0", (OWN,), ((None, 5, 3, 12.0, 66.0),)),
+        Filter(UP_TO_UNTIL, "forecasts: at and after the time asked", (OWN,), ((None, 5, 3, 36.0, 108.0),)),
+        Filter("rollout_phase = %(phase)s", "windows: a prod run on day 0", (OWN,), ((None, 5, 3, 8.0, 66.0),)),
+        Filter("NOT is_baseline", "windows: a baseline-only run on day 0", (OWN,), ((None, 5, 3, 10.0, 66.0),)),
+        Filter(UP_TO_UNTIL, "windows: at and after the time asked", (OWN,), ((None, 5, 3, 36.0, 132.0),)),
+        Filter("(%(image_ref)s::text IS NULL OR run_id IN (SELECT run_id FROM forecast_runs WHERE image_ref = "
+               "%(image_ref)s::text))", "image A: g3 ran another image, g4 an unknown one; no image: every run",
+               (OWN_A, OWN), ((IMAGE_A, 4, 2, 36.0, 66.0),)),
+        Filter("image_ref = %(image_ref)s::text", "image A: not g3 (another image) nor g4 (unknown)", (OWN_A,),
+               ((IMAGE_A, 4, 2, 36.0, 66.0),))), with_params=True),
 )

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from tests.support.queries import load_test_sql
-from tests.support.rollout_rows import ENSEMBLE, LEGACY, add_window
+from tests.support.rollout_rows import ENSEMBLE, LEGACY, add_run_image, add_window
 
 # A Monday, 00:00 UTC: the filter scenarios' day D0 (UTC days matter to the missing-forecasts query).
 D0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
@@ -90,6 +90,10 @@ class Rows:
         self.conn.execute(load_test_sql("filter_seed_task"), {
             "run_id": run_id, "symbol": symbol, "horizon": horizon, "attempt": attempt, "claimed_by": claimer,
             "state": state, "published_at": published})
+
+    def run_image(self, run_id: str, image_ref: str | None, at: datetime = D0) -> None:
+        """The image ``run_id`` recorded (None: unknown), as its first attempt records it."""
+        add_run_image(self.conn, run_id, at, image_ref)
 
     def bar(self, symbol: str, timeframe: str, at: datetime = D0) -> None:
         """One bar of ``symbol`` at ``timeframe``."""

@@ -14,6 +14,8 @@ from psycopg.types.json import Jsonb
 from tests.support.queries import load_test_sql
 
 CANARY = ("AAPL", "MSFT", "SPY")
+# The test stacks' registry (tests.support.stacks: account and region): images are pinned there by digest.
+REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 ENSEMBLE = "LSTM,ARIMA_GARCH"
 LEGACY = "LSTM,ARIMA_GARCH,GB,RF"
 
@@ -29,7 +31,8 @@ class Run:
 
     ``divergences`` gives one window each; a window overfits when above ``overfit_above``.
     ``baseline_test_rmse=None`` writes no baseline rows; ``forecast=False`` / ``windows=False``
-    leave out the forecast or the window rows (a logging gap).
+    leave out the forecast or the window rows (a logging gap). ``image_ref`` records the image the
+    run ran (``forecast_runs``); None records nothing (a run of an unknown image).
     """
 
     run_id: str
@@ -47,6 +50,12 @@ class Run:
     weights: dict[str, float] | None = None
     price_error: float = 0.0
     coverage: float | None = 0.90
+    image_ref: str | None = None
+
+
+def image_ref(fill: str) -> str:
+    """An image pinned by digest in the shared repository, the digest's 64 hex digits all ``fill``."""
+    return f"{REGISTRY}/ensemble-forecast@sha256:{fill * 64}"
 
 
 def seed_symbols(conn: psycopg.Connection[Any], symbols: Sequence[str], phase: str = "canary") -> None:
@@ -68,6 +77,14 @@ def add_run(conn: psycopg.Connection[Any], run: Run) -> None:
                 add_window(conn, base, i, div, run.baseline_test_rmse, False, 0, True, LEGACY, run.coverage)
     if run.forecast:
         add_forecast(conn, base, run.weights or {"LSTM": 0.5, "ARIMA_GARCH": 0.5}, run.price_error)
+    if run.image_ref is not None:
+        add_run_image(conn, run.run_id, run.created_at, run.image_ref)
+
+
+def add_run_image(conn: psycopg.Connection[Any], run_id: str, created_at: datetime, image_ref: str | None) -> None:
+    """Record the image ``run_id`` ran (None: unknown) unless the run has recorded one."""
+    conn.execute(load_test_sql("review_seed_run_image"),
+                 {"run_id": run_id, "created_at": created_at, "image_ref": image_ref})
 
 
 def add_window(conn: psycopg.Connection[Any], base: dict[str, Any], window_id: int, divergence: float,
@@ -114,8 +131,8 @@ def day_time(days_ago: int, at: datetime | None = None) -> datetime:
 
 
 def clean_canary(conn: psycopg.Connection[Any], days: int = 7, skip: set[tuple[int, str]] | None = None,
-                 at: datetime | None = None) -> None:
-    """A healthy canary: AAPL, MSFT, SPY at 1D, one run a day for ``days`` days.
+                 at: datetime | None = None, image_ref: str | None = None) -> None:
+    """A healthy canary: AAPL, MSFT, SPY at 1D, one run a day for ``days`` days, of ``image_ref`` when given.
 
     ``skip`` names (days_ago, symbol) runs to leave out entirely.
     """
@@ -124,4 +141,4 @@ def clean_canary(conn: psycopg.Connection[Any], days: int = 7, skip: set[tuple[i
         for sym in CANARY:
             if skip and (d, sym) in skip:
                 continue
-            add_run(conn, Run(f"run-{d}", sym, "1D", day_time(d, at)))
+            add_run(conn, Run(f"run-{d}", sym, "1D", day_time(d, at), image_ref=image_ref))

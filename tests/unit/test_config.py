@@ -130,3 +130,34 @@ def test_an_empty_list_is_rendered_as_none_and_read_back_as_empty() -> None:
     parsed = JobConfig.from_env(env)
     assert (parsed.rollout_symbols, parsed.rollout_horizons, parsed.baseline_models) == ((), (), ())
     assert JobConfig.from_env({"CANARY_SYMBOLS": "NONE,AAPL"}).canary_symbols == ("NONE", "AAPL"), "a ticker"
+
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ensemble-forecast@sha256:" + "ab12" * 16
+
+
+def test_the_image_is_read_rendered_and_read_back_and_unknown_without_it() -> None:
+    """A stack renders its pin as IMAGE_REF; a run records it. Absent or empty (a local run): unknown."""
+    cfg = JobConfig.from_env({"IMAGE_REF": f" {IMAGE} "})
+    assert cfg.image_ref == IMAGE and cfg.to_env()["IMAGE_REF"] == IMAGE
+    assert JobConfig.from_env(cfg.to_env()) == cfg
+    assert JobConfig.from_env({}).image_ref is None and JobConfig.from_env({"IMAGE_REF": ""}) == JobConfig()
+    assert "IMAGE_REF" not in JobConfig().to_env(), "an unknown image is never rendered (Batch drops empty values)"
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("ensemble-forecast:latest", "IMAGE_REF='ensemble-forecast:latest' is not pinned by digest: expected "
+                                 "<account>.dkr.ecr.<region>.amazonaws.com/ensemble-forecast@sha256:<64 hex>"),
+    (IMAGE[:-1], f"IMAGE_REF={IMAGE[:-1]!r} is invalid: expected <account>.dkr.ecr.<region>.amazonaws.com/"
+                 "ensemble-forecast@sha256:<64 hex>"),
+])
+def test_a_bad_image_is_one_line_naming_the_variable_and_the_form(raw: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        JobConfig.from_env({"IMAGE_REF": raw})
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    with pytest.raises(ConfigError, match=r"^IMAGE_REF='x' is not pinned by digest"):
+        JobConfig(image_ref="x")  # built directly, as the stacks build it: the same rule
+
+
+def test_a_misspelt_image_variable_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^IMAGE_REFS is not a setting of the job \(did you mean IMAGE_REF\?\)"):
+        JobConfig.from_env({"IMAGE_REFS": IMAGE})

@@ -1,10 +1,13 @@
 """Promotion gate: ``python -m jobs.promotion_gate --stack limited``: may the deploy workflow update the stack?
 
-Prints ``DEPLOY`` or ``REFUSE`` with the reason (``jobs.rollout.gate``). Only the first deploy
-of a phase (its promotion) is gated; a stack already promoted always deploys. A promotion
-deploys the image the stack's file pins (``Pulumi.<stack>.yaml`` in ``--repo``, the checkout
-being deployed), which the previous phase must have run. Exit status: 0 DEPLOY, 3 REFUSE, 2 bad
-input (a stack file missing, or pinning something other than a digest), 1 database unreachable.
+Prints ``DEPLOY`` or ``REFUSE`` with the reason (``jobs.rollout.gate``). A phase's first deploy
+(its promotion), and a promoted stack's deploy of an image it has never run (an image
+promotion), are gated: the previous phase must have run the image the stack's file pins
+(``Pulumi.<stack>.yaml`` in ``--repo``, the checkout being deployed) for its minimum days, its
+review saying PROCEED. An image the stack has run before always deploys (a fix, a rollback).
+``--hotfix "<reason>"`` deploys an image promotion unproved (a security fix), the reason in the
+answer. Exit status: 0 DEPLOY, 3 REFUSE, 2 bad input (a stack file missing, or pinning something
+other than a digest; an empty hotfix reason), 1 database unreachable.
 With ``--github-output FILE`` it also appends ``decision=...`` and ``reason=...`` to FILE (GitHub
 Actions step outputs). A promotion it lets through names the next step, the Fargate quota
 preflight (``jobs.quota_check``).
@@ -22,11 +25,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from jobs.cli import OneLineParser, argv_or_sys, run_command
+from jobs.cli import OneLineParser, UsageError, argv_or_sys, run_command
 from jobs.contract.config import JobConfig
 from jobs.contract.phases import DEPLOYED_PHASES
 from jobs.monitoring.report_files import OutputPathError, check_output_file
-from jobs.rollout.gate import Gate, GateDecision, decide
+from jobs.rollout.gate import HOTFIX_REASON, Gate, GateDecision, decide
 from jobs.rollout.report import write_reports
 from jobs.rollout.stackfile import StackFileError, pinned_image
 from jobs.storage.db import resolve_url
@@ -42,6 +45,9 @@ def build_parser() -> OneLineParser:
                    help="append decision=DEPLOY|REFUSE and reason=... to this file (the step's $GITHUB_OUTPUT)")
     p.add_argument("--repo", type=Path, default=Path("."),
                    help="the checkout being deployed, whose Pulumi.<stack>.yaml pins the image (default .)")
+    p.add_argument("--hotfix", metavar="REASON", default=None,
+                   help="deploy an image the previous phase has not proved to a stack that already runs, for this "
+                        "reason (a security fix; kept in the answer and the deploy's summary)")
     p.add_argument("--no-baseline-required", dest="require_baseline", action="store_false",
                    help="let the review's RMSE check pass when no paired baseline windows were logged")
     return p
@@ -63,12 +69,14 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 
     def body() -> int:
         ns = build_parser().parse_args(argv_or_sys(argv))
+        if ns.hotfix is not None and not ns.hotfix.strip():
+            raise UsageError(f"--hotfix {ns.hotfix!r} is invalid: {HOTFIX_REASON}")
         cfg = JobConfig.from_env(environ)
         if ns.github_output is not None:  # before deciding: a bad path is bad input, not a traceback after it
             check_output_file(ns.github_output, "--github-output")
         image = pinned_image(ns.repo, ns.stack)
         gate = decide(resolve_url(cfg.database_url, cfg.data_dir), ns.stack, cfg.thresholds, image,
-                      require_baseline=ns.require_baseline)
+                      require_baseline=ns.require_baseline, hotfix=ns.hotfix)
         print(f"{gate.decision.value} {gate.stack} ({gate.kind}): {gate.reason}")
         if gate.kind == "promotion" and gate.decision is GateDecision.DEPLOY:
             # Needs AWS credentials, which this step has not: the deploy workflow runs it next.

@@ -77,13 +77,20 @@ def test_exactly_the_minimum_promotes_on_the_review_over_those_days(history: str
     assert gate.review_data.run_days == 8
 
 
-def test_a_promoted_phase_deploys_ungated_whatever_its_predecessor_says(history: str) -> None:
-    assert decide(history, "limited", T, B, now=T0 + timedelta(days=25)) == Gate(  # days 21-25: 5 runs
+def test_a_promoted_phase_deploys_an_image_it_ran_ungated_whatever_its_predecessor_says(history: str) -> None:
+    assert decide(history, "limited", T, A, now=T0 + timedelta(days=25)) == Gate(  # days 21-25: 5 runs
         "limited", GateDecision.DEPLOY, "promoted",
-        "limited is already promoted (5 run(s) of its own since 2026-06-22): a redeploy, batch step or rollback "
-        "is not gated")
+        f"limited is already promoted (5 run(s) of its own since 2026-06-22) and has run {A} before (5 run(s)): "
+        "a redeploy, batch step or rollback is not gated")
     gate = decide(history, "limited", T, None)  # now: the history is months old, limited is still promoted
-    assert (gate.kind, gate.decision) == ("promoted", GateDecision.DEPLOY) and "10 run(s) of its own" in gate.reason
+    assert gate == Gate("limited", GateDecision.DEPLOY, "promoted",
+                        "limited is already promoted (10 run(s) of its own since 2026-06-22) and pins no image: "
+                        "a redeploy, batch step or rollback is not gated")
+    # An image it never ran is an image promotion: canary never ran B either.
+    gate = decide(history, "limited", T, B, now=T0 + timedelta(days=25))
+    assert (gate.decision, gate.kind) == (GateDecision.REFUSE, "image-promotion")
+    assert gate.reason == (f"image promotion of limited refused: canary has never run {B} (a run of an unknown image "
+                           "counts for none): a promotion needs 7 days and 7 run days of it")
 
 
 def test_a_review_that_does_not_proceed_refuses_the_promotion_with_its_first_reason(history: str) -> None:

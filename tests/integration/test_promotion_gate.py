@@ -66,20 +66,30 @@ def test_promotion_after_seven_clean_days_writes_the_review(db_url: str, tmp_pat
     assert "preflight: python -m jobs.quota_check --stack limited" in capsys.readouterr().out
 
 
-def test_a_bad_previous_phase_refuses_the_promotion_but_never_a_promoted_stack(db_url: str, tmp_path: Path) -> None:
+def test_a_bad_previous_phase_refuses_a_new_image_but_never_one_the_stack_ran(db_url: str, tmp_path: Path) -> None:
     with psycopg.connect(db_url) as conn:
         clean_canary(conn, days=8, image_ref=LIMITED_IMAGE)
         add_failure(conn, "run-1", "AAPL", "1D", "ValueError: boom", day_time(1))
     code, reason, _ = gate(db_url, "limited", tmp_path)
     assert code == 3 and "the canary review over 7 days says ROLLBACK ([ROLLBACK] uncaught_errors" in reason
-    with psycopg.connect(db_url) as conn:  # limited has run once: it is promoted
+    with psycopg.connect(db_url) as conn:  # limited has run once, an older image: it is promoted
         seed_symbols(conn, ["NVDA"], "limited")
-        add_run(conn, Run("limited-1", "NVDA", "1D", day_time(0), phase="limited"))
+        add_run(conn, Run("limited-1", "NVDA", "1D", day_time(2), phase="limited", image_ref=image_ref("c")))
+    # Its file pins an image it never ran: an image promotion, refused on canary's review.
     code, reason, out = gate(db_url, "limited", tmp_path)
-    assert (code, out["kind"]) == (0, "promoted") and "is not gated" in reason
+    assert (code, out["kind"]) == (3, "image-promotion")
+    assert reason.startswith("image promotion of limited refused: the canary review over 7 days says ROLLBACK "
+                             "([ROLLBACK] uncaught_errors")
+    # Back to the image it ran (a rollback): never gated.
+    code, reason, out = gate(db_url, "limited", tmp_path, repo=repo_pinning(tmp_path, "limited", image_ref("c")))
+    assert (code, out["kind"]) == (0, "promoted") and reason.endswith("rollback is not gated")
+    with psycopg.connect(db_url) as conn:  # limited's next run is of the pinned image: redeploys pass
+        add_run(conn, Run("limited-2", "NVDA", "1D", day_time(0), phase="limited", image_ref=LIMITED_IMAGE))
+    code, reason, out = gate(db_url, "limited", tmp_path)
+    assert (code, out["kind"]) == (0, "promoted") and f"has run {LIMITED_IMAGE} before (1 run(s))" in reason
     # Prod's promotion still waits for limited's own 7 days.
     code, reason, _ = gate(db_url, "prod", tmp_path)
-    assert code == 3 and "limited has run 0.0 of its minimum 7 days" in reason
+    assert code == 3 and "limited has run 2.0 of its minimum 7 days" in reason
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -88,8 +88,8 @@ REASONS: dict[str, str] = {
         "criterion (canary's, prod's) applies, so nothing is in monitor for it to overwrite",
     "jobs.rollout.checks.x_evaluate__mutmut_30": "equivalent: the Review's incidents default to ()",
     # jobs/rollout/gate.py
-    "jobs.rollout.gate.x__promotion__mutmut_68": _NO_REASONS,
-    "jobs.rollout.gate.x__promotion__mutmut_70": _NO_REASONS,
+    "jobs.rollout.gate.x__proven__mutmut_41": _NO_REASONS,
+    "jobs.rollout.gate.x__proven__mutmut_43": _NO_REASONS,
 }
 
 

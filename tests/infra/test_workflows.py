@@ -16,6 +16,8 @@ from tests.support.workflows import glob_regex
 WORKFLOWS = ROOT / ".github" / "workflows"
 STACK_REF = "${{ vars.PULUMI_ORG }}/${{ inputs.stack }}"
 DEPLOY_IF = "steps.gate.outputs.decision == 'DEPLOY'"
+# What deploy.yml passes each stack: the dispatch's input, never anything on a push.
+HOTFIX_REASON = "${{ github.event_name == 'workflow_dispatch' && inputs.hotfix_reason || '' }}"
 
 
 def load(name: str) -> dict[str, Any]:
@@ -92,7 +94,8 @@ def test_deploy_runs_the_stacks_in_order_and_one_stack_by_hand() -> None:
     assert list(jobs) == list(STACKS)
     for i, stack in enumerate(STACKS):
         job = jobs[stack]
-        assert job["uses"] == "./.github/workflows/deploy-stack.yml" and job["with"] == {"stack": stack}
+        assert job["uses"] == "./.github/workflows/deploy-stack.yml"
+        assert job["with"] == {"stack": stack, "hotfix_reason": HOTFIX_REASON}, stack
         assert f"inputs.stack == '{stack}'" in job["if"] and "github.event_name == 'push'" in job["if"]
         if i:
             prev = STACKS[i - 1]
@@ -127,3 +130,36 @@ def test_the_gate_decides_and_the_image_is_pushed_before_pulumi_up() -> None:
     assert "aws ecr describe-images" in find["run"] and "--target" not in str(steps)
     refused = step_named(steps, "Promotion refused")[1]
     assert refused["if"] == "steps.gate.outputs.decision == 'REFUSE'" and "${{" not in refused["run"]
+
+
+def github_expression(expr: str, event: str, hotfix_reason: str) -> str:
+    """Evaluate deploy.yml's ``hotfix_reason`` expression as GitHub does (``&&``/``||`` return an operand)."""
+    body = expr.removeprefix("${{").removesuffix("}}").strip()
+    assert re.fullmatch(r"[\w.' =&|]*", body), body
+    py = body.replace("&&", " and ").replace("||", " or ").replace("github.event_name", repr(event))
+    return eval(py.replace("inputs.hotfix_reason", repr(hotfix_reason)), {"__builtins__": {}}, {})  # noqa: S307
+
+
+@pytest.mark.parametrize(("event", "given", "passed"), [
+    ("workflow_dispatch", "CVE-2026-0001 in openssl", "CVE-2026-0001 in openssl"),
+    ("workflow_dispatch", "", ""),
+    ("push", "CVE-2026-0001 in openssl", ""),  # a push has no inputs; were one set, it is still not passed
+    ("push", "", ""),
+])
+def test_only_a_dispatch_passes_a_hotfix_reason_and_it_reaches_the_gate_through_env(
+        event: str, given: str, passed: str) -> None:
+    dispatch = load("deploy.yml")["on"]["workflow_dispatch"]["inputs"]["hotfix_reason"]
+    assert (dispatch["type"], dispatch["required"], dispatch["default"]) == ("string", False, "")
+    assert github_expression(HOTFIX_REASON, event, given) == passed
+    called = load("deploy-stack.yml")["on"]["workflow_call"]["inputs"]["hotfix_reason"]
+    assert (called["type"], called["required"], called["default"]) == ("string", False, "")
+    steps = steps_of("deploy-stack.yml")
+    gate = step_named(steps, "Promotion gate")[1]
+    assert gate["env"]["HOTFIX_REASON"] == "${{ inputs.hotfix_reason }}"
+    assert '(--hotfix "$HOTFIX_REASON")' in gate["run"] and '"${hotfix[@]}"' in gate["run"]
+    # Inputs reach the scripts through the environment only, never pasted into a script.
+    assert [s.get("name") for s in steps if "${{" in s.get("run", "")] == []
+    h, hotfix = step_named(steps, "Hotfix deployed")
+    assert hotfix["if"] == "steps.gate.outputs.kind == 'hotfix'"
+    assert hotfix["env"] == {"REASON": "${{ steps.gate.outputs.reason }}"} and "$GITHUB_STEP_SUMMARY" in hotfix["run"]
+    assert step_named(steps, "Promotion gate")[0] < h < step_named(steps, "pulumi up")[0]

@@ -240,10 +240,15 @@ def test_the_rollout_document_states_the_release_order() -> None:
         assert command in section
 
 
+RUNNING = ("promoted", "image-promotion", "hotfix")  # the gate's kinds for a stack that already runs
+
+
 @pytest.mark.parametrize("kind, status, passes", [
     ("promotion", 0, True), ("promotion", 3, False), ("first-phase", 3, False),
-    ("promoted", 3, True),  # a fix or a rollback of a running stack: warned, never blocked
+    # A fix or a rollback of a running stack, a new image or a hotfix of one: warned, never blocked.
+    ("promoted", 3, True), ("image-promotion", 3, True), ("hotfix", 3, True), ("image-promotion", 0, True),
     ("promoted", 1, False), ("promoted", 2, False),  # the quota unreadable, a bad stack file: not a refusal
+    ("hotfix", 1, False), ("promoted-later", 3, False),  # only the gate's own kinds are warned
 ])
 def test_the_quota_preflight_stops_a_first_deploy_and_only_warns_a_running_stack(
         bin_dir: Path, tmp_path: Path, kind: str, status: int, passes: bool) -> None:
@@ -256,8 +261,30 @@ def test_the_quota_preflight_stops_a_first_deploy_and_only_warns_a_running_stack
     assert (result.returncode == 0) is passes and line in result.stdout, (result.returncode, result.stdout)
     assert "python -m jobs.quota_check --stack prod" in (bin_dir / "log").read_text()
     warned = f"::warning title=prod deployed over the Fargate quota::{line}" in result.stdout
-    assert warned is (kind == "promoted" and status == 3)
+    assert warned is (kind in RUNNING and status == 3)
     summary = bin_dir / "summary"
     assert (summary.exists() and line in summary.read_text()) is warned
     if not passes:
         assert result.returncode == status
+
+
+@pytest.mark.parametrize(("reason", "hotfix"), [
+    ("", []),  # a push, or a dispatch without a reason: the gate decides
+    # A reason is data, never shell: nothing in it runs.
+    ("CVE-2026-0001: openssl $(touch ran) `touch ran`",
+     ["--hotfix", "CVE-2026-0001: openssl $(touch ran) `touch ran`"]),
+])
+@pytest.mark.parametrize("status, passes", [(0, True), (3, True), (2, False), (1, False)])
+def test_the_gate_step_passes_a_hotfix_reason_as_one_argument(bin_dir: Path, tmp_path: Path, reason: str,
+                                                              hotfix: list[str], status: int, passes: bool) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    fake_tool(checkout / ".venv" / "bin", "python",
+              f'printf "%s\\n" "$@" > "$TOOL_LOG.args"; echo "decision=DEPLOY" >> "$GITHUB_OUTPUT"; exit {status}')
+    result = run_step(str(step("deploy-stack.yml", "Promotion gate")["run"]), checkout, bin_dir,
+                      {"STACK": "prod", "HOTFIX_REASON": reason})
+    assert (result.returncode == 0) is passes, (result.returncode, result.stdout, result.stderr)
+    args = (bin_dir / "log.args").read_text().splitlines()
+    assert args == ["-m", "jobs.promotion_gate", "--stack", "prod", "--out-dir", "reports", "--github-output",
+                    str(bin_dir / "output"), *hotfix]
+    assert not (checkout / "ran").exists()

@@ -92,9 +92,31 @@ def test_a_bad_previous_phase_refuses_a_new_image_but_never_one_the_stack_ran(db
     assert code == 3 and "limited has run 2.0 of its minimum 7 days" in reason
 
 
+def test_a_hotfix_deploys_an_image_the_previous_phase_never_ran_with_its_reason(
+        db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with psycopg.connect(db_url) as conn:  # limited runs an older image; canary never ran the one it pins
+        seed_symbols(conn, ["NVDA"], "limited")
+        add_run(conn, Run("limited-1", "NVDA", "1D", day_time(0), phase="limited", image_ref=image_ref("c")))
+    code, reason, out = gate(db_url, "limited", tmp_path)
+    assert (code, out["decision"], out["kind"]) == (3, "REFUSE", "image-promotion")
+    assert reason == (f"image promotion of limited refused: canary has never run {LIMITED_IMAGE} (a run of an "
+                      "unknown image counts for none): a promotion needs 7 days and 7 run days of it")
+    capsys.readouterr()
+    code, reason, out = gate(db_url, "limited", tmp_path, "--hotfix", "CVE-2026-0001 in openssl")
+    assert (code, out["decision"], out["kind"]) == (0, "DEPLOY", "hotfix")
+    assert reason == (f"hotfix of limited: limited has never run {LIMITED_IMAGE} and canary has never run "
+                      f"{LIMITED_IMAGE} (a run of an unknown image counts for none); deployed without canary's proof "
+                      "because: CVE-2026-0001 in openssl")
+    printed = capsys.readouterr().out
+    assert printed.startswith("DEPLOY limited (hotfix): hotfix of limited: ") and "preflight" not in printed
+    assert not (tmp_path / "reports").exists()  # no review ran
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--stack", "local"], "argument --stack: invalid choice: 'local'"),
     ([], "the following arguments are required: --stack"),
+    (["--stack", "prod", "--hotfix", " "], "error: --hotfix ' ' is invalid: expected why an image the previous phase "
+                                           "has not proved must deploy now, e.g. the CVE it fixes\n"),
 ])
 def test_bad_input_exits_2_with_one_line(argv: list[str], message: str, db_url: str,
                                          capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,10 +7,11 @@ line and nothing else, so the pull request's stack diff is exactly the image. It
 while the previous phase has pinned that digest for fewer than its minimum days (from the
 commit that pinned it, ``jobs.contract.phases.MINIMUM_DAYS``), or when its pin is a tag or is
 not committed. The pin's age is the pull request's fast, offline pre-check (git only, no
-database): a pin merged but never deployed ages too. At a phase's promotion the gate
-(``jobs.rollout.gate``) is the authority: it counts the previous phase's recorded runs of the
-digest (``forecast_runs.image_ref``). ``pin`` sets a stack's image from a digest directly: the build workflow's
-first pin of canary, or a first deploy.
+database): a pin merged but never deployed ages too. At deploy time the gate
+(``jobs.rollout.gate``) is the authority, on a phase's promotion and on every image the stack has
+never run: it counts the previous phase's recorded runs of the digest (``forecast_runs.image_ref``).
+``pin`` sets a stack's image from a digest directly: the build workflow's first pin of canary, a
+first deploy, or a hotfix (deployed with the gate's ``--hotfix``).
 """
 
 from __future__ import annotations

@@ -190,7 +190,7 @@ def test_an_image_run_for_3_of_the_7_days_is_refused_with_its_figures(switched: 
     at = T0 + timedelta(days=10)  # canary ran 10 days, 7 of its last 7 days: its review says PROCEED
     gate = decide(switched, "limited", T, A, now=at)
     assert gate.review is not None and gate.review.decision is Decision.PROCEED
-    assert (gate.decision, gate.kind) == (GateDecision.REFUSE, "promotion")
+    assert (gate.stack, gate.decision, gate.kind) == ("limited", GateDecision.REFUSE, "promotion")
     assert gate.reason == (f"promotion of limited refused: canary ran {A} for 3.0 days (3 runs on 3 days since "
                            "2026-06-08 21:30Z): a promotion needs 7 days and 7 run days of it")
     # The image it ran for its first week would pass: the gate judges the image the stack pins.

@@ -1,9 +1,10 @@
 """A promoted stack's later image: gated on the previous phase's runs of it, never an image the stack ran.
 
 One committed history, read "as of" chosen times. Canary runs daily from Monday T0: image A on
-days 0-9, then B on days 10-19 (a failure on day 18 turns its review to ROLLBACK from then on).
-Limited (NVDA) was promoted on A: it ran C once on day 10 (an image canary never ran: a hotfix, say),
-then A on days 11-19. Every answer is read back whole, as the deploy workflow prints it.
+days 0-9, then B on days 10-26 (a failure on day 18 turns its review to ROLLBACK for 7 days).
+Limited (NVDA, no paired baselines) was promoted on A: it ran C once on day 10 (an image canary
+never ran: a hotfix, say), then A on days 11-26. Prod (TSLA) ran C once, on day 20. Every answer
+is read back whole, as the deploy workflow prints it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ PROMOTED = "limited is already promoted ({runs} run(s) of its own since 2026-06-
 NEEDS = "a promotion needs 7 days and 7 run days of it"
 
 
-def at(day: float) -> datetime:
-    return T0 + timedelta(days=day)
+def at(day: float, hours: float = 0) -> datetime:
+    return T0 + timedelta(days=day, hours=hours)
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +40,14 @@ def history(pg_server_url: str, migrated_template: str) -> Iterator[str]:
         with psycopg.connect(url) as conn:
             seed_symbols(conn, CANARY)
             seed_symbols(conn, ["NVDA"], "limited")
-            for k in range(20):
+            seed_symbols(conn, ["TSLA"], "prod")
+            for k in range(27):
                 for sym in CANARY:
                     add_run(conn, Run(f"c{k}", sym, "1D", at(k), divergences=(0.05,), image_ref=str(A if k < 10 else B)))
                 if k >= 10:
                     add_run(conn, Run(f"l{k}", "NVDA", "1D", at(k), divergences=(0.05,), phase="limited",
-                                      image_ref=str(C if k == 10 else A)))
+                                      baseline_test_rmse=None, image_ref=str(C if k == 10 else A)))
+            add_run(conn, Run("p20", "TSLA", "1D", at(20, hours=2), divergences=(0.05,), phase="prod", image_ref=str(C)))
             add_failure(conn, "c18", "AAPL", "1D", "ValueError: boom", at(18) + SECOND)
         yield url
 
@@ -134,3 +137,16 @@ def test_a_blank_hotfix_reason_is_invalid(reason: str) -> None:
 def test_canary_deploys_a_new_image_ungated(history: str) -> None:
     assert decide(history, "canary", T, D, now=at(19.5)) == Gate(
         "canary", GateDecision.DEPLOY, "first-phase", "canary is the first phase: nothing to prove before it")
+
+
+def test_an_image_promotion_reviews_the_previous_phase_with_the_baseline_requirement_given(history: str) -> None:
+    # Prod runs C; limited ran A for 16 days, without paired baselines (canary's failure on day 18
+    # is out of the 7 days reviewed: limited's review covers the canary symbols' rows too).
+    strict = decide(history, "prod", T, A, now=at(27))
+    assert (strict.stack, strict.decision, strict.kind) == ("prod", GateDecision.REFUSE, "image-promotion")
+    assert strict.reason == ("image promotion of prod refused: the limited review over 7 days says MONITOR ([MONITOR] "
+                             "rmse_vs_baseline: NVDA 1D has no paired baseline windows: RMSE against baseline unknown)")
+    relaxed = decide(history, "prod", T, A, now=at(27), require_baseline=False)
+    assert (relaxed.stack, relaxed.decision, relaxed.kind) == ("prod", GateDecision.DEPLOY, "image-promotion")
+    assert relaxed.reason == (f"image promotion of prod: limited ran {A} for 16.0 days (16 runs on 16 days since "
+                              "2026-06-12 21:30Z) and its 7-day review says PROCEED")

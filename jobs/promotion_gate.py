@@ -7,7 +7,7 @@ promotion), are gated: the previous phase must have run the image the stack's fi
 review saying PROCEED. An image the stack has run before always deploys (a fix, a rollback).
 ``--hotfix "<reason>"`` deploys an image promotion unproved (a security fix), the reason in the
 answer. Exit status: 0 DEPLOY, 3 REFUSE, 2 bad input (a stack file missing, or pinning something
-other than a digest; an empty hotfix reason), 1 database unreachable.
+other than a digest; a blank hotfix reason), 1 database unreachable.
 With ``--github-output FILE`` it also appends ``decision=...`` and ``reason=...`` to FILE (GitHub
 Actions step outputs). A promotion it lets through names the next step, the Fargate quota
 preflight (``jobs.quota_check``).

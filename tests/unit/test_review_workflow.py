@@ -26,7 +26,9 @@ def test_each_stack_job_calls_the_one_stack_workflow_with_the_callers_secrets() 
     assert "needs" not in jobs["canary"]
     assert jobs["limited"]["needs"] == "canary" and jobs["prod"]["needs"] == "limited"
     for stack, job in jobs.items():
-        assert job["uses"] == "./.github/workflows/deploy-stack.yml" and job["with"] == {"stack": stack}
+        assert job["uses"] == "./.github/workflows/deploy-stack.yml" and job["with"]["stack"] == stack
+        # The only other input: a dispatch's hotfix reason (tests/infra/test_workflows.py).
+        assert set(job["with"]) == {"stack", "hotfix_reason"}, stack
         assert job["secrets"] == "inherit"
     (deploy,) = load("deploy-stack.yml")["jobs"].values()
     assert deploy["environment"] == "${{ inputs.stack }}"
@@ -42,7 +44,8 @@ def test_no_plain_secrets_or_long_lived_keys() -> None:
     creds = [s for s in job["steps"] if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials")]
     assert creds and creds[0]["with"]["role-to-assume"] == "${{ secrets.AWS_DEPLOY_ROLE_ARN }}"
     gate = next(s for s in job["steps"] if s.get("id") == "gate")
-    assert gate["env"] == {"DATABASE_URL": "${{ secrets.PRODUCTION_DATABASE_URL }}"}
+    assert gate["env"] == {"DATABASE_URL": "${{ secrets.PRODUCTION_DATABASE_URL }}",
+                           "HOTFIX_REASON": "${{ inputs.hotfix_reason }}"}
 
 
 def test_install_matches_the_image_torch_pin() -> None:

@@ -13,7 +13,8 @@ after limited's 7 run days of that image, limited handed off; four daily ``enabl
 steps; a bad run forces ROLLBACK; prod's rollback composite alarm fires and its automatic abort
 disables prod's schedules (EventBridge in moto, the rules and targets the deployed stack declares,
 AWS's sample alarm event, moto's pattern matcher, the runbook's effect); prod rolls back to its
-previous config (dispatch), which turns the schedules back on, and regenerates.
+previous config (dispatch), which turns the schedules back on, and regenerates; a later image
+copied into limited is refused while canary, handed off, has never run it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from jobs.rollout.data import load_review_data
 from jobs.rollout.gate import Gate, GateDecision, decide
 from jobs.rollout.stackfile import pinned_image
 from tests.support.alarm_events import alarm_state_change, matching_rules, run_runbook
-from tests.support.rollout_rows import Run, add_run, seed_symbols
+from tests.support.rollout_rows import Run, add_run, image_ref, seed_symbols
 from tests.support.stacks import ACCOUNT, REGION, ROOT, StackRun, run_stack
 
 CANARY = ("AAPL", "MSFT", "SPY")
@@ -327,6 +328,15 @@ def test_the_whole_rollout(db_url: str, fake_aws: None) -> None:
     # And a push the day after still deploys every stack: nothing is locked by the handoffs or the rollback.
     gates = story.workflow(day(31))
     assert deploys(gates) == {"canary": "DEPLOY", "limited": "DEPLOY", "prod": "DEPLOY"}
+
+    # A later image copied into limited is an image promotion: canary, its schedules off since the
+    # handoff, never ran it, so limited keeps the image it runs; prod, on an image it ran, deploys.
+    later = image_ref("e")
+    story.configs["limited"]["imageRef"] = later
+    gates = story.workflow(day(31, 12))
+    assert deploys(gates) == {"canary": "DEPLOY", "limited": "REFUSE", "prod": "DEPLOY"}
+    assert gates["limited"].kind == "image-promotion" and gates["prod"].kind == "promoted"
+    assert gates["limited"].reason.startswith(f"image promotion of limited refused: canary has never run {later} ")
 
 
 @pytest.mark.parametrize(("event", "stack", "expected"), [

@@ -51,7 +51,9 @@ from jobs.unified_forecast_job import main
 from tests.support.models import stand_in_env
 
 ROOT = Path(__file__).resolve().parents[2]
-SYMBOLS = ("AAPL", "NVDA", "GOOGL", "AMZN", "META")
+# Eight: the kill waits for two committed tasks, and six more (about 3 s on one worker) leave a
+# poll that lags on a loaded machine time to land mid-run (with five the job could finish first).
+SYMBOLS = ("AAPL", "NVDA", "GOOGL", "AMZN", "META", "TSLA", "NFLX", "ORCL")
 SUM_METRICS = (FORECASTS_WRITTEN, FORECASTS_FAILED, MODEL_ERRORS, CRITICAL_ALERTS, DATA_INCIDENTS, QUARANTINED_TASKS,
                PIPELINE_FAILURES, DATA_EVENTS)
 WINDOWS = DEFAULT_SPECS["1d"].windows
